@@ -1,0 +1,100 @@
+# Spectra: build the nginx module, the nginx-free core, spectra-dataapi and
+# the unit tests; run the local stack and the test suites.
+#
+# BUILD may point elsewhere so that several trees can be built side by side.
+
+BUILD      ?= build
+NGINX_SRC  ?= /usr/share/nginx/src
+CC         ?= cc
+
+CORE_PKGS    = openssl jansson libjwt libcurl sqlite3
+DATAAPI_PKGS = openssl jansson libmicrohttpd libpq
+
+WARN    = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
+          -Wmissing-prototypes -Wno-unused-parameter -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fPIC $(WARN) \
+             $(CFLAGS) -Isrc $(shell pkg-config --cflags $(CORE_PKGS))
+
+CORE_SRCS  = $(wildcard src/spectra_*.c)
+CORE_OBJS  = $(CORE_SRCS:src/%.c=$(BUILD)/core/%.o)
+CORE_LIBS  = $(shell pkg-config --libs $(CORE_PKGS)) -lm
+
+DATAAPI_SRCS = $(wildcard src/dataapi/*.c)
+DATAAPI_OBJS = $(DATAAPI_SRCS:src/dataapi/%.c=$(BUILD)/dataapi/%.o)
+DATAAPI_LIBS = $(shell pkg-config --libs $(DATAAPI_PKGS)) -lpthread -lm
+
+TOOL_SRCS  = $(wildcard src/tools/*.c)
+TOOLS      = $(TOOL_SRCS:src/tools/%.c=$(BUILD)/%)
+
+UNIT_SRCS  = $(wildcard t/unit/test_*.c)
+UNIT_BINS  = $(UNIT_SRCS:t/unit/%.c=$(BUILD)/unit/%)
+UNIT_LIBS  = $(shell pkg-config --libs check) $(CORE_LIBS)
+
+MODULE_SRCS = $(wildcard ngx_spectra_module/*.c ngx_spectra_module/*.h \
+                         src/spectra_*.c src/spectra_*.h)
+MODULE      = $(BUILD)/nginx/ngx_spectra_module.so
+
+.PHONY: all module core dataapi tools unit test run stop deps lint clean
+
+all: module core dataapi tools
+
+module: $(MODULE)
+core: $(BUILD)/libspectra.a
+dataapi: $(BUILD)/spectra-dataapi
+tools: $(TOOLS)
+
+deps:
+	bash scripts/deps.sh
+
+# Configure against Debian's nginx-dev with Debian's own flags, so that the
+# module is binary compatible with /usr/sbin/nginx (--with-compat).
+$(BUILD)/nginx/Makefile: config
+	bash scripts/configure-nginx.sh "$(CURDIR)" "$(abspath $(BUILD))/nginx"
+
+$(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -f "$(abspath $(BUILD))/nginx/Makefile" -C $(NGINX_SRC) modules
+
+$(BUILD)/core/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libspectra.a: $(CORE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/dataapi/%.o: src/dataapi/%.c $(wildcard src/*.h src/dataapi/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -pthread \
+		$(shell pkg-config --cflags $(DATAAPI_PKGS)) -c -o $@ $<
+
+$(BUILD)/spectra-dataapi: $(DATAAPI_OBJS) $(BUILD)/libspectra.a
+	$(CC) $(CFLAGS) -pthread -o $@ $(DATAAPI_OBJS) $(BUILD)/libspectra.a \
+		$(DATAAPI_LIBS) $(CORE_LIBS)
+
+$(BUILD)/%: src/tools/%.c $(BUILD)/libspectra.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libspectra.a $(CORE_LIBS)
+
+$(BUILD)/unit/%: t/unit/%.c $(BUILD)/libspectra.a $(wildcard t/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags check) -It/unit \
+		-o $@ $< $(BUILD)/libspectra.a $(UNIT_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do $$t; done
+
+test:
+	bash scripts/test.sh
+
+run:
+	bash scripts/run.sh
+
+stop:
+	bash scripts/stop.sh
+
+lint:
+	bash scripts/lint.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs every Debian and npm package Spectra needs to build, run and test.
+# Idempotent: does nothing when everything is already there.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+debs=(
+    build-essential pkg-config git curl jq procps iproute2
+    nginx nginx-dev
+    libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
+    libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
+    postgresql postgresql-client
+    check valgrind shellcheck
+    awscli python3-botocore
+    libtest-base-perl libtest-longstring-perl libtext-diff-perl
+    liblist-moreutils-perl libwww-perl liburi-perl libipc-run-perl
+    libtest-tcp-perl libdbd-pg-perl libcrypt-jwt-perl libjson-perl
+    wrk hyperfine
+)
+
+# The machine image ships Node.js with its own npm; Debian's npm conflicts
+# with that build, so only fall back to Debian's when node is absent.
+if ! command -v npm >/dev/null 2>&1; then
+    debs+=(nodejs npm)
+fi
+
+missing=()
+for p in "${debs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+        | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    # Packaged services (nginx on :80, the default PostgreSQL cluster) must
+    # not start: Spectra runs its own instances on loopback high ports.
+    policy=/usr/sbin/policy-rc.d
+    created_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        created_policy=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    if [ "$created_policy" = 1 ]; then
+        rm -f "$policy"
+    fi
+fi
+
+# npm tools: the Dockerfile linters and DuckDB (reads exports back in tests).
+if [ ! -d "$top/node_modules/@duckdb/node-api" ] \
+    || [ ! -e "$top/node_modules/.bin/dockerfilelint" ] \
+    || [ ! -e "$top/node_modules/.bin/dockerfile-utils" ]; then
+    echo "deps: installing npm packages"
+    (cd "$top" && npm ci --no-audit --no-fund --loglevel=error)
+fi
