@@ -33,7 +33,7 @@ UNIT_LIBS  = $(shell pkg-config --libs check) $(CORE_LIBS)
 
 MODULE_SRCS = $(wildcard ngx_spectra_module/*.c ngx_spectra_module/*.h \
                          src/spectra_*.c src/spectra_*.h)
-MODULE      = $(BUILD)/nginx/ngx_spectra_module.so
+MODULE      = $(BUILD)/ngx_spectra_module.so
 
 .PHONY: all module core dataapi tools unit test run stop deps lint clean
 
@@ -52,8 +52,10 @@ deps:
 $(BUILD)/nginx/Makefile: config
 	bash scripts/configure-nginx.sh "$(CURDIR)" "$(abspath $(BUILD))/nginx"
 
+# nginx names the shared object after the first module in it.
 $(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -f "$(abspath $(BUILD))/nginx/Makefile" -C $(NGINX_SRC) modules
+	cp $(BUILD)/nginx/ngx_http_spectra_module.so $@
 
 $(BUILD)/core/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)

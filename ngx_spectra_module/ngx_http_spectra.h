@@ -1,0 +1,49 @@
+/*
+ * Declarations shared by the files of ngx_spectra_module: the tenant
+ * context produced by authentication and the JSON reply helpers.
+ */
+
+#ifndef _NGX_HTTP_SPECTRA_H_INCLUDED_
+#define _NGX_HTTP_SPECTRA_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_SPECTRA_PERM_QUERY   0x01
+#define NGX_HTTP_SPECTRA_PERM_BULK    0x02
+#define NGX_HTTP_SPECTRA_PERM_ADMIN   0x04
+
+
+/* Who the caller is, derived from verified credentials only. */
+typedef struct {
+    ngx_str_t                   tenant_id;
+    ngx_str_t                   db_user;
+    ngx_str_t                   db_group;
+    ngx_str_t                   auth_method;     /* "jwt" or "apikey" */
+    ngx_uint_t                  permissions;     /* NGX_HTTP_SPECTRA_PERM_* */
+} ngx_http_spectra_tenant_t;
+
+
+/*
+ * Sends a JSON error {"error": {"code", "message", "request_id"}} with the
+ * given status; usable from any phase.  Returns what the output filters
+ * returned, for ngx_http_finalize_request().
+ */
+ngx_int_t ngx_http_spectra_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, ngx_str_t *message);
+
+/* Sends a complete JSON body (a chain from r->pool) with the status. */
+ngx_int_t ngx_http_spectra_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_chain_t *out);
+
+/* Adds X-Request-Id (nginx's $request_id) to the response headers. */
+ngx_int_t ngx_http_spectra_set_request_id(ngx_http_request_t *r);
+
+
+extern ngx_module_t  ngx_http_spectra_module;
+
+
+#endif /* _NGX_HTTP_SPECTRA_H_INCLUDED_ */

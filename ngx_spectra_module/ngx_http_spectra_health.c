@@ -1,0 +1,58 @@
+/*
+ * GET /v1/health: liveness plus the versions of the module, nginx and the
+ * libraries the module runs with (run-time versions where a library can
+ * tell them).
+ */
+
+
+#include "ngx_http_spectra_module.h"
+#include "spectra_version.h"
+
+#include <openssl/crypto.h>
+#include <jansson.h>
+#include <curl/curl.h>
+#include <sqlite3.h>
+
+
+ngx_int_t
+ngx_http_spectra_health(ngx_http_request_t *r)
+{
+    size_t                   len;
+    ngx_buf_t               *b;
+    ngx_chain_t              out;
+    const char              *openssl, *jansson, *sqlite;
+    curl_version_info_data  *curl;
+
+    openssl = OpenSSL_version(OPENSSL_VERSION);
+    jansson = jansson_version_str();
+    sqlite = sqlite3_libversion();
+    curl = curl_version_info(CURLVERSION_NOW);
+
+    len = sizeof("{\"status\":\"ok\",\"version\":\"\",\"nginx\":\"\","
+                 "\"libraries\":{\"openssl\":\"\",\"jansson\":\"\","
+                 "\"libjwt\":\"\",\"libcurl\":\"\",\"sqlite\":\"\"}}\n") - 1
+          + sizeof(SPECTRA_VERSION) - 1 + sizeof(NGINX_VERSION) - 1
+          + ngx_strlen(openssl) + ngx_strlen(jansson)
+          + sizeof(SPECTRA_LIBJWT_VERSION) - 1
+          + ngx_strlen(curl->version) + ngx_strlen(sqlite);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the version strings are plain ASCII, no escaping needed */
+    b->last = ngx_sprintf(b->last,
+                          "{\"status\":\"ok\",\"version\":\"%s\","
+                          "\"nginx\":\"%s\",\"libraries\":{"
+                          "\"openssl\":\"%s\",\"jansson\":\"%s\","
+                          "\"libjwt\":\"%s\",\"libcurl\":\"%s\","
+                          "\"sqlite\":\"%s\"}}\n",
+                          SPECTRA_VERSION, NGINX_VERSION, openssl, jansson,
+                          SPECTRA_LIBJWT_VERSION, curl->version, sqlite);
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_spectra_send_json(r, NGX_HTTP_OK, &out);
+}
