@@ -5,8 +5,17 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 
+# --build: only what building the module and the daemon needs (the
+# Dockerfile's build stage); default: everything to run and test as well.
+build_debs=(
+    build-essential pkg-config ca-certificates
+    nginx nginx-dev
+    libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
+    libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev
+)
+
 debs=(
-    build-essential pkg-config git curl jq procps iproute2
+    build-essential pkg-config git curl jq procps iproute2 openssl
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
@@ -23,6 +32,10 @@ debs=(
 # with that build, so only fall back to Debian's when node is absent.
 if ! command -v npm >/dev/null 2>&1; then
     debs+=(nodejs npm)
+fi
+
+if [ "${1:-}" = --build ]; then
+    debs=("${build_debs[@]}")
 fi
 
 missing=()
@@ -50,6 +63,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$created_policy" = 1 ]; then
         rm -f "$policy"
     fi
+fi
+
+if [ "${1:-}" = --build ]; then
+    exit 0
 fi
 
 # npm tools: the Dockerfile linters and DuckDB (reads exports back in tests).

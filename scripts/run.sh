@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# make run: PostgreSQL with the demo warehouse, spectra-dataapi and nginx
+# with ngx_spectra_module, all on 127.0.0.1; prints how to call it.
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+. "$(dirname "$0")/env.sh"
+
+http_port=${SPECTRA_HTTP_PORT:-8480}
+pg_port=${SPECTRA_PG_PORT:-54380}
+dataapi_port=${SPECTRA_DATAAPI_PORT:-54381}
+state=$state_root/run
+
+bash "$repo/scripts/deps.sh"
+make -s -C "$repo" all
+
+if [ -f "$state/nginx/logs/nginx.pid" ] || [ -f "$state/dataapi.pid" ]; then
+    echo "run: Spectra seems to be running already (make stop first)" >&2
+    exit 1
+fi
+
+for port in "$http_port" "$pg_port" "$dataapi_port"; do
+    if ! port_free "$port"; then
+        echo "run: port $port on 127.0.0.1 is in use" \
+             "(set SPECTRA_HTTP_PORT, SPECTRA_PG_PORT, SPECTRA_DATAAPI_PORT)" >&2
+        exit 1
+    fi
+done
+
+mkdir -p "$state" "$repo/var"
+chmod 755 "$state_root" "$state"
+
+# From here on, a failure stops whatever was started.
+trap 'echo "run: failed; stopping what was started" >&2; bash "$repo/scripts/stop.sh"' ERR
+
+echo "run: starting PostgreSQL on 127.0.0.1:$pg_port"
+bash "$repo/scripts/pg.sh" start "$state/pg" "$pg_port"
+echo "run: loading the demo warehouse (1,000,000 rows)"
+bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
+
+echo "run: starting spectra-dataapi on 127.0.0.1:$dataapi_port"
+bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$dataapi_port" \
+    "$pg_port"
+
+auth_conf=
+if [ -f "$repo/scripts/demo-auth.sh" ]; then
+    bash "$repo/scripts/demo-auth.sh" "$state"
+    auth_conf=$state/auth/auth.conf
+fi
+
+echo "run: starting nginx on 127.0.0.1:$http_port"
+mkdir -p "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/tmp" \
+    "$state/nginx/data"
+chown nobody: "$state/nginx/data"
+sed -e "s|@MODULE@|$build/ngx_spectra_module.so|g" \
+    -e "s|@STATE@|$state|g" \
+    -e "s|@HTTP_PORT@|$http_port|g" \
+    -e "s|@DATAAPI_PORT@|$dataapi_port|g" \
+    -e "s|@AUTH_CONF@|$auth_conf|g" \
+    "$repo/conf/spectra-local.conf" > "$state/nginx/conf/nginx.conf"
+/usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf -t -q
+/usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf
+wait_port "$http_port" 10
+
+bash "$repo/scripts/demo-json.sh" "$state" "$http_port" "$pg_port" \
+    "$dataapi_port" > "$repo/var/demo.json"
+trap - ERR
+
+url=http://127.0.0.1:$http_port
+cat <<MSG
+
+Spectra is running.
+  API:          $url/v1/
+  PostgreSQL:   127.0.0.1:$pg_port (database warehouse)
+  Data API:     http://127.0.0.1:$dataapi_port (spectra-dataapi)
+  State, logs:  $state
+  Demo facts:   $repo/var/demo.json (tenants, credentials)
+
+Try:
+  curl -s $url/v1/health
+MSG
+
+key=$(jq -r '.tenants[0].api_key // empty' "$repo/var/demo.json")
+if [ -n "$key" ]; then
+    cat <<MSG
+  curl -s -H 'X-API-Key: $key' -H 'Content-Type: application/json' \\
+       -d '{"sql": "select region, count(*) from sales group by 1"}' \\
+       $url/v1/queries
+MSG
+fi
+echo
+echo "Stop everything with: make stop"

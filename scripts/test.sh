@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# make test: builds everything, runs the C unit tests, starts the fixtures
+# the suites need (PostgreSQL with the demo warehouse, spectra-dataapi),
+# runs every t/*.t with prove, lints, and stops the fixtures.
+#
+# SPECTRA_PORT_BASE (default 55400) moves every port, so that two runs can
+# share a machine: PostgreSQL base, spectra-dataapi base+1, nginx base+2,
+# base+10..49 for extra daemons a suite starts itself.
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+. "$(dirname "$0")/env.sh"
+
+base=${SPECTRA_PORT_BASE:-55400}
+state=$state_root/test-$base
+
+bash "$repo/scripts/deps.sh"
+
+echo "test: building"
+make -s -C "$repo" BUILD="$build" all
+
+echo "test: C unit tests"
+make -s -C "$repo" BUILD="$build" unit
+
+for port in "$base" $((base + 1)) $((base + 2)); do
+    if ! port_free "$port"; then
+        echo "test: port $port is in use (set SPECTRA_PORT_BASE)" >&2
+        exit 1
+    fi
+done
+
+cleanup() {
+    set +e
+    bash "$repo/scripts/dataapi.sh" stop "$state" 2>/dev/null
+    bash "$repo/scripts/pg.sh" stop "$state/pg"
+}
+trap cleanup EXIT
+
+rm -rf "$state"
+mkdir -p "$state/nginx-data"
+chmod 755 "$state_root" "$state"
+chown nobody: "$state/nginx-data"
+
+echo "test: starting PostgreSQL and loading the demo warehouse"
+bash "$repo/scripts/pg.sh" start "$state/pg" "$base"
+bash "$repo/scripts/pg.sh" demo "$state/pg" "$base"
+
+echo "test: starting spectra-dataapi"
+bash "$repo/scripts/dataapi.sh" start "$build" "$state" $((base + 1)) "$base"
+read -r access_key secret_key < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
+
+export SPECTRA_REPO=$repo
+export SPECTRA_BUILD=$build
+export SPECTRA_PORT_BASE=$base
+export SPECTRA_STATE=$state
+export TEST_NGINX_BINARY=/usr/sbin/nginx
+export TEST_NGINX_SERVER_PORT=$((base + 2))
+export TEST_NGINX_SERVROOT=$state/servroot
+export TEST_NGINX_LOAD_MODULES=$build/ngx_spectra_module.so
+export TEST_NGINX_REPO=$repo
+export TEST_NGINX_DATA_DIR=$state/nginx-data
+export TEST_NGINX_PG_PORT=$base
+export TEST_NGINX_DATAAPI_PORT=$((base + 1))
+export TEST_NGINX_DATAAPI_ACCESS_KEY=$access_key
+export TEST_NGINX_DATAAPI_SECRET_KEY=$secret_key
+export TEST_NGINX_DATAAPI_REGION=us-east-1
+
+echo "test: Test::Nginx and end-to-end suites"
+cd "$repo"
+prove -I t/lib t/*.t
+
+echo "test: lint"
+bash "$repo/scripts/lint.sh"
