@@ -1,0 +1,2081 @@
+/*
+ * GetStatementResult pages to Spectra's response rows.  A page is scanned
+ * three times, all without building a tree: once to check its syntax and
+ * find its members, once to check the rows that will be written and size
+ * them, once to write them into a single block of the caller's memory.
+ */
+
+#include "spectra_result.h"
+#include "spectra_json.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#define SPECTRA_RESULT_INT64_MAX_LEN   20   /* -9223372036854775808 */
+#define SPECTRA_RESULT_DOUBLE_MAX_LEN  24   /* -2.2250738585072014e-308 */
+#define SPECTRA_RESULT_MAX_DEPTH       64
+#define SPECTRA_RESULT_MAX_NUMBER      1024
+
+
+/* what a Field holds */
+typedef enum {
+    SPECTRA_FIELD_NULL = 0,
+    SPECTRA_FIELD_BOOL,
+    SPECTRA_FIELD_LONG,
+    SPECTRA_FIELD_DOUBLE,
+    SPECTRA_FIELD_STRING,
+    SPECTRA_FIELD_BLOB
+} spectra_field_e;
+
+
+typedef struct {
+    spectra_field_e           kind;
+    int                       boolean;
+    int64_t                   l;
+    double                    d;
+    const u_char             *raw;        /* string body as in the page */
+    size_t                    len;
+    int                       esc;        /* raw has escapes */
+} spectra_field_t;
+
+
+typedef struct {
+    const u_char             *start;
+    const u_char             *p;
+    const u_char             *end;
+    spectra_result_err_t     *err;
+    int                       esc;        /* the last string had escapes */
+} spectra_scan_t;
+
+
+/* where the members of a page are */
+typedef struct {
+    const u_char             *meta;       /* ColumnMetadata value */
+    size_t                    nmeta;
+    int                       meta_array;
+    const u_char             *records;    /* Records value */
+    size_t                    nrecords;
+    const u_char             *token;      /* NextToken body, raw */
+    size_t                    token_len;
+    int64_t                   total;
+} spectra_doc_t;
+
+
+/* a column as the page describes it, raw spans into the page */
+typedef struct {
+    const u_char             *name;
+    size_t                    name_len;
+    const u_char             *label;
+    size_t                    label_len;
+    const u_char             *type;
+    size_t                    type_len;
+} spectra_raw_column_t;
+
+
+typedef struct {
+    const char               *data_api;
+    const char               *name;
+} spectra_result_type_t;
+
+
+static void spectra_result_error(spectra_result_err_t *err, size_t pos,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int spectra_scan_fail(spectra_scan_t *s, const char *what);
+static void spectra_scan_ws(spectra_scan_t *s);
+static int spectra_scan_char(spectra_scan_t *s, u_char c);
+static int spectra_scan_string(spectra_scan_t *s, const u_char **raw,
+    size_t *len);
+static int spectra_scan_number(spectra_scan_t *s, const u_char **tok,
+    size_t *len, int *integer);
+static int spectra_scan_literal(spectra_scan_t *s, const char *word);
+static int spectra_scan_value(spectra_scan_t *s, int depth);
+static int spectra_scan_key(spectra_scan_t *s, char *key, size_t size);
+static int spectra_scan_next(spectra_scan_t *s, u_char close, int *more);
+static int spectra_scan_array(spectra_scan_t *s, size_t *n);
+static int spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc);
+static int spectra_result_int64_parse(const u_char *p, size_t len,
+    int64_t *v);
+static int spectra_result_hex(u_char c);
+static uint32_t spectra_result_hex4(const u_char *p);
+static size_t spectra_result_piece(const u_char **pp, const u_char *end,
+    u_char *tmp, const u_char **seg);
+static size_t spectra_result_str_len(const u_char *raw, size_t len,
+    int esc);
+static u_char *spectra_result_str_write(u_char *dst, const u_char *raw,
+    size_t len, int esc);
+static u_char *spectra_result_unescape(u_char *dst, const u_char *raw,
+    size_t len);
+static int spectra_result_paging(spectra_doc_t *doc,
+    spectra_result_page_t *page, spectra_result_alloc_pt alloc, void *pool);
+static int spectra_result_read_columns(spectra_scan_t *s, size_t n,
+    spectra_raw_column_t *cols);
+static int spectra_result_set_columns(spectra_result_t *res,
+    spectra_raw_column_t *raw, size_t n);
+static int spectra_result_name_used(spectra_result_t *res, size_t ncols,
+    const u_char *name, size_t len);
+static int spectra_result_field(spectra_scan_t *s, spectra_field_t *f);
+static int spectra_result_row(spectra_result_t *res, spectra_scan_t *s,
+    size_t rowno, size_t *size, u_char **dst);
+static int spectra_result_plain_decimal(const u_char *p, size_t len);
+static int spectra_result_base64(const u_char *p, size_t len);
+static u_char *spectra_result_int64(u_char *dst, int64_t v);
+static u_char *spectra_result_double(u_char *dst, double v);
+static size_t spectra_result_digits(const char *s);
+static u_char *spectra_result_string(u_char *dst, const u_char *s,
+    size_t len);
+static int spectra_result_reserve(spectra_result_out_t *out, size_t need);
+
+
+/* bytes a string body may hold as they are: not '"', '\\' or a control */
+static const u_char  spectra_result_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* 0x20 '"' */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,     /* 0x50 '\\' */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* 0x80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
+
+static const spectra_result_type_t  spectra_result_types[] = {
+    { "int2", "smallint" },
+    { "smallint", "smallint" },
+    { "int4", "integer" },
+    { "int", "integer" },
+    { "integer", "integer" },
+    { "int8", "bigint" },
+    { "bigint", "bigint" },
+    { "float4", "real" },
+    { "real", "real" },
+    { "float8", "double precision" },
+    { "float", "double precision" },
+    { "double precision", "double precision" },
+    { "numeric", "numeric" },
+    { "decimal", "numeric" },
+    { "bool", "boolean" },
+    { "boolean", "boolean" },
+    { "varchar", "varchar" },
+    { "character varying", "varchar" },
+    { "nvarchar", "varchar" },
+    { "bpchar", "char" },
+    { "char", "char" },
+    { "character", "char" },
+    { "nchar", "char" },
+    { "text", "text" },
+    { "date", "date" },
+    { "time", "time" },
+    { "time without time zone", "time" },
+    { "timetz", "timetz" },
+    { "time with time zone", "timetz" },
+    { "timestamp", "timestamp" },
+    { "timestamp without time zone", "timestamp" },
+    { "timestamptz", "timestamptz" },
+    { "timestamp with time zone", "timestamptz" },
+    { "interval", "interval" },
+    { "varbyte", "varbyte" },
+    { "varbinary", "varbyte" },
+    { "binary varying", "varbyte" },
+    { "bytea", "bytea" },
+    { "super", "super" },
+    { "json", "json" },
+    { "jsonb", "jsonb" },
+    { "uuid", "uuid" },
+    { NULL, NULL }
+};
+
+
+static void
+spectra_result_error(spectra_result_err_t *err, size_t pos,
+    const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (err == NULL) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+
+    err->position = pos;
+}
+
+
+const char *
+spectra_result_type_name(const u_char *type, size_t len)
+{
+    const spectra_result_type_t  *t;
+
+    for (t = spectra_result_types; t->data_api != NULL; t++) {
+        if (strlen(t->data_api) == len
+            && strncasecmp(t->data_api, (const char *) type, len) == 0)
+        {
+            return t->name;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+spectra_result_init(spectra_result_t *res, spectra_result_format_e format,
+    uint64_t max_rows, unsigned flags, spectra_result_alloc_pt alloc,
+    void *pool)
+{
+    memset(res, 0, sizeof(spectra_result_t));
+
+    res->format = format;
+    res->flags = flags;
+    res->max_rows = max_rows;
+    res->alloc = alloc;
+    res->pool = pool;
+    res->total_rows = -1;
+}
+
+
+/* The JSON scanner (RFC 8259); it checks, it builds nothing. */
+
+static int
+spectra_scan_fail(spectra_scan_t *s, const char *what)
+{
+    size_t  pos;
+
+    pos = (size_t) (s->p - s->start);
+
+    spectra_result_error(s->err, pos,
+                         "result page is not valid JSON: %s at byte %zu",
+                         what, pos);
+
+    return SPECTRA_RESULT_ERROR;
+}
+
+
+static void
+spectra_scan_ws(spectra_scan_t *s)
+{
+    while (s->p < s->end
+           && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r'
+               || *s->p == '\t'))
+    {
+        s->p++;
+    }
+}
+
+
+static int
+spectra_scan_char(spectra_scan_t *s, u_char c)
+{
+    spectra_scan_ws(s);
+
+    if (s->p == s->end || *s->p != c) {
+        switch (c) {
+        case '{': return spectra_scan_fail(s, "expected '{'");
+        case '[': return spectra_scan_fail(s, "expected '['");
+        case ':': return spectra_scan_fail(s, "expected ':'");
+        default:  return spectra_scan_fail(s, "unexpected character");
+        }
+    }
+
+    s->p++;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/* A string; *raw..*raw + *len is its body, escapes still in. */
+
+static int
+spectra_scan_string(spectra_scan_t *s, const u_char **raw, size_t *len)
+{
+    int            i;
+    const u_char  *p;
+
+    spectra_scan_ws(s);
+
+    if (s->p == s->end || *s->p != '"') {
+        return spectra_scan_fail(s, "expected a string");
+    }
+
+    p = s->p + 1;
+    s->esc = 0;
+
+    for ( ;; ) {
+        /* the common case: bytes that need no second look */
+        while (p < s->end && spectra_result_plain[*p]) {
+            p++;
+        }
+
+        if (p == s->end) {
+            s->p = p;
+            return spectra_scan_fail(s, "unterminated string");
+        }
+
+        if (*p == '"') {
+            break;
+        }
+
+        if (*p < 0x20) {
+            s->p = p;
+            return spectra_scan_fail(s, "control character in a string");
+        }
+
+        if (*p != '\\') {
+            p++;
+            continue;
+        }
+
+        if (s->end - p < 2) {
+            s->p = p;
+            return spectra_scan_fail(s, "unterminated string");
+        }
+
+        s->esc = 1;
+
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b':
+        case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            break;
+
+        case 'u':
+            if (s->end - p < 6) {
+                s->p = p;
+                return spectra_scan_fail(s, "bad \\u escape");
+            }
+
+            for (i = 2; i < 6; i++) {
+                if (spectra_result_hex(p[i]) < 0) {
+                    s->p = p;
+                    return spectra_scan_fail(s, "bad \\u escape");
+                }
+            }
+
+            p += 6;
+            break;
+
+        default:
+            s->p = p;
+            return spectra_scan_fail(s, "bad escape");
+        }
+    }
+
+    *raw = s->p + 1;
+    *len = (size_t) (p - *raw);
+    s->p = p + 1;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+static int
+spectra_scan_number(spectra_scan_t *s, const u_char **tok, size_t *len,
+    int *integer)
+{
+    const u_char  *p, *e;
+
+    spectra_scan_ws(s);
+
+    p = s->p;
+    e = s->end;
+    *integer = 1;
+
+    if (p < e && *p == '-') {
+        p++;
+    }
+
+    if (p < e && *p == '0') {
+        p++;
+
+    } else if (p < e && *p >= '1' && *p <= '9') {
+        while (p < e && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+    } else {
+        s->p = p;
+        return spectra_scan_fail(s, "bad number");
+    }
+
+    if (p < e && *p == '.') {
+        *integer = 0;
+        p++;
+
+        if (p == e || *p < '0' || *p > '9') {
+            s->p = p;
+            return spectra_scan_fail(s, "bad number");
+        }
+
+        while (p < e && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        *integer = 0;
+        p++;
+
+        if (p < e && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == e || *p < '0' || *p > '9') {
+            s->p = p;
+            return spectra_scan_fail(s, "bad number");
+        }
+
+        while (p < e && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    *tok = s->p;
+    *len = (size_t) (p - s->p);
+    s->p = p;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+static int
+spectra_scan_literal(spectra_scan_t *s, const char *word)
+{
+    size_t  n;
+
+    n = strlen(word);
+
+    if ((size_t) (s->end - s->p) < n || memcmp(s->p, word, n) != 0) {
+        return spectra_scan_fail(s, "unexpected character");
+    }
+
+    s->p += n;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/* Any value, checked and skipped. */
+
+static int
+spectra_scan_value(spectra_scan_t *s, int depth)
+{
+    int            more, integer;
+    size_t         len;
+    const u_char  *raw;
+
+    spectra_scan_ws(s);
+
+    if (s->p == s->end) {
+        return spectra_scan_fail(s, "unexpected end");
+    }
+
+    if (depth > SPECTRA_RESULT_MAX_DEPTH) {
+        return spectra_scan_fail(s, "nesting too deep");
+    }
+
+    switch (*s->p) {
+    case '"':
+        return spectra_scan_string(s, &raw, &len);
+
+    case 't':
+        return spectra_scan_literal(s, "true");
+
+    case 'f':
+        return spectra_scan_literal(s, "false");
+
+    case 'n':
+        return spectra_scan_literal(s, "null");
+
+    case '[':
+        s->p++;
+        spectra_scan_ws(s);
+
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+            return SPECTRA_RESULT_OK;
+        }
+
+        for (more = 1; more; /* void */) {
+            if (spectra_scan_value(s, depth + 1) != SPECTRA_RESULT_OK
+                || spectra_scan_next(s, ']', &more) != SPECTRA_RESULT_OK)
+            {
+                return SPECTRA_RESULT_ERROR;
+            }
+        }
+
+        return SPECTRA_RESULT_OK;
+
+    case '{':
+        s->p++;
+        spectra_scan_ws(s);
+
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            return SPECTRA_RESULT_OK;
+        }
+
+        for (more = 1; more; /* void */) {
+            if (spectra_scan_string(s, &raw, &len) != SPECTRA_RESULT_OK
+                || spectra_scan_char(s, ':') != SPECTRA_RESULT_OK
+                || spectra_scan_value(s, depth + 1) != SPECTRA_RESULT_OK
+                || spectra_scan_next(s, '}', &more) != SPECTRA_RESULT_OK)
+            {
+                return SPECTRA_RESULT_ERROR;
+            }
+        }
+
+        return SPECTRA_RESULT_OK;
+
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        return spectra_scan_number(s, &raw, &len, &integer);
+
+    default:
+        return spectra_scan_fail(s, "expected a value");
+    }
+}
+
+
+/* After an element: ',' (*more = 1) or the closing bracket (*more = 0). */
+
+static int
+spectra_scan_next(spectra_scan_t *s, u_char close, int *more)
+{
+    spectra_scan_ws(s);
+
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        *more = 1;
+        return SPECTRA_RESULT_OK;
+    }
+
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        *more = 0;
+        return SPECTRA_RESULT_OK;
+    }
+
+    return spectra_scan_fail(s, close == ']' ? "expected ',' or ']'"
+                                             : "expected ',' or '}'");
+}
+
+
+/*
+ * An object member's name and the ':' after it.  The name is decoded into
+ * key; one that does not fit becomes "" (no member we read is that long).
+ */
+
+static int
+spectra_scan_key(spectra_scan_t *s, char *key, size_t size)
+{
+    size_t         len;
+    u_char        *end;
+    const u_char  *raw;
+
+    if (spectra_scan_string(s, &raw, &len) != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    /* a decoded name is never longer than its raw form */
+    if (len < size && !s->esc) {
+        memcpy(key, raw, len);
+        key[len] = '\0';
+
+    } else if (len < size) {
+        end = spectra_result_unescape((u_char *) key, raw, len);
+
+        if (memchr(key, '\0', (size_t) (end - (u_char *) key)) != NULL) {
+            key[0] = '\0';
+
+        } else {
+            *end = '\0';
+        }
+
+    } else {
+        key[0] = '\0';
+    }
+
+    return spectra_scan_char(s, ':');
+}
+
+
+/* An array: checked, skipped, its elements counted. */
+
+static int
+spectra_scan_array(spectra_scan_t *s, size_t *n)
+{
+    int  more;
+
+    *n = 0;
+
+    if (spectra_scan_char(s, '[') != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    spectra_scan_ws(s);
+
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return SPECTRA_RESULT_OK;
+    }
+
+    for (more = 1; more; /* void */) {
+        if (spectra_scan_value(s, 1) != SPECTRA_RESULT_OK
+            || spectra_scan_next(s, ']', &more) != SPECTRA_RESULT_OK)
+        {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        (*n)++;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/* The first pass: the whole page is valid JSON; find its members. */
+
+static int
+spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
+{
+    int            more, integer;
+    char           key[32];
+    size_t         len, pos;
+    const u_char  *tok;
+
+    memset(doc, 0, sizeof(spectra_doc_t));
+    doc->total = -1;
+
+    spectra_scan_ws(s);
+
+    if (s->p == s->end || *s->p != '{') {
+        if (s->p < s->end && (*s->p == '[' || *s->p == '"' || *s->p == 't'
+                              || *s->p == 'f' || *s->p == 'n'
+                              || *s->p == '-'
+                              || (*s->p >= '0' && *s->p <= '9')))
+        {
+            spectra_result_error(s->err, (size_t) (s->p - s->start),
+                                 "result page is not a JSON object");
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        return spectra_scan_fail(s, "expected '{'");
+    }
+
+    s->p++;
+    spectra_scan_ws(s);
+
+    more = 1;
+
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        more = 0;
+    }
+
+    while (more) {
+        if (spectra_scan_key(s, key, sizeof(key)) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        spectra_scan_ws(s);
+        pos = (size_t) (s->p - s->start);
+
+        if (strcmp(key, "ColumnMetadata") == 0
+            || strcmp(key, "Records") == 0)
+        {
+            if ((key[0] == 'C' && doc->meta != NULL)
+                || (key[0] == 'R' && doc->records != NULL))
+            {
+                spectra_result_error(s->err, pos,
+                                     "result page has two %s members", key);
+                return SPECTRA_RESULT_ERROR;
+            }
+
+            if (key[0] == 'C') {
+                doc->meta = s->p;
+                doc->meta_array = (s->p < s->end && *s->p == '[');
+
+                if (doc->meta_array) {
+                    if (spectra_scan_array(s, &doc->nmeta)
+                        != SPECTRA_RESULT_OK)
+                    {
+                        return SPECTRA_RESULT_ERROR;
+                    }
+
+                } else if (spectra_scan_value(s, 1) != SPECTRA_RESULT_OK) {
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+            } else {
+                if (s->p == s->end || *s->p != '[') {
+                    spectra_result_error(s->err, pos,
+                                     "result page has no Records array");
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+                doc->records = s->p;
+
+                if (spectra_scan_array(s, &doc->nrecords)
+                    != SPECTRA_RESULT_OK)
+                {
+                    return SPECTRA_RESULT_ERROR;
+                }
+            }
+
+        } else if (strcmp(key, "NextToken") == 0) {
+            if (s->p < s->end && *s->p == 'n') {
+                if (spectra_scan_literal(s, "null") != SPECTRA_RESULT_OK) {
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+            } else if (s->p < s->end && *s->p == '"') {
+                if (spectra_scan_string(s, &doc->token, &doc->token_len)
+                    != SPECTRA_RESULT_OK)
+                {
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+            } else {
+                spectra_result_error(s->err, pos, "NextToken is not a string");
+                return SPECTRA_RESULT_ERROR;
+            }
+
+        } else if (strcmp(key, "TotalNumRows") == 0) {
+            if (s->p == s->end || (*s->p != '-'
+                                   && (*s->p < '0' || *s->p > '9'))
+                || spectra_scan_number(s, &tok, &len, &integer)
+                   != SPECTRA_RESULT_OK
+                || !integer
+                || spectra_result_int64_parse(tok, len, &doc->total)
+                   != SPECTRA_RESULT_OK
+                || doc->total < 0)
+            {
+                spectra_result_error(s->err, pos,
+                                 "TotalNumRows is not a non-negative integer");
+                return SPECTRA_RESULT_ERROR;
+            }
+
+        } else if (spectra_scan_value(s, 1) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        if (spectra_scan_next(s, '}', &more) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_ERROR;
+        }
+    }
+
+    spectra_scan_ws(s);
+
+    if (s->p != s->end) {
+        return spectra_scan_fail(s, "text after the object");
+    }
+
+    if (doc->records == NULL) {
+        spectra_result_error(s->err, 0, "result page has no Records array");
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+static int
+spectra_result_int64_parse(const u_char *p, size_t len, int64_t *v)
+{
+    int       neg;
+    size_t    i;
+    uint64_t  u, max;
+
+    neg = (len > 0 && p[0] == '-');
+    i = neg ? 1 : 0;
+    max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    u = 0;
+
+    if (i == len) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        if (u > (max - (uint64_t) (p[i] - '0')) / 10) {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        u = u * 10 + (uint64_t) (p[i] - '0');
+    }
+
+    if (neg) {
+        *v = (u == (uint64_t) INT64_MAX + 1) ? INT64_MIN : -(int64_t) u;
+
+    } else {
+        *v = (int64_t) u;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+static int
+spectra_result_hex(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+/* Four hex digits, checked by the scanner. */
+
+static uint32_t
+spectra_result_hex4(const u_char *p)
+{
+    return (uint32_t) (spectra_result_hex(p[0]) << 12
+                       | spectra_result_hex(p[1]) << 8
+                       | spectra_result_hex(p[2]) << 4
+                       | spectra_result_hex(p[3]));
+}
+
+
+/*
+ * The next piece of a scanned string body: a run of bytes without escapes
+ * (*seg points into the page), or one escape decoded to UTF-8 in tmp (at
+ * least 4 bytes).  A \u surrogate that is not half of a pair decodes to
+ * U+FFFD.
+ */
+
+static size_t
+spectra_result_piece(const u_char **pp, const u_char *end, u_char *tmp,
+    const u_char **seg)
+{
+    uint32_t       cp, lo;
+    const u_char  *p, *q;
+
+    p = *pp;
+
+    if (*p != '\\') {
+        q = memchr(p, '\\', (size_t) (end - p));
+        if (q == NULL) {
+            q = end;
+        }
+
+        *seg = p;
+        *pp = q;
+
+        return (size_t) (q - p);
+    }
+
+    *seg = tmp;
+
+    switch (p[1]) {
+    case 'b': tmp[0] = '\b'; *pp = p + 2; return 1;
+    case 'f': tmp[0] = '\f'; *pp = p + 2; return 1;
+    case 'n': tmp[0] = '\n'; *pp = p + 2; return 1;
+    case 'r': tmp[0] = '\r'; *pp = p + 2; return 1;
+    case 't': tmp[0] = '\t'; *pp = p + 2; return 1;
+    case 'u': break;
+    default:  tmp[0] = p[1]; *pp = p + 2; return 1;
+    }
+
+    cp = spectra_result_hex4(p + 2);
+    p += 6;
+
+    if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && p[0] == '\\'
+        && p[1] == 'u')
+    {
+        lo = spectra_result_hex4(p + 2);
+
+        if (lo >= 0xdc00 && lo <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            p += 6;
+        }
+    }
+
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+        cp = 0xfffd;
+    }
+
+    *pp = p;
+
+    if (cp < 0x80) {
+        tmp[0] = (u_char) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        tmp[0] = (u_char) (0xc0 | (cp >> 6));
+        tmp[1] = (u_char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        tmp[0] = (u_char) (0xe0 | (cp >> 12));
+        tmp[1] = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        tmp[2] = (u_char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    tmp[0] = (u_char) (0xf0 | (cp >> 18));
+    tmp[1] = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+    tmp[2] = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+    tmp[3] = (u_char) (0x80 | (cp & 0x3f));
+
+    return 4;
+}
+
+
+/* Bytes of a string body re-escaped by spectra_json_escape(), no quotes. */
+
+static size_t
+spectra_result_str_len(const u_char *raw, size_t len, int esc)
+{
+    size_t         n, out;
+    u_char         tmp[4];
+    const u_char  *p, *end, *seg;
+
+    if (!esc) {
+        return spectra_json_escape_len(raw, len);
+    }
+
+    p = raw;
+    end = raw + len;
+    out = 0;
+
+    while (p < end) {
+        n = spectra_result_piece(&p, end, tmp, &seg);
+        out += spectra_json_escape_len(seg, n);
+    }
+
+    return out;
+}
+
+
+/* A string body as a JSON string, re-escaped, quotes included. */
+
+static u_char *
+spectra_result_str_write(u_char *dst, const u_char *raw, size_t len,
+    int esc)
+{
+    size_t         n;
+    u_char         tmp[4];
+    const u_char  *p, *end, *seg;
+
+    p = raw;
+    end = raw + len;
+
+    *dst++ = '"';
+
+    if (!esc) {
+        dst = spectra_json_escape(dst, raw, len);
+        *dst++ = '"';
+        return dst;
+    }
+
+    while (p < end) {
+        n = spectra_result_piece(&p, end, tmp, &seg);
+        dst = spectra_json_escape(dst, seg, n);
+    }
+
+    *dst++ = '"';
+
+    return dst;
+}
+
+
+/* A string body decoded; the result is never longer than raw. */
+
+static u_char *
+spectra_result_unescape(u_char *dst, const u_char *raw, size_t len)
+{
+    size_t         n;
+    u_char         tmp[4];
+    const u_char  *p, *end, *seg;
+
+    p = raw;
+    end = raw + len;
+
+    while (p < end) {
+        n = spectra_result_piece(&p, end, tmp, &seg);
+        memcpy(dst, seg, n);
+        dst += n;
+    }
+
+    return dst;
+}
+
+
+static int
+spectra_result_paging(spectra_doc_t *doc, spectra_result_page_t *page,
+    spectra_result_alloc_pt alloc, void *pool)
+{
+    u_char  *end;
+
+    memset(page, 0, sizeof(spectra_result_page_t));
+
+    page->total_rows = doc->total;
+    page->records = doc->nrecords;
+
+    /* an empty NextToken means "no more pages" */
+    if (doc->token != NULL && doc->token_len > 0) {
+        page->next_token = alloc(pool, doc->token_len + 1);
+        if (page->next_token == NULL) {
+            return SPECTRA_RESULT_NOMEM;
+        }
+
+        end = spectra_result_unescape(page->next_token, doc->token,
+                                      doc->token_len);
+        *end = '\0';
+        page->next_token_len = (size_t) (end - page->next_token);
+        page->more = 1;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+int
+spectra_result_page_info(const u_char *p, size_t len,
+    spectra_result_page_t *page, spectra_result_alloc_pt alloc, void *pool,
+    spectra_result_err_t *err)
+{
+    spectra_doc_t   doc;
+    spectra_scan_t  s;
+
+    s.start = p;
+    s.p = p;
+    s.end = p + len;
+    s.err = err;
+
+    if (spectra_result_doc(&s, &doc) != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    return spectra_result_paging(&doc, page, alloc, pool);
+}
+
+
+/* ColumnMetadata's name, label and typeName of every column. */
+
+static int
+spectra_result_read_columns(spectra_scan_t *s, size_t n,
+    spectra_raw_column_t *cols)
+{
+    int                    more;
+    char                   key[16];
+    size_t                 i, pos, *len;
+    const u_char         **raw;
+    spectra_raw_column_t  *c;
+
+    if (spectra_scan_char(s, '[') != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = &cols[i];
+        memset(c, 0, sizeof(spectra_raw_column_t));
+
+        spectra_scan_ws(s);
+        pos = (size_t) (s->p - s->start);
+
+        if (s->p == s->end || *s->p != '{') {
+            spectra_result_error(s->err, pos,
+                                 "ColumnMetadata[%zu] is not an object", i);
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        s->p++;
+        spectra_scan_ws(s);
+
+        more = 1;
+
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            more = 0;
+        }
+
+        while (more) {
+            if (spectra_scan_key(s, key, sizeof(key)) != SPECTRA_RESULT_OK) {
+                return SPECTRA_RESULT_ERROR;
+            }
+
+            spectra_scan_ws(s);
+            pos = (size_t) (s->p - s->start);
+
+            if (strcmp(key, "name") == 0) {
+                raw = &c->name;
+                len = &c->name_len;
+
+            } else if (strcmp(key, "label") == 0) {
+                raw = &c->label;
+                len = &c->label_len;
+
+            } else if (strcmp(key, "typeName") == 0) {
+                raw = &c->type;
+                len = &c->type_len;
+
+            } else {
+                raw = NULL;
+                len = NULL;
+            }
+
+            if (raw == NULL) {
+                if (spectra_scan_value(s, 2) != SPECTRA_RESULT_OK) {
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+            } else if (s->p < s->end && *s->p == 'n') {
+                /* null: as if absent */
+                if (spectra_scan_literal(s, "null") != SPECTRA_RESULT_OK) {
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+            } else if (*raw != NULL || s->p == s->end || *s->p != '"') {
+                spectra_result_error(s->err, pos,
+                                     "ColumnMetadata[%zu].%s is not "
+                                     "one string", i, key);
+                return SPECTRA_RESULT_ERROR;
+
+            } else if (spectra_scan_string(s, raw, len)
+                       != SPECTRA_RESULT_OK)
+            {
+                return SPECTRA_RESULT_ERROR;
+            }
+
+            if (spectra_scan_next(s, '}', &more) != SPECTRA_RESULT_OK) {
+                return SPECTRA_RESULT_ERROR;
+            }
+        }
+
+        if (spectra_scan_next(s, ']', &more) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_ERROR;
+        }
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/*
+ * Whether a candidate name is taken by a name already given out; the
+ * caller also checks the columns' own names.
+ */
+
+static int
+spectra_result_name_used(spectra_result_t *res, size_t ncols,
+    const u_char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < ncols; i++) {
+        if (res->columns[i].name_len == len
+            && memcmp(res->columns[i].name, name, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Column names: the label (the alias) when there is one, else the name.
+ * The first use of a name keeps it; the k-th use becomes name_k, or the
+ * next free suffix, never taking a name another column has on its own
+ * (so a real column "a_2" keeps "a_2").
+ */
+
+static int
+spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
+    size_t n)
+{
+    size_t                    i, j, len, tlen, seen, suffix;
+    u_char                   *p, **names, *name;
+    size_t                   *lens;
+    const char               *type;
+    spectra_result_column_t  *c;
+    char                      num[24];
+    int                       taken;
+
+    res->columns = res->alloc(res->pool,
+                              (n ? n : 1) * sizeof(spectra_result_column_t));
+    names = res->alloc(res->pool, (n ? n : 1) * sizeof(u_char *));
+    lens = res->alloc(res->pool, (n ? n : 1) * sizeof(size_t));
+
+    if (res->columns == NULL || names == NULL || lens == NULL) {
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    /* every column's own name, decoded */
+
+    for (i = 0; i < n; i++) {
+        if (raw[i].label != NULL && raw[i].label_len > 0) {
+            p = (u_char *) raw[i].label;
+            len = raw[i].label_len;
+
+        } else if (raw[i].name != NULL) {
+            p = (u_char *) raw[i].name;
+            len = raw[i].name_len;
+
+        } else {
+            p = (u_char *) "";
+            len = 0;
+        }
+
+        /* room for a "_NNN" suffix too */
+        names[i] = res->alloc(res->pool, len + sizeof(num) + 1);
+        if (names[i] == NULL) {
+            return SPECTRA_RESULT_NOMEM;
+        }
+
+        lens[i] = (size_t) (spectra_result_unescape(names[i], p, len)
+                            - names[i]);
+        names[i][lens[i]] = '\0';
+    }
+
+    for (i = 0; i < n; i++) {
+        c = &res->columns[i];
+        name = names[i];
+        len = lens[i];
+
+        if (spectra_result_name_used(res, i, name, len)) {
+            seen = 0;
+
+            for (j = 0; j < i; j++) {
+                if (lens[j] == len && memcmp(names[j], name, len) == 0) {
+                    seen++;
+                }
+            }
+
+            for (suffix = seen + 1; /* void */; suffix++) {
+                tlen = (size_t) snprintf(num, sizeof(num), "_%zu", suffix);
+                memcpy(name + len, num, tlen + 1);
+
+                taken = spectra_result_name_used(res, i, name, len + tlen);
+
+                for (j = 0; !taken && j < n; j++) {
+                    taken = (lens[j] == len + tlen
+                             && memcmp(names[j], name, len + tlen) == 0);
+                }
+
+                if (!taken) {
+                    break;
+                }
+            }
+
+            len += tlen;
+        }
+
+        c->name = name;
+        c->name_len = len;
+
+        c->key_len = spectra_json_escape_len(c->name, c->name_len) + 3;
+        c->key = res->alloc(res->pool, c->key_len);
+        if (c->key == NULL) {
+            return SPECTRA_RESULT_NOMEM;
+        }
+
+        p = c->key;
+        *p++ = '"';
+        p = spectra_json_escape(p, c->name, c->name_len);
+        *p++ = '"';
+        *p = ':';
+
+        if (raw[i].type != NULL && raw[i].type_len > 0) {
+            p = res->alloc(res->pool, raw[i].type_len + 1);
+            if (p == NULL) {
+                return SPECTRA_RESULT_NOMEM;
+            }
+
+            tlen = (size_t) (spectra_result_unescape(p, raw[i].type,
+                                                     raw[i].type_len) - p);
+            type = spectra_result_type_name(p, tlen);
+
+            if (type == NULL) {
+                for (j = 0; j < tlen; j++) {
+                    if (p[j] >= 'A' && p[j] <= 'Z') {
+                        p[j] |= 0x20;
+                    }
+                }
+
+                p[tlen] = '\0';
+                type = (const char *) p;
+            }
+
+        } else {
+            type = "unknown";
+        }
+
+        c->type = type;
+        c->numeric = (strcmp(type, "numeric") == 0);
+    }
+
+    res->ncolumns = n;
+    res->has_columns = 1;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/*
+ * A Data API Field: an object with exactly one member.  Doubles may come
+ * as "NaN", "Infinity" or "-Infinity" strings (AWS JSON).  Returns -1 for
+ * anything else; the page's syntax is known to be good by now.
+ */
+
+static int
+spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
+{
+    int            integer, more;
+    char           key[16], num[SPECTRA_RESULT_MAX_NUMBER];
+    size_t         len;
+    const u_char  *tok;
+
+    spectra_scan_ws(s);
+
+    if (s->p == s->end || *s->p != '{') {
+        return -1;
+    }
+
+    s->p++;
+    spectra_scan_ws(s);
+
+    if (s->p == s->end || *s->p != '"'
+        || spectra_scan_key(s, key, sizeof(key)) != SPECTRA_RESULT_OK)
+    {
+        return -1;
+    }
+
+    spectra_scan_ws(s);
+
+    if (s->p == s->end) {
+        return -1;
+    }
+
+    if (strcmp(key, "isNull") == 0) {
+        f->kind = SPECTRA_FIELD_NULL;
+
+        if (*s->p != 't' || spectra_scan_literal(s, "true") != 0) {
+            return -1;
+        }
+
+    } else if (strcmp(key, "booleanValue") == 0) {
+        f->kind = SPECTRA_FIELD_BOOL;
+        f->boolean = (*s->p == 't');
+
+        if ((*s->p != 't' && *s->p != 'f')
+            || spectra_scan_literal(s, f->boolean ? "true" : "false") != 0)
+        {
+            return -1;
+        }
+
+    } else if (strcmp(key, "longValue") == 0) {
+        f->kind = SPECTRA_FIELD_LONG;
+
+        if ((*s->p != '-' && (*s->p < '0' || *s->p > '9'))
+            || spectra_scan_number(s, &tok, &len, &integer) != 0
+            || !integer
+            || spectra_result_int64_parse(tok, len, &f->l) != 0)
+        {
+            return -1;
+        }
+
+    } else if (strcmp(key, "doubleValue") == 0) {
+        f->kind = SPECTRA_FIELD_DOUBLE;
+
+        if (*s->p == '"') {
+            if (spectra_scan_string(s, &tok, &len) != 0) {
+                return -1;
+            }
+
+            if (len == 3 && memcmp(tok, "NaN", 3) == 0) {
+                f->d = NAN;
+
+            } else if (len == 8 && memcmp(tok, "Infinity", 8) == 0) {
+                f->d = INFINITY;
+
+            } else if (len == 9 && memcmp(tok, "-Infinity", 9) == 0) {
+                f->d = -INFINITY;
+
+            } else {
+                return -1;
+            }
+
+        } else {
+            if ((*s->p != '-' && (*s->p < '0' || *s->p > '9'))
+                || spectra_scan_number(s, &tok, &len, &integer) != 0
+                || len >= sizeof(num))
+            {
+                return -1;
+            }
+
+            memcpy(num, tok, len);
+            num[len] = '\0';
+
+            f->d = strtod(num, NULL);
+
+            /* a finite literal too big for a double is not one */
+            if (isinf(f->d)) {
+                return -1;
+            }
+        }
+
+    } else if (strcmp(key, "stringValue") == 0
+               || strcmp(key, "blobValue") == 0)
+    {
+        f->kind = (key[0] == 's') ? SPECTRA_FIELD_STRING : SPECTRA_FIELD_BLOB;
+
+        if (*s->p != '"' || spectra_scan_string(s, &f->raw, &f->len) != 0) {
+            return -1;
+        }
+
+        f->esc = s->esc;
+
+        if (f->kind == SPECTRA_FIELD_BLOB
+            && !spectra_result_base64(f->raw, f->len))
+        {
+            return -1;
+        }
+
+    } else {
+        return -1;
+    }
+
+    /* exactly one member */
+    if (spectra_scan_next(s, '}', &more) != 0 || more) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * One row: checked and sized when *dst is NULL (an upper bound, comma
+ * included, added to *size), written at *dst otherwise.
+ */
+
+static int
+spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
+    size_t *size, u_char **dst)
+{
+    int               more;
+    size_t            i, n, pos;
+    u_char           *d;
+    spectra_field_t   f;
+
+    spectra_scan_ws(s);
+    pos = (size_t) (s->p - s->start);
+
+    if (s->p == s->end || *s->p != '[') {
+        goto shape;
+    }
+
+    s->p++;
+    spectra_scan_ws(s);
+
+    d = (dst != NULL) ? *dst : NULL;
+    n = 3;      /* the brackets and a comma */
+
+    if (d != NULL) {
+        if (res->rows > 0) {
+            *d++ = ',';
+        }
+
+        *d++ = (res->format == SPECTRA_RESULT_OBJECTS) ? '{' : '[';
+    }
+
+    if (res->ncolumns == 0) {
+        if (s->p == s->end || *s->p != ']') {
+            goto shape;
+        }
+
+        s->p++;
+    }
+
+    for (i = 0; i < res->ncolumns; i++) {
+        if (s->p < s->end && *s->p == ']') {
+            goto shape;
+        }
+
+        pos = (size_t) (s->p - s->start);
+
+        if (spectra_result_field(s, &f) != 0) {
+            spectra_scan_ws(s);
+            spectra_result_error(s->err, pos,
+                                 "Records[%zu][%zu] is not a valid Field",
+                                 rowno, i);
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        if (spectra_scan_next(s, ']', &more) != SPECTRA_RESULT_OK
+            || more != (i + 1 < res->ncolumns))
+        {
+            goto shape;
+        }
+
+        if (d == NULL) {
+            n += 1;     /* comma */
+
+            if (res->format == SPECTRA_RESULT_OBJECTS) {
+                n += res->columns[i].key_len;
+            }
+
+            switch (f.kind) {
+            case SPECTRA_FIELD_NULL:
+            case SPECTRA_FIELD_BOOL:
+                n += 5;
+                break;
+
+            case SPECTRA_FIELD_LONG:
+                n += SPECTRA_RESULT_INT64_MAX_LEN;
+                break;
+
+            case SPECTRA_FIELD_DOUBLE:
+                n += SPECTRA_RESULT_DOUBLE_MAX_LEN;
+                break;
+
+            default:
+                /* strings and base64 blobs */
+                n += 2 + spectra_result_str_len(f.raw, f.len, f.esc);
+            }
+
+            continue;
+        }
+
+        if (i > 0) {
+            *d++ = ',';
+        }
+
+        if (res->format == SPECTRA_RESULT_OBJECTS) {
+            memcpy(d, res->columns[i].key, res->columns[i].key_len);
+            d += res->columns[i].key_len;
+        }
+
+        switch (f.kind) {
+        case SPECTRA_FIELD_NULL:
+            memcpy(d, "null", 4);
+            d += 4;
+            break;
+
+        case SPECTRA_FIELD_BOOL:
+            if (f.boolean) {
+                memcpy(d, "true", 4);
+                d += 4;
+
+            } else {
+                memcpy(d, "false", 5);
+                d += 5;
+            }
+
+            break;
+
+        case SPECTRA_FIELD_LONG:
+            d = spectra_result_int64(d, f.l);
+            break;
+
+        case SPECTRA_FIELD_DOUBLE:
+            d = spectra_result_double(d, f.d);
+            break;
+
+        case SPECTRA_FIELD_STRING:
+            if (res->columns[i].numeric
+                && (res->flags & SPECTRA_RESULT_NUMERIC_AS_NUMBER)
+                && spectra_result_plain_decimal(f.raw, f.len))
+            {
+                memcpy(d, f.raw, f.len);
+                d += f.len;
+
+            } else {
+                d = spectra_result_str_write(d, f.raw, f.len, f.esc);
+            }
+
+            break;
+
+        case SPECTRA_FIELD_BLOB:
+            d = spectra_result_str_write(d, f.raw, f.len, f.esc);
+            break;
+        }
+    }
+
+    if (d == NULL) {
+        *size += n;
+
+    } else {
+        *d++ = (res->format == SPECTRA_RESULT_OBJECTS) ? '}' : ']';
+        *dst = d;
+    }
+
+    return SPECTRA_RESULT_OK;
+
+shape:
+
+    spectra_result_error(s->err, pos,
+                         "Records[%zu] is not an array of %zu fields",
+                         rowno, res->ncolumns);
+
+    return SPECTRA_RESULT_ERROR;
+}
+
+
+int
+spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
+    spectra_result_out_t *out, spectra_result_page_t *page,
+    spectra_result_err_t *err)
+{
+    int                    rc, more;
+    size_t                 i, emit, size;
+    u_char                *dst;
+    spectra_doc_t          doc;
+    spectra_scan_t         s, rows;
+    spectra_raw_column_t  *raw;
+    spectra_result_page_t  pg;
+
+    s.start = p;
+    s.p = p;
+    s.end = p + len;
+    s.err = err;
+
+    if (spectra_result_doc(&s, &doc) != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    if (!res->has_columns) {
+        if (doc.meta == NULL) {
+            spectra_result_error(err, 0,
+                                 "first result page has no ColumnMetadata");
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        if (!doc.meta_array) {
+            spectra_result_error(err, (size_t) (doc.meta - p),
+                                 "ColumnMetadata is not an array");
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        /* scratch for the raw spans, from the pool: small and once */
+        raw = res->alloc(res->pool, (doc.nmeta ? doc.nmeta : 1)
+                                    * sizeof(spectra_raw_column_t));
+        if (raw == NULL) {
+            return SPECTRA_RESULT_NOMEM;
+        }
+
+        s.p = doc.meta;
+
+        if (spectra_result_read_columns(&s, doc.nmeta, raw)
+            != SPECTRA_RESULT_OK)
+        {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        rc = spectra_result_set_columns(res, raw, doc.nmeta);
+        if (rc != SPECTRA_RESULT_OK) {
+            return rc;
+        }
+
+    } else if (doc.meta != NULL
+               && (!doc.meta_array || doc.nmeta != res->ncolumns))
+    {
+        spectra_result_error(err, (size_t) (doc.meta - p),
+                             "ColumnMetadata differs from the first page's");
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    rc = spectra_result_paging(&doc, &pg, res->alloc, res->pool);
+    if (rc != SPECTRA_RESULT_OK) {
+        return rc;
+    }
+
+    /* check every row that will be written and size the output */
+
+    emit = 0;
+
+    if (res->rows < res->max_rows) {
+        emit = (res->max_rows - res->rows < doc.nrecords)
+               ? (size_t) (res->max_rows - res->rows) : doc.nrecords;
+    }
+
+    if (emit > 0) {
+        rows = s;
+        rows.p = doc.records + 1;
+        size = 0;
+
+        for (i = 0; i < emit; i++) {
+            if (spectra_result_row(res, &rows, i, &size, NULL)
+                != SPECTRA_RESULT_OK)
+            {
+                return SPECTRA_RESULT_ERROR;
+            }
+
+            (void) spectra_scan_next(&rows, ']', &more);
+        }
+
+        if (spectra_result_reserve(out, size) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_NOMEM;
+        }
+
+        rows.p = doc.records + 1;
+        dst = out->pos;
+
+        for (i = 0; i < emit; i++) {
+            (void) spectra_result_row(res, &rows, i, &size, &dst);
+            (void) spectra_scan_next(&rows, ']', &more);
+            res->rows++;
+        }
+
+        out->pos = dst;
+    }
+
+    res->seen += doc.nrecords;
+    res->total_rows = pg.total_rows;
+
+    if (doc.nrecords > emit) {
+        res->truncated = 1;
+    }
+
+    if (res->rows == res->max_rows && pg.total_rows >= 0
+        && (uint64_t) pg.total_rows > res->max_rows)
+    {
+        res->truncated = 1;
+    }
+
+    if (res->truncated
+        || (pg.total_rows >= 0 && res->seen >= (uint64_t) pg.total_rows))
+    {
+        pg.more = 0;
+    }
+
+    if (page != NULL) {
+        *page = pg;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+int
+spectra_result_columns(spectra_result_t *res, spectra_result_out_t *out)
+{
+    size_t                    i, size;
+    u_char                   *p;
+    spectra_result_column_t  *c;
+
+    size = 2;
+
+    for (i = 0; i < res->ncolumns; i++) {
+        c = &res->columns[i];
+        size += sizeof("{\"name\":\"\",\"type\":\"\"},") - 1
+                + spectra_json_escape_len(c->name, c->name_len)
+                + spectra_json_escape_len((const u_char *) c->type,
+                                          strlen(c->type));
+    }
+
+    if (spectra_result_reserve(out, size) != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    p = out->pos;
+    *p++ = '[';
+
+    for (i = 0; i < res->ncolumns; i++) {
+        c = &res->columns[i];
+
+        if (i > 0) {
+            *p++ = ',';
+        }
+
+        memcpy(p, "{\"name\":", 8);
+        p = spectra_result_string(p + 8, c->name, c->name_len);
+        memcpy(p, ",\"type\":", 8);
+        p = spectra_result_string(p + 8, (const u_char *) c->type,
+                                  strlen(c->type));
+        *p++ = '}';
+    }
+
+    *p++ = ']';
+    out->pos = p;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+static int
+spectra_result_reserve(spectra_result_out_t *out, size_t need)
+{
+    if (out->pos != NULL && (size_t) (out->end - out->pos) >= need) {
+        return SPECTRA_RESULT_OK;
+    }
+
+    if (out->grow == NULL || out->grow(out, need) != 0) {
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    if (out->pos == NULL || (size_t) (out->end - out->pos) < need) {
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)? : a JSON number with no exponent */
+
+static int
+spectra_result_plain_decimal(const u_char *p, size_t len)
+{
+    size_t  i, start;
+
+    i = 0;
+
+    if (i < len && p[i] == '-') {
+        i++;
+    }
+
+    if (i == len) {
+        return 0;
+    }
+
+    if (p[i] == '0') {
+        i++;
+
+    } else if (p[i] >= '1' && p[i] <= '9') {
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if (i < len && p[i] == '.') {
+        i++;
+        start = i;
+
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+        }
+
+        if (i == start) {
+            return 0;
+        }
+    }
+
+    return i == len;
+}
+
+
+/*
+ * Standard base64 (RFC 4648 §4) with padding, as AWS JSON sends blobs; p
+ * is the raw string body, where "/" may come escaped as "\/".
+ */
+
+static int
+spectra_result_base64(const u_char *p, size_t len)
+{
+    size_t         n, pad;
+    u_char         c;
+    const u_char  *end;
+
+    end = p + len;
+    n = 0;
+    pad = 0;
+
+    while (p < end) {
+        c = *p++;
+
+        if (c == '\\') {
+            if (p == end || *p != '/') {
+                return 0;
+            }
+
+            c = *p++;
+        }
+
+        n++;
+
+        if (c == '=') {
+            pad++;
+
+            if (pad > 2) {
+                return 0;
+            }
+
+            continue;
+        }
+
+        if (pad > 0) {
+            return 0;
+        }
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+        {
+            return 0;
+        }
+    }
+
+    return n % 4 == 0;
+}
+
+
+static u_char *
+spectra_result_int64(u_char *dst, int64_t v)
+{
+    u_char    tmp[SPECTRA_RESULT_INT64_MAX_LEN];
+    size_t    n;
+    uint64_t  u;
+
+    if (v < 0) {
+        *dst++ = '-';
+        u = (uint64_t) 0 - (uint64_t) v;
+
+    } else {
+        u = (uint64_t) v;
+    }
+
+    n = 0;
+
+    do {
+        tmp[n++] = (u_char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+
+    while (n > 0) {
+        *dst++ = tmp[--n];
+    }
+
+    return dst;
+}
+
+
+/* Significant digits of a %g rendering, without leading or trailing 0s. */
+
+static size_t
+spectra_result_digits(const char *s)
+{
+    size_t  n, zeros;
+    int     lead;
+
+    n = 0;
+    zeros = 0;
+    lead = 1;
+
+    for ( /* void */ ; *s != '\0' && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9' || (lead && *s == '0')) {
+            continue;
+        }
+
+        lead = 0;
+
+        if (*s == '0') {
+            zeros++;
+
+        } else {
+            n += zeros + 1;
+            zeros = 0;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The shortest %.Ng rendering that reads back as the same double.  For a
+ * normal double, when %.15g round-trips with fewer than 15 digits no
+ * shorter form exists (the value lies within half an ulp of that decimal,
+ * nearer than any other 15-digit one); only 15-digit and subnormal cases
+ * need the search from 1 digit up.
+ */
+
+static u_char *
+spectra_result_double(u_char *dst, double v)
+{
+    int     prec, lo;
+    char    buf[48];
+    size_t  n;
+
+    if (isnan(v)) {
+        memcpy(dst, "\"NaN\"", 5);
+        return dst + 5;
+    }
+
+    if (isinf(v)) {
+        if (v > 0) {
+            memcpy(dst, "\"Infinity\"", 10);
+            return dst + 10;
+        }
+
+        memcpy(dst, "\"-Infinity\"", 11);
+        return dst + 11;
+    }
+
+    if (fabs(v) < DBL_MIN && v != 0) {
+        lo = 1;
+
+    } else {
+        snprintf(buf, sizeof(buf), "%.15g", v);
+
+        if (strtod(buf, NULL) != v) {
+            lo = 16;
+
+        } else if (spectra_result_digits(buf) < 15) {
+            goto done;
+
+        } else {
+            lo = 1;
+        }
+    }
+
+    for (prec = lo; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, v);
+
+        if (prec == 17 || strtod(buf, NULL) == v) {
+            break;
+        }
+    }
+
+done:
+
+    n = strlen(buf);
+    memcpy(dst, buf, n);
+
+    return dst + n;
+}
+
+
+static u_char *
+spectra_result_string(u_char *dst, const u_char *s, size_t len)
+{
+    *dst++ = '"';
+    dst = spectra_json_escape(dst, s, len);
+    *dst++ = '"';
+
+    return dst;
+}
