@@ -128,6 +128,10 @@ static const struct {
     { "\xc3\xa9t\xc3\xa9", "W[\xc3\xa9t\xc3\xa9]" },
     { "\t\n\r\f\v x", "_ W[x]" },
     { ": :1", "PU[:] _ PU[:] N[1]" },
+    { "a/b a<=--c\na+/*c*/ /* * */", "W[a] OP[/] W[b] _ W[a] OP[<=] C[--c] _ "
+      "W[a] OP[+] C[/*c*/] _ C[/* * */]" },
+    { "$a-", "PU[$] W[a] OP[-]" },
+    { "1e+x 0X1f_2", "N[1] W[e] OP[+] W[x] _ N[0X1f_2]" },
 };
 
 
@@ -272,6 +276,14 @@ static const struct {
     { "select * from t for no update", 0, OK, 0, NULL },
     { "select * from t for key update", 0, OK, 0, NULL },
     { "select t.\"pg_catalog\" from t", 0, OK, 0, NULL },
+    { "select f(a := 1), insert, merge from t", 0, OK, 0, NULL },
+    { "select * from t for no key x", 0, OK, 0, NULL },
+    { "select delete, x from t", 0, OK, 0, NULL },
+    { "select \"a\"\"b\", U&\"a\"\"b\", U&\"a\\zzzzb\" from t", 0, OK, 0,
+      NULL },
+    { "select U&\"pg!005fsleep\" UESCAPE 5 from t", 0, OK, 0, NULL },
+    { "select U&\"pg!005fsleep\" UESCAPE '!!' from t", 0, OK, 0, NULL },
+    { "select U&\"pg!005fsleep\" UESCAPE", 0, OK, 0, NULL },
 
     /* stacked statements */
     { "select 1; drop table t", 0, MULTI, 10,
@@ -483,6 +495,29 @@ static const struct {
       "relation pg_roles is not allowed (line 1, column 15)" },
     { "select * from t, STL_QUERY", 0, DENY, 17,
       "relation stl_query is not allowed (line 1, column 18)" },
+    { "select * from U&\"pg_\\\\x\"", 0, DENY, 14,
+      "relation pg_\\x is not allowed (line 1, column 15)" },
+    { "select * from \"pg_\x01\"", 0, DENY, 14,
+      "relation pg_? is not allowed (line 1, column 15)" },
+    { "select U&\"pg_stat_\\20ac\\+01F600\\00e9\" (1)", 0, DENY, 7,
+      "function pg_stat_\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9 is not "
+      "allowed (line 1, column 8)" },
+    { "select U&\"pg\\+11000sleep\"(1)", 0, OK, 0, NULL },
+    /* PostgreSQL truncates names to 63 bytes; the prefix still matches */
+    { "select dblink_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaa(1)", 0, DENY, 7, "function dblink_aaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa is not allowed (line 1, "
+      "column 8)" },
+    { "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 1",
+      0, RO, 0, "only read-only statements are allowed: "
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 at line 1, "
+      "column 1" },
 
     /* malformed, empty, NUL */
     { "select 1 /* unterminated", 0, SYN, 9,
@@ -491,6 +526,10 @@ static const struct {
       "unterminated string literal starting at line 1, column 8" },
     { "select (1", 0, SYN, 7,
       "unbalanced parentheses: '(' at line 1, column 8 is not closed" },
+    { "(;", 0, SYN, 0,
+      "unbalanced parentheses: '(' at line 1, column 1 is not closed" },
+    { "select abc 'x", 0, SYN, 11,
+      "unterminated string literal starting at line 1, column 12" },
     { "((select 1)", 0, SYN, 0,
       "unbalanced parentheses: '(' at line 1, column 1 is not closed" },
     { "select 1)", 0, SYN, 8,
@@ -623,6 +662,12 @@ static const struct {
     { "explain (format json, costs off) with x as (select 1) select * "
       "from x", OK, 0, NULL, 0 },
     { "explain (select 1) union (select 2)", OK, 0, NULL, 0 },
+    { "explain (values (1))", RO, 9,
+      "only read-only statements are allowed: VALUES at line 1, column 10",
+      0 },
+    { "explain (table t)", OK, 0, NULL, 0 },
+    { "explain ((select 1))", OK, 0, NULL, 0 },
+    { "explain (with x as (select 1) select 1)", OK, 0, NULL, 0 },
     { "show search_path", OK, 0, NULL, 0 },
     { "table t", OK, 0, NULL, 1 },
     { "values (1)", RO, 0,
@@ -1095,6 +1140,13 @@ START_TEST(test_unload_build)
     ck_assert_str_eq(out, "UNLOAD ('select 1') TO "
                      "'s3://b/p/tenant=t1/job=j1/' "
                      "IAM_ROLE 'arn:aws:iam::1:role/r' DELIMITER AS '\t'");
+
+    unload_init(&u, "select 1");
+    u.iam_role.data = (const u_char *) "defaulT";
+    u.iam_role.len = 7;
+    unload_build(&u, out, sizeof(out));
+    ck_assert_str_eq(out, "UNLOAD ('select 1') TO "
+                     "'s3://b/p/tenant=t1/job=j1/' IAM_ROLE 'defaulT'");
 }
 END_TEST
 
@@ -1102,6 +1154,7 @@ END_TEST
 enum {
     BAD_QUERY, BAD_TARGET_QUOTE, BAD_TARGET_EMPTY, BAD_ROLE_BACKSLASH,
     BAD_ROLE_CTRL, BAD_FORMAT, BAD_COMPRESSION, BAD_DELIM_QUOTE,
+    BAD_DELIM_DQUOTE,
     BAD_DELIM_CTRL, BAD_DELIM_HIGH, BAD_JSON_HEADER, BAD_PARQUET_DELIM,
     BAD_PARQUET_GZIP, BAD_SIZE_LOW, BAD_SIZE_HIGH, BAD_LAST
 };
@@ -1118,6 +1171,8 @@ static const char  *unload_invalid_messages[] = {
     "control characters",
     "unknown UNLOAD format or compression",
     "unknown UNLOAD format or compression",
+    "the UNLOAD delimiter must be one printable ASCII character other than "
+    "' \\ \" (or a tab)",
     "the UNLOAD delimiter must be one printable ASCII character other than "
     "' \\ \" (or a tab)",
     "the UNLOAD delimiter must be one printable ASCII character other than "
@@ -1166,6 +1221,9 @@ START_TEST(test_unload_invalid)
         break;
     case BAD_DELIM_QUOTE:
         u.delimiter = '\'';
+        break;
+    case BAD_DELIM_DQUOTE:
+        u.delimiter = '"';
         break;
     case BAD_DELIM_CTRL:
         u.delimiter = '\n';
@@ -1304,6 +1362,8 @@ static const struct {
       "expected TO at line 1, column 14" },
     { "unload ('x') to s3", SPECTRA_SQL_ERR_INVALID, 16,
       "expected the UNLOAD target in quotes at line 1, column 17" },
+    { "unload ('x') to E's3://b/'", SPECTRA_SQL_ERR_INVALID, 16,
+      "expected the UNLOAD target in quotes at line 1, column 17" },
     { "unload ('x') to 's3://b/' credentials 'x'", SPECTRA_SQL_ERR_INVALID,
       26, "expected IAM_ROLE at line 1, column 27" },
     { "unload ('x') to 's3://b/' iam_role arn", SPECTRA_SQL_ERR_INVALID, 35,
@@ -1320,6 +1380,15 @@ static const struct {
     { "unload ('x') to 's3://b/' iam_role default delimiter ',,'",
       SPECTRA_SQL_ERR_INVALID, 53,
       "DELIMITER needs one character in quotes at line 1, column 54" },
+    { "unload ('x') to 's3://b/' iam_role default delimiter 5",
+      SPECTRA_SQL_ERR_INVALID, 53,
+      "DELIMITER needs one character in quotes at line 1, column 54" },
+    { "unload ('x') to 's3://b/' iam_role default delimiter e','",
+      SPECTRA_SQL_ERR_INVALID, 53,
+      "DELIMITER needs one character in quotes at line 1, column 54" },
+    { "unload ('x') to 's3://b/' iam_role default maxfilesize x",
+      SPECTRA_SQL_ERR_INVALID, 55,
+      "MAXFILESIZE needs a whole number of MB or GB at line 1, column 56" },
     { "unload ('x') to 's3://b/' iam_role default parallel maybe",
       SPECTRA_SQL_ERR_INVALID, 52,
       "PARALLEL needs ON or OFF at line 1, column 53" },
