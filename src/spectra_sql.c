@@ -16,8 +16,9 @@
 
 /* A name as PostgreSQL resolves it: unquoted, unescaped, truncated. */
 typedef struct {
-    size_t   len;
-    u_char   data[SPECTRA_SQL_NAME_MAX + 1];
+    size_t     len;
+    unsigned   full:1;
+    u_char     data[SPECTRA_SQL_NAME_MAX + 1];
 } spectra_sql_name_t;
 
 
@@ -57,7 +58,11 @@ static int spectra_sql_punct_is(const u_char *p,
     const spectra_sql_token_t *tok, u_char c);
 static int spectra_sql_match(const spectra_sql_str_t *list, size_t n,
     const u_char *name, size_t len);
-static void spectra_sql_name_add(spectra_sql_name_t *name, uint32_t cp);
+static void spectra_sql_name_add(spectra_sql_name_t *name, const u_char *s,
+    size_t n);
+static void spectra_sql_name_byte(spectra_sql_name_t *name, u_char c);
+static void spectra_sql_name_cp(spectra_sql_name_t *name, uint32_t cp);
+static void spectra_sql_name_clip(spectra_sql_name_t *name);
 static int spectra_sql_hex(const u_char *p, size_t n, uint32_t *cp);
 static void spectra_sql_name(const u_char *p, const spectra_sql_token_t *tok,
     u_char esc, spectra_sql_name_t *name);
@@ -143,7 +148,9 @@ static const spectra_sql_str_t  spectra_sql_default_functions[] = {
     spectra_sql_string("cursor_to_xml*"),
     spectra_sql_string("table_to_xml*"),
     spectra_sql_string("schema_to_xml*"),
-    spectra_sql_string("database_to_xml*")
+    spectra_sql_string("database_to_xml*"),
+    spectra_sql_string("ts_stat"),
+    spectra_sql_string("ts_rewrite")
 };
 
 /*
@@ -764,10 +771,36 @@ spectra_sql_match(const spectra_sql_str_t *list, size_t n,
 }
 
 
-/* Appends a code point as UTF-8, dropping what exceeds NAMEDATALEN. */
+/*
+ * Appends bytes unless the name is full: like PostgreSQL, a name keeps its
+ * first 63 bytes and drops the rest.
+ */
 
 static void
-spectra_sql_name_add(spectra_sql_name_t *name, uint32_t cp)
+spectra_sql_name_add(spectra_sql_name_t *name, const u_char *s, size_t n)
+{
+    if (name->full || name->len + n > SPECTRA_SQL_NAME_MAX) {
+        name->full = 1;
+        return;
+    }
+
+    memcpy(name->data + name->len, s, n);
+    name->len += n;
+    name->data[name->len] = '\0';
+}
+
+
+static void
+spectra_sql_name_byte(spectra_sql_name_t *name, u_char c)
+{
+    spectra_sql_name_add(name, &c, 1);
+}
+
+
+/* Appends a code point from a U& escape as UTF-8. */
+
+static void
+spectra_sql_name_cp(spectra_sql_name_t *name, uint32_t cp)
 {
     u_char  buf[4];
     size_t  n;
@@ -795,12 +828,36 @@ spectra_sql_name_add(spectra_sql_name_t *name, uint32_t cp)
         n = 4;
     }
 
-    if (name->len + n <= SPECTRA_SQL_NAME_MAX) {
-        memcpy(name->data + name->len, buf, n);
-        name->len += n;
+    spectra_sql_name_add(name, buf, n);
+}
+
+
+/* A cut name ends on a character boundary, as PostgreSQL cuts it. */
+
+static void
+spectra_sql_name_clip(spectra_sql_name_t *name)
+{
+    size_t  k, need;
+    u_char  c;
+
+    if (!name->full || name->len == 0) {
+        return;
     }
 
-    name->data[name->len] = '\0';
+    k = name->len - 1;
+
+    while (k > 0 && name->len - k < 4 && (name->data[k] & 0xc0) == 0x80) {
+        k--;
+    }
+
+    c = name->data[k];
+    need = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+           : (c & 0xf8) == 0xf0 ? 4 : 1;
+
+    if (name->len - k < need) {
+        name->len = k;
+        name->data[k] = '\0';
+    }
 }
 
 
@@ -846,57 +903,49 @@ spectra_sql_name(const u_char *p, const spectra_sql_token_t *tok, u_char esc,
     const u_char  *s;
 
     name->len = 0;
+    name->full = 0;
     name->data[0] = '\0';
     s = p + tok->start;
 
     if (tok->type == SPECTRA_SQL_TOK_WORD) {
         for (i = 0; i < tok->len; i++) {
-            spectra_sql_name_add(name, spectra_sql_lower(s[i]));
+            spectra_sql_name_byte(name, spectra_sql_lower(s[i]));
         }
 
+        spectra_sql_name_clip(name);
         return;
     }
 
     end = tok->len - 1;
 
-    if (s[0] == '"') {
-        for (i = 1; i < end; i++) {
-            spectra_sql_name_add(name, s[i]);
-
-            if (s[i] == '"') {
-                i++;
-            }
-        }
-
-        return;
-    }
-
-    for (i = 3; i < end; i++) {
+    for (i = (s[0] == '"') ? 1 : 3; i < end; i++) {
         if (s[i] == '"') {
-            spectra_sql_name_add(name, s[i]);
+            spectra_sql_name_byte(name, '"');
             i++;
 
-        } else if (s[i] != esc) {
-            spectra_sql_name_add(name, s[i]);
+        } else if (s[0] == '"' || s[i] != esc) {
+            spectra_sql_name_byte(name, s[i]);
 
         } else if (i + 1 < end && s[i + 1] == esc) {
-            spectra_sql_name_add(name, esc);
+            spectra_sql_name_byte(name, esc);
             i++;
 
         } else if (i + 7 < end && s[i + 1] == '+'
                    && spectra_sql_hex(s + i + 2, 6, &cp))
         {
-            spectra_sql_name_add(name, cp);
+            spectra_sql_name_cp(name, cp);
             i += 7;
 
         } else if (i + 4 < end && spectra_sql_hex(s + i + 1, 4, &cp)) {
-            spectra_sql_name_add(name, cp);
+            spectra_sql_name_cp(name, cp);
             i += 4;
 
         } else {
-            spectra_sql_name_add(name, s[i]);
+            spectra_sql_name_byte(name, s[i]);
         }
     }
+
+    spectra_sql_name_clip(name);
 }
 
 

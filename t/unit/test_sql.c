@@ -473,6 +473,8 @@ static const struct {
       "function nextval is not allowed (line 1, column 8)" },
     { "select pg_terminate_backend(1)", 0, DENY, 7,
       "function pg_terminate_backend is not allowed (line 1, column 8)" },
+    { "select * from ts_stat('select body from pg_catalog.pg_proc')", 0,
+      DENY, 14, "function ts_stat is not allowed (line 1, column 15)" },
     { "select '\xc3\xa9', pg_sleep(1)", 0, DENY, 13,
       "function pg_sleep is not allowed (line 1, column 13)" },
 
@@ -503,6 +505,41 @@ static const struct {
       "function pg_stat_\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9 is not "
       "allowed (line 1, column 8)" },
     { "select U&\"pg\\+11000sleep\"(1)", 0, OK, 0, NULL },
+    /* cut at 63 bytes on a character boundary, as PostgreSQL does */
+    { "select * from pg_"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac", 0, DENY, 14,
+      "relation pg_"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+      " is not allowed (line 1, column 15)" },
+    { "select * from pg_x"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 0, DENY, 14,
+      "relation pg_x"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      " is not allowed (line 1, column 15)" },
+    { "select * from \"pg_x"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" "\"", 0, DENY, 14,
+      "relation pg_x"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+      " is not allowed (line 1, column 15)" },
     /* PostgreSQL truncates names to 63 bytes; the prefix still matches */
     { "select dblink_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
       "aaaaaaaaaaaaaaaa(1)", 0, DENY, 7, "function dblink_aaaaaaaaaaaaaaaaaaa"
@@ -780,6 +817,17 @@ START_TEST(test_policy_custom_lists)
                                        NULL, &err), DENY);
     ck_assert_str_eq(err.message,
                      "schema secret is not allowed (line 1, column 15)");
+
+    /* only ASCII letters fold; other bytes compare as they are */
+    ck_assert_int_eq(spectra_sql_list_parse(SPECTRA_SQL_LIST_FUNCTIONS,
+                         S("caf\xc3\xa9"), fns, 4, &n, &err), OK);
+    policy.ndeny_functions = n;
+    ck_assert_int_eq(spectra_sql_check(&policy, S("select CAF\xc3\xa9(1)"),
+                                       NULL, &err), DENY);
+    ck_assert_str_eq(err.message,
+                     "function caf\xc3\xa9 is not allowed (line 1, column 8)");
+    ck_assert_int_eq(spectra_sql_check(&policy, S("select caf\xc3\x89(1)"),
+                                       NULL, &err), OK);
 }
 END_TEST
 
