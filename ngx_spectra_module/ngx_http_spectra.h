@@ -28,6 +28,14 @@ typedef struct {
 
 
 /*
+ * The verified tenant of the main request, authenticating it on first use
+ * (ngx_http_spectra_auth_module); NULL when the caller is not
+ * authenticated.
+ */
+ngx_http_spectra_tenant_t *ngx_http_spectra_auth_tenant(
+    ngx_http_request_t *r);
+
+/*
  * Sends a JSON error {"error": {"code", "message", "request_id"}} with the
  * given status; usable from any phase.  Returns what the output filters
  * returned, for ngx_http_finalize_request().
@@ -43,7 +51,25 @@ ngx_int_t ngx_http_spectra_send_json(ngx_http_request_t *r,
 ngx_int_t ngx_http_spectra_set_request_id(ngx_http_request_t *r);
 
 
+/*
+ * NGX_OK when the caller is authenticated and has every permission in
+ * permissions (NGX_HTTP_SPECTRA_PERM_*); otherwise NGX_HTTP_UNAUTHORIZED
+ * or NGX_HTTP_FORBIDDEN, and nothing is sent.
+ */
+ngx_int_t ngx_http_spectra_auth_require(ngx_http_request_t *r,
+    ngx_uint_t permissions);
+
+/*
+ * Sends the JSON 401 UNAUTHENTICATED (with WWW-Authenticate) or 403
+ * FORBIDDEN (naming a permission of missing) of the API contract; returns
+ * what to return from a content handler.
+ */
+ngx_int_t ngx_http_spectra_auth_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_uint_t missing);
+
+
 extern ngx_module_t  ngx_http_spectra_module;
+extern ngx_module_t  ngx_http_spectra_auth_module;
 
 
 #endif /* _NGX_HTTP_SPECTRA_H_INCLUDED_ */
