@@ -1,0 +1,301 @@
+/*
+ * spectra-dataapi: the Amazon Redshift Data API wire protocol served on
+ * PostgreSQL. Shared types of the daemon: configuration, the statement
+ * store, sessions, results and the worker pool.
+ *
+ * Locking: one mutex (da_ctx_t.lock) protects the store (statements,
+ * queue, sessions, caches). A statement's result is written by one worker
+ * before the statement becomes FINISHED and is read-only afterwards, so
+ * pages are rendered outside the lock while a reference is held.
+ */
+
+#ifndef DA_DATAAPI_H
+#define DA_DATAAPI_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+
+#define DA_VERSION            "0.1.0"
+#define DA_ID_LEN             36          /* uuid, lowercase */
+#define DA_ID_SIZE            48          /* uuid + ":nn" + NUL */
+#define DA_MAX_BATCH          40          /* SqlList max, as the model */
+#define DA_MAX_PARAMS         256
+
+
+typedef enum {
+    DA_SUBMITTED = 0,
+    DA_PICKED,
+    DA_STARTED,
+    DA_FINISHED,
+    DA_FAILED,
+    DA_ABORTED
+} da_status_e;
+
+
+typedef struct {
+    char             *access_key;
+    char             *secret_key;
+} da_key_t;
+
+
+typedef struct {
+    char             *name;          /* column name */
+    char             *type_name;     /* pg_type.typname */
+    Oid               type;
+    int               typmod;
+    Oid               table;
+    int               column;
+    char             *schema;        /* resolved from table, or NULL */
+    char             *table_name;
+    char             *column_default;
+    int               not_null;
+} da_column_t;
+
+
+/*
+ * Rows are kept as PostgreSQL text values: per row, per column a uint32
+ * length (UINT32_MAX for NULL) followed by the bytes, all in one buffer.
+ */
+typedef struct {
+    da_column_t      *columns;
+    int               ncolumns;
+    size_t            nrows;
+    size_t           *row_offsets;   /* nrows + 1 entries */
+    size_t            rows_cap;
+    u_char           *data;
+    size_t            len;
+    size_t            cap;
+    size_t            size;          /* ResultSize: bytes of the values */
+} da_result_t;
+
+
+typedef struct da_session_s  da_session_t;
+typedef struct da_stmt_s     da_stmt_t;
+
+struct da_session_s {
+    char              id[DA_ID_SIZE];
+    char             *db_user;
+    char             *access_key;
+    PGconn           *conn;          /* opened by the first statement */
+    time_t            expires;
+    int               keepalive;
+    int               busy;          /* a statement of it is not done */
+    int               refs;
+    da_session_t     *next;
+};
+
+
+struct da_stmt_s {
+    char              id[DA_ID_SIZE];
+    char             *sql;
+    char             *statement_name;
+    char             *db_user;
+    char             *database;
+    char             *cluster;
+    char             *workgroup;
+    char             *secret_arn;
+    char             *access_key;    /* owner: only this key sees it */
+    char             *client_token;
+    char              fingerprint[65];
+    json_t           *parameters;    /* as given (array) or NULL */
+    char             *bound_sql;     /* sql with $n for :name */
+    char            **values;        /* $n values, strdup()ed */
+    int               nvalues;
+    char              sqlstate[6];
+
+    da_status_e       status;
+    double            created_at;
+    double            updated_at;
+    struct timespec   started;
+    int64_t           duration_ns;   /* -1 until done */
+    int64_t           result_rows;   /* -1 until done */
+    int64_t           result_size;
+    int               has_result_set;
+    char             *error;
+    long              backend_pid;
+    long              query_id;
+
+    da_result_t      *result;
+
+    /* batch: the parent holds the sub-statements "id:1" .. "id:n" */
+    da_stmt_t       **subs;
+    int               nsubs;
+    int               is_batch;
+    da_stmt_t        *parent;
+
+    da_session_t     *session;
+    PGcancel         *cancel;        /* while STARTED */
+    int               cancel_requested;
+
+    int               refs;
+    uint64_t          seq;
+    da_stmt_t        *queue_next;
+    da_stmt_t        *all_prev;
+    da_stmt_t        *all_next;
+    da_stmt_t        *hash_next;
+    da_stmt_t        *token_next;
+};
+
+
+typedef struct {
+    char             *name;
+    int               allowed;
+    char             *reason;
+    time_t            expires;
+} da_role_t;
+
+
+typedef struct {
+    Oid               oid;
+    char             *name;
+} da_type_t;
+
+
+typedef struct da_ctx_s  da_ctx_t;
+
+typedef struct {
+    da_ctx_t         *ctx;
+    pthread_t         thread;
+    PGconn           *conn;
+    int               index;
+} da_worker_t;
+
+
+#define DA_HASH_SIZE  4096
+
+struct da_ctx_s {
+    /* configuration */
+    char             *listen_host;
+    int               listen_port;
+    char             *pg_conninfo;
+    char             *database;
+    char             *keys_file;
+    da_key_t         *keys;
+    size_t            nkeys;
+    int               workers;
+    int               queue_max;
+    size_t            max_result_bytes;
+    long              retention;
+    long              statement_timeout;
+    int               page_rows;
+    size_t            page_bytes;
+    size_t            max_body;
+    int               max_sessions;
+    long              role_cache_seconds;
+    long              max_wait;
+    int               max_statements;
+    size_t            max_retained_bytes;
+    int               connections;
+    char             *export_dir;
+    char             *pid_file;
+    char             *log_file;
+    int               daemonize;
+
+    FILE             *log;
+
+    /* state, under lock */
+    pthread_mutex_t   lock;
+    pthread_cond_t    queue_cond;
+    pthread_cond_t    state_cond;
+    pthread_cond_t    reaper_cond;
+    da_stmt_t        *queue_head;
+    da_stmt_t        *queue_tail;
+    int               queue_len;
+    da_stmt_t        *all_head;      /* oldest */
+    da_stmt_t        *all_tail;      /* newest */
+    int               nstatements;
+    size_t            retained_bytes;
+    da_stmt_t        *by_id[DA_HASH_SIZE];
+    da_stmt_t        *by_token[DA_HASH_SIZE];
+    da_session_t     *sessions;
+    int               nsessions;
+    da_role_t        *roles;
+    size_t            nroles;
+    da_type_t        *types;
+    size_t            ntypes;
+    uint64_t          seq;
+    long              query_ids;
+    int               stopping;
+
+    da_worker_t      *worker;
+    pthread_t         reaper;
+    void             *mhd;
+};
+
+
+/* A parsed request, as the operation handlers see it. */
+typedef struct {
+    da_ctx_t         *ctx;
+    const char       *access_key;
+    json_t           *body;          /* object */
+    int               status;        /* HTTP status of the reply */
+    json_t           *reply;         /* object, or NULL on error */
+    const char       *error_type;
+    char              error[512];
+    const char       *error_statement_id;
+} da_request_t;
+
+
+/* main.c */
+void da_log(da_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+double da_now(void);
+
+/* http.c */
+int da_http_start(da_ctx_t *ctx);
+void da_http_stop(da_ctx_t *ctx);
+
+/* ops.c */
+void da_dispatch(da_request_t *r, const char *operation);
+int da_fail(da_request_t *r, int status, const char *type,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* store.c */
+void da_uuid(char *out);
+const char *da_status_name(da_status_e status);
+da_stmt_t *da_stmt_new(void);
+void da_stmt_unref_locked(da_ctx_t *ctx, da_stmt_t *s);
+void da_stmt_unref(da_ctx_t *ctx, da_stmt_t *s);
+void da_store_add_locked(da_ctx_t *ctx, da_stmt_t *s);
+da_stmt_t *da_store_find_locked(da_ctx_t *ctx, const char *id,
+    const char *access_key);
+da_stmt_t *da_store_find_token_locked(da_ctx_t *ctx, const char *token,
+    const char *access_key);
+void da_store_set_status_locked(da_ctx_t *ctx, da_stmt_t *s,
+    da_status_e status);
+int da_is_terminal(da_status_e status);
+void da_store_reap(da_ctx_t *ctx, int all);
+da_session_t *da_session_find_locked(da_ctx_t *ctx, const char *id,
+    const char *access_key);
+void da_session_unref_locked(da_ctx_t *ctx, da_session_t *s);
+void da_store_free(da_ctx_t *ctx);
+void *da_reaper_main(void *arg);
+
+/* worker.c */
+int da_workers_start(da_ctx_t *ctx);
+void da_workers_stop(da_ctx_t *ctx);
+int da_enqueue_locked(da_ctx_t *ctx, da_stmt_t *s);
+int da_cancel_locked(da_ctx_t *ctx, da_stmt_t *s);
+
+/* result.c */
+void da_result_free(da_result_t *res);
+int da_result_add_row(da_result_t *res, PGresult *pg, int row);
+int da_result_set_columns(da_result_t *res, PGresult *pg);
+json_t *da_result_page(da_ctx_t *ctx, da_stmt_t *s, size_t offset,
+    size_t *next);
+json_t *da_column_metadata(const da_column_t *col);
+int da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res);
+int da_types_load(da_ctx_t *ctx, PGconn *conn);
+
+/* sqlparam.c */
+int da_sql_bind(const char *sql, json_t *parameters, char **out,
+    const char ***values, int *nvalues, char *err, size_t errlen);
+
+#endif /* DA_DATAAPI_H */

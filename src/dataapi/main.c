@@ -1,0 +1,581 @@
+/*
+ * spectra-dataapi: command line, keys file, start-up and clean shutdown
+ * (SIGTERM/SIGINT). See docs/dataapi.md.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "dataapi.h"
+
+
+static void da_usage(FILE *out);
+static int da_parse_long(const char *name, const char *arg, long min,
+    long max, long *out);
+static int da_load_keys(da_ctx_t *ctx);
+static void da_free_keys(da_ctx_t *ctx);
+static int da_options(da_ctx_t *ctx, int argc, char **argv);
+static int da_daemonize(void);
+static int da_write_pid(da_ctx_t *ctx);
+
+
+double
+da_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    /* millisecond precision, as the Data API's timestamps */
+    return (double) ts.tv_sec + (double) (ts.tv_nsec / 1000000) / 1000.0;
+}
+
+
+void
+da_log(da_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list    args;
+    char       line[1024], stamp[32];
+    time_t     now;
+    struct tm  tm;
+
+    now = time(NULL);
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    va_start(args, fmt);
+    vsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+
+    /* one write per line, so that threads do not interleave */
+    fprintf(ctx->log != NULL ? ctx->log : stderr, "%s spectra-dataapi: %s\n",
+            stamp, line);
+    fflush(ctx->log != NULL ? ctx->log : stderr);
+}
+
+
+static void
+da_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: spectra-dataapi --listen 127.0.0.1:PORT --pg CONNINFO\n"
+        "           --database NAME --keys-file FILE [options]\n"
+        "\n"
+        "  --workers N                  statements run at once (4)\n"
+        "  --queue N                    statements waiting at most (500)\n"
+        "  --max-result-bytes N         result size per statement (100 MiB)\n"
+        "  --retention-seconds N        keep finished statements (86400)\n"
+        "  --statement-timeout-seconds N  (86400)\n"
+        "  --page-rows N                GetStatementResult rows/page (1000)\n"
+        "  --page-bytes N               ...and value bytes/page (1 MiB)\n"
+        "  --max-body-bytes N           request body limit (524288)\n"
+        "  --max-sessions N             open sessions at most (32)\n"
+        "  --max-wait-seconds N         WaitTimeSeconds limit (60)\n"
+        "  --role-cache-seconds N       db user check cache (5)\n"
+        "  --max-statements N           statements retained at most (100000)\n"
+        "  --max-retained-bytes N       result bytes retained (1 GiB)\n"
+        "  --connections N              HTTP connections at most (256)\n"
+        "  --export-dir DIR             UNLOAD target directory\n"
+        "  --pid-file FILE  --log-file FILE  --daemon  --help  --version\n");
+}
+
+
+static int
+da_parse_long(const char *name, const char *arg, long min, long max,
+    long *out)
+{
+    char  *end;
+    long   v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+
+    if (errno != 0 || *end != '\0' || end == arg || v < min || v > max) {
+        fprintf(stderr, "spectra-dataapi: --%s needs a number from %ld to "
+                "%ld, not \"%s\"\n", name, min, max, arg);
+        return -1;
+    }
+
+    *out = v;
+
+    return 0;
+}
+
+
+/* Lines "ACCESS_KEY_ID SECRET_ACCESS_KEY"; '#' starts a comment. */
+static int
+da_load_keys(da_ctx_t *ctx)
+{
+    FILE      *f;
+    char       line[1024], *p, *akid, *secret, *extra, *save;
+    da_key_t  *k;
+    int        lineno;
+
+    f = fopen(ctx->keys_file, "r");
+    if (f == NULL) {
+        fprintf(stderr, "spectra-dataapi: cannot open keys file %s: %s\n",
+                ctx->keys_file, strerror(errno));
+        return -1;
+    }
+
+    lineno = 0;
+
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+
+        p = strchr(line, '#');
+        if (p != NULL) {
+            *p = '\0';
+        }
+
+        akid = strtok_r(line, " \t\r\n", &save);
+        if (akid == NULL) {
+            continue;
+        }
+
+        secret = strtok_r(NULL, " \t\r\n", &save);
+        extra = strtok_r(NULL, " \t\r\n", &save);
+
+        if (secret == NULL || extra != NULL || strlen(akid) > 128
+            || strlen(secret) > 128)
+        {
+            fprintf(stderr, "spectra-dataapi: %s:%d: expected "
+                    "\"ACCESS_KEY_ID SECRET_ACCESS_KEY\"\n", ctx->keys_file,
+                    lineno);
+            OPENSSL_cleanse(line, sizeof(line));
+            fclose(f);
+            return -1;
+        }
+
+        k = realloc(ctx->keys, (ctx->nkeys + 1) * sizeof(da_key_t));
+        if (k == NULL) {
+            fclose(f);
+            return -1;
+        }
+
+        ctx->keys = k;
+        k[ctx->nkeys].access_key = strdup(akid);
+        k[ctx->nkeys].secret_key = strdup(secret);
+        ctx->nkeys++;
+
+        OPENSSL_cleanse(line, sizeof(line));
+
+        if (k[ctx->nkeys - 1].access_key == NULL
+            || k[ctx->nkeys - 1].secret_key == NULL)
+        {
+            fclose(f);
+            return -1;
+        }
+    }
+
+    fclose(f);
+
+    if (ctx->nkeys == 0) {
+        fprintf(stderr, "spectra-dataapi: no keys in %s\n", ctx->keys_file);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+da_free_keys(da_ctx_t *ctx)
+{
+    size_t  i;
+
+    for (i = 0; i < ctx->nkeys; i++) {
+        free(ctx->keys[i].access_key);
+
+        if (ctx->keys[i].secret_key != NULL) {
+            OPENSSL_cleanse(ctx->keys[i].secret_key,
+                            strlen(ctx->keys[i].secret_key));
+            free(ctx->keys[i].secret_key);
+        }
+    }
+
+    free(ctx->keys);
+}
+
+
+static int
+da_options(da_ctx_t *ctx, int argc, char **argv)
+{
+    enum {
+        O_LISTEN = 256, O_PG, O_DATABASE, O_KEYS, O_WORKERS, O_QUEUE,
+        O_MAX_RESULT, O_RETENTION, O_TIMEOUT, O_PAGE_ROWS, O_PAGE_BYTES,
+        O_MAX_BODY, O_MAX_SESSIONS, O_MAX_WAIT, O_ROLE_CACHE, O_MAX_STMTS,
+        O_MAX_RETAINED, O_CONNECTIONS, O_EXPORT, O_PID, O_LOG, O_DAEMON,
+        O_HELP, O_VERSION
+    };
+    static const struct option  opts[] = {
+        { "listen", required_argument, NULL, O_LISTEN },
+        { "pg", required_argument, NULL, O_PG },
+        { "database", required_argument, NULL, O_DATABASE },
+        { "keys-file", required_argument, NULL, O_KEYS },
+        { "workers", required_argument, NULL, O_WORKERS },
+        { "queue", required_argument, NULL, O_QUEUE },
+        { "max-result-bytes", required_argument, NULL, O_MAX_RESULT },
+        { "retention-seconds", required_argument, NULL, O_RETENTION },
+        { "statement-timeout-seconds", required_argument, NULL, O_TIMEOUT },
+        { "page-rows", required_argument, NULL, O_PAGE_ROWS },
+        { "page-bytes", required_argument, NULL, O_PAGE_BYTES },
+        { "max-body-bytes", required_argument, NULL, O_MAX_BODY },
+        { "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
+        { "max-wait-seconds", required_argument, NULL, O_MAX_WAIT },
+        { "role-cache-seconds", required_argument, NULL, O_ROLE_CACHE },
+        { "max-statements", required_argument, NULL, O_MAX_STMTS },
+        { "max-retained-bytes", required_argument, NULL, O_MAX_RETAINED },
+        { "connections", required_argument, NULL, O_CONNECTIONS },
+        { "export-dir", required_argument, NULL, O_EXPORT },
+        { "pid-file", required_argument, NULL, O_PID },
+        { "log-file", required_argument, NULL, O_LOG },
+        { "daemon", no_argument, NULL, O_DAEMON },
+        { "help", no_argument, NULL, O_HELP },
+        { "version", no_argument, NULL, O_VERSION },
+        { NULL, 0, NULL, 0 }
+    };
+    const char  *colon;
+    long         v;
+    int          c, rc;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        rc = 0;
+
+        switch (c) {
+
+        case O_LISTEN:
+            colon = strrchr(optarg, ':');
+            if (colon == NULL || colon == optarg) {
+                fprintf(stderr, "spectra-dataapi: --listen needs "
+                        "ADDRESS:PORT\n");
+                return -1;
+            }
+
+            free(ctx->listen_host);
+            ctx->listen_host = strndup(optarg, (size_t) (colon - optarg));
+            rc = da_parse_long("listen", colon + 1, 1, 65535, &v);
+            ctx->listen_port = (int) v;
+            break;
+
+        case O_PG:
+            ctx->pg_conninfo = optarg;
+            break;
+
+        case O_DATABASE:
+            ctx->database = optarg;
+            break;
+
+        case O_KEYS:
+            ctx->keys_file = optarg;
+            break;
+
+        case O_WORKERS:
+            rc = da_parse_long("workers", optarg, 1, 256, &v);
+            ctx->workers = (int) v;
+            break;
+
+        case O_QUEUE:
+            rc = da_parse_long("queue", optarg, 1, 100000, &v);
+            ctx->queue_max = (int) v;
+            break;
+
+        case O_MAX_RESULT:
+            rc = da_parse_long("max-result-bytes", optarg, 1, LONG_MAX, &v);
+            ctx->max_result_bytes = (size_t) v;
+            break;
+
+        case O_RETENTION:
+            rc = da_parse_long("retention-seconds", optarg, 0, 7 * 86400,
+                               &ctx->retention);
+            break;
+
+        case O_TIMEOUT:
+            rc = da_parse_long("statement-timeout-seconds", optarg, 0,
+                               2000000, &ctx->statement_timeout);
+            break;
+
+        case O_PAGE_ROWS:
+            rc = da_parse_long("page-rows", optarg, 1, 1000000, &v);
+            ctx->page_rows = (int) v;
+            break;
+
+        case O_PAGE_BYTES:
+            rc = da_parse_long("page-bytes", optarg, 1, LONG_MAX, &v);
+            ctx->page_bytes = (size_t) v;
+            break;
+
+        case O_MAX_BODY:
+            rc = da_parse_long("max-body-bytes", optarg, 1024, 1 << 30, &v);
+            ctx->max_body = (size_t) v;
+            break;
+
+        case O_MAX_SESSIONS:
+            rc = da_parse_long("max-sessions", optarg, 0, 10000, &v);
+            ctx->max_sessions = (int) v;
+            break;
+
+        case O_MAX_WAIT:
+            rc = da_parse_long("max-wait-seconds", optarg, 0, 3600,
+                               &ctx->max_wait);
+            break;
+
+        case O_ROLE_CACHE:
+            rc = da_parse_long("role-cache-seconds", optarg, 0, 3600,
+                               &ctx->role_cache_seconds);
+            break;
+
+        case O_MAX_STMTS:
+            rc = da_parse_long("max-statements", optarg, 1, 10000000, &v);
+            ctx->max_statements = (int) v;
+            break;
+
+        case O_MAX_RETAINED:
+            rc = da_parse_long("max-retained-bytes", optarg, 1, LONG_MAX, &v);
+            ctx->max_retained_bytes = (size_t) v;
+            break;
+
+        case O_CONNECTIONS:
+            rc = da_parse_long("connections", optarg, 1, 100000, &v);
+            ctx->connections = (int) v;
+            break;
+
+        case O_EXPORT:
+            ctx->export_dir = optarg;
+            break;
+
+        case O_PID:
+            ctx->pid_file = optarg;
+            break;
+
+        case O_LOG:
+            ctx->log_file = optarg;
+            break;
+
+        case O_DAEMON:
+            ctx->daemonize = 1;
+            break;
+
+        case O_HELP:
+            da_usage(stdout);
+            exit(0);
+
+        case O_VERSION:
+            printf("spectra-dataapi %s\n", DA_VERSION);
+            exit(0);
+
+        default:
+            da_usage(stderr);
+            return -1;
+        }
+
+        if (rc != 0) {
+            return -1;
+        }
+    }
+
+    if (optind != argc || ctx->listen_host == NULL
+        || ctx->pg_conninfo == NULL || ctx->database == NULL
+        || ctx->keys_file == NULL)
+    {
+        da_usage(stderr);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+da_daemonize(void)
+{
+    pid_t  pid;
+    int    fd;
+
+    pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+
+    if (pid > 0) {
+        _exit(0);
+    }
+
+    if (setsid() < 0) {
+        return -1;
+    }
+
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) {
+            close(fd);
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+da_write_pid(da_ctx_t *ctx)
+{
+    FILE  *f;
+
+    if (ctx->pid_file == NULL) {
+        return 0;
+    }
+
+    f = fopen(ctx->pid_file, "w");
+    if (f == NULL) {
+        da_log(ctx, "error: cannot write %s: %s", ctx->pid_file,
+               strerror(errno));
+        return -1;
+    }
+
+    fprintf(f, "%ld\n", (long) getpid());
+    fclose(f);
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    da_ctx_t   *ctx;
+    sigset_t    set;
+    int         sig, rc;
+
+    ctx = calloc(1, sizeof(da_ctx_t));
+    if (ctx == NULL) {
+        return 1;
+    }
+
+    ctx->workers = 4;
+    ctx->queue_max = 500;
+    ctx->max_result_bytes = 100 * 1024 * 1024;
+    ctx->retention = 86400;
+    ctx->statement_timeout = 86400;
+    ctx->page_rows = 1000;
+    ctx->page_bytes = 1024 * 1024;
+    ctx->max_body = 512 * 1024;
+    ctx->max_sessions = 32;
+    ctx->max_wait = 60;
+    ctx->role_cache_seconds = 5;
+    ctx->max_statements = 100000;
+    ctx->max_retained_bytes = (size_t) 1 << 30;
+    ctx->connections = 256;
+
+    rc = 1;
+
+    if (da_options(ctx, argc, argv) != 0 || da_load_keys(ctx) != 0) {
+        goto done;
+    }
+
+    if (ctx->log_file != NULL) {
+        ctx->log = fopen(ctx->log_file, "a");
+        if (ctx->log == NULL) {
+            fprintf(stderr, "spectra-dataapi: cannot open %s: %s\n",
+                    ctx->log_file, strerror(errno));
+            goto done;
+        }
+    }
+
+    if (ctx->daemonize && da_daemonize() != 0) {
+        da_log(ctx, "error: cannot daemonize: %s", strerror(errno));
+        goto done;
+    }
+
+    /* every thread inherits this mask; main waits for the signals */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pthread_mutex_init(&ctx->lock, NULL);
+    pthread_cond_init(&ctx->queue_cond, NULL);
+    pthread_cond_init(&ctx->state_cond, NULL);
+    pthread_cond_init(&ctx->reaper_cond, NULL);
+
+    if (da_workers_start(ctx) != 0) {
+        goto stop;
+    }
+
+    if (pthread_create(&ctx->reaper, NULL, da_reaper_main, ctx) != 0) {
+        goto stop;
+    }
+
+    if (da_http_start(ctx) != 0 || da_write_pid(ctx) != 0) {
+        goto stop;
+    }
+
+    da_log(ctx, "listening on %s:%d, database %s, %d workers, %zu keys",
+           ctx->listen_host, ctx->listen_port, ctx->database, ctx->workers,
+           ctx->nkeys);
+
+    for ( ;; ) {
+        if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+
+        if (sig == SIGTERM || sig == SIGINT) {
+            break;
+        }
+    }
+
+    da_log(ctx, "shutting down on signal %d", sig);
+    rc = 0;
+
+stop:
+
+    pthread_mutex_lock(&ctx->lock);
+    ctx->stopping = 1;
+    pthread_cond_broadcast(&ctx->state_cond);
+    pthread_cond_broadcast(&ctx->reaper_cond);
+    pthread_mutex_unlock(&ctx->lock);
+
+    da_http_stop(ctx);
+    da_workers_stop(ctx);
+
+    if (ctx->reaper) {
+        pthread_join(ctx->reaper, NULL);
+    }
+
+    da_store_free(ctx);
+
+    pthread_cond_destroy(&ctx->reaper_cond);
+    pthread_cond_destroy(&ctx->state_cond);
+    pthread_cond_destroy(&ctx->queue_cond);
+    pthread_mutex_destroy(&ctx->lock);
+
+    if (ctx->pid_file != NULL && rc == 0) {
+        unlink(ctx->pid_file);
+    }
+
+done:
+
+    if (ctx->log != NULL) {
+        fclose(ctx->log);
+    }
+
+    da_free_keys(ctx);
+    free(ctx->listen_host);
+    free(ctx);
+
+    return rc;
+}

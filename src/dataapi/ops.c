@@ -1,0 +1,1380 @@
+/*
+ * The Data API operations: request validation and the response shapes of
+ * botocore's redshift-data 2019-12-20 model (ExecuteStatement,
+ * BatchExecuteStatement, DescribeStatement, GetStatementResult,
+ * CancelStatement, ListStatements), plus the newer ClientToken,
+ * SessionKeepAliveSeconds/SessionId and WaitTimeSeconds members.
+ */
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "dataapi.h"
+#include "spectra_sigv4.h"
+
+
+#define DA_SQL_MAX          100000      /* StatementString, as Redshift */
+#define DA_NAME_MAX         500         /* StatementNameString */
+#define DA_TOKEN_MAX        64          /* ClientToken */
+#define DA_KEEPALIVE_MAX    86400
+#define DA_LIST_MAX         100
+
+
+typedef struct {
+    const char     *db_user;
+    const char     *database;
+    const char     *cluster;
+    const char     *workgroup;
+    const char     *secret_arn;
+    const char     *session_id;
+    const char     *client_token;
+    const char     *statement_name;
+    json_int_t      keepalive;
+    json_int_t      wait;
+    char           *secret_user;        /* derived from SecretArn */
+    char            fingerprint[65];
+} da_identity_t;
+
+
+static int da_get_string(da_request_t *r, const char *name, int required,
+    size_t min, size_t max, const char **out);
+static int da_get_int(da_request_t *r, const char *name, json_int_t min,
+    json_int_t max, json_int_t *out);
+static int da_check_known(da_request_t *r, const char **known);
+static int da_identity(da_request_t *r, da_identity_t *id);
+static int da_valid_id(const char *id);
+static int da_params(da_request_t *r, json_t **params);
+static void da_fingerprint(json_t *body, char *out);
+static da_stmt_t *da_stmt_from(da_request_t *r, da_identity_t *id);
+static int da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s);
+static json_t *da_submit_reply(da_stmt_t *s);
+static void da_wait_locked(da_ctx_t *ctx, da_stmt_t *s, json_int_t seconds);
+static json_t *da_describe(da_stmt_t *s, int sub);
+static void da_op_execute(da_request_t *r);
+static void da_op_batch(da_request_t *r);
+static void da_op_describe(da_request_t *r);
+static void da_op_result(da_request_t *r);
+static void da_op_cancel(da_request_t *r);
+static void da_op_list(da_request_t *r);
+static da_stmt_t *da_find(da_request_t *r, const char **idp);
+static char *da_token_encode(const char *id, size_t offset);
+static int da_token_decode(const char *token, const char *id,
+    size_t *offset);
+
+
+int
+da_fail(da_request_t *r, int status, const char *type, const char *fmt, ...)
+{
+    va_list  args;
+
+    r->status = status;
+    r->error_type = type;
+
+    va_start(args, fmt);
+    vsnprintf(r->error, sizeof(r->error), fmt, args);
+    va_end(args);
+
+    json_decref(r->reply);
+    r->reply = NULL;
+
+    return -1;
+}
+
+
+static int
+da_get_string(da_request_t *r, const char *name, int required, size_t min,
+    size_t max, const char **out)
+{
+    json_t  *v;
+    size_t   len;
+
+    *out = NULL;
+    v = json_object_get(r->body, name);
+
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            return da_fail(r, 400, "ValidationException",
+                           "1 validation error detected: Value null at "
+                           "'%s' failed to satisfy constraint: Member must "
+                           "not be null", name);
+        }
+
+        return 0;
+    }
+
+    if (!json_is_string(v)) {
+        return da_fail(r, 400, "SerializationException",
+                       "Value of '%s' must be a string", name);
+    }
+
+    len = json_string_length(v);
+
+    if (len < min || len > max) {
+        return da_fail(r, 400, "ValidationException",
+                       "1 validation error detected: Value at '%s' failed "
+                       "to satisfy constraint: Member must have length "
+                       "between %zu and %zu", name, min, max);
+    }
+
+    if (strlen(json_string_value(v)) != len) {
+        return da_fail(r, 400, "ValidationException",
+                       "Value at '%s' must not contain NUL characters",
+                       name);
+    }
+
+    *out = json_string_value(v);
+
+    return 0;
+}
+
+
+static int
+da_get_int(da_request_t *r, const char *name, json_int_t min, json_int_t max,
+    json_int_t *out)
+{
+    json_t  *v;
+
+    v = json_object_get(r->body, name);
+
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+
+    if (!json_is_integer(v)) {
+        return da_fail(r, 400, "SerializationException",
+                       "Value of '%s' must be an integer", name);
+    }
+
+    if (json_integer_value(v) < min || json_integer_value(v) > max) {
+        return da_fail(r, 400, "ValidationException",
+                       "1 validation error detected: Value at '%s' failed "
+                       "to satisfy constraint: Member must have value "
+                       "between %lld and %lld", name, (long long) min,
+                       (long long) max);
+    }
+
+    *out = json_integer_value(v);
+
+    return 0;
+}
+
+
+/* Unknown members are refused, as botocore's model would. */
+static int
+da_check_known(da_request_t *r, const char **known)
+{
+    const char  *key;
+    json_t      *value;
+    int          i;
+
+    json_object_foreach(r->body, key, value) {
+        for (i = 0; known[i] != NULL; i++) {
+            if (strcmp(key, known[i]) == 0) {
+                break;
+            }
+        }
+
+        if (known[i] == NULL) {
+            return da_fail(r, 400, "ValidationException",
+                           "Unknown parameter in input: \"%.64s\"", key);
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+da_valid_id(const char *id)
+{
+    size_t  i, len;
+
+    len = strlen(id);
+
+    if (len < DA_ID_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < DA_ID_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (id[i] != '-') {
+                return 0;
+            }
+
+            continue;
+        }
+
+        if (!(islower((u_char) id[i]) || isdigit((u_char) id[i]))) {
+            return 0;
+        }
+    }
+
+    if (len == DA_ID_LEN) {
+        return 1;
+    }
+
+    if (id[DA_ID_LEN] != ':' || len == DA_ID_LEN + 1 || len > DA_ID_LEN + 4) {
+        return 0;
+    }
+
+    for (i = DA_ID_LEN + 1; i < len; i++) {
+        if (!isdigit((u_char) id[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Who runs the statement: a session, ClusterIdentifier + DbUser,
+ * ClusterIdentifier or WorkgroupName + SecretArn (the db user is the last
+ * path component of the secret's name, without Secrets Manager's
+ * "-XXXXXX" suffix), or WorkgroupName + DbUser.
+ */
+static int
+da_identity(da_request_t *r, da_identity_t *id)
+{
+    da_ctx_t    *ctx = r->ctx;
+    const char  *name, *slash;
+    size_t       len, i;
+
+    memset(id, 0, sizeof(*id));
+
+    if (da_get_string(r, "DbUser", 0, 1, 128, &id->db_user) != 0
+        || da_get_string(r, "ClusterIdentifier", 0, 1, 63, &id->cluster) != 0
+        || da_get_string(r, "WorkgroupName", 0, 3, 64, &id->workgroup) != 0
+        || da_get_string(r, "SecretArn", 0, 1, 2048, &id->secret_arn) != 0
+        || da_get_string(r, "SessionId", 0, 36, 36, &id->session_id) != 0
+        || da_get_string(r, "ClientToken", 0, 1, DA_TOKEN_MAX,
+                         &id->client_token) != 0
+        || da_get_string(r, "StatementName", 0, 0, DA_NAME_MAX,
+                         &id->statement_name) != 0
+        || da_get_int(r, "SessionKeepAliveSeconds", 0, DA_KEEPALIVE_MAX,
+                      &id->keepalive) != 0
+        || da_get_int(r, "WaitTimeSeconds", 0, ctx->max_wait, &id->wait)
+           != 0)
+    {
+        return -1;
+    }
+
+    if (id->session_id != NULL) {
+        if (id->db_user != NULL || id->cluster != NULL
+            || id->workgroup != NULL || id->secret_arn != NULL)
+        {
+            return da_fail(r, 400, "ValidationException",
+                           "SessionId cannot be combined with DbUser, "
+                           "ClusterIdentifier, WorkgroupName or SecretArn");
+        }
+
+        if (id->keepalive != 0) {
+            return da_fail(r, 400, "ValidationException",
+                           "SessionKeepAliveSeconds cannot be combined with "
+                           "SessionId");
+        }
+
+        if (da_get_string(r, "Database", 0, 1, 127, &id->database) != 0) {
+            return -1;
+        }
+
+        return 0;
+    }
+
+    if (da_get_string(r, "Database", 1, 1, 127, &id->database) != 0) {
+        return -1;
+    }
+
+    if (strcmp(id->database, ctx->database) != 0) {
+        return da_fail(r, 400, "ValidationException",
+                       "Database \"%.127s\" does not exist on this "
+                       "endpoint", id->database);
+    }
+
+    if (id->cluster == NULL && id->workgroup == NULL) {
+        return da_fail(r, 400, "ValidationException",
+                       "Either ClusterIdentifier or WorkgroupName must be "
+                       "specified");
+    }
+
+    if (id->cluster != NULL && id->workgroup != NULL) {
+        return da_fail(r, 400, "ValidationException",
+                       "ClusterIdentifier and WorkgroupName cannot both be "
+                       "specified");
+    }
+
+    if (id->secret_arn != NULL) {
+        if (id->db_user != NULL) {
+            return da_fail(r, 400, "ValidationException",
+                           "DbUser and SecretArn cannot both be specified");
+        }
+
+        name = strstr(id->secret_arn, ":secret:");
+        if (strncmp(id->secret_arn, "arn:", 4) != 0 || name == NULL) {
+            return da_fail(r, 400, "ValidationException",
+                           "SecretArn is not a Secrets Manager secret ARN");
+        }
+
+        name += sizeof(":secret:") - 1;
+        slash = strrchr(name, '/');
+        if (slash != NULL) {
+            name = slash + 1;
+        }
+
+        len = strlen(name);
+
+        if (len > 7 && name[len - 7] == '-') {
+            for (i = len - 6; i < len; i++) {
+                if (!isalnum((u_char) name[i])) {
+                    break;
+                }
+            }
+
+            if (i == len) {
+                len -= 7;
+            }
+        }
+
+        if (len == 0 || len > 63) {
+            return da_fail(r, 400, "ValidationException",
+                           "SecretArn does not name a db user");
+        }
+
+        id->secret_user = strndup(name, len);
+        if (id->secret_user == NULL) {
+            return da_fail(r, 500, "InternalServerException",
+                           "Out of memory");
+        }
+
+        id->db_user = id->secret_user;
+    }
+
+    if (id->db_user == NULL) {
+        return da_fail(r, 400, "ValidationException",
+                       "Either DbUser or SecretArn must be specified");
+    }
+
+    return 0;
+}
+
+
+/* Parameters: [{"name": "[0-9a-zA-Z_]+", "value": "..."}] */
+static int
+da_params(da_request_t *r, json_t **params)
+{
+    json_t       *p, *item, *name, *value;
+    const char   *s;
+    size_t        i;
+
+    *params = NULL;
+    p = json_object_get(r->body, "Parameters");
+
+    if (p == NULL || json_is_null(p)) {
+        return 0;
+    }
+
+    if (!json_is_array(p)) {
+        return da_fail(r, 400, "SerializationException",
+                       "Value of 'Parameters' must be a list");
+    }
+
+    if (json_array_size(p) < 1 || json_array_size(p) > DA_MAX_PARAMS) {
+        return da_fail(r, 400, "ValidationException",
+                       "1 validation error detected: Value at 'parameters' "
+                       "failed to satisfy constraint: Member must have "
+                       "length between 1 and %d", DA_MAX_PARAMS);
+    }
+
+    json_array_foreach(p, i, item) {
+        name = json_object_get(item, "name");
+        value = json_object_get(item, "value");
+
+        if (!json_is_object(item) || !json_is_string(name)
+            || !json_is_string(value) || json_object_size(item) != 2)
+        {
+            return da_fail(r, 400, "ValidationException",
+                           "Each parameter needs a string 'name' and a "
+                           "string 'value'");
+        }
+
+        s = json_string_value(name);
+        if (*s == '\0' || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789_") != strlen(s))
+        {
+            return da_fail(r, 400, "ValidationException",
+                           "Parameter name \"%.64s\" must match "
+                           "[0-9a-zA-Z_]+", s);
+        }
+
+        if (json_string_length(value) == 0
+            || strlen(json_string_value(value)) != json_string_length(value))
+        {
+            return da_fail(r, 400, "ValidationException",
+                           "Parameter \"%.64s\" needs a non-empty value "
+                           "without NUL characters", s);
+        }
+    }
+
+    *params = p;
+
+    return 0;
+}
+
+
+static void
+da_fingerprint(json_t *body, char *out)
+{
+    json_t  *copy;
+    char    *text;
+
+    copy = json_deep_copy(body);
+    if (copy != NULL) {
+        json_object_del(copy, "ClientToken");
+    }
+
+    text = copy != NULL ? json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT)
+                        : NULL;
+
+    if (text == NULL) {
+        memset(out, '0', 64);
+
+    } else {
+        spectra_sigv4_sha256_hex((const u_char *) text, strlen(text),
+                                 (u_char *) out);
+    }
+
+    out[64] = '\0';
+    free(text);
+    json_decref(copy);
+}
+
+
+static da_stmt_t *
+da_stmt_from(da_request_t *r, da_identity_t *id)
+{
+    da_stmt_t  *s;
+
+    s = da_stmt_new();
+    if (s == NULL) {
+        return NULL;
+    }
+
+    da_uuid(s->id);
+
+#define da_dup(field, value)                                                 \
+    if ((value) != NULL && (s->field = strdup(value)) == NULL) {             \
+        goto failed;                                                         \
+    }
+
+    da_dup(db_user, id->db_user);
+    da_dup(database, id->database);
+    da_dup(cluster, id->cluster);
+    da_dup(workgroup, id->workgroup);
+    da_dup(secret_arn, id->secret_arn);
+    da_dup(statement_name, id->statement_name);
+    da_dup(client_token, id->client_token);
+    da_dup(access_key, r->access_key);
+
+#undef da_dup
+
+    memcpy(s->fingerprint, id->fingerprint, sizeof(s->fingerprint));
+
+    return s;
+
+failed:
+
+    da_stmt_unref(r->ctx, s);
+    return NULL;
+}
+
+
+static json_t *
+da_submit_reply(da_stmt_t *s)
+{
+    json_t  *o;
+
+    o = json_pack("{s:s, s:f, s:s}", "Id", s->id, "CreatedAt", s->created_at,
+                  "Database", s->database != NULL ? s->database : "");
+    if (o == NULL) {
+        return NULL;
+    }
+
+    if (s->db_user != NULL && s->secret_arn == NULL) {
+        json_object_set_new(o, "DbUser", json_string(s->db_user));
+    }
+
+    if (s->cluster != NULL) {
+        json_object_set_new(o, "ClusterIdentifier", json_string(s->cluster));
+    }
+
+    if (s->workgroup != NULL) {
+        json_object_set_new(o, "WorkgroupName", json_string(s->workgroup));
+    }
+
+    if (s->secret_arn != NULL) {
+        json_object_set_new(o, "SecretArn", json_string(s->secret_arn));
+    }
+
+    if (s->session != NULL) {
+        json_object_set_new(o, "SessionId", json_string(s->session->id));
+    }
+
+    return o;
+}
+
+
+static void
+da_wait_locked(da_ctx_t *ctx, da_stmt_t *s, json_int_t seconds)
+{
+    struct timespec  deadline;
+
+    if (seconds <= 0) {
+        return;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t) seconds;
+
+    while (!da_is_terminal(s->status) && !ctx->stopping) {
+        if (pthread_cond_timedwait(&ctx->state_cond, &ctx->lock, &deadline)
+            != 0)
+        {
+            break;
+        }
+    }
+}
+
+
+/*
+ * Idempotency, sessions, the queue and the store, all under the lock:
+ * either the statement is accepted whole or nothing changes.
+ */
+static int
+da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
+{
+    da_ctx_t      *ctx = r->ctx;
+    da_stmt_t     *old;
+    da_session_t  *se;
+
+    pthread_mutex_lock(&ctx->lock);
+
+    if (id->client_token != NULL) {
+        old = da_store_find_token_locked(ctx, id->client_token,
+                                         r->access_key);
+        if (old != NULL) {
+            if (strcmp(old->fingerprint, id->fingerprint) != 0) {
+                da_stmt_unref_locked(ctx, s);
+                pthread_mutex_unlock(&ctx->lock);
+                return da_fail(r, 400, "ValidationException",
+                               "The ClientToken was already used with "
+                               "different parameters");
+            }
+
+            r->reply = da_submit_reply(old);
+            old->refs++;
+            da_wait_locked(ctx, old, id->wait);
+            da_stmt_unref_locked(ctx, old);
+            pthread_mutex_unlock(&ctx->lock);
+            da_stmt_unref(ctx, s);
+            return 0;
+        }
+    }
+
+    se = NULL;
+
+    if (id->session_id != NULL) {
+        se = da_session_find_locked(ctx, id->session_id, r->access_key);
+
+        if (se == NULL || se->expires <= time(NULL)) {
+            da_stmt_unref_locked(ctx, s);
+            pthread_mutex_unlock(&ctx->lock);
+            return da_fail(r, 400, "ValidationException",
+                           "Session %s does not exist or has expired",
+                           id->session_id);
+        }
+
+        if (se->busy) {
+            da_stmt_unref_locked(ctx, s);
+            pthread_mutex_unlock(&ctx->lock);
+            return da_fail(r, 400, "ValidationException",
+                           "Session %s is busy with another statement",
+                           id->session_id);
+        }
+
+        free(s->db_user);
+        s->db_user = strdup(se->db_user);
+        if (s->db_user == NULL) {
+            da_stmt_unref_locked(ctx, s);
+            pthread_mutex_unlock(&ctx->lock);
+            return da_fail(r, 500, "InternalServerException",
+                           "Out of memory");
+        }
+
+        if (s->database == NULL) {
+            s->database = strdup(ctx->database);
+        }
+
+    } else if (id->keepalive > 0) {
+        if (ctx->nsessions >= ctx->max_sessions) {
+            da_stmt_unref_locked(ctx, s);
+            pthread_mutex_unlock(&ctx->lock);
+            return da_fail(r, 400, "ActiveSessionsExceededException",
+                           "Active sessions exceeded the allowed quota of "
+                           "%d", ctx->max_sessions);
+        }
+
+        se = calloc(1, sizeof(da_session_t));
+        if (se == NULL || (se->db_user = strdup(s->db_user)) == NULL
+            || (se->access_key = strdup(r->access_key)) == NULL)
+        {
+            if (se != NULL) {
+                free(se->db_user);
+                free(se);
+            }
+
+            da_stmt_unref_locked(ctx, s);
+            pthread_mutex_unlock(&ctx->lock);
+            return da_fail(r, 500, "InternalServerException",
+                           "Out of memory");
+        }
+
+        da_uuid(se->id);
+        se->keepalive = (int) id->keepalive;
+        se->expires = time(NULL) + se->keepalive;
+        se->refs = 1;
+        se->next = ctx->sessions;
+        ctx->sessions = se;
+        ctx->nsessions++;
+    }
+
+    if (se != NULL) {
+        s->session = se;
+        se->refs++;
+    }
+
+    if (da_enqueue_locked(ctx, s) != 0) {
+        /* a new session stays, idle until it expires, like AWS's */
+        s->session = NULL;
+        if (se != NULL) {
+            se->refs--;
+        }
+
+        da_stmt_unref_locked(ctx, s);
+        pthread_mutex_unlock(&ctx->lock);
+        return da_fail(r, 400, "ActiveStatementsExceededException",
+                       "Active statements exceeded the allowed quota.");
+    }
+
+    if (se != NULL) {
+        se->busy = 1;
+    }
+
+    da_store_add_locked(ctx, s);
+    r->reply = da_submit_reply(s);
+    da_wait_locked(ctx, s, id->wait);
+
+    pthread_mutex_unlock(&ctx->lock);
+
+    da_stmt_unref(ctx, s);
+
+    return 0;
+}
+
+
+static void
+da_op_execute(da_request_t *r)
+{
+    static const char  *known[] = {
+        "Sql", "Database", "DbUser", "ClusterIdentifier", "WorkgroupName",
+        "SecretArn", "Parameters", "StatementName", "WithEvent",
+        "ClientToken", "SessionKeepAliveSeconds", "SessionId",
+        "WaitTimeSeconds", "ResultFormat", NULL
+    };
+    da_identity_t   id;
+    da_stmt_t      *s;
+    const char     *sql, *format, **values;
+    json_t         *params;
+    char           *bound, err[256];
+    int             nvalues, i;
+
+    if (da_check_known(r, known) != 0
+        || da_get_string(r, "Sql", 1, 1, DA_SQL_MAX, &sql) != 0
+        || da_identity(r, &id) != 0)
+    {
+        free(id.secret_user);
+        return;
+    }
+
+    if (da_get_string(r, "ResultFormat", 0, 1, 8, &format) != 0
+        || da_params(r, &params) != 0)
+    {
+        goto done;
+    }
+
+    if (format != NULL && strcmp(format, "JSON") != 0) {
+        da_fail(r, 400, "ValidationException",
+                "ResultFormat %s is not supported; use JSON", format);
+        goto done;
+    }
+
+    if (da_sql_bind(sql, params, &bound, &values, &nvalues, err,
+                    sizeof(err)) != 0)
+    {
+        da_fail(r, 400, "ValidationException", "%s", err);
+        goto done;
+    }
+
+    da_fingerprint(r->body, id.fingerprint);
+
+    s = da_stmt_from(r, &id);
+    if (s == NULL || (s->sql = strdup(sql)) == NULL) {
+        free(bound);
+        free(values);
+        if (s != NULL) {
+            da_stmt_unref(r->ctx, s);
+        }
+
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        goto done;
+    }
+
+    s->bound_sql = bound;
+    s->values = calloc((size_t) nvalues + 1, sizeof(char *));
+
+    for (i = 0; s->values != NULL && i < nvalues; i++) {
+        s->values[i] = strdup(values[i]);
+        if (s->values[i] == NULL) {
+            break;
+        }
+
+        s->nvalues++;
+    }
+
+    free(values);
+
+    if (s->values == NULL || s->nvalues != nvalues) {
+        da_stmt_unref(r->ctx, s);
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        goto done;
+    }
+
+    if (params != NULL) {
+        s->parameters = json_deep_copy(params);
+    }
+
+    da_submit(r, &id, s);
+
+done:
+
+    free(id.secret_user);
+}
+
+
+static void
+da_op_batch(da_request_t *r)
+{
+    static const char  *known[] = {
+        "Sqls", "Database", "DbUser", "ClusterIdentifier", "WorkgroupName",
+        "SecretArn", "StatementName", "WithEvent", "ClientToken",
+        "SessionKeepAliveSeconds", "SessionId", "WaitTimeSeconds",
+        "ResultFormat", NULL
+    };
+    da_identity_t   id;
+    da_stmt_t      *s, *sub;
+    json_t         *sqls, *item;
+    const char    **values;
+    char           *bound, err[256];
+    size_t          i, total;
+    int             nvalues;
+
+    if (da_check_known(r, known) != 0 || da_identity(r, &id) != 0) {
+        free(id.secret_user);
+        return;
+    }
+
+    sqls = json_object_get(r->body, "Sqls");
+
+    if (sqls == NULL || json_is_null(sqls)) {
+        da_fail(r, 400, "ValidationException",
+                "1 validation error detected: Value null at 'sqls' failed "
+                "to satisfy constraint: Member must not be null");
+        goto done;
+    }
+
+    if (!json_is_array(sqls)) {
+        da_fail(r, 400, "SerializationException",
+                "Value of 'Sqls' must be a list");
+        goto done;
+    }
+
+    if (json_array_size(sqls) < 1 || json_array_size(sqls) > DA_MAX_BATCH) {
+        da_fail(r, 400, "ValidationException",
+                "1 validation error detected: Value at 'sqls' failed to "
+                "satisfy constraint: Member must have length between 1 "
+                "and %d", DA_MAX_BATCH);
+        goto done;
+    }
+
+    total = 0;
+
+    json_array_foreach(sqls, i, item) {
+        if (!json_is_string(item) || json_string_length(item) == 0
+            || strlen(json_string_value(item)) != json_string_length(item))
+        {
+            da_fail(r, 400, "ValidationException",
+                    "Each member of 'Sqls' must be a non-empty string");
+            goto done;
+        }
+
+        total += json_string_length(item);
+    }
+
+    if (total > DA_SQL_MAX) {
+        da_fail(r, 400, "ValidationException",
+                "The SQL statements are longer than %d bytes together",
+                DA_SQL_MAX);
+        goto done;
+    }
+
+    da_fingerprint(r->body, id.fingerprint);
+
+    s = da_stmt_from(r, &id);
+    if (s == NULL) {
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        goto done;
+    }
+
+    s->is_batch = 1;
+    s->subs = calloc(json_array_size(sqls), sizeof(da_stmt_t *));
+    if (s->subs == NULL) {
+        da_stmt_unref(r->ctx, s);
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        goto done;
+    }
+
+    json_array_foreach(sqls, i, item) {
+        if (da_sql_bind(json_string_value(item), NULL, &bound, &values,
+                        &nvalues, err, sizeof(err)) != 0)
+        {
+            da_stmt_unref(r->ctx, s);
+            da_fail(r, 400, "ValidationException", "Sqls[%zu]: %s", i + 1,
+                    err);
+            goto done;
+        }
+
+        free(values);
+
+        sub = da_stmt_new();
+        if (sub == NULL) {
+            free(bound);
+            da_stmt_unref(r->ctx, s);
+            da_fail(r, 500, "InternalServerException", "Out of memory");
+            goto done;
+        }
+
+        s->subs[s->nsubs++] = sub;
+        sub->parent = s;
+        sub->bound_sql = bound;
+        sub->created_at = s->created_at;
+        sub->updated_at = s->created_at;
+        snprintf(sub->id, sizeof(sub->id), "%.36s:%d", s->id,
+                 (int) (i + 1) % 100);
+
+        sub->sql = strdup(json_string_value(item));
+        if (sub->sql == NULL) {
+            da_stmt_unref(r->ctx, s);
+            da_fail(r, 500, "InternalServerException", "Out of memory");
+            goto done;
+        }
+    }
+
+    da_submit(r, &id, s);
+
+done:
+
+    free(id.secret_user);
+}
+
+
+static da_stmt_t *
+da_find(da_request_t *r, const char **idp)
+{
+    const char  *id;
+    da_stmt_t   *s;
+
+    if (da_get_string(r, "Id", 1, 1, 64, &id) != 0) {
+        return NULL;
+    }
+
+    *idp = id;
+
+    if (!da_valid_id(id)) {
+        da_fail(r, 400, "ValidationException",
+                "1 validation error detected: Value '%.64s' at 'id' failed "
+                "to satisfy constraint: Member must satisfy regular "
+                "expression pattern: ^[a-z0-9]{8}(-[a-z0-9]{4}){3}"
+                "-[a-z0-9]{12}(:\\d+)?$", id);
+        return NULL;
+    }
+
+    s = da_store_find_locked(r->ctx, id, r->access_key);
+
+    if (s == NULL) {
+        da_fail(r, 400, "ResourceNotFoundException",
+                "Query does not exist.");
+        r->error_statement_id = NULL;
+        return NULL;
+    }
+
+    return s;
+}
+
+
+static json_t *
+da_describe(da_stmt_t *s, int sub)
+{
+    json_t  *o, *list;
+    int      i;
+
+    o = json_pack("{s:s, s:s, s:f, s:f, s:I, s:b, s:I, s:I, s:I}",
+                  "Id", s->id,
+                  "Status", da_status_name(s->status),
+                  "CreatedAt", s->created_at,
+                  "UpdatedAt", s->updated_at,
+                  "Duration", (json_int_t) s->duration_ns,
+                  "HasResultSet", s->has_result_set,
+                  "ResultRows", (json_int_t) s->result_rows,
+                  "ResultSize", (json_int_t) s->result_size,
+                  "RedshiftQueryId", (json_int_t) s->query_id);
+    if (o == NULL) {
+        return NULL;
+    }
+
+    if (s->sql != NULL) {
+        json_object_set_new(o, "QueryString", json_string(s->sql));
+    }
+
+    if (s->error != NULL && s->status != DA_FINISHED) {
+        json_object_set_new(o, "Error", json_string(s->error));
+    }
+
+    if (sub) {
+        return o;
+    }
+
+    json_object_set_new(o, "RedshiftPid", json_integer(s->backend_pid));
+
+    if (s->database != NULL) {
+        json_object_set_new(o, "Database", json_string(s->database));
+    }
+
+    if (s->db_user != NULL) {
+        json_object_set_new(o, "DbUser", json_string(s->db_user));
+    }
+
+    if (s->cluster != NULL) {
+        json_object_set_new(o, "ClusterIdentifier", json_string(s->cluster));
+    }
+
+    if (s->workgroup != NULL) {
+        json_object_set_new(o, "WorkgroupName", json_string(s->workgroup));
+    }
+
+    if (s->secret_arn != NULL) {
+        json_object_set_new(o, "SecretArn", json_string(s->secret_arn));
+    }
+
+    if (s->session != NULL) {
+        json_object_set_new(o, "SessionId", json_string(s->session->id));
+    }
+
+    if (s->parameters != NULL) {
+        json_object_set(o, "QueryParameters", s->parameters);
+    }
+
+    if (s->is_batch) {
+        list = json_array();
+        json_object_set_new(o, "SubStatements", list);
+
+        for (i = 0; i < s->nsubs && list != NULL; i++) {
+            json_array_append_new(list, da_describe(s->subs[i], 1));
+        }
+    }
+
+    return o;
+}
+
+
+static void
+da_op_describe(da_request_t *r)
+{
+    static const char  *known[] = { "Id", "WaitTimeSeconds", NULL };
+    da_stmt_t          *s;
+    const char         *id;
+    json_int_t          wait;
+
+    wait = 0;
+
+    if (da_check_known(r, known) != 0
+        || da_get_int(r, "WaitTimeSeconds", 0, r->ctx->max_wait, &wait) != 0)
+    {
+        return;
+    }
+
+    pthread_mutex_lock(&r->ctx->lock);
+
+    s = da_find(r, &id);
+
+    if (s != NULL) {
+        /* a sub-statement lives as long as its parent */
+        (s->parent != NULL ? s->parent : s)->refs++;
+        da_wait_locked(r->ctx, s->parent != NULL ? s->parent : s, wait);
+        r->reply = da_describe(s, s->parent != NULL);
+        da_stmt_unref_locked(r->ctx, s->parent != NULL ? s->parent : s);
+    }
+
+    pthread_mutex_unlock(&r->ctx->lock);
+}
+
+
+static char *
+da_token_encode(const char *id, size_t offset)
+{
+    char    raw[128];
+    char   *out;
+    int     n;
+
+    n = snprintf(raw, sizeof(raw), "v1|%s|%zu", id, offset);
+    out = malloc(4 * ((size_t) n + 2) / 3 + 4);
+    if (out != NULL) {
+        EVP_EncodeBlock((u_char *) out, (u_char *) raw, n);
+    }
+
+    return out;
+}
+
+
+static int
+da_token_decode(const char *token, const char *id, size_t *offset)
+{
+    u_char   raw[160];
+    size_t   len, idlen;
+    char    *end;
+    int      n;
+
+    len = strlen(token);
+    if (len == 0 || len > 200 || len % 4 != 0) {
+        return -1;
+    }
+
+    n = EVP_DecodeBlock(raw, (const u_char *) token, (int) len);
+    if (n < 0) {
+        return -1;
+    }
+
+    while (n > 0 && raw[n - 1] == '\0') {
+        n--;
+    }
+
+    raw[n] = '\0';
+    idlen = strlen(id);
+
+    if (strncmp((char *) raw, "v1|", 3) != 0
+        || strncmp((char *) raw + 3, id, idlen) != 0 || raw[3 + idlen] != '|'
+        || !isdigit(raw[4 + idlen]))
+    {
+        return -1;
+    }
+
+    *offset = strtoul((char *) raw + 4 + idlen, &end, 10);
+
+    return *end == '\0' ? 0 : -1;
+}
+
+
+static void
+da_op_result(da_request_t *r)
+{
+    static const char  *known[] = { "Id", "NextToken", "Format", NULL };
+    da_stmt_t          *s, *hold;
+    const char         *id, *token;
+    size_t              offset, next;
+    char               *t;
+
+    if (da_check_known(r, known) != 0
+        || da_get_string(r, "NextToken", 0, 1, 1024, &token) != 0)
+    {
+        return;
+    }
+
+    pthread_mutex_lock(&r->ctx->lock);
+
+    s = da_find(r, &id);
+
+    if (s == NULL) {
+        pthread_mutex_unlock(&r->ctx->lock);
+        return;
+    }
+
+    if (s->is_batch) {
+        pthread_mutex_unlock(&r->ctx->lock);
+        da_fail(r, 400, "ValidationException",
+                "%s is a batch statement: ask for the result of a "
+                "sub-statement, e.g. %s:1", s->id, s->id);
+        return;
+    }
+
+    if (s->status != DA_FINISHED || !s->has_result_set || s->result == NULL)
+    {
+        pthread_mutex_unlock(&r->ctx->lock);
+        da_fail(r, 400, "ResourceNotFoundException",
+                "Query does not have result. Please check query status "
+                "with DescribeStatement.");
+        return;
+    }
+
+    /* a sub-statement lives as long as its parent */
+    hold = s->parent != NULL ? s->parent : s;
+    hold->refs++;
+    pthread_mutex_unlock(&r->ctx->lock);
+
+    offset = 0;
+
+    if (token != NULL
+        && (da_token_decode(token, s->id, &offset) != 0
+            || offset >= s->result->nrows))
+    {
+        da_fail(r, 400, "ValidationException", "Invalid NextToken");
+        da_stmt_unref(r->ctx, hold);
+        return;
+    }
+
+    r->reply = da_result_page(r->ctx, s, offset, &next);
+
+    if (r->reply == NULL) {
+        da_fail(r, 500, "InternalServerException",
+                "The result could not be encoded");
+
+    } else if (next != 0) {
+        t = da_token_encode(s->id, next);
+        if (t != NULL) {
+            json_object_set_new(r->reply, "NextToken", json_string(t));
+            free(t);
+        }
+    }
+
+    da_stmt_unref(r->ctx, hold);
+}
+
+
+static void
+da_op_cancel(da_request_t *r)
+{
+    static const char  *known[] = { "Id", NULL };
+    da_stmt_t          *s;
+    const char         *id;
+
+    if (da_check_known(r, known) != 0) {
+        return;
+    }
+
+    pthread_mutex_lock(&r->ctx->lock);
+
+    s = da_find(r, &id);
+
+    if (s != NULL) {
+        if (s->parent != NULL) {
+            s = s->parent;
+        }
+
+        if (da_cancel_locked(r->ctx, s) != 0) {
+            da_fail(r, 400, "ValidationException",
+                    "Could not cancel a query that is already in %s state.",
+                    da_status_name(s->status));
+
+        } else {
+            r->reply = json_pack("{s:b}", "Status", 1);
+        }
+    }
+
+    pthread_mutex_unlock(&r->ctx->lock);
+}
+
+
+static void
+da_op_list(da_request_t *r)
+{
+    static const char  *known[] = {
+        "MaxResults", "NextToken", "RoleLevel", "StatementName", "Status",
+        NULL
+    };
+    static const char  *statuses[] = {
+        "SUBMITTED", "PICKED", "STARTED", "FINISHED", "FAILED", "ABORTED",
+        "ALL", NULL
+    };
+    da_stmt_t          *s;
+    json_t             *list, *o, *strings;
+    const char         *token, *name, *status;
+    json_int_t          max;
+    uint64_t            before;
+    char               *end, buf[32];
+    int                 want, i, n;
+
+    max = DA_LIST_MAX;
+
+    if (da_check_known(r, known) != 0
+        || da_get_int(r, "MaxResults", 0, DA_LIST_MAX, &max) != 0
+        || da_get_string(r, "NextToken", 0, 1, 64, &token) != 0
+        || da_get_string(r, "StatementName", 0, 0, DA_NAME_MAX, &name) != 0
+        || da_get_string(r, "Status", 0, 1, 16, &status) != 0)
+    {
+        return;
+    }
+
+    if (max == 0) {
+        max = DA_LIST_MAX;
+    }
+
+    want = -1;
+
+    if (status != NULL) {
+        for (i = 0; statuses[i] != NULL; i++) {
+            if (strcmp(status, statuses[i]) == 0) {
+                break;
+            }
+        }
+
+        if (statuses[i] == NULL) {
+            da_fail(r, 400, "ValidationException",
+                    "1 validation error detected: Value '%.16s' at 'status' "
+                    "failed to satisfy constraint: Member must satisfy enum "
+                    "value set: [SUBMITTED, PICKED, STARTED, FINISHED, "
+                    "ABORTED, FAILED, ALL]", status);
+            return;
+        }
+
+        want = (i == 6) ? -1 : i;
+    }
+
+    before = UINT64_MAX;
+
+    if (token != NULL) {
+        before = strtoull(token, &end, 10);
+        if (*end != '\0' || before == 0 || !isdigit((u_char) token[0])) {
+            da_fail(r, 400, "ValidationException", "Invalid NextToken");
+            return;
+        }
+    }
+
+    r->reply = json_object();
+    list = json_array();
+    if (r->reply == NULL || list == NULL) {
+        json_decref(list);
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        return;
+    }
+
+    json_object_set_new(r->reply, "Statements", list);
+    n = 0;
+
+    pthread_mutex_lock(&r->ctx->lock);
+
+    for (s = r->ctx->all_tail; s != NULL; s = s->all_prev) {
+        if (s->seq >= before || strcmp(s->access_key, r->access_key) != 0
+            || (want >= 0 && (int) s->status != want)
+            || (name != NULL
+                && (s->statement_name == NULL
+                    || strncmp(s->statement_name, name, strlen(name)) != 0)))
+        {
+            continue;
+        }
+
+        if (n == max) {
+            snprintf(buf, sizeof(buf), "%llu",
+                     (unsigned long long) s->seq + 1);
+            json_object_set_new(r->reply, "NextToken", json_string(buf));
+            break;
+        }
+
+        o = json_pack("{s:s, s:s, s:f, s:f, s:b}",
+                      "Id", s->id,
+                      "Status", da_status_name(s->status),
+                      "CreatedAt", s->created_at,
+                      "UpdatedAt", s->updated_at,
+                      "IsBatchStatement", s->is_batch);
+        if (o == NULL) {
+            continue;
+        }
+
+        if (s->is_batch) {
+            strings = json_array();
+            for (i = 0; i < s->nsubs && strings != NULL; i++) {
+                json_array_append_new(strings, json_string(s->subs[i]->sql));
+            }
+
+            json_object_set_new(o, "QueryStrings", strings);
+
+        } else {
+            json_object_set_new(o, "QueryString", json_string(s->sql));
+        }
+
+        if (s->statement_name != NULL) {
+            json_object_set_new(o, "StatementName",
+                                json_string(s->statement_name));
+        }
+
+        if (s->secret_arn != NULL) {
+            json_object_set_new(o, "SecretArn", json_string(s->secret_arn));
+        }
+
+        if (s->parameters != NULL) {
+            json_object_set(o, "QueryParameters", s->parameters);
+        }
+
+        json_array_append_new(list, o);
+        n++;
+    }
+
+    pthread_mutex_unlock(&r->ctx->lock);
+}
+
+
+void
+da_dispatch(da_request_t *r, const char *operation)
+{
+    static const struct {
+        const char  *name;
+        void       (*handler)(da_request_t *r);
+    } ops[] = {
+        { "ExecuteStatement", da_op_execute },
+        { "BatchExecuteStatement", da_op_batch },
+        { "DescribeStatement", da_op_describe },
+        { "GetStatementResult", da_op_result },
+        { "CancelStatement", da_op_cancel },
+        { "ListStatements", da_op_list },
+        { NULL, NULL }
+    };
+    int  i;
+
+    for (i = 0; ops[i].name != NULL; i++) {
+        if (strcmp(operation, ops[i].name) == 0) {
+            r->status = 200;
+            ops[i].handler(r);
+
+            if (r->reply == NULL && r->error_type == NULL) {
+                da_fail(r, 500, "InternalServerException",
+                        "The response could not be built");
+            }
+
+            return;
+        }
+    }
+
+    da_fail(r, 400, "UnknownOperationException",
+            "Unknown operation %.64s", operation);
+}

@@ -1,0 +1,672 @@
+/*
+ * Statement results: compact storage of PostgreSQL text values, column
+ * metadata, and the GetStatementResult pages in the Data API's typed Field
+ * union (docs/dataapi.md has the type table).
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "dataapi.h"
+
+
+#define DA_OID_BOOL         16
+#define DA_OID_BYTEA        17
+#define DA_OID_NAME         19
+#define DA_OID_INT8         20
+#define DA_OID_INT2         21
+#define DA_OID_INT4         23
+#define DA_OID_TEXT         25
+#define DA_OID_OID          26
+#define DA_OID_FLOAT4       700
+#define DA_OID_FLOAT8       701
+#define DA_OID_MONEY        790
+#define DA_OID_BPCHAR       1042
+#define DA_OID_VARCHAR      1043
+#define DA_OID_DATE         1082
+#define DA_OID_TIME         1083
+#define DA_OID_TIMESTAMP    1114
+#define DA_OID_TIMESTAMPTZ  1184
+#define DA_OID_NUMERIC      1700
+
+#define DA_NULL_LEN         UINT32_MAX
+
+
+static int da_result_reserve(da_result_t *res, size_t more);
+static json_t *da_field(const da_column_t *col, const u_char *p,
+    uint32_t len);
+static json_t *da_blob(const u_char *p, uint32_t len);
+static int da_type_cmp(const void *a, const void *b);
+static const char *da_type_lookup(da_ctx_t *ctx, Oid oid);
+static char *da_strdup_or_null(const char *s);
+
+
+void
+da_result_free(da_result_t *res)
+{
+    int  i;
+
+    if (res == NULL) {
+        return;
+    }
+
+    for (i = 0; i < res->ncolumns; i++) {
+        free(res->columns[i].name);
+        free(res->columns[i].type_name);
+        free(res->columns[i].schema);
+        free(res->columns[i].table_name);
+        free(res->columns[i].column_default);
+    }
+
+    free(res->columns);
+    free(res->row_offsets);
+    free(res->data);
+    free(res);
+}
+
+
+static char *
+da_strdup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+
+int
+da_result_set_columns(da_result_t *res, PGresult *pg)
+{
+    int  i, n;
+
+    if (res->columns != NULL) {
+        return 0;
+    }
+
+    n = PQnfields(pg);
+    res->columns = calloc((size_t) (n > 0 ? n : 1), sizeof(da_column_t));
+    if (res->columns == NULL) {
+        return -1;
+    }
+
+    res->ncolumns = n;
+
+    for (i = 0; i < n; i++) {
+        res->columns[i].name = strdup(PQfname(pg, i));
+        if (res->columns[i].name == NULL) {
+            return -1;
+        }
+
+        res->columns[i].type = PQftype(pg, i);
+        res->columns[i].typmod = PQfmod(pg, i);
+        res->columns[i].table = PQftable(pg, i);
+        res->columns[i].column = PQftablecol(pg, i);
+    }
+
+    return 0;
+}
+
+
+static int
+da_result_reserve(da_result_t *res, size_t more)
+{
+    size_t   cap;
+    u_char  *p;
+    size_t  *o;
+
+    if (res->len + more > res->cap) {
+        cap = res->cap ? res->cap : 4096;
+        while (cap < res->len + more) {
+            cap *= 2;
+        }
+
+        p = realloc(res->data, cap);
+        if (p == NULL) {
+            return -1;
+        }
+
+        res->data = p;
+        res->cap = cap;
+    }
+
+    if (res->nrows + 2 > res->rows_cap) {
+        cap = res->rows_cap ? 2 * res->rows_cap : 64;
+        o = realloc(res->row_offsets, cap * sizeof(size_t));
+        if (o == NULL) {
+            return -1;
+        }
+
+        res->row_offsets = o;
+        res->rows_cap = cap;
+    }
+
+    return 0;
+}
+
+
+int
+da_result_add_row(da_result_t *res, PGresult *pg, int row)
+{
+    int       i, n;
+    size_t    need;
+    uint32_t  len;
+
+    n = PQnfields(pg);
+    need = 0;
+
+    for (i = 0; i < n; i++) {
+        need += sizeof(uint32_t) + (size_t) PQgetlength(pg, row, i);
+    }
+
+    if (da_result_reserve(res, need) != 0) {
+        return -1;
+    }
+
+    if (res->nrows == 0) {
+        res->row_offsets[0] = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (PQgetisnull(pg, row, i)) {
+            len = DA_NULL_LEN;
+            memcpy(res->data + res->len, &len, sizeof(len));
+            res->len += sizeof(len);
+            continue;
+        }
+
+        len = (uint32_t) PQgetlength(pg, row, i);
+        memcpy(res->data + res->len, &len, sizeof(len));
+        res->len += sizeof(len);
+        memcpy(res->data + res->len, PQgetvalue(pg, row, i), len);
+        res->len += len;
+        res->size += len;
+    }
+
+    res->nrows++;
+    res->row_offsets[res->nrows] = res->len;
+
+    return 0;
+}
+
+
+static json_t *
+da_blob(const u_char *p, uint32_t len)
+{
+    u_char   *raw, *b64;
+    size_t    n, i;
+    json_t   *v;
+    int       hi, lo;
+
+    /* bytea text output is "\x" + hex (bytea_output = hex) */
+    if (len < 2 || p[0] != '\\' || p[1] != 'x') {
+        return json_stringn((const char *) p, len);
+    }
+
+    n = (len - 2) / 2;
+    raw = malloc(n + 1);
+    b64 = malloc(4 * ((n + 2) / 3) + 1);
+    if (raw == NULL || b64 == NULL) {
+        free(raw);
+        free(b64);
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        hi = p[2 + 2 * i];
+        lo = p[3 + 2 * i];
+        hi = hi <= '9' ? hi - '0' : (hi | 0x20) - 'a' + 10;
+        lo = lo <= '9' ? lo - '0' : (lo | 0x20) - 'a' + 10;
+        raw[i] = (u_char) (hi << 4 | lo);
+    }
+
+    EVP_EncodeBlock(b64, raw, (int) n);
+    v = json_pack("{s:s}", "blobValue", (char *) b64);
+
+    free(raw);
+    free(b64);
+
+    return v;
+}
+
+
+/* One value in the Field union, the way Redshift types it. */
+static json_t *
+da_field(const da_column_t *col, const u_char *p, uint32_t len)
+{
+    char    buf[64], *end;
+    double  d;
+
+    if (len == DA_NULL_LEN) {
+        return json_pack("{s:b}", "isNull", 1);
+    }
+
+    switch (col->type) {
+
+    case DA_OID_BOOL:
+        return json_pack("{s:b}", "booleanValue", len > 0 && p[0] == 't');
+
+    case DA_OID_INT2:
+    case DA_OID_INT4:
+    case DA_OID_INT8:
+    case DA_OID_OID:
+        if (len < sizeof(buf)) {
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            return json_pack("{s:I}", "longValue",
+                             (json_int_t) strtoll(buf, NULL, 10));
+        }
+
+        break;
+
+    case DA_OID_FLOAT4:
+    case DA_OID_FLOAT8:
+        if (len < sizeof(buf)) {
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            d = strtod(buf, &end);
+
+            /* NaN and Infinity have no JSON number: keep them as text */
+            if (*end == '\0' && isfinite(d)) {
+                return json_pack("{s:f}", "doubleValue", d);
+            }
+        }
+
+        break;
+
+    case DA_OID_BYTEA:
+        return da_blob(p, len);
+
+    default:
+        break;
+    }
+
+    return json_pack("{s:s%}", "stringValue", (const char *) p, (size_t) len);
+}
+
+
+json_t *
+da_column_metadata(const da_column_t *col)
+{
+    int      precision, scale, length, is_signed, case_sensitive;
+    json_t  *m;
+
+    precision = 0;
+    scale = 0;
+    length = 0;
+    is_signed = 0;
+    case_sensitive = 0;
+
+    switch (col->type) {
+
+    case DA_OID_INT2:
+        precision = 5;
+        is_signed = 1;
+        break;
+
+    case DA_OID_INT4:
+    case DA_OID_OID:
+        precision = 10;
+        is_signed = 1;
+        break;
+
+    case DA_OID_INT8:
+        precision = 19;
+        is_signed = 1;
+        break;
+
+    case DA_OID_FLOAT4:
+        precision = 8;
+        scale = 8;
+        is_signed = 1;
+        break;
+
+    case DA_OID_FLOAT8:
+        precision = 17;
+        scale = 17;
+        is_signed = 1;
+        break;
+
+    case DA_OID_NUMERIC:
+        if (col->typmod >= 4) {
+            precision = ((col->typmod - 4) >> 16) & 0xffff;
+            scale = (col->typmod - 4) & 0xffff;
+        }
+
+        is_signed = 1;
+        break;
+
+    case DA_OID_MONEY:
+        is_signed = 1;
+        break;
+
+    case DA_OID_BPCHAR:
+    case DA_OID_VARCHAR:
+        if (col->typmod >= 4) {
+            precision = col->typmod - 4;
+            length = col->typmod - 4;
+        }
+
+        case_sensitive = 1;
+        break;
+
+    case DA_OID_TEXT:
+    case DA_OID_NAME:
+        precision = 2147483647;
+        case_sensitive = 1;
+        break;
+
+    case DA_OID_BOOL:
+        precision = 1;
+        break;
+
+    case DA_OID_DATE:
+        precision = 13;
+        break;
+
+    case DA_OID_TIMESTAMP:
+        precision = 29;
+        scale = 6;
+        break;
+
+    case DA_OID_TIMESTAMPTZ:
+        precision = 35;
+        scale = 6;
+        break;
+
+    default:
+        break;
+    }
+
+    m = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:b, s:b,"
+                  " s:s, s:s}",
+                  "name", col->name,
+                  "label", col->name,
+                  "typeName", col->type_name != NULL ? col->type_name
+                                                     : "unknown",
+                  "nullable", col->table != 0 ? (col->not_null ? 0 : 1) : 1,
+                  "precision", precision,
+                  "scale", scale,
+                  "length", length,
+                  "isSigned", is_signed,
+                  "isCurrency", col->type == DA_OID_MONEY,
+                  "isCaseSensitive", case_sensitive,
+                  "schemaName", col->schema != NULL ? col->schema : "",
+                  "tableName", col->table_name != NULL ? col->table_name
+                                                       : "");
+
+    if (m != NULL && col->column_default != NULL) {
+        json_object_set_new(m, "columnDefault",
+                            json_string(col->column_default));
+    }
+
+    return m;
+}
+
+
+/*
+ * One page of records from offset: at most page_rows rows and about
+ * page_bytes of values (always at least one row). *next is the offset of
+ * the next page, or 0 when this page is the last.
+ */
+json_t *
+da_result_page(da_ctx_t *ctx, da_stmt_t *s, size_t offset, size_t *next)
+{
+    da_result_t    *res = s->result;
+    json_t         *page, *records, *row, *meta, *field;
+    const u_char   *p;
+    size_t          r, bytes;
+    uint32_t        len;
+    int             i;
+
+    page = json_object();
+    records = json_array();
+    meta = json_array();
+
+    if (page == NULL || records == NULL || meta == NULL) {
+        goto failed;
+    }
+
+    json_object_set_new(page, "Records", records);
+    json_object_set_new(page, "ColumnMetadata", meta);
+    json_object_set_new(page, "TotalNumRows",
+                        json_integer((json_int_t) res->nrows));
+
+    for (i = 0; i < res->ncolumns; i++) {
+        if (json_array_append_new(meta, da_column_metadata(&res->columns[i]))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
+    bytes = 0;
+    *next = 0;
+
+    for (r = offset; r < res->nrows; r++) {
+        if (r > offset && ((int) (r - offset) >= ctx->page_rows
+                           || bytes >= ctx->page_bytes))
+        {
+            *next = r;
+            break;
+        }
+
+        row = json_array();
+        if (row == NULL || json_array_append_new(records, row) != 0) {
+            goto failed;
+        }
+
+        p = res->data + res->row_offsets[r];
+
+        for (i = 0; i < res->ncolumns; i++) {
+            memcpy(&len, p, sizeof(len));
+            p += sizeof(len);
+
+            field = da_field(&res->columns[i], p, len);
+            if (field == NULL || json_array_append_new(row, field) != 0) {
+                goto failed;
+            }
+
+            if (len != DA_NULL_LEN) {
+                p += len;
+                bytes += len;
+            }
+        }
+    }
+
+    return page;
+
+failed:
+
+    json_decref(page);
+    json_decref(records);
+    json_decref(meta);
+    return NULL;
+}
+
+
+static int
+da_type_cmp(const void *a, const void *b)
+{
+    const da_type_t  *ta = a, *tb = b;
+
+    return (ta->oid > tb->oid) - (ta->oid < tb->oid);
+}
+
+
+int
+da_types_load(da_ctx_t *ctx, PGconn *conn)
+{
+    PGresult  *res;
+    int        i, n;
+
+    res = PQexec(conn, "select oid, typname from pg_catalog.pg_type "
+                       "order by oid");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        da_log(ctx, "error: loading pg_type: %s", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+
+    n = PQntuples(res);
+    ctx->types = calloc((size_t) n + 1, sizeof(da_type_t));
+    if (ctx->types == NULL) {
+        PQclear(res);
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        ctx->types[i].oid = (Oid) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+        ctx->types[i].name = strdup(PQgetvalue(res, i, 1));
+        if (ctx->types[i].name == NULL) {
+            PQclear(res);
+            return -1;
+        }
+
+        ctx->ntypes++;
+    }
+
+    PQclear(res);
+
+    return 0;
+}
+
+
+/* Types loaded at start; types created later are asked for (no cache). */
+static const char *
+da_type_lookup(da_ctx_t *ctx, Oid oid)
+{
+    da_type_t   key, *t;
+
+    key.oid = oid;
+    t = bsearch(&key, ctx->types, ctx->ntypes, sizeof(da_type_t),
+                da_type_cmp);
+
+    return t != NULL ? t->name : NULL;
+}
+
+
+/*
+ * Fills type names, and schema/table/default/not-null for columns that
+ * come straight from a table, with one catalog query on conn (inside the
+ * statement's transaction, as the statement's role).
+ */
+int
+da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
+{
+    PGresult     *pg;
+    const char   *name;
+    const char   *values[2];
+    char         *rels, *cols, *p, *q;
+    char          buf[32];
+    int           i, j, any, rc;
+    Oid           oid;
+
+    rc = 0;
+    any = 0;
+
+    for (i = 0; i < res->ncolumns; i++) {
+        name = da_type_lookup(ctx, res->columns[i].type);
+
+        if (name == NULL) {
+            snprintf(buf, sizeof(buf), "%u", res->columns[i].type);
+            values[0] = buf;
+            pg = PQexecParams(conn, "select typname from pg_catalog.pg_type"
+                              " where oid = $1::oid", 1, NULL, values,
+                              NULL, NULL, 0);
+            if (PQresultStatus(pg) == PGRES_TUPLES_OK && PQntuples(pg) == 1) {
+                res->columns[i].type_name = strdup(PQgetvalue(pg, 0, 0));
+            }
+
+            PQclear(pg);
+
+        } else {
+            res->columns[i].type_name = strdup(name);
+        }
+
+        if (res->columns[i].table != 0 && res->columns[i].column > 0) {
+            any = 1;
+        }
+    }
+
+    if (!any) {
+        return 0;
+    }
+
+    rels = malloc((size_t) res->ncolumns * 12 + 3);
+    cols = malloc((size_t) res->ncolumns * 12 + 3);
+    if (rels == NULL || cols == NULL) {
+        free(rels);
+        free(cols);
+        return -1;
+    }
+
+    p = rels;
+    q = cols;
+    *p++ = '{';
+    *q++ = '{';
+
+    for (i = 0; i < res->ncolumns; i++) {
+        if (res->columns[i].table == 0 || res->columns[i].column <= 0) {
+            continue;
+        }
+
+        p += sprintf(p, "%s%u", p[-1] == '{' ? "" : ",",
+                     res->columns[i].table);
+        q += sprintf(q, "%s%d", q[-1] == '{' ? "" : ",",
+                     res->columns[i].column);
+    }
+
+    *p++ = '}';
+    *q++ = '}';
+    *p = '\0';
+    *q = '\0';
+
+    values[0] = rels;
+    values[1] = cols;
+
+    pg = PQexecParams(conn,
+        "select a.attrelid, a.attnum, n.nspname, c.relname, a.attnotnull,"
+        " pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+        " from pg_catalog.pg_attribute a"
+        " join pg_catalog.pg_class c on c.oid = a.attrelid"
+        " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+        " left join pg_catalog.pg_attrdef d"
+        "  on d.adrelid = a.attrelid and d.adnum = a.attnum"
+        " where (a.attrelid, a.attnum) in"
+        "  (select * from unnest($1::oid[], $2::int2[]))",
+        2, NULL, values, NULL, NULL, 0);
+
+    free(rels);
+    free(cols);
+
+    if (PQresultStatus(pg) != PGRES_TUPLES_OK) {
+        PQclear(pg);
+        return -1;
+    }
+
+    for (j = 0; j < PQntuples(pg); j++) {
+        oid = (Oid) strtoul(PQgetvalue(pg, j, 0), NULL, 10);
+
+        for (i = 0; i < res->ncolumns; i++) {
+            da_column_t  *c = &res->columns[i];
+
+            if (c->table != oid || c->column != atoi(PQgetvalue(pg, j, 1))
+                || c->schema != NULL)
+            {
+                continue;
+            }
+
+            c->schema = strdup(PQgetvalue(pg, j, 2));
+            c->table_name = strdup(PQgetvalue(pg, j, 3));
+            c->not_null = PQgetvalue(pg, j, 4)[0] == 't';
+            c->column_default = PQgetisnull(pg, j, 5)
+                                ? NULL
+                                : da_strdup_or_null(PQgetvalue(pg, j, 5));
+        }
+    }
+
+    PQclear(pg);
+
+    return rc;
+}

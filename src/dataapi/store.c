@@ -1,0 +1,509 @@
+/*
+ * The statement store: every statement by id (and by ClientToken), in
+ * creation order for ListStatements, with its lifecycle, reference counts,
+ * retention and the sessions. Everything here runs under ctx->lock unless
+ * the name says otherwise.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "dataapi.h"
+
+
+static unsigned da_hash(const char *s);
+static void da_stmt_free(da_stmt_t *s);
+static void da_store_remove_locked(da_ctx_t *ctx, da_stmt_t *s);
+static size_t da_stmt_bytes(const da_stmt_t *s);
+
+
+static const char  *da_status_names[] = {
+    "SUBMITTED", "PICKED", "STARTED", "FINISHED", "FAILED", "ABORTED"
+};
+
+
+const char *
+da_status_name(da_status_e status)
+{
+    return da_status_names[status];
+}
+
+
+int
+da_is_terminal(da_status_e status)
+{
+    return status == DA_FINISHED || status == DA_FAILED
+           || status == DA_ABORTED;
+}
+
+
+void
+da_uuid(char *out)
+{
+    u_char  b[16];
+    int     i, n;
+    static const char  hex[] = "0123456789abcdef";
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        /* RAND_bytes() failing means no entropy: refuse to continue */
+        abort();
+    }
+
+    b[6] = (u_char) ((b[6] & 0x0f) | 0x40);
+    b[8] = (u_char) ((b[8] & 0x3f) | 0x80);
+
+    n = 0;
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[n++] = '-';
+        }
+
+        out[n++] = hex[b[i] >> 4];
+        out[n++] = hex[b[i] & 0xf];
+    }
+
+    out[n] = '\0';
+}
+
+
+static unsigned
+da_hash(const char *s)
+{
+    unsigned  h = 2166136261u;
+
+    while (*s) {
+        h = (h ^ (u_char) *s++) * 16777619u;
+    }
+
+    return h % DA_HASH_SIZE;
+}
+
+
+da_stmt_t *
+da_stmt_new(void)
+{
+    da_stmt_t  *s;
+
+    s = calloc(1, sizeof(da_stmt_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->refs = 1;
+    s->duration_ns = -1;
+    s->result_rows = -1;
+    s->result_size = -1;
+    s->created_at = da_now();
+    s->updated_at = s->created_at;
+
+    return s;
+}
+
+
+static void
+da_stmt_free(da_stmt_t *s)
+{
+    int  i;
+
+    for (i = 0; i < s->nsubs; i++) {
+        da_stmt_free(s->subs[i]);
+    }
+
+    free(s->subs);
+    free(s->sql);
+    free(s->statement_name);
+    free(s->db_user);
+    free(s->database);
+    free(s->cluster);
+    free(s->workgroup);
+    free(s->secret_arn);
+    free(s->access_key);
+    free(s->client_token);
+    free(s->error);
+    free(s->bound_sql);
+
+    for (i = 0; i < s->nvalues; i++) {
+        free(s->values[i]);
+    }
+
+    free(s->values);
+    json_decref(s->parameters);
+    da_result_free(s->result);
+
+    if (s->cancel != NULL) {
+        PQfreeCancel(s->cancel);
+    }
+
+    free(s);
+}
+
+
+void
+da_stmt_unref_locked(da_ctx_t *ctx, da_stmt_t *s)
+{
+    if (--s->refs > 0) {
+        return;
+    }
+
+    if (s->session != NULL) {
+        da_session_unref_locked(ctx, s->session);
+        s->session = NULL;
+    }
+
+    da_stmt_free(s);
+}
+
+
+void
+da_stmt_unref(da_ctx_t *ctx, da_stmt_t *s)
+{
+    pthread_mutex_lock(&ctx->lock);
+    da_stmt_unref_locked(ctx, s);
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+
+void
+da_store_add_locked(da_ctx_t *ctx, da_stmt_t *s)
+{
+    unsigned  h;
+
+    s->seq = ++ctx->seq;
+    s->refs++;                       /* the store's reference */
+
+    h = da_hash(s->id);
+    s->hash_next = ctx->by_id[h];
+    ctx->by_id[h] = s;
+
+    if (s->client_token != NULL) {
+        h = da_hash(s->client_token);
+        s->token_next = ctx->by_token[h];
+        ctx->by_token[h] = s;
+    }
+
+    s->all_prev = ctx->all_tail;
+    s->all_next = NULL;
+
+    if (ctx->all_tail != NULL) {
+        ctx->all_tail->all_next = s;
+
+    } else {
+        ctx->all_head = s;
+    }
+
+    ctx->all_tail = s;
+    ctx->nstatements++;
+}
+
+
+static void
+da_store_remove_locked(da_ctx_t *ctx, da_stmt_t *s)
+{
+    da_stmt_t  **pp;
+
+    for (pp = &ctx->by_id[da_hash(s->id)]; *pp != NULL;
+         pp = &(*pp)->hash_next)
+    {
+        if (*pp == s) {
+            *pp = s->hash_next;
+            break;
+        }
+    }
+
+    if (s->client_token != NULL) {
+        for (pp = &ctx->by_token[da_hash(s->client_token)]; *pp != NULL;
+             pp = &(*pp)->token_next)
+        {
+            if (*pp == s) {
+                *pp = s->token_next;
+                break;
+            }
+        }
+    }
+
+    if (s->all_prev != NULL) {
+        s->all_prev->all_next = s->all_next;
+
+    } else {
+        ctx->all_head = s->all_next;
+    }
+
+    if (s->all_next != NULL) {
+        s->all_next->all_prev = s->all_prev;
+
+    } else {
+        ctx->all_tail = s->all_prev;
+    }
+
+    ctx->nstatements--;
+
+    if (da_is_terminal(s->status)) {
+        ctx->retained_bytes -= da_stmt_bytes(s);
+    }
+
+    da_stmt_unref_locked(ctx, s);
+}
+
+
+/* Looks up "id" or a sub-statement "id:n"; only the owner's key sees it. */
+da_stmt_t *
+da_store_find_locked(da_ctx_t *ctx, const char *id, const char *access_key)
+{
+    da_stmt_t   *s;
+    char         base[DA_ID_SIZE];
+    const char  *colon;
+    long         n;
+    char        *end;
+
+    colon = strchr(id, ':');
+    if (strlen(id) >= DA_ID_SIZE) {
+        return NULL;
+    }
+
+    strcpy(base, id);
+    n = 0;
+
+    if (colon != NULL) {
+        base[colon - id] = '\0';
+        n = strtol(colon + 1, &end, 10);
+        if (*end != '\0' || n < 1 || colon[1] == '0') {
+            return NULL;
+        }
+    }
+
+    for (s = ctx->by_id[da_hash(base)]; s != NULL; s = s->hash_next) {
+        if (strcmp(s->id, base) == 0
+            && strcmp(s->access_key, access_key) == 0)
+        {
+            break;
+        }
+    }
+
+    if (s == NULL || colon == NULL) {
+        return s;
+    }
+
+    if (!s->is_batch || n > s->nsubs) {
+        return NULL;
+    }
+
+    return s->subs[n - 1];
+}
+
+
+da_stmt_t *
+da_store_find_token_locked(da_ctx_t *ctx, const char *token,
+    const char *access_key)
+{
+    da_stmt_t  *s;
+
+    for (s = ctx->by_token[da_hash(token)]; s != NULL; s = s->token_next) {
+        if (strcmp(s->client_token, token) == 0
+            && strcmp(s->access_key, access_key) == 0)
+        {
+            return s;
+        }
+    }
+
+    return NULL;
+}
+
+
+static size_t
+da_stmt_bytes(const da_stmt_t *s)
+{
+    size_t  n;
+    int     i;
+
+    n = s->result != NULL ? s->result->cap : 0;
+
+    for (i = 0; i < s->nsubs; i++) {
+        n += da_stmt_bytes(s->subs[i]);
+    }
+
+    return n;
+}
+
+
+void
+da_store_set_status_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e status)
+{
+    s->status = status;
+    s->updated_at = da_now();
+
+    if (da_is_terminal(status) && s->parent == NULL) {
+        ctx->retained_bytes += da_stmt_bytes(s);
+    }
+
+    pthread_cond_broadcast(&ctx->state_cond);
+}
+
+
+/*
+ * Drops finished statements past their retention, then the oldest
+ * finished ones while the store holds more than max_statements or
+ * max_retained_bytes; closes expired sessions. all: drop everything
+ * (shutdown).
+ */
+void
+da_store_reap(da_ctx_t *ctx, int all)
+{
+    da_stmt_t     *s, *next;
+    da_session_t  *se, **pp, *expired;
+    double         now;
+    time_t         t;
+
+    expired = NULL;
+    now = da_now();
+    t = time(NULL);
+
+    pthread_mutex_lock(&ctx->lock);
+
+    for (s = ctx->all_head; s != NULL; s = next) {
+        next = s->all_next;
+
+        if (!da_is_terminal(s->status)) {
+            continue;
+        }
+
+        if (all || s->updated_at + (double) ctx->retention <= now
+            || ctx->nstatements > ctx->max_statements
+            || ctx->retained_bytes > ctx->max_retained_bytes)
+        {
+            da_store_remove_locked(ctx, s);
+        }
+    }
+
+    for (pp = &ctx->sessions; *pp != NULL; ) {
+        se = *pp;
+
+        if (!se->busy && (all || se->expires <= t)) {
+            *pp = se->next;
+            ctx->nsessions--;
+            se->next = expired;
+            expired = se;
+            continue;
+        }
+
+        pp = &se->next;
+    }
+
+    /* a statement still referencing a closed session only reads its id */
+    for (se = expired; se != NULL; se = se->next) {
+        se->refs++;
+    }
+
+    pthread_mutex_unlock(&ctx->lock);
+
+    while (expired != NULL) {
+        se = expired;
+        expired = se->next;
+
+        if (se->conn != NULL) {
+            PQfinish(se->conn);
+            se->conn = NULL;
+        }
+
+        pthread_mutex_lock(&ctx->lock);
+        da_session_unref_locked(ctx, se);     /* the list's reference */
+        da_session_unref_locked(ctx, se);     /* ours */
+        pthread_mutex_unlock(&ctx->lock);
+    }
+}
+
+
+da_session_t *
+da_session_find_locked(da_ctx_t *ctx, const char *id, const char *access_key)
+{
+    da_session_t  *se;
+
+    for (se = ctx->sessions; se != NULL; se = se->next) {
+        if (strcmp(se->id, id) == 0
+            && strcmp(se->access_key, access_key) == 0)
+        {
+            return se;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+da_session_unref_locked(da_ctx_t *ctx, da_session_t *se)
+{
+    if (--se->refs > 0) {
+        return;
+    }
+
+    if (se->conn != NULL) {
+        PQfinish(se->conn);
+    }
+
+    free(se->db_user);
+    free(se->access_key);
+    free(se);
+}
+
+
+void *
+da_reaper_main(void *arg)
+{
+    da_ctx_t         *ctx = arg;
+    struct timespec   ts;
+    int               stopping;
+
+    for ( ;; ) {
+        pthread_mutex_lock(&ctx->lock);
+
+        if (!ctx->stopping) {
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&ctx->reaper_cond, &ctx->lock, &ts);
+        }
+
+        stopping = ctx->stopping;
+        pthread_mutex_unlock(&ctx->lock);
+
+        if (stopping) {
+            break;
+        }
+
+        da_store_reap(ctx, 0);
+    }
+
+    return NULL;
+}
+
+
+void
+da_store_free(da_ctx_t *ctx)
+{
+    size_t  i;
+
+    da_store_reap(ctx, 1);
+
+    /* statements that never ran (shutdown with a full queue) */
+    pthread_mutex_lock(&ctx->lock);
+
+    while (ctx->all_head != NULL) {
+        da_store_remove_locked(ctx, ctx->all_head);
+    }
+
+    pthread_mutex_unlock(&ctx->lock);
+
+    for (i = 0; i < ctx->nroles; i++) {
+        free(ctx->roles[i].name);
+        free(ctx->roles[i].reason);
+    }
+
+    free(ctx->roles);
+
+    for (i = 0; i < ctx->ntypes; i++) {
+        free(ctx->types[i].name);
+    }
+
+    free(ctx->types);
+}
