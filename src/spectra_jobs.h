@@ -1,0 +1,288 @@
+/*
+ * The job store: every query and export Spectra runs, always looked up by
+ * (tenant, job id), so another tenant's job is exactly as absent as a job
+ * that never existed.  One small interface (spectra_job_ops_t) so that a
+ * DynamoDB store can come later; the default is SQLite in WAL mode, one
+ * file shared by every nginx worker, each with its own connection opened
+ * after fork (a store is not shared between processes or threads).
+ *
+ * Guarantees of every store:
+ * - job ids are "job_" + 26 characters of Crockford base32 (lowercase)
+ *   encoding 128 random bits from OpenSSL's RAND_bytes;
+ * - a finished status (COMPLETED, FAILED, CANCELLED, TIMEOUT) is final:
+ *   an update to another status is a CONFLICT;
+ * - lists are newest first, ties broken by id, paged by an opaque cursor;
+ * - an idempotency key is unique per tenant (DUPLICATE on reuse);
+ * - inputs are checked (lengths, status and type names, JSON text) and
+ *   rejected with INVALID, never truncated, except error_message, which
+ *   is cut to SPECTRA_JOB_ERROR_MESSAGE_MAX bytes on a UTF-8 boundary.
+ * Times are milliseconds since the Unix epoch (UTC); the API shows them as
+ * ISO-8601 strings ("2026-01-02T03:04:05.678Z").
+ */
+
+#ifndef SPECTRA_JOBS_H
+#define SPECTRA_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+
+#define SPECTRA_JOB_OK                  0
+#define SPECTRA_JOB_NOT_FOUND          -1   /* no such job for this tenant */
+#define SPECTRA_JOB_CONFLICT           -2   /* its status does not allow it */
+#define SPECTRA_JOB_DUPLICATE          -3   /* idempotency key already used */
+#define SPECTRA_JOB_INVALID            -4   /* bad input */
+#define SPECTRA_JOB_BUSY               -5   /* locked past busy_timeout */
+#define SPECTRA_JOB_ERROR              -6   /* storage failed */
+#define SPECTRA_JOB_NOMEM              -7
+
+#define SPECTRA_JOB_ID_LEN              30  /* "job_" + 26 */
+#define SPECTRA_JOB_CURSOR_LEN          42
+#define SPECTRA_JOB_TIME_LEN            24  /* 2026-01-02T03:04:05.678Z */
+
+#define SPECTRA_JOB_TENANT_MAX          128
+#define SPECTRA_JOB_KEY_MAX             255
+#define SPECTRA_JOB_HASH_MAX            128
+#define SPECTRA_JOB_STATEMENT_ID_MAX    128
+#define SPECTRA_JOB_DB_USER_MAX         128
+#define SPECTRA_JOB_SESSION_ID_MAX      128
+#define SPECTRA_JOB_SQL_MAX             (1024 * 1024)
+#define SPECTRA_JOB_PARAMETERS_MAX      (64 * 1024)
+#define SPECTRA_JOB_RESULT_MAX          (1024 * 1024)
+#define SPECTRA_JOB_ERROR_CODE_MAX      64
+#define SPECTRA_JOB_ERROR_MESSAGE_MAX   2048
+#define SPECTRA_JOB_LIST_MAX            1000
+
+/* the SQLite schema this code writes (PRAGMA user_version) */
+#define SPECTRA_JOB_SCHEMA_VERSION      1
+
+
+typedef enum {
+    SPECTRA_JOB_STATUS_NONE = 0,          /* unknown / unchanged */
+    SPECTRA_JOB_PENDING,
+    SPECTRA_JOB_RUNNING,
+    SPECTRA_JOB_COMPLETED,
+    SPECTRA_JOB_FAILED,
+    SPECTRA_JOB_CANCELLED,
+    SPECTRA_JOB_TIMEOUT
+} spectra_job_status_e;
+
+#define SPECTRA_JOB_MASK(status)     (1u << (status))
+#define SPECTRA_JOB_ACTIVE           (SPECTRA_JOB_MASK(SPECTRA_JOB_PENDING)  \
+                                      | SPECTRA_JOB_MASK(SPECTRA_JOB_RUNNING))
+
+typedef enum {
+    SPECTRA_JOB_TYPE_NONE = 0,
+    SPECTRA_JOB_QUERY,
+    SPECTRA_JOB_BULK
+} spectra_job_type_e;
+
+
+/* Same layout as ngx_str_t; data == NULL means absent (SQL NULL). */
+typedef struct {
+    size_t                    len;
+    u_char                   *data;
+} spectra_job_str_t;
+
+
+typedef struct {
+    u_char                    id[SPECTRA_JOB_ID_LEN + 1];
+    spectra_job_str_t         tenant_id;
+    spectra_job_type_e        type;
+    spectra_job_status_e      status;
+    spectra_job_str_t         statement_id;     /* Data API Id */
+    spectra_job_str_t         sql;              /* audit trail */
+    spectra_job_str_t         parameters;       /* JSON text */
+    spectra_job_str_t         idempotency_key;
+    spectra_job_str_t         request_hash;
+    spectra_job_str_t         db_user;
+    spectra_job_str_t         session_id;       /* Data API SessionId */
+    spectra_job_str_t         result;           /* JSON text */
+    spectra_job_str_t         error_code;       /* e.g. QUERY_FAILED */
+    spectra_job_str_t         error_message;
+    spectra_job_str_t         sqlstate;         /* 5 characters */
+    int64_t                   created_at;       /* ms; 0: not yet */
+    int64_t                   updated_at;
+    int64_t                   started_at;
+    int64_t                   finished_at;
+    int64_t                   row_count;        /* -1: unknown */
+} spectra_job_t;
+
+
+/*
+ * A change to one job.  Absent strings (data == NULL), row_count -1 and
+ * status NONE leave a field as it is.  started_at and finished_at, when 0,
+ * are set to "now" the first time the job reaches a status that implies
+ * them (RUNNING or a finished one that is not CANCELLED; any finished one).
+ */
+typedef struct {
+    spectra_job_str_t         tenant_id;
+    spectra_job_str_t         id;
+    spectra_job_status_e      status;
+    unsigned                  from;         /* allowed current statuses,
+                                               SPECTRA_JOB_MASK()s; 0: any */
+    spectra_job_str_t         statement_id;
+    spectra_job_str_t         session_id;
+    spectra_job_str_t         result;
+    spectra_job_str_t         error_code;
+    spectra_job_str_t         error_message;
+    spectra_job_str_t         sqlstate;
+    int64_t                   row_count;
+    int64_t                   started_at;
+    int64_t                   finished_at;
+    int64_t                   now;          /* updated_at; 0: the clock */
+} spectra_job_update_t;
+
+
+typedef struct {
+    spectra_job_str_t         tenant_id;
+    unsigned                  statuses;     /* SPECTRA_JOB_MASK()s, 0: all */
+    unsigned                  types;        /* 1 << type, 0: all */
+    spectra_job_str_t         cursor;       /* next_cursor of the last page */
+    size_t                    limit;        /* 1 .. SPECTRA_JOB_LIST_MAX */
+    int                       with_sql;     /* also read sql, parameters */
+} spectra_job_filter_t;
+
+
+typedef struct {
+    spectra_job_t            *jobs;
+    size_t                    njobs;
+    u_char                    next_cursor[SPECTRA_JOB_CURSOR_LEN + 1];
+                                            /* "" on the last page */
+} spectra_job_list_t;
+
+
+/* Where records read from a store live; never freed by the store. */
+typedef struct {
+    void                   *(*alloc)(void *pool, size_t size);
+    void                     *pool;
+} spectra_job_pool_t;
+
+
+typedef struct {
+    char                      message[160];
+} spectra_job_err_t;
+
+
+typedef struct {
+    const char               *path;         /* the SQLite file */
+    int                       busy_timeout_ms;  /* 0: 100 */
+    int                       autocheckpoint;   /* WAL pages between the
+                                                   checkpoints a commit runs;
+                                                   0: SQLite's 1000, -1: none,
+                                                   call checkpoint() */
+} spectra_job_conf_t;
+
+
+typedef struct spectra_job_store_s  spectra_job_store_t;
+
+typedef struct {
+    const char               *name;
+
+    int                     (*open)(spectra_job_store_t **store,
+                                    const spectra_job_conf_t *conf,
+                                    spectra_job_err_t *err);
+    void                    (*close)(spectra_job_store_t *store);
+
+    /* fills in id (unless set), status PENDING (unless set), times */
+    int                     (*create)(spectra_job_store_t *store,
+                                      spectra_job_t *job,
+                                      spectra_job_err_t *err);
+    int                     (*get)(spectra_job_store_t *store,
+                                   const spectra_job_str_t *tenant_id,
+                                   const spectra_job_str_t *id,
+                                   spectra_job_t *job,
+                                   const spectra_job_pool_t *pool,
+                                   spectra_job_err_t *err);
+    /* job (may be NULL) receives the job as updated */
+    int                     (*update)(spectra_job_store_t *store,
+                                      const spectra_job_update_t *upd,
+                                      spectra_job_t *job,
+                                      const spectra_job_pool_t *pool,
+                                      spectra_job_err_t *err);
+    int                     (*list)(spectra_job_store_t *store,
+                                    const spectra_job_filter_t *filter,
+                                    spectra_job_list_t *list,
+                                    const spectra_job_pool_t *pool,
+                                    spectra_job_err_t *err);
+    /* the tenant's job with this idempotency key, request_hash included */
+    int                     (*find_key)(spectra_job_store_t *store,
+                                        const spectra_job_str_t *tenant_id,
+                                        const spectra_job_str_t *key,
+                                        spectra_job_t *job,
+                                        const spectra_job_pool_t *pool,
+                                        spectra_job_err_t *err);
+    /*
+     * PENDING or RUNNING -> CANCELLED; a finished job is a CONFLICT.
+     * Either way job (may be NULL) receives the job, so the caller can
+     * send CancelStatement for its statement_id or name its status.
+     */
+    int                     (*cancel)(spectra_job_store_t *store,
+                                      const spectra_job_str_t *tenant_id,
+                                      const spectra_job_str_t *id,
+                                      int64_t now, spectra_job_t *job,
+                                      const spectra_job_pool_t *pool,
+                                      spectra_job_err_t *err);
+    /*
+     * Housekeeping that may take milliseconds (SQLite: a WAL checkpoint).
+     * With autocheckpoint -1, run it now and then off the event loop.
+     */
+    int                     (*checkpoint)(spectra_job_store_t *store,
+                                          spectra_job_err_t *err);
+} spectra_job_ops_t;
+
+
+/* Every store begins with this. */
+struct spectra_job_store_s {
+    const spectra_job_ops_t  *ops;
+};
+
+
+/* SQLite in WAL mode, synchronous=NORMAL. */
+extern const spectra_job_ops_t  spectra_job_sqlite_ops;
+
+
+/* flags of spectra_job_json() */
+#define SPECTRA_JOB_JSON_SQL      0x01      /* "sql" and "parameters" */
+#define SPECTRA_JOB_JSON_RESULT   0x02      /* the stored "result" as is */
+#define SPECTRA_JOB_JSON_OPEN     0x04      /* no closing '}': caller adds */
+
+
+/* A fresh random job id, NUL terminated; -1 if RAND_bytes failed. */
+int spectra_job_id_new(u_char id[SPECTRA_JOB_ID_LEN + 1]);
+
+/* Whether p is a well-formed job id (a cheap 404 before any lookup). */
+int spectra_job_id_valid(const u_char *p, size_t len);
+
+const char *spectra_job_status_name(spectra_job_status_e status);
+spectra_job_status_e spectra_job_status_parse(const u_char *p, size_t len);
+int spectra_job_status_final(spectra_job_status_e status);
+
+const char *spectra_job_type_name(spectra_job_type_e type);
+spectra_job_type_e spectra_job_type_parse(const u_char *p, size_t len);
+
+/*
+ * Data API statement Status to job status: SUBMITTED and PICKED ->
+ * PENDING, STARTED -> RUNNING, FINISHED -> COMPLETED, FAILED -> FAILED,
+ * ABORTED -> CANCELLED; anything else -> NONE.
+ */
+spectra_job_status_e spectra_job_status_from_dataapi(const u_char *p,
+    size_t len);
+
+/* "2026-01-02T03:04:05.678Z" (SPECTRA_JOB_TIME_LEN bytes, no NUL). */
+u_char *spectra_job_time(u_char *dst, int64_t ms);
+
+/*
+ * The job as the API shows it: {"job_id", "type", "status", times,
+ * "row_count", "error": {...}, "links": {...}} with links under prefix
+ * (e.g. "" or "https://api.example.com").  Never shows statement_id,
+ * request_hash, db_user or session_id.  spectra_job_json_len() gives the
+ * exact size.
+ */
+size_t spectra_job_json_len(const spectra_job_t *job,
+    const spectra_job_str_t *prefix, unsigned flags);
+u_char *spectra_job_json(u_char *dst, const spectra_job_t *job,
+    const spectra_job_str_t *prefix, unsigned flags);
+
+#endif /* SPECTRA_JOBS_H */
