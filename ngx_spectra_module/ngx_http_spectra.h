@@ -43,6 +43,11 @@ ngx_http_spectra_tenant_t *ngx_http_spectra_auth_tenant(
 ngx_int_t ngx_http_spectra_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *message);
 
+/* The same, with more members of the error object in extra. */
+ngx_int_t ngx_http_spectra_send_error_extra(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, ngx_str_t *message,
+    ngx_str_t *extra);
+
 /* Sends a complete JSON body (a chain from r->pool) with the status. */
 ngx_int_t ngx_http_spectra_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_chain_t *out);

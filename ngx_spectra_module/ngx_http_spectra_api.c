@@ -31,12 +31,26 @@ static ngx_int_t ngx_http_spectra_not_allowed(ngx_http_request_t *r,
     ngx_uint_t methods);
 static ngx_int_t ngx_http_spectra_health_endpoint(ngx_http_request_t *r,
     ngx_str_t *id);
+static void ngx_http_spectra_cleanup(void *data);
+static ngx_int_t ngx_http_spectra_vfail(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *fmt, va_list args);
 
 
 static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
 
     { "health", NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_http_spectra_health_endpoint },
+
+    { "queries", NGX_HTTP_POST, ngx_http_spectra_queries },
+
+    { "jobs", NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_spectra_jobs_list },
+
+    { "jobs/*", NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_spectra_jobs_get },
+
+    { "jobs/*", NGX_HTTP_DELETE, ngx_http_spectra_jobs_cancel },
+
+    { "jobs/*/results", NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_http_spectra_jobs_results },
 
     { NULL, 0, NULL }
 };
@@ -234,4 +248,170 @@ static ngx_int_t
 ngx_http_spectra_health_endpoint(ngx_http_request_t *r, ngx_str_t *id)
 {
     return ngx_http_spectra_health(r);
+}
+
+
+/* The request context, created on first use, with its cleanup. */
+
+ngx_http_spectra_ctx_t *
+ngx_http_spectra_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_spectra_ctx_t  *ctx;
+
+    r = r->main;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_spectra_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_spectra_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->tenant = ngx_http_spectra_auth_tenant(r);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_spectra_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_spectra_cleanup(void *data)
+{
+    ngx_http_spectra_ctx_t  *ctx = data;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    if (ctx->timer.posted) {
+        ngx_delete_posted_event(&ctx->timer);
+    }
+}
+
+
+/* Ends the request exactly once, whatever step gets there. */
+
+void
+ngx_http_spectra_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_spectra_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
+
+    if (ctx != NULL) {
+        if (ctx->done) {
+            return;
+        }
+
+        ctx->done = 1;
+
+        if (ctx->timer.timer_set) {
+            ngx_del_timer(&ctx->timer);
+        }
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_spectra_vfail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *fmt, va_list args)
+{
+    u_char     *p;
+    ngx_str_t   message;
+    u_char      buf[NGX_MAX_ERROR_STR];
+
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+
+    message.data = buf;
+    message.len = p - buf;
+
+    return ngx_http_spectra_send_error(r, status, code, &message);
+}
+
+
+/*
+ * Sends the JSON error; returns what sending returned, for a content
+ * handler to return or for ngx_http_spectra_finish().
+ */
+
+ngx_int_t
+ngx_http_spectra_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *fmt, ...)
+{
+    va_list    args;
+    ngx_int_t  rc;
+
+    va_start(args, fmt);
+    rc = ngx_http_spectra_vfail(r, status, code, fmt, args);
+    va_end(args);
+
+    return rc;
+}
+
+
+/*
+ * Sends the JSON error from a step that otherwise goes on: returns NGX_DONE
+ * and keeps what sending returned in ctx->rc.
+ */
+
+ngx_int_t
+ngx_http_spectra_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *fmt, ...)
+{
+    va_list                  args;
+    ngx_int_t                rc;
+    ngx_http_spectra_ctx_t  *ctx;
+
+    va_start(args, fmt);
+    rc = ngx_http_spectra_vfail(r, status, code, fmt, args);
+    va_end(args);
+
+    ctx = ngx_http_spectra_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->rc = rc;
+
+    return NGX_DONE;
+}
+
+
+/* 1..max characters of A-Z a-z 0-9 . _ : - */
+
+ngx_int_t
+ngx_http_spectra_token_valid(u_char *p, size_t len, size_t max)
+{
+    size_t  i;
+
+    if (len == 0 || len > max) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
+              || (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '_'
+              || p[i] == ':' || p[i] == '-'))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
 }

@@ -15,7 +15,19 @@ static char *ngx_http_spectra_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_spectra_error_page(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_spectra_poll_interval(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_spectra_merge_dataapi(ngx_conf_t *cf,
+    ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf);
+static ngx_int_t ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
+    const char *name1, const char *name2);
 static ngx_int_t ngx_http_spectra_init(ngx_conf_t *cf);
+static char *ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_http_spectra_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_spectra_init_process(ngx_cycle_t *cycle);
+static void ngx_http_spectra_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_spectra_store_open(ngx_cycle_t *cycle,
+    ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store);
 
 
 static ngx_command_t  ngx_http_spectra_commands[] = {
@@ -41,6 +53,132 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_loc_conf_t, retry_after),
       NULL },
 
+    { ngx_string("spectra_dataapi_location"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, dataapi_uri),
+      NULL },
+
+    { ngx_string("spectra_dataapi_host"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, dataapi_host),
+      NULL },
+
+    { ngx_string("spectra_aws_region"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, region),
+      NULL },
+
+    { ngx_string("spectra_aws_access_key_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, access_key),
+      NULL },
+
+    { ngx_string("spectra_aws_secret_access_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, secret_key),
+      NULL },
+
+    { ngx_string("spectra_aws_session_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, session_token),
+      NULL },
+
+    { ngx_string("spectra_cluster_identifier"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, cluster),
+      NULL },
+
+    { ngx_string("spectra_workgroup_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, workgroup),
+      NULL },
+
+    { ngx_string("spectra_database"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, database),
+      NULL },
+
+    { ngx_string("spectra_secret_arn"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, secret_arn),
+      NULL },
+
+    { ngx_string("spectra_poll_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_spectra_poll_interval,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_max_polls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, max_polls),
+      NULL },
+
+    { ngx_string("spectra_wait_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, wait_timeout),
+      NULL },
+
+    { ngx_string("spectra_query_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, query_timeout),
+      NULL },
+
+    { ngx_string("spectra_row_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, row_limit),
+      NULL },
+
+    { ngx_string("spectra_numeric_as_number"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, numeric_as_number),
+      NULL },
+
+    { ngx_string("spectra_sql_max_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, sql_max_length),
+      NULL },
+
+    { ngx_string("spectra_jobs_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, jobs_path),
+      NULL },
+
       ngx_null_command
 };
 
@@ -50,7 +188,7 @@ static ngx_http_module_t  ngx_http_spectra_module_ctx = {
     ngx_http_spectra_init,                 /* postconfiguration */
 
     ngx_http_spectra_create_main_conf,     /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_spectra_init_main_conf,       /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -66,11 +204,11 @@ ngx_module_t  ngx_http_spectra_module = {
     ngx_http_spectra_commands,             /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_spectra_init_module,          /* init module */
+    ngx_http_spectra_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_spectra_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -95,6 +233,23 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
 }
 
 
+static char *
+ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_spectra_main_conf_t *smcf = conf;
+
+    if (smcf->jobs_path.len == 0) {
+        ngx_str_set(&smcf->jobs_path, "spectra/jobs.db");
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &smcf->jobs_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void *
 ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
 {
@@ -105,7 +260,26 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     slcf->dataapi_uri = { 0, NULL };
+     *     slcf->dataapi_host = { 0, NULL };
+     *     slcf->region, access_key, secret_key, session_token = { 0, NULL };
+     *     slcf->cluster, workgroup, database = { 0, NULL };
+     *     slcf->policy = { 0 };
+     */
+
     slcf->retry_after = NGX_CONF_UNSET;
+    slcf->secret_arn = NGX_CONF_UNSET_PTR;
+    slcf->poll_min = NGX_CONF_UNSET_MSEC;
+    slcf->poll_max = NGX_CONF_UNSET_MSEC;
+    slcf->max_polls = NGX_CONF_UNSET_UINT;
+    slcf->wait_timeout = NGX_CONF_UNSET_MSEC;
+    slcf->query_timeout = NGX_CONF_UNSET_MSEC;
+    slcf->row_limit = NGX_CONF_UNSET_UINT;
+    slcf->numeric_as_number = NGX_CONF_UNSET;
+    slcf->sql_max_length = NGX_CONF_UNSET_SIZE;
 
     return slcf;
 }
@@ -119,6 +293,194 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
 
+    ngx_conf_merge_msec_value(conf->poll_min, prev->poll_min, 5);
+    ngx_conf_merge_msec_value(conf->poll_max, prev->poll_max, 500);
+    ngx_conf_merge_uint_value(conf->max_polls, prev->max_polls, 1000);
+    ngx_conf_merge_msec_value(conf->wait_timeout, prev->wait_timeout, 10000);
+    ngx_conf_merge_msec_value(conf->query_timeout, prev->query_timeout,
+                              300000);
+    ngx_conf_merge_uint_value(conf->row_limit, prev->row_limit, 10000);
+    ngx_conf_merge_value(conf->numeric_as_number, prev->numeric_as_number, 0);
+    ngx_conf_merge_size_value(conf->sql_max_length, prev->sql_max_length,
+                              SPECTRA_SQL_MAX_LEN);
+
+    if (conf->poll_min == 0 || conf->poll_max < conf->poll_min) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_poll_interval: the maximum must not be "
+                           "less than the minimum, and both above 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->row_limit == 0 || conf->row_limit > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_row_limit must be 1 to 1000000");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->wait_timeout > conf->query_timeout) {
+        conf->wait_timeout = conf->query_timeout;
+    }
+
+    spectra_sql_policy_default(&conf->policy);
+    conf->policy.max_len = conf->sql_max_length;
+
+    return ngx_http_spectra_merge_dataapi(cf, prev, conf);
+}
+
+
+/*
+ * The Data API settings; credentials and region default to the standard
+ * AWS_* environment variables of the master process, read once here.
+ */
+
+static char *
+ngx_http_spectra_merge_dataapi(ngx_conf_t *cf,
+    ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf)
+{
+    ngx_conf_merge_str_value(conf->dataapi_uri, prev->dataapi_uri,
+                             "/_spectra/dataapi");
+    ngx_conf_merge_str_value(conf->dataapi_host, prev->dataapi_host, "");
+    ngx_conf_merge_str_value(conf->region, prev->region, "");
+    ngx_conf_merge_str_value(conf->access_key, prev->access_key, "");
+    ngx_conf_merge_str_value(conf->secret_key, prev->secret_key, "");
+    ngx_conf_merge_str_value(conf->session_token, prev->session_token, "");
+    ngx_conf_merge_str_value(conf->cluster, prev->cluster, "");
+    ngx_conf_merge_str_value(conf->workgroup, prev->workgroup, "");
+    ngx_conf_merge_str_value(conf->database, prev->database, "dev");
+    ngx_conf_merge_ptr_value(conf->secret_arn, prev->secret_arn, NULL);
+
+    if (conf->region.len == 0
+        && ngx_http_spectra_conf_env(cf, &conf->region, "AWS_REGION",
+                                     "AWS_DEFAULT_REGION")
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->region.len == 0) {
+        ngx_str_set(&conf->region, "us-east-1");
+    }
+
+    if (conf->dataapi_host.len == 0) {
+        conf->dataapi_host.len = sizeof("redshift-data..amazonaws.com") - 1
+                                 + conf->region.len;
+        conf->dataapi_host.data = ngx_pnalloc(cf->pool,
+                                              conf->dataapi_host.len);
+        if (conf->dataapi_host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(conf->dataapi_host.data, "redshift-data.%V.amazonaws.com",
+                    &conf->region);
+    }
+
+    if (conf->access_key.len == 0 && conf->secret_key.len == 0
+        && (ngx_http_spectra_conf_env(cf, &conf->access_key,
+                                      "AWS_ACCESS_KEY_ID", NULL) != NGX_OK
+            || ngx_http_spectra_conf_env(cf, &conf->secret_key,
+                                         "AWS_SECRET_ACCESS_KEY", NULL)
+               != NGX_OK
+            || ngx_http_spectra_conf_env(cf, &conf->session_token,
+                                         "AWS_SESSION_TOKEN", NULL)
+               != NGX_OK))
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->access_key.len == 0) != (conf->secret_key.len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra: an AWS access key id needs its secret "
+                           "access key, and the other way round");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->workgroup.len && conf->cluster.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_workgroup_name and "
+                           "spectra_cluster_identifier exclude each other");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * A Serverless workgroup knows no DbUser: without a per-tenant secret
+     * every tenant would run as the same database user, and RLS could not
+     * tell them apart.
+     */
+
+    if (conf->workgroup.len && conf->secret_arn == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_workgroup_name needs spectra_secret_arn "
+                           "(per-tenant secrets), so that each tenant runs "
+                           "as its own database user");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
+    const char *name1, const char *name2)
+{
+    char       *v;
+    ngx_str_t   s;
+
+    v = getenv(name1);
+
+    if ((v == NULL || *v == '\0') && name2 != NULL) {
+        v = getenv(name2);
+    }
+
+    if (v == NULL || *v == '\0') {
+        return NGX_OK;
+    }
+
+    s.data = (u_char *) v;
+    s.len = ngx_strlen(v);
+
+    value->data = ngx_pstrdup(cf->pool, &s);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->len = s.len;
+
+    return NGX_OK;
+}
+
+
+/* spectra_poll_interval min [max]; */
+
+static char *
+ngx_http_spectra_poll_interval(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_spectra_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->poll_min != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    slcf->poll_min = ngx_parse_time(&value[1], 0);
+    if (slcf->poll_min == (ngx_msec_t) NGX_ERROR) {
+        return "has an invalid minimum";
+    }
+
+    if (cf->args->nelts == 3) {
+        slcf->poll_max = ngx_parse_time(&value[2], 0);
+        if (slcf->poll_max == (ngx_msec_t) NGX_ERROR) {
+            return "has an invalid maximum";
+        }
+
+    } else {
+        slcf->poll_max = ngx_max(slcf->poll_min, 500);
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -126,7 +488,8 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_spectra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_spectra_main_conf_t  *smcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -135,6 +498,9 @@ ngx_http_spectra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = ngx_http_spectra_api_handler;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_spectra_module);
+    smcf->enabled = 1;
 
     return NGX_CONF_OK;
 }
@@ -171,4 +537,158 @@ ngx_http_spectra_init(ngx_conf_t *cf)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The job store file: the master creates it (and its schema) before the
+ * workers start, so a bad path fails the start, and hands the file and its
+ * directory to the worker user, as nginx does with its temp paths.
+ */
+
+static ngx_int_t
+ngx_http_spectra_init_module(ngx_cycle_t *cycle)
+{
+    u_char                        *p, *dir;
+    size_t                         i;
+    ngx_core_conf_t               *ccf;
+    spectra_job_store_t           *store;
+    ngx_http_spectra_main_conf_t  *smcf;
+    u_char                         name[NGX_MAX_PATH];
+
+    static const char  *suffixes[] = { "", "-wal", "-shm" };
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
+
+    if (smcf == NULL || !smcf->enabled) {
+        return NGX_OK;
+    }
+
+    if (smcf->jobs_path.len + sizeof("-wal") > NGX_MAX_PATH) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "spectra_jobs_db \"%V\" is too long", &smcf->jobs_path);
+        return NGX_ERROR;
+    }
+
+    dir = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(dir, smcf->jobs_path.data, smcf->jobs_path.len + 1);
+
+    p = (u_char *) strrchr((char *) dir, '/');
+    if (p != NULL && p != dir) {
+        *p = '\0';
+
+        if (ngx_create_dir(dir, 0755) == NGX_FILE_ERROR
+            && ngx_errno != NGX_EEXIST)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          ngx_create_dir_n " \"%s\" failed", dir);
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_spectra_store_open(cycle, smcf, &store) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    store->ops->close(store);
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    /* SQLite creates the -wal and -shm files next to the database */
+
+    if (p != NULL && p != dir
+        && chown((char *) dir, ccf->user, ccf->group) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "chown(\"%s\") failed", dir);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        ngx_sprintf(name, "%V%s%Z", &smcf->jobs_path, suffixes[i]);
+
+        if (chown((char *) name, ccf->user, ccf->group) == -1
+            && ngx_errno != NGX_ENOENT)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%s\") failed", name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_spectra_store_open(ngx_cycle_t *cycle,
+    ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store)
+{
+    u_char              *path;
+    spectra_job_err_t    err;
+    spectra_job_conf_t   conf;
+
+    path = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(path, smcf->jobs_path.data, smcf->jobs_path.len + 1);
+
+    ngx_memzero(&conf, sizeof(spectra_job_conf_t));
+    conf.path = (const char *) path;
+    conf.busy_timeout_ms = 50;
+
+    if (spectra_job_sqlite_ops.open(store, &conf, &err) != SPECTRA_JOB_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "spectra: cannot open the job store \"%V\": %s",
+                      &smcf->jobs_path, err.message);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Each worker has its own connection to the shared file. */
+
+static ngx_int_t
+ngx_http_spectra_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_spectra_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
+
+    if (smcf == NULL || !smcf->enabled) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_spectra_store_open(cycle, smcf, &smcf->store) != NGX_OK) {
+        /* requests needing it answer 500; the rest of the API works */
+        smcf->store = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_spectra_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_spectra_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
+
+    if (smcf != NULL && smcf->store != NULL) {
+        smcf->store->ops->close(smcf->store);
+        smcf->store = NULL;
+    }
 }

@@ -128,6 +128,16 @@ ngx_int_t
 ngx_http_spectra_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, ngx_str_t *message)
 {
+    return ngx_http_spectra_send_error_extra(r, status, code, message, NULL);
+}
+
+
+/* extra: more members of the error object, ",\"sqlstate\":\"42P01\"" */
+
+ngx_int_t
+ngx_http_spectra_send_error_extra(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, ngx_str_t *message, ngx_str_t *extra)
+{
     size_t                         len;
     u_char                        *p;
     ngx_buf_t                     *b;
@@ -157,7 +167,7 @@ ngx_http_spectra_send_error(ngx_http_request_t *r, ngx_uint_t status,
                  "\"request_id\":\"\"}}\n") - 1
           + ngx_strlen(code)
           + spectra_json_escape_len(message->data, message->len)
-          + vv->len;
+          + vv->len + (extra != NULL ? extra->len : 0);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -167,8 +177,14 @@ ngx_http_spectra_send_error(ngx_http_request_t *r, ngx_uint_t status,
     p = ngx_sprintf(b->last, "{\"error\":{\"code\":\"%s\",\"message\":\"",
                     code);
     p = spectra_json_escape(p, message->data, message->len);
-    p = ngx_sprintf(p, "\",\"request_id\":\"%*s\"}}\n",
+    p = ngx_sprintf(p, "\",\"request_id\":\"%*s\"",
                     (size_t) vv->len, vv->data);
+
+    if (extra != NULL) {
+        p = ngx_cpymem(p, extra->data, extra->len);
+    }
+
+    p = ngx_cpymem(p, "}}\n", 3);
     b->last = p;
 
     out.buf = b;
