@@ -98,9 +98,15 @@ fixture_fails('undefined-var.t.in', 255, [
 
 # uses one more port, $FixturePort + 1, for an upstream that never answers
 fixture_fails('fail-timeout.t.in', 2, [
-    qr/TEST 1: upstream never answers - client socket timed out after 0\.5s/,
+    qr/TEST 1: upstream never answers - client socket timed out after [\d.]+s/,
     qr/^not ok 1 - $F TEST 1: upstream never answers - status code ok$/m,
     qr/^not ok 2 - $F TEST 1: upstream never answers - response_body/m,
+]);
+
+fixture_fails('fail-crash.t.in', 1, [
+    qr/^ok 2 - $F TEST 1: nginx dies after answering - response_body/m,
+    qr/^not ok 3 - $F TEST 1: nginx dies after answering - nginx exited cleanly$/m,
+    qr/nginx did not exit cleanly: killed by signal 9/,
 ]);
 
 fixture_fails('fail-must-die.t.in', 1, [

@@ -99,8 +99,8 @@ sub run_block {
 
     $start = start_nginx($name);
     if (!$start->{ok}) {
-        Test::More::fail("$name - nginx failed to start (status "
-                         . ($start->{status} >> 8) . ")");
+        Test::More::fail("$name - nginx failed to start ("
+                         . describe_status($start->{status}) . ")");
         Test::More::diag($start->{output});
         Test::More::diag(tail_of_error_log());
         stop_nginx();
@@ -117,7 +117,7 @@ sub run_block {
 
     $report = stop_nginx();
     if ($report ne '') {
-        Test::More::fail("$name - valgrind reported errors");
+        Test::More::fail("$name - nginx exited cleanly");
         Test::More::diag($report);
     }
 }
@@ -949,7 +949,10 @@ sub check_error_log {
             }
         }
 
-        if ($line =~ /\bAssertion .*?failed\b/) {
+        # with master_on a crashing worker is only visible here
+        if ($line =~ /\bAssertion .*?failed\b/
+            || $line =~ /\[alert\].* exited on signal \d+/)
+        {
             Test::More::fail("$name - " . fmt_line($line));
         }
     }

@@ -23,6 +23,7 @@ our @EXPORT = qw(
     expand_env_in_text parse_time parse_headers error_log_data
     setup_server_root write_user_files write_config_file
     start_nginx stop_nginx nginx_is_running get_nginx_version
+    describe_status
     $ServerPort $ServerPortForClient $ServerAddr $ServerName $ServRoot
     $HtmlDir $LogDir $ErrLogFile $AccLogFile $ConfDir $ConfFile $PidFile
     $NginxBinary $NginxVersion $LogLevel $RepeatEach $NoShuffle
@@ -641,8 +642,8 @@ sub nginx_is_running {
 
 
 # Stop nginx: QUIT (graceful), KILL after 10 s (60 s under valgrind, whose
-# leak check runs at exit).  Returns the valgrind report when valgrind
-# found errors or definite leaks, else ''.
+# leak check runs at exit).  Returns a report, '' when all went well: a
+# crash or kill during the block, or valgrind errors / definite leaks.
 sub stop_nginx {
     my ($pid, $deadline, $status, $report, $r);
 
@@ -664,6 +665,7 @@ sub stop_nginx {
         }
 
         if (time >= $deadline) {
+            warn "WARNING: nginx $pid did not quit gracefully, killing it\n";
             kill 'KILL', $pid;
             waitpid $pid, 0;
             $status = $?;
@@ -673,16 +675,45 @@ sub stop_nginx {
         sleep 0.01;
     }
 
+    # QUIT makes nginx exit 0 (valgrind: 99 on errors); anything else
+    # means it crashed or was killed during the block
+    if ($status != 0 && !($UseValgrind && $status == 99 << 8)) {
+        $report = 'nginx did not exit cleanly: ' . describe_status($status)
+                  . "\n";
+        if ($UseValgrind) {
+            $report .= read_file($ValgrindLog);
+        }
+
+        return $report;
+    }
+
     if (!$UseValgrind) {
         return '';
     }
 
     $report = read_file($ValgrindLog);
     if (($status >> 8) == 99 || $report =~ /\S/) {
-        return $report eq '' ? "valgrind exit status 99\n" : $report;
+        return "valgrind reported errors:\n"
+               . ($report eq '' ? "valgrind exit status 99\n" : $report);
     }
 
     return '';
+}
+
+
+sub describe_status {
+    my ($status) = @_;
+
+    if ($status < 0) {
+        return 'not started';
+    }
+
+    if ($status & 127) {
+        return 'killed by signal ' . ($status & 127)
+               . ($status & 128 ? ' (core dumped)' : '');
+    }
+
+    return 'exit status ' . ($status >> 8);
 }
 
 
