@@ -27,6 +27,7 @@ static int da_exec_ok(PGconn *conn, PGresult *res);
 static void da_run(da_worker_t *w, da_stmt_t *s);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
     PGcancel *cancel);
+static int da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s);
 static void da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st);
 static void da_log_statement(da_ctx_t *ctx, da_stmt_t *s);
 static int64_t da_elapsed_ns(const struct timespec *start);
@@ -35,10 +36,22 @@ static int64_t da_elapsed_ns(const struct timespec *start);
 static PGconn *
 da_connect(da_ctx_t *ctx)
 {
-    PGconn    *conn;
-    PGresult  *res;
+    PGconn             *conn;
+    static const char  *keys[] = {
+        "dbname", "options", "application_name", NULL
+    };
+    const char         *values[4];
 
-    conn = PQconnectdb(ctx->pg_conninfo);
+    /*
+     * Startup options, not SET: they are what RESET ALL and DISCARD ALL
+     * return to. Redshift answers in UTC; bytea in hex so blobs decode.
+     */
+    values[0] = ctx->pg_conninfo;
+    values[1] = "-c TimeZone=UTC -c bytea_output=hex";
+    values[2] = "spectra-dataapi";
+    values[3] = NULL;
+
+    conn = PQconnectdbParams(keys, values, 1);
 
     if (PQstatus(conn) != CONNECTION_OK) {
         da_log(ctx, "error: connecting to PostgreSQL: %s",
@@ -46,19 +59,6 @@ da_connect(da_ctx_t *ctx)
         PQfinish(conn);
         return NULL;
     }
-
-    /* Redshift answers in UTC; bytea in hex so that blobs decode */
-    res = PQexec(conn, "set timezone to 'UTC'; set bytea_output to 'hex';"
-                       " set application_name to 'spectra-dataapi'");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        da_log(ctx, "error: configuring a connection: %s",
-               PQerrorMessage(conn));
-        PQclear(res);
-        PQfinish(conn);
-        return NULL;
-    }
-
-    PQclear(res);
 
     return conn;
 }
@@ -325,6 +325,7 @@ da_role_check(da_ctx_t *ctx, PGconn *conn, const char *role, char **reason)
         "         join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
         "         where n.nspname not in ('pg_catalog', 'information_schema')"
         "           and n.nspname not like 'pg\\_toast%'"
+        "           and c.relpersistence <> 't'"
         "           and pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')),"
         " r.rolname = session_user,"
         " pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER')"
@@ -629,6 +630,82 @@ da_log_statement(da_ctx_t *ctx, da_stmt_t *s)
 }
 
 
+/*
+ * Ends a successful statement in one round trip: checks that it did not
+ * leave its role (a division by zero if it did), then, outside sessions,
+ * resets what DISCARD ALL would (which cannot run in a transaction) so
+ * the pooled connection carries nothing to the next tenant, and commits.
+ */
+static int
+da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
+{
+    static const char  reset[] =
+        "; close all; reset all; deallocate all; unlisten *;"
+        " select pg_catalog.pg_advisory_unlock_all(); discard plans;"
+        " discard temp; discard sequences";
+    PGresult     *res;
+    char         *role, *sql;
+    size_t        len;
+    int           failed, stage;
+
+    (void) ctx;
+
+    role = PQescapeLiteral(conn, s->db_user, strlen(s->db_user));
+    if (role == NULL) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        return -1;
+    }
+
+    len = strlen(role) + sizeof(reset) + 128;
+    sql = malloc(len);
+    if (sql == NULL) {
+        PQfreemem(role);
+        s->error = strdup("ERROR: out of memory (SQLSTATE 53200)");
+        return -1;
+    }
+
+    snprintf(sql, len, "select 1 / (current_user = %s)::int%s; commit",
+             role, s->session == NULL ? reset : "");
+    PQfreemem(role);
+
+    failed = 0;
+    stage = 0;
+
+    if (!PQsendQuery(conn, sql)) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        free(sql);
+        return -1;
+    }
+
+    free(sql);
+
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (!failed && !da_exec_ok(conn, res)) {
+            failed = 1;
+            da_set_error(s, res, PQerrorMessage(conn));
+
+            if (stage == 0) {
+                free(s->error);
+                s->error = strdup("ERROR: the statement changed its role; "
+                                  "its results are discarded "
+                                  "(SQLSTATE 42501)");
+                snprintf(s->sqlstate, sizeof(s->sqlstate), "42501");
+            }
+        }
+
+        stage++;
+        PQclear(res);
+    }
+
+    if (failed) {
+        res = PQexec(conn, "rollback");
+        PQclear(res);
+    }
+
+    return failed ? -1 : 0;
+}
+
+
 /* Runs a statement or a batch in one transaction as its db user. */
 static void
 da_run(da_worker_t *w, da_stmt_t *s)
@@ -641,9 +718,10 @@ da_run(da_worker_t *w, da_stmt_t *s)
     char           timeout[32], *reason;
     da_stmt_t     *cur, *failed_sub;
     da_status_e    final;
-    int            i, n, rc, in_tx;
+    int            i, n, rc, in_tx, started;
 
     clock_gettime(CLOCK_MONOTONIC, &s->started);
+    started = 0;
 
     slot = s->session != NULL ? &s->session->conn : &w->conn;
 
@@ -718,6 +796,7 @@ da_run(da_worker_t *w, da_stmt_t *s)
         goto done;
     }
 
+    started = 1;
     s->cancel = cancel;
     s->backend_pid = PQbackendPID(conn);
     s->query_id = ++ctx->query_ids;
@@ -751,35 +830,17 @@ da_run(da_worker_t *w, da_stmt_t *s)
     }
 
     if (failed_sub == NULL) {
-        /* the statement must not have left its role (see sqlparam.c) */
-        values[0] = s->db_user;
-        res = PQexecParams(conn, "select current_user = $1", 1, NULL,
-                           values, NULL, NULL, 0);
-
-        if (PQresultStatus(res) != PGRES_TUPLES_OK
-            || PQgetvalue(res, 0, 0)[0] != 't')
-        {
+        if (da_commit(ctx, conn, s) != 0) {
             failed_sub = s->is_batch ? s->subs[n - 1] : s;
-            free(failed_sub->error);
-            failed_sub->error = strdup("ERROR: the statement changed its "
-                                       "role; its results are discarded "
-                                       "(SQLSTATE 42501)");
-            snprintf(failed_sub->sqlstate, sizeof(s->sqlstate), "42501");
+
+            if (failed_sub != s) {
+                free(failed_sub->error);
+                failed_sub->error = strdup(s->error);
+                memcpy(failed_sub->sqlstate, s->sqlstate,
+                       sizeof(s->sqlstate));
+            }
         }
 
-        PQclear(res);
-    }
-
-    if (failed_sub == NULL) {
-        res = PQexec(conn, "commit");
-        rc = da_exec_ok(conn, res);
-
-        if (!rc) {
-            da_set_error(s, res, PQerrorMessage(conn));
-            failed_sub = s;
-        }
-
-        PQclear(res);
         in_tx = 0;
     }
 
@@ -806,6 +867,12 @@ done:
 
     if (in_tx) {
         res = PQexec(conn, "rollback");
+        PQclear(res);
+    }
+
+    if (conn != NULL && s->session == NULL && started) {
+        /* prepared statements and advisory locks outlive a rollback */
+        res = PQexec(conn, "discard all");
         PQclear(res);
     }
 

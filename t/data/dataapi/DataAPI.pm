@@ -1,0 +1,193 @@
+package DataAPI;
+
+# Helpers of the t/030-dataapi-*.t suites: run Debian's AWS CLI against
+# spectra-dataapi, send hand-signed (or deliberately mis-signed) AWS JSON
+# 1.1 requests, poll statements, start an extra daemon.
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(sha256_hex hmac_sha256 hmac_sha256_hex);
+use Exporter 'import';
+use HTTP::Tiny;
+use IPC::Open3;
+use JSON::PP;
+use POSIX qw(strftime);
+use Symbol 'gensym';
+use Test::More;
+
+our @EXPORT = qw(env_or_skip cli cli_json sign_v4 call raw_post wait_done
+                 execute json_decode start_daemon stop_daemon);
+
+my $json = JSON::PP->new->canonical;
+
+sub json_decode { return $json->decode($_[0]) }
+
+# The fixture scripts/test.sh provides; without it the suite is skipped.
+sub env_or_skip {
+    for my $v (qw(TEST_NGINX_DATAAPI_PORT TEST_NGINX_DATAAPI_ACCESS_KEY
+                  TEST_NGINX_DATAAPI_SECRET_KEY TEST_NGINX_PG_PORT)) {
+        plan skip_all => "$v is not set (run through scripts/test.sh)"
+            unless defined $ENV{$v};
+    }
+    return {
+        port   => $ENV{TEST_NGINX_DATAAPI_PORT},
+        akid   => $ENV{TEST_NGINX_DATAAPI_ACCESS_KEY},
+        secret => $ENV{TEST_NGINX_DATAAPI_SECRET_KEY},
+        region => $ENV{TEST_NGINX_DATAAPI_REGION} // 'us-east-1',
+    };
+}
+
+# Runs /usr/bin/aws redshift-data ARGS; returns (exit code, stdout, stderr).
+sub cli {
+    my ($env, @args) = @_;
+    my $port = $env->{port};
+    local $ENV{AWS_ACCESS_KEY_ID} = $env->{akid};
+    local $ENV{AWS_SECRET_ACCESS_KEY} = $env->{secret};
+    local $ENV{AWS_CONFIG_FILE} = '/dev/null';
+    local $ENV{AWS_SHARED_CREDENTIALS_FILE} = '/dev/null';
+    local $ENV{AWS_PAGER} = '';
+    delete local $ENV{AWS_SESSION_TOKEN};
+    delete local $ENV{AWS_PROFILE};
+    my @cmd = ('/usr/bin/aws', 'redshift-data', @args,
+               '--endpoint-url', "http://127.0.0.1:$port",
+               '--region', $env->{region}, '--output', 'json');
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, @cmd);
+    close $in;
+    my $stdout = do { local $/; <$out> } // '';
+    my $stderr = do { local $/; <$err> } // '';
+    waitpid $pid, 0;
+    return ($? >> 8, $stdout, $stderr);
+}
+
+# The CLI call must succeed; returns its decoded JSON output.
+sub cli_json {
+    my ($env, @args) = @_;
+    my ($rc, $out, $err) = cli($env, @args);
+    die "aws redshift-data @args: exit $rc: $err" if $rc != 0;
+    return $out eq '' ? {} : json_decode($out);
+}
+
+# SigV4 the way the AWS CLI does it for AWS JSON 1.1 (see
+# t/data/dataapi/cli-signed-requests.jsonl); %o overrides any input.
+sub sign_v4 {
+    my (%o) = @_;
+    my $date = $o{date} // strftime('%Y%m%dT%H%M%SZ', gmtime(time));
+    my $day = substr($date, 0, 8);
+    my $service = $o{service} // 'redshift-data';
+    my $scope = "$day/$o{region}/$service/aws4_request";
+    my @h = (['content-type', 'application/x-amz-json-1.1'],
+             ['host', $o{host}],
+             ['x-amz-date', $date],
+             ['x-amz-target', $o{target}]);
+    my $signed = join ';', map { $_->[0] } @h;
+    my $creq = join "\n", 'POST', '/', '', (map { "$_->[0]:$_->[1]" } @h),
+                          '', $signed, sha256_hex($o{body});
+    my $sts = join "\n", 'AWS4-HMAC-SHA256', $date, $scope, sha256_hex($creq);
+    my $k = hmac_sha256($day, "AWS4$o{secret}");
+    $k = hmac_sha256($o{region}, $k);
+    $k = hmac_sha256($service, $k);
+    $k = hmac_sha256('aws4_request', $k);
+    return ($date, "AWS4-HMAC-SHA256 Credential=$o{akid}/$scope, "
+                   . "SignedHeaders=$signed, Signature="
+                   . hmac_sha256_hex($sts, $k));
+}
+
+# POSTs body with the given headers; returns the HTTP::Tiny response.
+sub raw_post {
+    my ($port, $headers, $body) = @_;
+    my $http = HTTP::Tiny->new(timeout => 60);
+    return $http->request('POST', "http://127.0.0.1:$port/",
+                          { headers => $headers, content => $body });
+}
+
+# A signed call: op, body (hash or raw string), overrides for sign_v4 and
+# for what is sent (send_body, send_target). Returns (status, decoded
+# body or undef, response).
+sub call {
+    my ($env, $op, $body, %o) = @_;
+    my $text = ref $body ? $json->encode($body) : $body;
+    my $target = "RedshiftData.$op";
+    my ($date, $auth) = sign_v4(host => "127.0.0.1:$env->{port}",
+                                target => $target, body => $text,
+                                akid => $env->{akid},
+                                secret => $env->{secret},
+                                region => $env->{region}, %o);
+    my $res = raw_post($env->{port}, {
+        'Content-Type' => 'application/x-amz-json-1.1',
+        'X-Amz-Date' => $date,
+        'X-Amz-Target' => $o{send_target} // $target,
+        'Authorization' => $o{send_auth} // $auth,
+    }, $o{send_body} // $text);
+    my $decoded = eval { json_decode($res->{content}) };
+    return ($res->{status}, $decoded, $res);
+}
+
+# Polls DescribeStatement until the statement is FINISHED, FAILED or
+# ABORTED (or, with $want, reaches that status); at most 60 s.
+sub wait_done {
+    my ($env, $id, $want) = @_;
+    my $d;
+    for (1 .. 600) {
+        my ($st, $b) = call($env, 'DescribeStatement', { Id => $id });
+        die "DescribeStatement $id: $st" unless $st == 200;
+        $d = $b;
+        return $d if defined $want && $d->{Status} eq $want;
+        return $d if !defined $want
+                     && $d->{Status} =~ /^(FINISHED|FAILED|ABORTED)$/;
+        select undef, undef, undef, 0.1;
+    }
+    die "statement $id did not finish: $d->{Status}";
+}
+
+# ExecuteStatement through the CLI as db_user; returns the described end.
+sub execute {
+    my ($env, $user, $sql, @more) = @_;
+    my $r = cli_json($env, 'execute-statement', '--cluster-identifier',
+                     'demo', '--database', 'warehouse', '--db-user', $user,
+                     '--sql', $sql, @more);
+    return wait_done($env, $r->{Id});
+}
+
+# An extra daemon for limit tests: returns a hash like env_or_skip's.
+sub start_daemon {
+    my ($port, @flags) = @_;
+    my $build = $ENV{SPECTRA_BUILD} or die "SPECTRA_BUILD is not set";
+    my $dir = "/tmp/spectra-dataapi-test-$port";
+    mkdir $dir;
+    my $keys = "$dir/keys";
+    my $akid = 'AKIDEXTRA' . sprintf('%011d', $port);
+    my $secret = 'extra/secret+' . $port;
+    open my $fh, '>', $keys or die "$keys: $!";
+    print $fh "# test keys\n$akid $secret\n";
+    close $fh;
+    my $pg = "host=127.0.0.1 port=$ENV{TEST_NGINX_PG_PORT} "
+             . "user=spectra_dataapi dbname=warehouse";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', "$dir/log";
+        open STDERR, '>&', \*STDOUT;
+        exec "$build/spectra-dataapi", '--listen', "127.0.0.1:$port",
+             '--pg', $pg, '--database', 'warehouse', '--keys-file', $keys,
+             @flags;
+        exit 127;
+    }
+    for (1 .. 300) {
+        my $res = HTTP::Tiny->new(timeout => 1)
+                  ->request('POST', "http://127.0.0.1:$port/");
+        last if $res->{status} != 599;
+        select undef, undef, undef, 0.05;
+    }
+    return { port => $port, akid => $akid, secret => $secret,
+             region => 'us-east-1', pid => $pid, dir => $dir };
+}
+
+sub stop_daemon {
+    my ($d) = @_;
+    kill 'TERM', $d->{pid};
+    waitpid $d->{pid}, 0;
+    return $? >> 8;
+}
+
+1;
