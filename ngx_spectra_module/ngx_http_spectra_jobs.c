@@ -13,6 +13,7 @@
 #define NGX_HTTP_SPECTRA_LIST_MAX      100
 
 
+static int64_t ngx_http_spectra_now_ms(void);
 static void *ngx_http_spectra_jobs_alloc(void *pool, size_t size);
 static void ngx_http_spectra_job_update(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, spectra_job_update_t *upd);
@@ -34,6 +35,19 @@ static ngx_int_t ngx_http_spectra_jobs_async(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_http_spectra_store_error(ngx_http_request_t *r,
     int rc, spectra_job_err_t *err);
+
+
+/* Job timestamps are milliseconds since the epoch. */
+
+static int64_t
+ngx_http_spectra_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
 
 
 static void *
@@ -287,7 +301,7 @@ ngx_http_spectra_job_status(ngx_http_request_t *r, ngx_http_spectra_ctx_t *ctx,
     upd.row_count = -1;
 
     if (status == SPECTRA_JOB_RUNNING) {
-        upd.started_at = (int64_t) ngx_time() * 1000;
+        upd.started_at = ngx_http_spectra_now_ms();
     }
 
     ngx_http_spectra_job_update(r, ctx, &upd);
@@ -309,7 +323,7 @@ ngx_http_spectra_job_failed(ngx_http_request_t *r, ngx_http_spectra_ctx_t *ctx,
     upd.error_message.data = (u_char *) message;
     upd.error_message.len = ngx_strlen(message);
     upd.row_count = -1;
-    upd.finished_at = (int64_t) ngx_time() * 1000;
+    upd.finished_at = ngx_http_spectra_now_ms();
 
     if (ctx->sqlstate.len) {
         upd.sqlstate.data = ctx->sqlstate.data;
@@ -335,7 +349,7 @@ ngx_http_spectra_job_completed(ngx_http_request_t *r,
     upd.status = SPECTRA_JOB_COMPLETED;
     upd.from = SPECTRA_JOB_ACTIVE;
     upd.row_count = rows;
-    upd.finished_at = (int64_t) ngx_time() * 1000;
+    upd.finished_at = ngx_http_spectra_now_ms();
 
     ngx_http_spectra_job_update(r, ctx, &upd);
 }
@@ -357,7 +371,7 @@ ngx_http_spectra_job_cancelled(ngx_http_request_t *r,
     upd.error_message.data = (u_char *) message;
     upd.error_message.len = ngx_strlen(message);
     upd.row_count = -1;
-    upd.finished_at = (int64_t) ngx_time() * 1000;
+    upd.finished_at = ngx_http_spectra_now_ms();
 
     ngx_http_spectra_job_update(r, ctx, &upd);
 }

@@ -21,6 +21,9 @@ static char *ngx_http_spectra_merge_dataapi(ngx_conf_t *cf,
     ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
     const char *name1, const char *name2);
+static ngx_int_t ngx_http_spectra_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_spectra_init(ngx_conf_t *cf);
 static char *ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_spectra_init_module(ngx_cycle_t *cycle);
@@ -184,7 +187,7 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_spectra_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_spectra_add_variables,        /* preconfiguration */
     ngx_http_spectra_init,                 /* postconfiguration */
 
     ngx_http_spectra_create_main_conf,     /* create main configuration */
@@ -217,6 +220,40 @@ ngx_module_t  ngx_http_spectra_module = {
 static ngx_str_t  ngx_http_spectra_request_id = ngx_string("request_id");
 
 
+static ngx_http_variable_t  ngx_http_spectra_vars[] = {
+
+    { ngx_string("spectra_job_id"), NULL, ngx_http_spectra_job_id_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/* $spectra_job_id: the job the request created or acted on, for logs. */
+
+static ngx_int_t
+ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_spectra_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
+
+    if (ctx == NULL || ctx->job.id[0] == '\0') {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ctx->job.id;
+    v->len = ngx_strlen(ctx->job.id);
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 static void *
 ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
 {
@@ -230,6 +267,25 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
     smcf->request_id_index = NGX_CONF_UNSET;
 
     return smcf;
+}
+
+
+static ngx_int_t
+ngx_http_spectra_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_spectra_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -784,8 +784,6 @@ static void
 ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx)
 {
-    ngx_msec_t  elapsed;
-
     if (ctx->status != NGX_HTTP_OK) {
         /* it may have finished meanwhile: the job will say how it ended */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -800,13 +798,9 @@ ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
         return;
     }
 
-    elapsed = ngx_current_msec - ctx->started;
-
     ngx_http_spectra_job_cancelled(r, ctx, SPECTRA_JOB_TIMEOUT,
                                    "the query timed out and was cancelled");
 
     ngx_http_spectra_finish(r,
-        ngx_http_spectra_fail(r, NGX_HTTP_REQUEST_TIME_OUT, "QUERY_TIMEOUT",
-                              "the query ran longer than %M s and was "
-                              "cancelled", elapsed / 1000));
+                   ngx_http_spectra_job_ended(r, ctx, SPECTRA_JOB_TIMEOUT));
 }

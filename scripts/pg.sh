@@ -51,6 +51,7 @@ CONF
 demo)
     port=${3:?port}
     psql=(psql -X -q -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1)
+    export PGOPTIONS='-c client_min_messages=warning'
     "${psql[@]}" -d postgres -c 'DROP DATABASE IF EXISTS warehouse' \
         -c 'CREATE DATABASE warehouse' >/dev/null
     # Roles are cluster-wide: drop them so the load can start clean.

@@ -42,11 +42,8 @@ echo "run: starting spectra-dataapi on 127.0.0.1:$dataapi_port"
 bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$dataapi_port" \
     "$pg_port"
 
-auth_conf=
-if [ -f "$repo/scripts/demo-auth.sh" ]; then
-    bash "$repo/scripts/demo-auth.sh" "$state"
-    auth_conf=$state/auth/auth.conf
-fi
+bash "$repo/scripts/demo-auth.sh" "$state"
+read -r access_key secret_key < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
 
 echo "run: starting nginx on 127.0.0.1:$http_port"
 mkdir -p "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/tmp" \
@@ -56,8 +53,11 @@ sed -e "s|@MODULE@|$build/ngx_spectra_module.so|g" \
     -e "s|@STATE@|$state|g" \
     -e "s|@HTTP_PORT@|$http_port|g" \
     -e "s|@DATAAPI_PORT@|$dataapi_port|g" \
-    -e "s|@AUTH_CONF@|$auth_conf|g" \
+    -e "s|@AUTH_CONF@|$state/auth/auth.conf|g" \
+    -e "s|@DATAAPI_ACCESS_KEY@|$access_key|g" \
+    -e "s|@DATAAPI_SECRET_KEY@|$secret_key|g" \
     "$repo/conf/spectra-local.conf" > "$state/nginx/conf/nginx.conf"
+chmod 600 "$state/nginx/conf/nginx.conf"
 /usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf -t -q
 /usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf
 wait_port "$http_port" 10
