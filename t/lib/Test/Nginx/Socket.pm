@@ -52,7 +52,7 @@ sub run_tests {
         run_block($block);
     }
 
-    stop_nginx();
+    cleanup();
 }
 
 

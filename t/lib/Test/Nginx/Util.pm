@@ -19,7 +19,7 @@ our @EXPORT = qw(
     master_on master_off master_process_enabled workers worker_connections
     env_to_nginx add_block_preprocessor server_name server_addr html_dir
     server_root server_port server_port_for_client timeout config_preamble
-    bail_out add_cleanup_handler
+    bail_out add_cleanup_handler cleanup
     expand_env_in_text parse_time parse_headers error_log_data
     setup_server_root write_user_files write_config_file
     start_nginx stop_nginx nginx_is_running get_nginx_version
@@ -235,12 +235,16 @@ sub config_preamble {
 }
 
 
+# End of the run (or bail out): stop nginx, then the cleanup handlers, once.
 sub cleanup {
-    for my $hdl (@CleanupHandlers) {
+    my @handlers = @CleanupHandlers;
+
+    @CleanupHandlers = ();
+    stop_nginx();
+
+    for my $hdl (@handlers) {
         $hdl->();
     }
-
-    stop_nginx();
 }
 
 
