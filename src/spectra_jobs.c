@@ -1631,6 +1631,10 @@ spectra_job_time(u_char *dst, int64_t ms)
     time_t     sec;
     struct tm  tm;
 
+    if (ms < 0) {
+        ms = 0;
+    }
+
     sec = (time_t) (ms / 1000);
 
     if (gmtime_r(&sec, &tm) == NULL || tm.tm_year + 1900 > 9999) {

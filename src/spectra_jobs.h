@@ -270,7 +270,10 @@ spectra_job_type_e spectra_job_type_parse(const u_char *p, size_t len);
 spectra_job_status_e spectra_job_status_from_dataapi(const u_char *p,
     size_t len);
 
-/* "2026-01-02T03:04:05.678Z" (SPECTRA_JOB_TIME_LEN bytes, no NUL). */
+/*
+ * "2026-01-02T03:04:05.678Z" (SPECTRA_JOB_TIME_LEN bytes, no NUL); a
+ * negative time is the epoch, one past year 9999 is 9999-12-31T23:59:59.999Z.
+ */
 u_char *spectra_job_time(u_char *dst, int64_t ms);
 
 /*

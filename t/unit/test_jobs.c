@@ -331,6 +331,9 @@ START_TEST(test_time_format)
     *spectra_job_time(buf, 1) = '\0';
     ck_assert_str_eq((char *) buf, "1970-01-01T00:00:00.001Z");
 
+    *spectra_job_time(buf, -5) = '\0';
+    ck_assert_str_eq((char *) buf, "1970-01-01T00:00:00.000Z");
+
     *spectra_job_time(buf, 253402300800000LL) = '\0';
     ck_assert_str_eq((char *) buf, "9999-12-31T23:59:59.999Z");
 }
