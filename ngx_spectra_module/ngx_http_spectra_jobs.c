@@ -633,7 +633,7 @@ ngx_http_spectra_jobs_refresh(ngx_http_request_t *r,
 {
     ngx_str_t  body;
 
-    if (ngx_http_spectra_statement_body(r, ctx, NULL, &body) != NGX_OK) {
+    if (ngx_http_spectra_statement_body(r, ctx, NULL, 0, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -834,7 +834,7 @@ ngx_http_spectra_jobs_cancel(ngx_http_request_t *r, ngx_str_t *id)
         return ngx_http_spectra_job_reply(r, NGX_HTTP_OK, &ctx->job);
     }
 
-    if (ngx_http_spectra_statement_body(r, ctx, NULL, &body) != NGX_OK
+    if (ngx_http_spectra_statement_body(r, ctx, NULL, 0, &body) != NGX_OK
         || ngx_http_spectra_dataapi_call(r, "CancelStatement", &body,
                                          ngx_http_spectra_jobs_cancelled)
            != NGX_OK)

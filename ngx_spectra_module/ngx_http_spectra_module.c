@@ -133,6 +133,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       0,
       NULL },
 
+    { ngx_string("spectra_long_poll"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, long_poll),
+      NULL },
+
     { ngx_string("spectra_max_polls"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -328,6 +335,7 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
 
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->secret_arn = NGX_CONF_UNSET_PTR;
+    slcf->long_poll = NGX_CONF_UNSET_MSEC;
     slcf->poll_min = NGX_CONF_UNSET_MSEC;
     slcf->poll_max = NGX_CONF_UNSET_MSEC;
     slcf->max_polls = NGX_CONF_UNSET_UINT;
@@ -349,6 +357,7 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
 
+    ngx_conf_merge_msec_value(conf->long_poll, prev->long_poll, 0);
     ngx_conf_merge_msec_value(conf->poll_min, prev->poll_min, 5);
     ngx_conf_merge_msec_value(conf->poll_max, prev->poll_max, 500);
     ngx_conf_merge_uint_value(conf->max_polls, prev->max_polls, 1000);
@@ -370,6 +379,12 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->row_limit == 0 || conf->row_limit > 1000000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_row_limit must be 1 to 1000000");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->long_poll % 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_long_poll is a whole number of seconds");
         return NGX_CONF_ERROR;
     }
 

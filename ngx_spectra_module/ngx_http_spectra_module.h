@@ -41,6 +41,7 @@ typedef struct {
     ngx_http_complex_value_t   *secret_arn;    /* SecretArn, per tenant */
 
     /* waiting for statements */
+    ngx_msec_t                  long_poll;     /* WaitTimeSeconds, 0: off */
     ngx_msec_t                  poll_min;
     ngx_msec_t                  poll_max;
     ngx_uint_t                  max_polls;
@@ -88,6 +89,7 @@ struct ngx_http_spectra_ctx_s {
     ngx_msec_t                  started;
     ngx_msec_t                  delay;
     ngx_uint_t                  polls;
+    ngx_uint_t                  wait_seconds;  /* of the next call */
 
     ngx_http_spectra_query_t    query;
     spectra_job_t               job;
@@ -143,7 +145,8 @@ void ngx_http_spectra_watch_client(ngx_http_request_t *r);
 ngx_int_t ngx_http_spectra_execute_body(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, u_char *sql, size_t len, ngx_str_t *body);
 ngx_int_t ngx_http_spectra_statement_body(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, ngx_str_t *next_token, ngx_str_t *body);
+    ngx_http_spectra_ctx_t *ctx, ngx_str_t *next_token, ngx_uint_t wait,
+    ngx_str_t *body);
 ngx_int_t ngx_http_spectra_answer_string(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_spectra_describe(ngx_http_request_t *r,

@@ -32,6 +32,8 @@ static void ngx_http_spectra_query_described(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
+static ngx_uint_t ngx_http_spectra_long_poll(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx);
 
 
 ngx_int_t
@@ -593,11 +595,12 @@ ngx_http_spectra_query_execute(ngx_http_request_t *r,
                                  ctx->query.stmt_len, ctx->query.row_limit)
           - sql;
 
+    ctx->started = ngx_current_msec;
+    ctx->wait_seconds = ngx_http_spectra_long_poll(r, ctx);
+
     if (ngx_http_spectra_execute_body(r, ctx, sql, len, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->started = ngx_current_msec;
 
     if (ngx_http_spectra_dataapi_call(r, "ExecuteStatement", &body,
                                       ngx_http_spectra_query_executed)
@@ -646,7 +649,40 @@ ngx_http_spectra_query_executed(ngx_http_request_t *r,
     ctx->delay = slcf->poll_min;
     ctx->polls = 0;
 
+    if (ctx->wait_seconds) {
+        /* the Data API waited already: ask at once */
+        ngx_http_spectra_query_poll(r, ctx);
+        return;
+    }
+
     ngx_http_spectra_dataapi_wait(r, ctx->delay, ngx_http_spectra_query_poll);
+}
+
+
+/*
+ * With spectra_long_poll, calls carry WaitTimeSeconds: the Data API
+ * answers as soon as the statement ends, so no time is lost sleeping.
+ * The wait never reaches past the next deadline; below one second the
+ * module polls with timers instead.
+ */
+
+static ngx_uint_t
+ngx_http_spectra_long_poll(ngx_http_request_t *r, ngx_http_spectra_ctx_t *ctx)
+{
+    ngx_msec_t                    elapsed, deadline, left;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (slcf->long_poll == 0) {
+        return 0;
+    }
+
+    elapsed = ngx_current_msec - ctx->started;
+    deadline = ngx_min(ctx->query.wait_timeout, ctx->query.timeout);
+    left = (deadline > elapsed) ? deadline - elapsed : 0;
+
+    return ngx_min(left, slcf->long_poll) / 1000;
 }
 
 
@@ -679,7 +715,11 @@ ngx_http_spectra_query_poll(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_spectra_statement_body(r, ctx, NULL, &body) != NGX_OK
+    ctx->wait_seconds = ngx_http_spectra_long_poll(r, ctx);
+
+    if (ngx_http_spectra_statement_body(r, ctx, NULL, ctx->wait_seconds,
+                                        &body)
+        != NGX_OK
         || ngx_http_spectra_dataapi_call(r, "DescribeStatement", &body,
                                          ngx_http_spectra_query_described)
            != NGX_OK)
@@ -741,6 +781,11 @@ ngx_http_spectra_query_described(ngx_http_request_t *r,
         return;
     }
 
+    if (ctx->wait_seconds && ngx_http_spectra_long_poll(r, ctx)) {
+        ngx_http_spectra_query_poll(r, ctx);
+        return;
+    }
+
     /* exponential backoff, but never past the next deadline */
 
     elapsed = ngx_current_msec - ctx->started;
@@ -770,7 +815,7 @@ ngx_http_spectra_query_cancel(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_spectra_statement_body(r, ctx, NULL, &body) != NGX_OK
+    if (ngx_http_spectra_statement_body(r, ctx, NULL, 0, &body) != NGX_OK
         || ngx_http_spectra_dataapi_call(r, "CancelStatement", &body,
                                          ngx_http_spectra_query_cancelled)
            != NGX_OK)

@@ -138,7 +138,8 @@ ngx_http_spectra_rows_fetch(ngx_http_request_t *r,
 {
     ngx_str_t  body;
 
-    if (ngx_http_spectra_statement_body(r, ctx, &ctx->next_token, &body)
+    if (ngx_http_spectra_statement_body(r, ctx, &ctx->next_token, 0,
+                                        &body)
         != NGX_OK
         || ngx_http_spectra_dataapi_call(r, "GetStatementResult", &body,
                                          ngx_http_spectra_rows_page)

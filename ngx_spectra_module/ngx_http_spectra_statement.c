@@ -123,6 +123,13 @@ ngx_http_spectra_execute_body(ngx_http_request_t *r,
         goto failed;
     }
 
+    if (ctx->wait_seconds
+        && json_object_set_new(o, "WaitTimeSeconds",
+                               json_integer(ctx->wait_seconds)) != 0)
+    {
+        goto failed;
+    }
+
     if (ctx->query.parameters.len) {
         params = json_loadb((char *) ctx->query.parameters.data,
                             ctx->query.parameters.len, 0, &err);
@@ -142,16 +149,25 @@ failed:
 }
 
 
-/* {"Id": ...} with an optional NextToken. */
+/* {"Id": ...} with an optional NextToken and WaitTimeSeconds. */
 
 ngx_int_t
 ngx_http_spectra_statement_body(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, ngx_str_t *next_token, ngx_str_t *body)
+    ngx_http_spectra_ctx_t *ctx, ngx_str_t *next_token, ngx_uint_t wait,
+    ngx_str_t *body)
 {
     json_t  *o;
 
     o = json_pack("{s:s%}", "Id", ctx->statement_id.data,
                   ctx->statement_id.len);
+
+    if (o != NULL && wait
+        && json_object_set_new(o, "WaitTimeSeconds", json_integer(wait))
+           != 0)
+    {
+        json_decref(o);
+        return NGX_ERROR;
+    }
 
     if (o != NULL && next_token != NULL && next_token->len
         && json_object_set_new(o, "NextToken",
