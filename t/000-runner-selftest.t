@@ -4,7 +4,8 @@
 
 use Test::Nginx::Socket 'no_plan';
 
-use File::Temp qw(tempfile);
+use IPC::Run ();
+use FindBin ();
 
 no_shuffle();
 run_tests();
@@ -12,36 +13,26 @@ run_tests();
 # --- fixtures: each runs in its own perl on port $ServerPort + 1 (and
 # + 2 for fail-timeout) with servroot "$ServRoot-fixture" ---
 
-my $Lib = 't/lib';
-my $FixtureDir = 't/lib/selftest';
+my $Lib = "$FindBin::Bin/lib";
+my $FixtureDir = "$FindBin::Bin/lib/selftest";
 my $FixturePort = $ServerPort + 1;
 my $FixtureRoot = "$ServRoot-fixture";
 
 
 # Run one fixture suite; returns (exit code, TAP + diagnostics).
 sub run_fixture {
-    my ($fixture, %env) = @_;
-    my ($fh, $file, $out);
+    my ($fixture) = @_;
+    my $out = '';
 
     local $ENV{TEST_NGINX_SERVER_PORT} = $FixturePort;
     local $ENV{TEST_NGINX_PORT} = $FixturePort;
     local $ENV{TEST_NGINX_SERVROOT} = $FixtureRoot;
     local $ENV{TEST_NGINX_NO_SHUFFLE} = 1;
-    local @ENV{keys %env} = values %env;
 
-    ($fh, $file) = tempfile('runner-fixture-XXXXXX', TMPDIR => 1,
-                            UNLINK => 1);
-    close $fh;
+    IPC::Run::run([$^X, "-I$Lib", "$FixtureDir/$fixture"],
+                  '<', \undef, '>&', \$out);
 
-    system("$^X -I$Lib $FixtureDir/$fixture > $file 2>&1");
-    my $code = $? >> 8;
-
-    open $fh, '<', $file or die "cannot read $file: $!";
-    local $/;
-    $out = <$fh>;
-    close $fh;
-
-    return ($code, $out);
+    return ($? >> 8, $out);
 }
 
 
@@ -62,7 +53,7 @@ sub fixture_fails {
 }
 
 
-my $F = qr{t/lib/selftest/\S+\.t\.in};
+my $F = qr{\S*/lib/selftest/\S+\.t\.in};
 
 fixture_fails('fail-status.t.in', 1, [
     qr/^ok 1 - $F TEST 1: right status - status code ok$/m,
@@ -293,16 +284,16 @@ aybyc
 
 
 
-=== TEST 10: pipelined_requests on one connection
+=== TEST 10: pipelined_requests on one connection, with variables
 --- config
-location = /p1 { return 200 "one\n"; }
+location = /p1 { return 200 "one $arg_port\n"; }
 location = /p2 { return 201 "two\n"; }
 --- pipelined_requests eval
-["GET /p1", "GET /p2"]
+['GET /p1?port=$TEST_NGINX_SERVER_PORT', "GET /p2"]
 --- error_code eval
 [200, 201]
 --- response_body eval
-["one\n", "two\n"]
+['one $TEST_NGINX_SERVER_PORT' . "\n", "two\n"]
 
 
 
@@ -426,3 +417,18 @@ runner_main_junk;
 --- must_die: 1
 --- error_log
 unknown directive "runner_main_junk"
+
+
+
+=== TEST 22: error_code_like, response_body_unlike, raw header regexes
+--- config
+location = /teapot {
+    add_header X-Raw "a b" always;
+    return 418 "short and stout\n";
+}
+--- request
+GET /teapot
+--- error_code_like: ^4\d\d$
+--- raw_response_headers_like: \r\nX-Raw: a b\r\n
+--- raw_response_headers_unlike: \r\nX-Other:
+--- response_body_unlike: tall
