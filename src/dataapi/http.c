@@ -405,7 +405,6 @@ da_http_start(da_ctx_t *ctx)
                          (unsigned int) ctx->connections,
                          MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned int) (ctx->max_wait + 60),
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
                          MHD_OPTION_END);
     if (d == NULL) {
         da_log(ctx, "error: cannot listen on %s:%d", ctx->listen_host,

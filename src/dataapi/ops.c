@@ -702,6 +702,8 @@ da_op_execute(da_request_t *r)
     char           *bound, err[256];
     int             nvalues, i;
 
+    memset(&id, 0, sizeof(id));
+
     if (da_check_known(r, known) != 0
         || da_get_string(r, "Sql", 1, 1, DA_SQL_MAX, &sql) != 0
         || da_identity(r, &id) != 0)
@@ -791,6 +793,8 @@ da_op_batch(da_request_t *r)
     char           *bound, err[256];
     size_t          i, total;
     int             nvalues;
+
+    memset(&id, 0, sizeof(id));
 
     if (da_check_known(r, known) != 0 || da_identity(r, &id) != 0) {
         free(id.secret_user);

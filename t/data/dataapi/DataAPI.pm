@@ -154,6 +154,9 @@ sub execute {
 sub start_daemon {
     my ($port, @flags) = @_;
     my $build = $ENV{SPECTRA_BUILD} or die "SPECTRA_BUILD is not set";
+    die "port $port is already in use\n"
+        if HTTP::Tiny->new(timeout => 1)
+               ->request('GET', "http://127.0.0.1:$port/")->{status} != 599;
     my $dir = "/tmp/spectra-dataapi-test-$port";
     mkdir $dir;
     my $keys = "$dir/keys";
@@ -185,6 +188,7 @@ sub start_daemon {
 
 sub stop_daemon {
     my ($d) = @_;
+    return 0 if $d->{stopped}++;
     kill 'TERM', $d->{pid};
     waitpid $d->{pid}, 0;
     return $? >> 8;

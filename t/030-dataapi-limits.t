@@ -1,0 +1,145 @@
+# spectra-dataapi's bounds, on a daemon of its own with small limits:
+# queue length, result size, page size, statement timeout, retention,
+# and a clean exit on SIGTERM. Also SecretArn identities.
+
+use strict;
+use warnings;
+
+use lib "$ENV{SPECTRA_REPO}/t/data/dataapi";
+use DataAPI;
+use Test::More;
+
+my $env = env_or_skip();
+my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 10;
+
+my $d = start_daemon($port, '--workers', '1', '--queue', '1',
+                     '--max-result-bytes', '5000', '--page-rows', '100',
+                     '--statement-timeout-seconds', '2',
+                     '--retention-seconds', '3');
+
+# never leave the extra daemon behind, even when a test dies
+END { stop_daemon($d) if defined $d }
+
+sub run_sql {
+    my ($e, $user, $sql) = @_;
+    my ($st, $b) = call($e, 'ExecuteStatement',
+                        { Sql => $sql, Database => 'warehouse',
+                          ClusterIdentifier => 'demo', DbUser => $user });
+    die "ExecuteStatement: $st $b->{message}" unless $st == 200;
+    return $b->{Id};
+}
+
+# queue: one worker busy, one statement waiting, the next refused
+{
+    my $busy = run_sql($d, 'tenant_acme', 'select pg_sleep(60)');
+    wait_done($d, $busy, 'STARTED');
+    my $queued = run_sql($d, 'tenant_acme', 'select 1');
+    my ($st, $b) = call($d, 'DescribeStatement', { Id => $queued });
+    is $b->{Status}, 'SUBMITTED', 'the second statement waits in the queue';
+
+    ($st, $b) = call($d, 'ExecuteStatement',
+                     { Sql => 'select 2', Database => 'warehouse',
+                       ClusterIdentifier => 'demo', DbUser => 'tenant_acme' });
+    is $st, 400, 'a third statement: 400';
+    is $b->{__type}, 'ActiveStatementsExceededException',
+       'ActiveStatementsExceededException';
+    is $b->{message}, 'Active statements exceeded the allowed quota.',
+       'AWS message';
+
+    ($st, $b) = call($d, 'CancelStatement', { Id => $queued });
+    is $st, 200, 'cancel the queued statement';
+    ($st, $b) = call($d, 'DescribeStatement', { Id => $queued });
+    is $b->{Status}, 'ABORTED', 'a queued statement is ABORTED at once';
+
+    call($d, 'CancelStatement', { Id => $busy });
+    is wait_done($d, $busy)->{Status}, 'ABORTED', 'the sleeper is ABORTED';
+}
+
+# result size bound
+{
+    my $id = run_sql($d, 'tenant_acme',
+                     'select id, note from sales order by id limit 10000');
+    my $r = wait_done($d, $id);
+    is $r->{Status}, 'FAILED', 'a result over --max-result-bytes FAILS';
+    is $r->{Error}, 'ERROR: Query result size exceeds the limit of 5000 '
+                    . 'bytes (SQLSTATE 54000)', 'with the limit in the error';
+}
+
+# --page-rows 100
+{
+    my $id = run_sql($d, 'tenant_initech',
+                     'select id from sales order by id limit 250');
+    is wait_done($d, $id)->{ResultRows}, 250, '250 rows';
+    my (@sizes, $token);
+    for (1 .. 5) {
+        my ($st, $b) = call($d, 'GetStatementResult',
+                            { Id => $id, defined $token
+                                         ? (NextToken => $token) : () });
+        push @sizes, scalar @{ $b->{Records} };
+        $token = $b->{NextToken};
+        last unless defined $token;
+    }
+    is_deeply \@sizes, [100, 100, 50], 'pages of 100, 100 and 50 rows';
+}
+
+# statement timeout
+{
+    my $id = run_sql($d, 'tenant_acme', 'select pg_sleep(30)');
+    my $r = wait_done($d, $id);
+    is $r->{Status}, 'FAILED', 'over --statement-timeout-seconds: FAILED';
+    is $r->{Error}, 'ERROR: canceling statement due to statement timeout '
+                    . '(SQLSTATE 57014)', 'PostgreSQL says why';
+}
+
+# retention: a finished statement disappears after --retention-seconds
+{
+    my $id = run_sql($d, 'tenant_acme', 'select 1');
+    is wait_done($d, $id)->{Status}, 'FINISHED', 'a statement to forget';
+    my $gone;
+    for (1 .. 200) {
+        my ($st, $b) = call($d, 'DescribeStatement', { Id => $id });
+        if ($st == 400 && $b->{__type} eq 'ResourceNotFoundException') {
+            $gone = 1;
+            last;
+        }
+        select undef, undef, undef, 0.1;
+    }
+    ok $gone, 'it is gone (ResourceNotFoundException) after retention';
+}
+
+# statements of one key are invisible to another
+{
+    my $id = run_sql($env, 'tenant_acme', 'select 1');
+    my ($st, $b) = call($d, 'DescribeStatement', { Id => $id });
+    is $b->{__type}, 'ResourceNotFoundException',
+       "another daemon's (and key's) statement is not found";
+}
+
+is stop_daemon($d), 0, 'SIGTERM: clean exit 0';
+{
+    open my $fh, '<', "$d->{dir}/log" or die;
+    my $log = do { local $/; <$fh> };
+    like $log, qr/shutting down on signal 15/, 'logs the shutdown';
+    unlike $log, qr/\Q$d->{secret}\E/, 'the log never holds the secret';
+    like $log, qr/statement id=\S+ key=\S+ db_user=tenant_acme status=FAILED duration_ms=[\d.]+ rows=-1 size=-1 sqlstate=54000/,
+         'one line per statement with status, duration and SQLSTATE';
+}
+
+# SecretArn: the db user is the secret name's last path component
+{
+    my ($st, $b) = call($env, 'ExecuteStatement',
+        { Sql => 'select count(*) from sales', Database => 'warehouse',
+          WorkgroupName => 'spectra',
+          SecretArn => 'arn:aws:secretsmanager:us-east-1:123456789012:'
+                       . 'secret:spectra/tenant_globex-AbC123' });
+    is $st, 200, 'WorkgroupName + SecretArn';
+    is $b->{SecretArn}, 'arn:aws:secretsmanager:us-east-1:123456789012:'
+                        . 'secret:spectra/tenant_globex-AbC123',
+       'echoes SecretArn';
+    my $r = wait_done($env, $b->{Id});
+    is $r->{DbUser}, 'tenant_globex', 'maps to db user tenant_globex';
+    ($st, $b) = call($env, 'GetStatementResult', { Id => $b->{Id} });
+    is $b->{Records}[0][0]{longValue}, 300000, "and sees globex's rows";
+}
+
+done_testing();
