@@ -104,6 +104,11 @@ fixture_fails('fail-crash.t.in', 1, [
     qr/nginx did not exit cleanly: killed by signal 9/,
 ]);
 
+fixture_fails('fail-eval.t.in', 1, [
+    qr/^not ok 1 - $F TEST 1: missing comma in request eval - --- request: /m,
+    qr/--- request: Perl error: syntax error at \(eval \d+\)/,
+]);
+
 fixture_fails('fail-must-die.t.in', 1, [
     qr/^not ok 1 - $F TEST 1: valid config - die as expected$/m,
 ]);

@@ -62,6 +62,19 @@ sub run_block {
 
     $name = "$0 " . $block->name;
 
+    # Test::Base's eval filter turns a Perl error into the section's value
+    for my $sec (@{ $block->{_section_order}[0] || [] }) {
+        my $vals = $block->{$sec};
+
+        for my $v (ref $vals eq 'ARRAY' ? @$vals : ()) {
+            if (defined $v && !ref $v && $v =~ /\bat \(eval \d+\) line \d+/) {
+                Test::More::fail("$name - --- $sec: Perl error: "
+                                 . fmt_line($v));
+                return;
+            }
+        }
+    }
+
     $config = $block->config;
     if (defined $config) {
         $config = expand_env_in_text($config, $name);
