@@ -1,0 +1,212 @@
+package SpectraQuery;
+
+# Shared pieces of the query and jobs suites (t/050-*.t .. t/059-*.t):
+# API keys for the demo tenants, the nginx configuration that runs queries
+# through spectra-dataapi, a small HTTP client for the steps a block must
+# take while its nginx runs, and lazy values that take those steps.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Digest::SHA qw(sha256_hex);
+use File::Temp qw(tempdir);
+use IO::Socket::INET ();
+use JSON::PP ();
+use Time::HiRes qw(sleep);
+
+our @EXPORT_OK = qw(api_key key_file http_config server_config http json
+                    lazy poll run_id);
+
+my $json = JSON::PP->new->canonical;
+
+my @alpha = ('a' .. 'z', 'A' .. 'Z', 0 .. 9, '-', '_');
+
+# A per-run suffix: job lists, idempotency keys and tenants of one run do
+# not meet those of another run against the same job store.
+my $run = sprintf '%x%04x', time, $$ & 0xffff;
+
+sub run_id { $run }
+
+sub json { $json }
+
+
+# api_key(keyid, "tenant=acme permissions=query"): the client's key and
+# the key file's line for it.
+sub api_key {
+    my ($keyid, $context) = @_;
+    my $secret = join '', map { $alpha[rand @alpha] } 1 .. 43;
+
+    return ("spk_${keyid}_$secret",
+            "$keyid " . sha256_hex($secret) . " $context");
+}
+
+
+# key_file(line, ...): writes an API key file into a private temporary
+# directory and returns its path.
+sub key_file {
+    my (@lines) = @_;
+    my $dir = tempdir('spectra-qtest-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $path = "$dir/api.keys";
+
+    chmod 0755, $dir;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh "# keys of $0\n", map { "$_\n" } @lines;
+    close $fh;
+
+    return $path;
+}
+
+
+# The http{} part: the Data API upstream and the job store.  The store is
+# the same file in every block (and every suite), so jobs outlive nginx.
+sub http_config {
+    my (%o) = @_;
+    my $port = $o{dataapi_port} // '$TEST_NGINX_DATAAPI_PORT';
+
+    return <<"_EOC_";
+    upstream spectra_dataapi {
+        server 127.0.0.1:$port;
+        keepalive 8;
+    }
+
+    spectra_jobs_db \$TEST_NGINX_DATA_DIR/jobs.db;
+_EOC_
+}
+
+
+# The server{} part: authentication (API keys from TEST_NGINX_QT_KEYS, JWTs
+# signed by the auth suites' HS256 key), the warehouse, JSON errors, the
+# API, and the internal Data API location.  %o: extra (directives for the
+# server), read_timeout, secret (the Data API secret), api (directives
+# inside location /v1/).
+sub server_config {
+    my (%o) = @_;
+    my $extra = $o{extra} // '';
+    my $api = $o{api} // '';
+    my $read = $o{read_timeout} // '30s';
+    my $secret = $o{secret} // '$TEST_NGINX_DATAAPI_SECRET_KEY';
+
+    return <<"_EOC_";
+    spectra_auth any;
+    spectra_api_keys \$TEST_NGINX_QT_KEYS;
+    spectra_jwt_key_file \$TEST_NGINX_AUTH_KEYS/hs.secret kid=hs alg=HS256;
+    spectra_jwt_issuer https://issuer.spectra.test;
+    spectra_jwt_audience spectra;
+
+    spectra_dataapi_host 127.0.0.1:\$TEST_NGINX_DATAAPI_PORT;
+    spectra_aws_region \$TEST_NGINX_DATAAPI_REGION;
+    spectra_aws_access_key_id \$TEST_NGINX_DATAAPI_ACCESS_KEY;
+    spectra_aws_secret_access_key $secret;
+    spectra_cluster_identifier spectra-local;
+    spectra_database warehouse;
+$extra
+    error_page 400 404 405 408 413 414 415 429 500 502 503 504
+               \@spectra_error;
+
+    location \@spectra_error {
+        spectra_error_page;
+    }
+
+    location /v1/ {
+        spectra_api;
+$api
+    }
+
+    location /_spectra/dataapi {
+        internal;
+        proxy_pass http://spectra_dataapi/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host \$http_host;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout $read;
+        subrequest_output_buffer_size 16m;
+    }
+_EOC_
+}
+
+
+# http(method, uri, body, [header => value ...]): one request to the
+# block's nginx; returns (status, body text, decoded JSON or undef).
+sub http {
+    my ($method, $uri, $body, @headers) = @_;
+    my ($sock, $req, $res, $buf, $n, $status, $data);
+
+    local $SIG{PIPE} = 'IGNORE';
+
+    $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $ENV{TEST_NGINX_SERVER_PORT},
+                                  Proto => 'tcp', Timeout => 10)
+        or die "cannot connect to nginx: $@";
+
+    $body //= '';
+    $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+           . "Connection: close\r\n";
+
+    while (my ($k, $v) = splice @headers, 0, 2) {
+        $req .= "$k: $v\r\n";
+    }
+
+    $req .= 'Content-Length: ' . length($body) . "\r\n" if length $body;
+    $req .= "\r\n$body";
+
+    print {$sock} $req;
+
+    $res = '';
+    $sock->timeout(30);
+    while ($n = sysread $sock, $buf, 65536) {
+        $res .= $buf;
+    }
+    close $sock;
+
+    ($status) = $res =~ m{^HTTP/1\.\d (\d{3})};
+    $res =~ s/\A.*?\r\n\r\n//s;
+
+    $data = eval { $json->decode($res) };
+
+    return ($status // 0, $res, $data);
+}
+
+
+# poll(sub { ...; return true when done }, tries, interval): a bounded
+# wait; dies when it never becomes true.
+sub poll {
+    my ($check, $tries, $interval) = @_;
+
+    for (1 .. $tries // 100) {
+        my $v = $check->();
+        return $v if $v;
+        sleep($interval // 0.1);
+    }
+
+    die "condition not reached after " . ($tries // 100) . " tries\n";
+}
+
+
+# lazy { ... }: a value computed the first time it is used as a string.
+# The runner reads a block's sections before the block's nginx starts;
+# a lazy request or pattern runs its steps once that nginx answers.
+sub lazy(&) {
+    my ($code) = @_;
+    return bless { code => $code }, 'SpectraQuery::Lazy';
+}
+
+
+package SpectraQuery::Lazy;
+
+use overload
+    '""' => sub {
+        my $self = shift;
+        if (!exists $self->{value}) {
+            $self->{value} = eval { $self->{code}->() };
+            if ($@) {
+                Test::More::diag("lazy value failed: $@");
+                $self->{value} = "GET /lazy-value-failed";
+            }
+        }
+        return $self->{value};
+    },
+    fallback => 1;
+
+1;
