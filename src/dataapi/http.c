@@ -321,8 +321,13 @@ da_access(void *cls, struct MHD_Connection *c, const char *url,
 
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > ctx->max_body) {
-            /* answer now; MHD closes the connection after the reply */
+        if (cl != NULL && strtoull(cl, NULL, 10) > 16 * ctx->max_body) {
+            /*
+             * Far too big to read: answer now and let MHD close the
+             * connection (the client may see a reset). A body just over
+             * the limit is read and dropped, so that the client gets the
+             * reply.
+             */
             dc->too_big = 1;
             return da_handle(ctx, c, url, method, dc);
         }
