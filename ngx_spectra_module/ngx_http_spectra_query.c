@@ -169,8 +169,9 @@ ngx_http_spectra_query_parse(ngx_http_request_t *r, ngx_str_t *body,
                                      "the request body is empty");
     }
 
+    /* any JSON value parses, so that a valid non-object gets its message */
     root = json_loadb((const char *) body->data, body->len,
-                      JSON_REJECT_DUPLICATES, &err);
+                      JSON_REJECT_DUPLICATES|JSON_DECODE_ANY, &err);
 
     if (root == NULL) {
         return ngx_http_spectra_reject(r, NGX_HTTP_BAD_REQUEST,
