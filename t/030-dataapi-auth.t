@@ -206,6 +206,26 @@ error_is([call($env, 'ListStatements', { MaxResults => 'ten' })],
              'Sql over 100000 characters');
 }
 
+# :name is found by a lexer: not in strings, comments, dollar quotes, casts
+{
+    my ($st, $b) = call($env, 'ExecuteStatement',
+        { Sql => q{select ':nope' as a, 2::int as b, $q$ :nope $q$ as c, }
+                 . q{E'it\'s :nope' as e /* :nope /* :nope */ */, }
+                 . q{:p::text || :p as d -- :nope},
+          Database => 'warehouse', ClusterIdentifier => 'demo',
+          DbUser => 'tenant_acme',
+          Parameters => [{ name => 'p', value => 'x' }] });
+    is $st, 200, 'a statement with :name look-alikes';
+    my $d = wait_done($env, $b->{Id});
+    is $d->{Status}, 'FINISHED', 'it ran with one parameter';
+    (undef, my $r) = call($env, 'GetStatementResult', { Id => $b->{Id} });
+    is_deeply $r->{Records},
+        [[{ stringValue => ':nope' }, { longValue => 2 },
+          { stringValue => ' :nope ' }, { stringValue => "it's :nope" },
+          { stringValue => 'xx' }]],
+        'only :p was bound, twice, as $1';
+}
+
 # ClientToken: the same token and request give the same statement
 {
     my $req = { Sql => 'select 42', Database => 'warehouse',

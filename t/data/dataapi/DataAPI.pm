@@ -171,7 +171,13 @@ sub start_daemon {
     if ($pid == 0) {
         open STDOUT, '>>', "$dir/log";
         open STDERR, '>&', \*STDOUT;
-        exec "$build/spectra-dataapi", '--listen', "127.0.0.1:$port",
+        my @vg = $ENV{SPECTRA_DATAAPI_VALGRIND}
+            ? ('valgrind', '--leak-check=full',
+               '--show-leak-kinds=definite,indirect',
+               '--errors-for-leak-kinds=definite,indirect',
+               '--error-exitcode=99', "--log-file=$dir/valgrind")
+            : ();
+        exec @vg, "$build/spectra-dataapi", '--listen', "127.0.0.1:$port",
              '--pg', $pg, '--database', 'warehouse', '--keys-file', $keys,
              @flags;
         exit 127;

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Data API round trips per second through spectra-dataapi, against pgbench
+# running the same SQL on the same PostgreSQL in the same run.
+#
+#   bench/dataapi.sh [BUILD_DIR]
+#
+# One round trip = ExecuteStatement -> DescribeStatement (WaitTimeSeconds
+# long poll, one call) -> GetStatementResult, each SigV4-signed, over a
+# keep-alive connection (bench/dataapi-client.c). Cases: "select 1" and a
+# 100-row, 3-column result; 1 client and 32 concurrent clients.
+#
+# Environment: BENCH_PORT_BASE (default 52080: PostgreSQL, +1 the daemon),
+# BENCH_SECONDS per case (default 5), BENCH_WORKERS daemon workers
+# (default 8), BENCH_PG_PORT to reuse a running cluster that has the demo
+# warehouse loaded instead of starting one.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$repo/build}" && pwd)
+base=${BENCH_PORT_BASE:-52080}
+seconds=${BENCH_SECONDS:-5}
+workers=${BENCH_WORKERS:-8}
+state=/tmp/spectra-bench-dataapi-$base
+pg_port=${BENCH_PG_PORT:-$base}
+api_port=$((base + 1))
+own_pg=0
+
+sql_one='select 1'
+sql_hundred="select g, g * 2 as d, 'row ' || g as t from generate_series(1, 100) g"
+
+cleanup() {
+    set +e
+    bash "$repo/scripts/dataapi.sh" stop "$state" 2>/dev/null
+    if [ "$own_pg" = 1 ]; then
+        bash "$repo/scripts/pg.sh" stop "$state/pg"
+    fi
+}
+trap cleanup EXIT
+
+rm -rf "$state"
+mkdir -p "$state"
+chmod 755 "$state"
+
+if [ -z "${BENCH_PG_PORT:-}" ]; then
+    own_pg=1
+    bash "$repo/scripts/pg.sh" start "$state/pg" "$pg_port"
+    bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
+fi
+
+SPECTRA_DATAAPI_ARGS="--workers $workers" \
+    bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$api_port" \
+    "$pg_port"
+read -r akid secret < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
+
+client=$state/dataapi-client
+cc -O2 -std=c99 -D_DEFAULT_SOURCE -I"$repo/src" -o "$client" \
+    "$repo/bench/dataapi-client.c" "$repo/src/spectra_sigv4.c" \
+    -lcurl -ljansson -lcrypto -lpthread
+
+# pgbench with the same SQL, as the daemon's login role
+pgbench_tps() {
+    local clients=$1 sql=$2 file=$state/pgbench.sql
+    printf '%s;\n' "$sql" > "$file"
+    pgbench -n -h 127.0.0.1 -p "$pg_port" -U spectra_dataapi \
+        -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$seconds" \
+        -f "$file" warehouse 2>/dev/null \
+        | awk '/^tps = / { printf "%.1f", $3; exit }'
+}
+
+api_tps() {
+    local clients=$1 rows=$2 sql=$3
+    "$client" "$api_port" "$akid" "$secret" "$clients" "$seconds" "$rows" \
+        "$sql" | awk '{ print $1 }'
+}
+
+printf '%-22s %8s %14s %12s %8s\n' case clients 'dataapi trips/s' \
+    'pgbench tps' ratio
+for clients in 1 32; do
+    for case in one hundred; do
+        if [ "$case" = one ]; then
+            sql=$sql_one rows=1 label='select 1'
+        else
+            sql=$sql_hundred rows=100 label='100 rows x 3 columns'
+        fi
+        api=$(api_tps "$clients" "$rows" "$sql")
+        pg=$(pgbench_tps "$clients" "$sql")
+        ratio=$(awk -v a="$api" -v p="$pg" 'BEGIN { printf "%.3f", a / p }')
+        printf '%-22s %8d %14s %12s %8s\n' "$label" "$clients" "$api" \
+            "$pg" "$ratio"
+    done
+done
