@@ -396,6 +396,9 @@ ngx_http_spectra_query_params(ngx_http_request_t *r, json_t *params,
                            NGX_HTTP_SPECTRA_MAX_PARAMS, &nnames, &err)
         != SPECTRA_SQL_OK)
     {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "spectra: SQL rejected: %s", err.message);
+
         return ngx_http_spectra_reject(r, NGX_HTTP_BAD_REQUEST, "INVALID_SQL",
                                      "%s", err.message);
     }
