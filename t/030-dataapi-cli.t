@@ -224,6 +224,40 @@ for my $u (['nobody_here', qr/^ERROR: db user "nobody_here" does not exist/],
          'the next page starts after the first';
 }
 
+# catalog operations, as the db user sees the catalogs
+{
+    my @c = ('--cluster-identifier', 'demo', '--database', 'warehouse',
+             '--db-user', 'tenant_acme');
+    is_deeply cli_json($env, 'list-databases', @c),
+              { Databases => ['warehouse'] }, 'list-databases';
+    is_deeply cli_json($env, 'list-schemas', @c, '--schema-pattern', 'pub%'),
+              { Schemas => ['public'] }, 'list-schemas with a pattern';
+    is_deeply cli_json($env, 'list-tables', @c, '--schema-pattern',
+                       'public'),
+              { Tables => [
+                  { schema => 'public', name => 'regions', type => 'TABLE' },
+                  { schema => 'public', name => 'sales', type => 'TABLE' } ] },
+              'list-tables';
+    my $p = cli_json($env, 'list-tables', @c, '--schema-pattern', 'public',
+                     '--no-paginate', '--max-results', '1');
+    is scalar @{ $p->{Tables} }, 1, 'list-tables pages by MaxResults';
+    is $p->{NextToken}, '1', 'with an offset NextToken';
+    my $t = cli_json($env, 'describe-table', @c, '--table', 'regions');
+    is $t->{TableName}, 'regions', 'describe-table TableName';
+    is_deeply [map { "$_->{name}:$_->{typeName}:$_->{precision}:$_->{scale}" }
+                   @{ $t->{ColumnList} }],
+              ['region:text:2147483647:0', 'name:text:2147483647:0',
+               'currency:bpchar:3:0', 'vat_rate:numeric:5:4'],
+              'describe-table columns with types, precision and scale';
+    my ($rc, $out, $err) = cli($env, 'describe-table',
+                               '--cluster-identifier', 'demo', '--database',
+                               'warehouse', '--db-user', 'postgres',
+                               '--table', 'regions');
+    isnt $rc, 0, 'describe-table as a superuser is refused';
+    like $err, qr/ValidationException.*db user "postgres" is refused/,
+         'with the reason';
+}
+
 # failures keep their SQLSTATE
 {
     my $d = execute($env, 'tenant_acme', 'select * from nowhere');

@@ -128,6 +128,7 @@ struct da_stmt_s {
     da_stmt_t       **subs;
     int               nsubs;
     int               is_batch;
+    int               internal;      /* catalog lookup: not in the store */
     da_stmt_t        *parent;
 
     da_session_t     *session;
@@ -291,6 +292,8 @@ int da_result_set_columns(da_result_t *res, PGresult *pg);
 json_t *da_result_page(da_ctx_t *ctx, da_stmt_t *s, size_t offset,
     size_t *next);
 json_t *da_column_metadata(const da_column_t *col);
+const u_char *da_result_value(const da_result_t *res, size_t row, int col,
+    uint32_t *len);
 int da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res);
 int da_types_load(da_ctx_t *ctx, PGconn *conn);
 

@@ -60,6 +60,13 @@ static void da_op_describe(da_request_t *r);
 static void da_op_result(da_request_t *r);
 static void da_op_cancel(da_request_t *r);
 static void da_op_list(da_request_t *r);
+static da_stmt_t *da_catalog_run(da_request_t *r, da_identity_t *id,
+    const char *sql, const char **values, int nvalues);
+static void da_op_catalog(da_request_t *r, int kind);
+static void da_op_list_databases(da_request_t *r);
+static void da_op_list_schemas(da_request_t *r);
+static void da_op_list_tables(da_request_t *r);
+static void da_op_describe_table(da_request_t *r);
 static da_stmt_t *da_find(da_request_t *r, const char **idp);
 static char *da_token_encode(const char *id, size_t offset);
 static int da_token_decode(const char *token, const char *id,
@@ -1348,6 +1355,345 @@ da_op_list(da_request_t *r)
 }
 
 
+#define DA_CAT_DATABASES  0
+#define DA_CAT_SCHEMAS    1
+#define DA_CAT_TABLES     2
+#define DA_CAT_COLUMNS    3
+
+#define DA_PAGE_MAX       1000      /* PageSize, as the model */
+
+
+/*
+ * Runs a catalog query as the identity's db user through the worker queue
+ * (so the same role checks apply) and waits for it. Returns the finished
+ * statement (the caller unrefs it), or NULL with the error set.
+ */
+static da_stmt_t *
+da_catalog_run(da_request_t *r, da_identity_t *id, const char *sql,
+    const char **values, int nvalues)
+{
+    da_ctx_t   *ctx = r->ctx;
+    da_stmt_t  *s;
+    int         i;
+
+    s = da_stmt_from(r, id);
+    if (s == NULL) {
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        return NULL;
+    }
+
+    s->internal = 1;
+    s->bound_sql = strdup(sql);
+    s->values = calloc((size_t) nvalues + 1, sizeof(char *));
+
+    for (i = 0; s->values != NULL && i < nvalues; i++) {
+        s->values[i] = strdup(values[i]);
+        s->nvalues++;
+    }
+
+    if (s->bound_sql == NULL || s->values == NULL || s->nvalues != nvalues) {
+        da_stmt_unref(ctx, s);
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        return NULL;
+    }
+
+    pthread_mutex_lock(&ctx->lock);
+
+    if (da_enqueue_locked(ctx, s) != 0) {
+        da_stmt_unref_locked(ctx, s);
+        pthread_mutex_unlock(&ctx->lock);
+        da_fail(r, 400, "ActiveStatementsExceededException",
+                "Active statements exceeded the allowed quota.");
+        return NULL;
+    }
+
+    da_wait_locked(ctx, s, ctx->max_wait > 0 ? ctx->max_wait : 1);
+
+    if (!da_is_terminal(s->status)) {
+        da_cancel_locked(ctx, s);
+        da_stmt_unref_locked(ctx, s);
+        pthread_mutex_unlock(&ctx->lock);
+        da_fail(r, 500, "InternalServerException",
+                "The catalog query did not finish in time");
+        return NULL;
+    }
+
+    pthread_mutex_unlock(&ctx->lock);
+
+    if (s->status != DA_FINISHED || s->result == NULL) {
+        da_fail(r, 400, strcmp(s->sqlstate, "28000") == 0
+                        ? "ValidationException"
+                        : "DatabaseConnectionException",
+                "%s", s->error != NULL ? s->error : "The query failed");
+        da_stmt_unref(ctx, s);
+        return NULL;
+    }
+
+    return s;
+}
+
+
+/*
+ * ListDatabases, ListSchemas, ListTables, DescribeTable: the catalogs as
+ * the db user sees them, paged by MaxResults (1000 at most) and a NextToken
+ * holding the offset.
+ */
+static void
+da_op_catalog(da_request_t *r, int kind)
+{
+    static const char  *known[] = {
+        "Database", "DbUser", "ClusterIdentifier", "WorkgroupName",
+        "SecretArn", "ConnectedDatabase", "MaxResults", "NextToken",
+        "SchemaPattern", "TablePattern", "Schema", "Table", NULL
+    };
+    static const char  *sql[] = {
+        NULL,
+        "select nspname from pg_catalog.pg_namespace"
+        " where nspname like $1 and nspname not like 'pg\\_toast%'"
+        " and nspname not like 'pg\\_temp\\_%'"
+        " order by 1 offset $2::int8 limit $3::int8",
+        "select n.nspname, c.relname, case c.relkind"
+        "  when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW'"
+        "  when 'f' then 'EXTERNAL TABLE'"
+        "  else case when n.nspname in ('pg_catalog', 'information_schema')"
+        "   then 'SYSTEM TABLE' else 'TABLE' end end"
+        " from pg_catalog.pg_class c"
+        " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+        " where c.relkind in ('r', 'p', 'v', 'm', 'f')"
+        " and n.nspname like $1 and c.relname like $2"
+        " and n.nspname not like 'pg\\_temp\\_%'"
+        " order by 1, 2 offset $3::int8 limit $4::int8",
+        "select a.attname, a.atttypid, a.atttypmod, a.attrelid, a.attnum,"
+        " n.nspname, c.relname, a.attnotnull,"
+        " pg_catalog.pg_get_expr(d.adbin, d.adrelid), t.typname"
+        " from pg_catalog.pg_attribute a"
+        " join pg_catalog.pg_class c on c.oid = a.attrelid"
+        " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+        " join pg_catalog.pg_type t on t.oid = a.atttypid"
+        " left join pg_catalog.pg_attrdef d"
+        "  on d.adrelid = a.attrelid and d.adnum = a.attnum"
+        " where n.nspname = $1 and c.relname = $2 and a.attnum > 0"
+        " and not a.attisdropped"
+        " order by a.attnum offset $3::int8 limit $4::int8"
+    };
+    da_identity_t   id;
+    da_stmt_t      *s;
+    da_column_t     col;
+    const char     *values[4], *connected, *token, *schema, *table;
+    const u_char   *v[10];
+    uint32_t        len[10];
+    json_t         *list, *item;
+    json_int_t      max;
+    char            offset_buf[32], limit_buf[32], *end;
+    size_t          row, nrows;
+    long long       offset;
+    int             nvalues, i;
+
+    memset(&id, 0, sizeof(id));
+    max = DA_PAGE_MAX;
+
+    if (da_check_known(r, known) != 0 || da_identity(r, &id) != 0
+        || da_get_string(r, "ConnectedDatabase", 0, 1, 127, &connected) != 0
+        || da_get_string(r, "NextToken", 0, 1, 32, &token) != 0
+        || da_get_int(r, "MaxResults", 0, DA_PAGE_MAX, &max) != 0)
+    {
+        goto done;
+    }
+
+    if (id.session_id != NULL) {
+        da_fail(r, 400, "ValidationException",
+                "SessionId is not accepted by this operation");
+        goto done;
+    }
+
+    if (connected != NULL && strcmp(connected, r->ctx->database) != 0) {
+        da_fail(r, 400, "ValidationException",
+                "Database \"%.127s\" does not exist on this endpoint",
+                connected);
+        goto done;
+    }
+
+    if (max == 0) {
+        max = DA_PAGE_MAX;
+    }
+
+    offset = 0;
+
+    if (token != NULL) {
+        offset = strtoll(token, &end, 10);
+        if (*end != '\0' || offset <= 0 || !isdigit((u_char) token[0])) {
+            da_fail(r, 400, "ValidationException", "Invalid NextToken");
+            goto done;
+        }
+    }
+
+    if (kind == DA_CAT_DATABASES) {
+        /* one database per endpoint */
+        r->reply = json_pack("{s:[s]}", "Databases",
+                             offset == 0 ? r->ctx->database : "");
+        if (r->reply != NULL && offset != 0) {
+            json_array_clear(json_object_get(r->reply, "Databases"));
+        }
+
+        goto done;
+    }
+
+    snprintf(offset_buf, sizeof(offset_buf), "%lld", offset);
+    snprintf(limit_buf, sizeof(limit_buf), "%lld", (long long) max + 1);
+    nvalues = 0;
+
+    if (kind == DA_CAT_SCHEMAS) {
+        if (da_get_string(r, "SchemaPattern", 0, 1, 256, &schema) != 0) {
+            goto done;
+        }
+
+        values[nvalues++] = schema != NULL ? schema : "%";
+
+    } else if (kind == DA_CAT_TABLES) {
+        if (da_get_string(r, "SchemaPattern", 0, 1, 256, &schema) != 0
+            || da_get_string(r, "TablePattern", 0, 1, 256, &table) != 0)
+        {
+            goto done;
+        }
+
+        values[nvalues++] = schema != NULL ? schema : "%";
+        values[nvalues++] = table != NULL ? table : "%";
+
+    } else {
+        if (da_get_string(r, "Schema", 0, 1, 128, &schema) != 0
+            || da_get_string(r, "Table", 1, 1, 128, &table) != 0)
+        {
+            goto done;
+        }
+
+        values[nvalues++] = schema != NULL ? schema : "public";
+        values[nvalues++] = table;
+    }
+
+    values[nvalues++] = offset_buf;
+    values[nvalues++] = limit_buf;
+
+    s = da_catalog_run(r, &id, sql[kind], values, nvalues);
+    if (s == NULL) {
+        goto done;
+    }
+
+    list = json_array();
+    nrows = s->result->nrows;
+
+    for (row = 0; list != NULL && row < nrows && row < (size_t) max; row++) {
+        for (i = 0; i < s->result->ncolumns && i < 10; i++) {
+            v[i] = da_result_value(s->result, row, i, &len[i]);
+        }
+
+#define da_val(i)  (v[i] != NULL ? (const char *) v[i] : "")
+
+        if (kind == DA_CAT_SCHEMAS) {
+            item = json_stringn(da_val(0), len[0]);
+
+        } else if (kind == DA_CAT_TABLES) {
+            item = json_pack("{s:s%, s:s%, s:s%}",
+                             "schema", da_val(0), (size_t) len[0],
+                             "name", da_val(1), (size_t) len[1],
+                             "type", da_val(2), (size_t) len[2]);
+
+        } else {
+            memset(&col, 0, sizeof(col));
+            col.name = strndup(da_val(0), len[0]);
+            col.type = (Oid) strtoul(da_val(1), NULL, 10);
+            col.typmod = atoi(da_val(2));
+            col.table = (Oid) strtoul(da_val(3), NULL, 10);
+            col.column = atoi(da_val(4));
+            col.schema = strndup(da_val(5), len[5]);
+            col.table_name = strndup(da_val(6), len[6]);
+            col.not_null = da_val(7)[0] == 't';
+            col.column_default = v[8] != NULL ? strndup(da_val(8), len[8])
+                                              : NULL;
+            col.type_name = strndup(da_val(9), len[9]);
+
+            item = (col.name != NULL && col.schema != NULL
+                    && col.table_name != NULL && col.type_name != NULL)
+                   ? da_column_metadata(&col) : NULL;
+
+            free(col.name);
+            free(col.schema);
+            free(col.table_name);
+            free(col.column_default);
+            free(col.type_name);
+        }
+
+#undef da_val
+
+        if (item == NULL || json_array_append_new(list, item) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+
+    if (list == NULL) {
+        da_stmt_unref(r->ctx, s);
+        da_fail(r, 500, "InternalServerException", "Out of memory");
+        goto done;
+    }
+
+    r->reply = json_object();
+    if (r->reply == NULL) {
+        json_decref(list);
+        da_stmt_unref(r->ctx, s);
+        goto done;
+    }
+
+    json_object_set_new(r->reply, kind == DA_CAT_SCHEMAS ? "Schemas"
+                                  : kind == DA_CAT_TABLES ? "Tables"
+                                                          : "ColumnList",
+                        list);
+
+    if (kind == DA_CAT_COLUMNS) {
+        json_object_set_new(r->reply, "TableName", json_string(table));
+    }
+
+    if (nrows > (size_t) max) {
+        snprintf(offset_buf, sizeof(offset_buf), "%lld",
+                 offset + (long long) max);
+        json_object_set_new(r->reply, "NextToken", json_string(offset_buf));
+    }
+
+    da_stmt_unref(r->ctx, s);
+
+done:
+
+    free(id.secret_user);
+}
+
+
+static void
+da_op_list_databases(da_request_t *r)
+{
+    da_op_catalog(r, DA_CAT_DATABASES);
+}
+
+
+static void
+da_op_list_schemas(da_request_t *r)
+{
+    da_op_catalog(r, DA_CAT_SCHEMAS);
+}
+
+
+static void
+da_op_list_tables(da_request_t *r)
+{
+    da_op_catalog(r, DA_CAT_TABLES);
+}
+
+
+static void
+da_op_describe_table(da_request_t *r)
+{
+    da_op_catalog(r, DA_CAT_COLUMNS);
+}
+
+
 void
 da_dispatch(da_request_t *r, const char *operation)
 {
@@ -1361,6 +1707,10 @@ da_dispatch(da_request_t *r, const char *operation)
         { "GetStatementResult", da_op_result },
         { "CancelStatement", da_op_cancel },
         { "ListStatements", da_op_list },
+        { "ListDatabases", da_op_list_databases },
+        { "ListSchemas", da_op_list_schemas },
+        { "ListTables", da_op_list_tables },
+        { "DescribeTable", da_op_describe_table },
         { NULL, NULL }
     };
     int  i;

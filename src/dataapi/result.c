@@ -485,6 +485,30 @@ failed:
 }
 
 
+/* The text value of (row, col); NULL for SQL NULL. */
+const u_char *
+da_result_value(const da_result_t *res, size_t row, int col, uint32_t *len)
+{
+    const u_char  *p;
+    int            i;
+
+    p = res->data + res->row_offsets[row];
+
+    for (i = 0; ; i++) {
+        memcpy(len, p, sizeof(*len));
+        p += sizeof(*len);
+
+        if (i == col) {
+            return *len == DA_NULL_LEN ? NULL : p;
+        }
+
+        if (*len != DA_NULL_LEN) {
+            p += *len;
+        }
+    }
+}
+
+
 static int
 da_type_cmp(const void *a, const void *b)
 {

@@ -333,7 +333,7 @@ da_store_set_status_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e status)
     s->status = status;
     s->updated_at = da_now();
 
-    if (da_is_terminal(status) && s->parent == NULL) {
+    if (da_is_terminal(status) && s->parent == NULL && !s->internal) {
         ctx->retained_bytes += da_stmt_bytes(s);
     }
 
