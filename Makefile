@@ -8,7 +8,7 @@ NGINX_SRC  ?= /usr/share/nginx/src
 CC         ?= cc
 
 CORE_PKGS    = openssl jansson libjwt libcurl sqlite3
-DATAAPI_PKGS = openssl jansson libmicrohttpd libpq
+DATAAPI_PKGS = openssl jansson libmicrohttpd libpq zlib
 
 WARN    = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wno-unused-parameter -Werror
