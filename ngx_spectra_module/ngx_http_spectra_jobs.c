@@ -555,6 +555,12 @@ ngx_http_spectra_job_lookup(ngx_http_request_t *r, ngx_str_t *id,
     ctx->statement_id.len = ctx->job.statement_id.len;
     ctx->started = ngx_current_msec;
 
+    /*
+     * the query's row limit: a refresh that finds the job complete records
+     * at most that many rows, whichever endpoint refreshed it
+     */
+    ngx_http_spectra_job_options(r, ctx);
+
     return NGX_OK;
 
 not_found:
