@@ -614,7 +614,7 @@ sub start_nginx {
         exec @cmd or POSIX::_exit(127);
     }
 
-    $deadline = time + ($UseValgrind ? 60 : 10);
+    $deadline = time + ($UseValgrind ? 120 : 10);
     while (time < $deadline) {
         if (waitpid($pid, WNOHANG) == $pid) {
             $status = $?;
@@ -645,8 +645,8 @@ sub nginx_is_running {
 }
 
 
-# Stop nginx: QUIT (graceful), KILL after 10 s (60 s under valgrind, whose
-# leak check runs at exit).  Returns a report, '' when all went well: a
+# Stop nginx: QUIT (graceful), KILL after 10 s (120 s under valgrind, whose
+# leak check runs at exit, slowly on a loaded machine).  Returns a report, '' when all went well: a
 # crash or kill during the block, or valgrind errors / definite leaks.
 sub stop_nginx {
     my ($pid, $deadline, $status, $report, $r);
@@ -660,7 +660,7 @@ sub stop_nginx {
 
     kill 'QUIT', $pid;
 
-    $deadline = time + ($UseValgrind ? 60 : 10);
+    $deadline = time + ($UseValgrind ? 120 : 10);
     for ( ;; ) {
         $r = waitpid $pid, WNOHANG;
         if ($r == $pid || $r == -1) {
@@ -669,7 +669,8 @@ sub stop_nginx {
         }
 
         if (time >= $deadline) {
-            warn "WARNING: nginx $pid did not quit gracefully, killing it\n";
+            warn "WARNING: nginx $pid did not quit gracefully (state "
+                 . proc_state($pid) . "), killing it\n";
             kill 'KILL', $pid;
             waitpid $pid, 0;
             $status = $?;
@@ -702,6 +703,18 @@ sub stop_nginx {
     }
 
     return '';
+}
+
+
+# "S (sleeping) in ep_poll": why a process did not react, for diagnostics.
+sub proc_state {
+    my ($pid) = @_;
+    my ($state, $wchan);
+
+    ($state) = read_file("/proc/$pid/status") =~ /^State:\s*(.*)$/m;
+    $wchan = read_file("/proc/$pid/wchan");
+
+    return ($state // '?') . ' in ' . ($wchan || '?');
 }
 
 
