@@ -4,7 +4,8 @@
 #   dataapi.sh start BUILD_DIR STATE_DIR LISTEN_PORT PG_PORT
 #       writes STATE_DIR/dataapi.keys (a fresh access key id and secret),
 #       starts the daemon in the background (pid STATE_DIR/dataapi.pid,
-#       log STATE_DIR/dataapi.log) and waits until the port answers
+#       log STATE_DIR/dataapi.log, UNLOAD files under STATE_DIR/exports)
+#       and waits until the port answers
 #   dataapi.sh stop STATE_DIR
 #       stops it (SIGTERM, then waits for the clean shutdown)
 #
@@ -45,13 +46,18 @@ start() {
     # AWS-shaped: a 20-character AKID and a 40-character secret.
     akid=AKID$(openssl rand -hex 8 | tr 'a-f' 'A-F')
     secret=$(openssl rand -base64 30)
-    umask 077
-    printf '# spectra-dataapi keys: ACCESS_KEY_ID SECRET_ACCESS_KEY\n%s %s\n' \
-        "$akid" "$secret" > "$keys"
+    mkdir -p "$state/exports"
+    chmod 755 "$state/exports"
+    (
+        umask 077
+        printf '# spectra-dataapi keys: ACCESS_KEY_ID SECRET_ACCESS_KEY\n%s %s\n' \
+            "$akid" "$secret" > "$keys"
+    )
 
     cmd=("$bin" --listen "127.0.0.1:$port"
          --pg "host=127.0.0.1 port=$pg_port user=spectra_dataapi dbname=warehouse"
          --database warehouse --keys-file "$keys"
+         --export-dir "$state/exports"
          --pid-file "$pid_file" --log-file "$state/dataapi.log")
 
     if [ -n "${SPECTRA_DATAAPI_ARGS:-}" ]; then

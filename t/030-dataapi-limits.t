@@ -15,7 +15,8 @@ my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 10;
 my $d = start_daemon($port, '--workers', '1', '--queue', '1',
                      '--max-result-bytes', '5000', '--page-rows', '100',
                      '--statement-timeout-seconds', '2',
-                     '--retention-seconds', '3');
+                     '--retention-seconds', '3',
+                     '--export-dir', "/tmp/spectra-dataapi-test-$port/exports");
 
 # never leave the extra daemon behind, even when a test dies
 END { stop_daemon($d) if defined $d }
@@ -113,6 +114,91 @@ sub run_sql {
     my ($st, $b) = call($d, 'DescribeStatement', { Id => $id });
     is $b->{__type}, 'ResourceNotFoundException',
        "another daemon's (and key's) statement is not found";
+}
+
+# UNLOAD into the export directory, as the tenant
+{
+    my $exports = "$d->{dir}/exports";
+    system 'rm', '-rf', $exports;
+    my $q = q{select id, note, amount from sales where id <= 40 }
+            . q{and (note is null or note <> \'order 12\') order by id};
+    my $id = run_sql($d, 'tenant_acme',
+                     qq{UNLOAD ('$q') TO 's3://bucket/tenant=acme/job=1/' }
+                     . q{IAM_ROLE 'arn:aws:iam::1:role/x' FORMAT CSV HEADER }
+                     . q{GZIP MANIFEST PARALLEL OFF});
+    my $r = wait_done($d, $id);
+    is $r->{Status}, 'FINISHED', 'UNLOAD FORMAT CSV HEADER GZIP MANIFEST';
+    is $r->{ResultRows}, 23, 'ResultRows counts the unloaded rows';
+    is $r->{HasResultSet}, JSON::PP::false, 'UNLOAD has no result set';
+
+    my $file = "$exports/bucket/tenant=acme/job=1/0000_part_00.gz";
+    ok -f $file, 'the part file is laid out as on S3';
+    require IO::Uncompress::Gunzip;
+    my $csv;
+    IO::Uncompress::Gunzip::gunzip($file => \$csv) or die 'gunzip';
+    my @lines = split /\n/, $csv;
+    is $lines[0], 'id,note,amount', 'CSV header';
+    is scalar @lines, 24, 'header + 23 rows: acme only (ids 1-5, 10-15, ...)';
+    is $lines[1], '1,order 1,1.37', 'first row';
+    is $lines[5], '5,,2.85', 'NULL is an empty field';
+    is $lines[-1], '40,,15.80', 'last row';
+
+    open my $fh, '<', "$exports/bucket/tenant=acme/job=1/manifest" or die;
+    my $m = json_decode(do { local $/; <$fh> });
+    is scalar @{ $m->{entries} }, 1, 'manifest: one entry';
+    is $m->{entries}[0]{url}, 's3://bucket/tenant=acme/job=1/0000_part_00.gz',
+       'manifest url';
+    is $m->{entries}[0]{meta}{record_count}, 23, 'manifest record_count';
+    is $m->{entries}[0]{meta}{content_length}, -s $file,
+       'manifest content_length is the file size';
+    is_deeply [map { "$_->{name}:$_->{type}{base}" }
+                   @{ $m->{schema}{elements} }],
+              ['id:int8', 'note:text', 'amount:numeric'], 'manifest schema';
+
+    $id = run_sql($d, 'tenant_acme',
+                  qq{UNLOAD ('$q') TO 's3://bucket/tenant=acme/job=1/' }
+                  . q{IAM_ROLE 'arn:aws:iam::1:role/x' FORMAT CSV GZIP});
+    $r = wait_done($d, $id);
+    is $r->{Status}, 'FAILED', 'UNLOAD onto existing files FAILS';
+    like $r->{Error}, qr/destination is not empty/, 'destination not empty';
+
+    $id = run_sql($d, 'tenant_globex',
+                  q{unload ('select id, returned, discount, amount, note, }
+                  . q{\'a"b\' as q from sales }
+                  . q{where id in (6, 7)') to 's3://bucket/g/' }
+                  . q{iam_role default format json});
+    is wait_done($d, $id)->{Status}, 'FINISHED', 'UNLOAD FORMAT JSON';
+    open $fh, '<', "$exports/bucket/g/0000_part_00" or die;
+    is do { local $/; <$fh> },
+       qq|{"id":6,"returned":false,"discount":0.06,"amount":3.22,|
+       . qq|"note":"order 6","q":"a\\"b"}\n|
+       . qq|{"id":7,"returned":false,"amount":3.59,"note":"order 7",|
+       . qq|"q":"a\\"b"}\n|,
+       'JSON lines, typed, exact numbers, NULL keys left out';
+
+    my ($st, $b) = call($d, 'ExecuteStatement',
+        { Sql => q{UNLOAD ('select 1') TO 's3://bucket/../etc/' }
+                 . q{IAM_ROLE default},
+          Database => 'warehouse', ClusterIdentifier => 'demo',
+          DbUser => 'tenant_acme' });
+    is $st, 400, 'a target with ".." is refused';
+    like $b->{message}, qr/without "\.\."/, 'ValidationException says why';
+
+    ($st, $b) = call($d, 'ExecuteStatement',
+        { Sql => q{UNLOAD ('select 1') TO 's3://bucket/p/' }
+                 . q{IAM_ROLE default FORMAT PARQUET},
+          Database => 'warehouse', ClusterIdentifier => 'demo',
+          DbUser => 'tenant_acme' });
+    is $b->{message}, 'UNLOAD: FORMAT PARQUET and ZSTD are not supported '
+                      . 'by spectra-dataapi', 'PARQUET is refused';
+
+    ($st, $b) = call($d, 'ExecuteStatement',
+        { Sql => q{UNLOAD ('select set_config(\'role\', \'x\', false)') }
+                 . q{TO 's3://bucket/p/' IAM_ROLE default},
+          Database => 'warehouse', ClusterIdentifier => 'demo',
+          DbUser => 'tenant_acme' });
+    like $b->{message}, qr/set_config" is not allowed/,
+         'the inner query gets the same checks';
 }
 
 is stop_daemon($d), 0, 'SIGTERM: clean exit 0';

@@ -77,6 +77,7 @@ typedef struct {
 
 
 typedef struct da_session_s  da_session_t;
+typedef struct da_unload_s   da_unload_t;
 typedef struct da_stmt_s     da_stmt_t;
 
 struct da_session_s {
@@ -129,6 +130,7 @@ struct da_stmt_s {
     int               nsubs;
     int               is_batch;
     int               internal;      /* catalog lookup: not in the store */
+    da_unload_t      *unload;        /* an UNLOAD statement */
     da_stmt_t        *parent;
 
     da_session_t     *session;
@@ -284,6 +286,7 @@ int da_workers_start(da_ctx_t *ctx);
 void da_workers_stop(da_ctx_t *ctx);
 int da_enqueue_locked(da_ctx_t *ctx, da_stmt_t *s);
 int da_cancel_locked(da_ctx_t *ctx, da_stmt_t *s);
+void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
 
 /* result.c */
 void da_result_free(da_result_t *res);
@@ -296,6 +299,14 @@ const u_char *da_result_value(const da_result_t *res, size_t row, int col,
     uint32_t *len);
 int da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res);
 int da_types_load(da_ctx_t *ctx, PGconn *conn);
+const char *da_type_name(da_ctx_t *ctx, Oid oid);
+
+/* unload.c */
+int da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
+    char *err, size_t errlen);
+const char *da_unload_query(const da_unload_t *un);
+int da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s);
+void da_unload_free(da_unload_t *un);
 
 /* sqlparam.c */
 int da_sql_bind(const char *sql, json_t *parameters, char **out,

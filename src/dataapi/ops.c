@@ -704,6 +704,7 @@ da_op_execute(da_request_t *r)
     };
     da_identity_t   id;
     da_stmt_t      *s;
+    da_unload_t    *unload;
     const char     *sql, *format, **values;
     json_t         *params;
     char           *bound, err[256];
@@ -731,9 +732,14 @@ da_op_execute(da_request_t *r)
         goto done;
     }
 
-    if (da_sql_bind(sql, params, &bound, &values, &nvalues, err,
-                    sizeof(err)) != 0)
+    unload = NULL;
+
+    if (da_unload_prepare(r->ctx, sql, &unload, err, sizeof(err)) < 0
+        || da_sql_bind(unload != NULL ? da_unload_query(unload) : sql,
+                       params, &bound, &values, &nvalues, err, sizeof(err))
+           != 0)
     {
+        da_unload_free(unload);
         da_fail(r, 400, "ValidationException", "%s", err);
         goto done;
     }
@@ -744,6 +750,7 @@ da_op_execute(da_request_t *r)
     if (s == NULL || (s->sql = strdup(sql)) == NULL) {
         free(bound);
         free(values);
+        da_unload_free(unload);
         if (s != NULL) {
             da_stmt_unref(r->ctx, s);
         }
@@ -753,6 +760,7 @@ da_op_execute(da_request_t *r)
     }
 
     s->bound_sql = bound;
+    s->unload = unload;
     s->values = calloc((size_t) nvalues + 1, sizeof(char *));
 
     for (i = 0; s->values != NULL && i < nvalues; i++) {
@@ -795,6 +803,7 @@ da_op_batch(da_request_t *r)
     };
     da_identity_t   id;
     da_stmt_t      *s, *sub;
+    da_unload_t    *unload;
     json_t         *sqls, *item;
     const char    **values;
     char           *bound, err[256];
@@ -869,9 +878,16 @@ da_op_batch(da_request_t *r)
     }
 
     json_array_foreach(sqls, i, item) {
-        if (da_sql_bind(json_string_value(item), NULL, &bound, &values,
-                        &nvalues, err, sizeof(err)) != 0)
+        unload = NULL;
+
+        if (da_unload_prepare(r->ctx, json_string_value(item), &unload, err,
+                              sizeof(err)) < 0
+            || da_sql_bind(unload != NULL ? da_unload_query(unload)
+                                          : json_string_value(item),
+                           NULL, &bound, &values, &nvalues, err,
+                           sizeof(err)) != 0)
         {
+            da_unload_free(unload);
             da_stmt_unref(r->ctx, s);
             da_fail(r, 400, "ValidationException", "Sqls[%zu]: %s", i + 1,
                     err);
@@ -883,6 +899,7 @@ da_op_batch(da_request_t *r)
         sub = da_stmt_new();
         if (sub == NULL) {
             free(bound);
+            da_unload_free(unload);
             da_stmt_unref(r->ctx, s);
             da_fail(r, 500, "InternalServerException", "Out of memory");
             goto done;
@@ -891,6 +908,7 @@ da_op_batch(da_request_t *r)
         s->subs[s->nsubs++] = sub;
         sub->parent = s;
         sub->bound_sql = bound;
+        sub->unload = unload;
         sub->created_at = s->created_at;
         sub->updated_at = s->created_at;
         snprintf(sub->id, sizeof(sub->id), "%.36s:%d", s->id,

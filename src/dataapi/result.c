@@ -40,7 +40,6 @@ static json_t *da_field(const da_column_t *col, const u_char *p,
     uint32_t len);
 static json_t *da_blob(const u_char *p, uint32_t len);
 static int da_type_cmp(const void *a, const void *b);
-static const char *da_type_lookup(da_ctx_t *ctx, Oid oid);
 static char *da_strdup_or_null(const char *s);
 
 
@@ -557,8 +556,8 @@ da_types_load(da_ctx_t *ctx, PGconn *conn)
 
 
 /* Types loaded at start; types created later are asked for (no cache). */
-static const char *
-da_type_lookup(da_ctx_t *ctx, Oid oid)
+const char *
+da_type_name(da_ctx_t *ctx, Oid oid)
 {
     da_type_t   key, *t;
 
@@ -590,7 +589,7 @@ da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
     any = 0;
 
     for (i = 0; i < res->ncolumns; i++) {
-        name = da_type_lookup(ctx, res->columns[i].type);
+        name = da_type_name(ctx, res->columns[i].type);
 
         if (name == NULL) {
             snprintf(buf, sizeof(buf), "%u", res->columns[i].type);

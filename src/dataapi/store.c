@@ -123,6 +123,7 @@ da_stmt_free(da_stmt_t *s)
     free(s->client_token);
     free(s->error);
     free(s->bound_sql);
+    da_unload_free(s->unload);
 
     for (i = 0; i < s->nvalues; i++) {
         free(s->values[i]);

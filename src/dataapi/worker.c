@@ -22,7 +22,6 @@ static void *da_worker_main(void *arg);
 static PGconn *da_connect(da_ctx_t *ctx);
 static int da_role_check(da_ctx_t *ctx, PGconn *conn, const char *role,
     char **reason);
-static void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
 static int da_exec_ok(PGconn *conn, PGresult *res);
 static void da_run(da_worker_t *w, da_stmt_t *s);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
@@ -408,7 +407,7 @@ da_role_check(da_ctx_t *ctx, PGconn *conn, const char *role, char **reason)
 }
 
 
-static void
+void
 da_set_error(da_stmt_t *s, PGresult *res, const char *fallback)
 {
     const char  *severity, *primary, *state;
@@ -817,7 +816,10 @@ da_run(da_worker_t *w, da_stmt_t *s)
             pthread_mutex_unlock(&ctx->lock);
         }
 
-        if (da_run_sql(ctx, conn, cur, cancel) != 0) {
+        rc = cur->unload != NULL ? da_unload_run(ctx, conn, cur)
+                                 : da_run_sql(ctx, conn, cur, cancel);
+
+        if (rc != 0) {
             failed_sub = cur;
             break;
         }
