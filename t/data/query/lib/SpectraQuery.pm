@@ -119,6 +119,7 @@ $api
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host \$http_host;
+        proxy_ignore_client_abort on;
         proxy_connect_timeout 2s;
         proxy_read_timeout $read;
         subrequest_output_buffer_size 16m;
