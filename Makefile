@@ -47,15 +47,22 @@ tools: $(TOOLS)
 deps:
 	bash scripts/deps.sh
 
+# The addon script lists the sources when nginx is configured: a file
+# added or removed means configuring again.
+SRC_LIST = $(BUILD)/sources.list
+$(shell mkdir -p $(BUILD) && echo $(MODULE_SRCS) | cmp -s - $(SRC_LIST) \
+        || echo $(MODULE_SRCS) > $(SRC_LIST))
+
 # Configure against Debian's nginx-dev with Debian's own flags, so that the
 # module is binary compatible with /usr/sbin/nginx (--with-compat).
-$(BUILD)/nginx/Makefile: config
+$(BUILD)/nginx/Makefile: config $(SRC_LIST)
 	bash scripts/configure-nginx.sh "$(CURDIR)" "$(abspath $(BUILD))/nginx"
 
 # nginx names the shared object after the first module in it.
 $(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -f "$(abspath $(BUILD))/nginx/Makefile" -C $(NGINX_SRC) modules
-	cp $(BUILD)/nginx/ngx_http_spectra_module.so $@
+	cp $(BUILD)/nginx/ngx_http_spectra_module.so $@.tmp
+	mv -f $@.tmp $@
 
 $(BUILD)/core/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)

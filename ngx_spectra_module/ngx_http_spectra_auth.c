@@ -7,10 +7,13 @@
  */
 
 
-#include "ngx_http_spectra.h"
+#include "ngx_http_spectra_auth.h"
 #include "spectra_apikey.h"
 #include "spectra_jwt.h"
 #include "spectra_tenant.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 
 #define NGX_HTTP_SPECTRA_AUTH_OFF      0
@@ -22,7 +25,15 @@
 
 
 typedef struct {
+    ngx_shm_zone_t             *cache;
+    EVP_MD                     *sha256;
+    u_char                      nonce[NGX_HTTP_SPECTRA_CACHE_NONCE_LEN];
+} ngx_http_spectra_auth_main_conf_t;
+
+
+typedef struct {
     ngx_uint_t                  mode;
+    ngx_flag_t                  cache;
     spectra_jwt_keyset_t       *keys;
     ngx_str_t                   issuer;
     ngx_array_t                *audiences;       /* of ngx_str_t */
@@ -45,6 +56,7 @@ typedef struct {
     ngx_http_spectra_auth_loc_conf_t  *conf;     /* what decided */
     const char                 *reason;
     json_t                     *payload;         /* JWT claims */
+    ngx_str_t                   payload_text;    /* from the cache */
     const spectra_apikey_t     *api_key;
     unsigned                    done:1;
     unsigned                    ok:1;
@@ -79,7 +91,17 @@ static ngx_int_t ngx_http_spectra_auth_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
+static ngx_int_t ngx_http_spectra_auth_cache_key(ngx_http_request_t *r,
+    ngx_http_spectra_auth_loc_conf_t *alcf, ngx_str_t *token, u_char *key);
+static void ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
+    ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
+    ngx_str_t *token, u_char *key);
+
 static ngx_int_t ngx_http_spectra_auth_add_variables(ngx_conf_t *cf);
+static void *ngx_http_spectra_auth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_spectra_jwt_cache_zone(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_http_spectra_auth_md_cleanup(void *data);
 static void *ngx_http_spectra_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_spectra_auth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -121,6 +143,20 @@ static ngx_command_t  ngx_http_spectra_auth_commands[] = {
       ngx_http_spectra_jwt_key_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("spectra_jwt_cache_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_jwt_cache_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_jwt_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_auth_loc_conf_t, cache),
       NULL },
 
     { ngx_string("spectra_jwt_issuer"),
@@ -187,7 +223,8 @@ static ngx_http_module_t  ngx_http_spectra_auth_module_ctx = {
     ngx_http_spectra_auth_add_variables,   /* preconfiguration */
     ngx_http_spectra_auth_init,            /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_spectra_auth_create_main_conf,
+                                           /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -635,14 +672,41 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *token)
 {
-    size_t                 i;
-    json_t                *v, *item;
-    unsigned               perms;
-    ngx_str_t              value;
-    const char            *reason;
-    spectra_jwt_rc_t       rc;
-    spectra_jwt_token_t    tok;
-    spectra_jwt_policy_t   policy;
+    size_t                           i;
+    u_char                           key[NGX_HTTP_SPECTRA_CACHE_KEY_LEN];
+    json_t                          *v, *item;
+    unsigned                         perms;
+    ngx_int_t                        cached;
+    ngx_str_t                        value;
+    const char                      *reason;
+    spectra_jwt_rc_t                 rc;
+    spectra_jwt_token_t              tok;
+    spectra_jwt_policy_t             policy;
+    ngx_http_spectra_auth_cached_t   hit;
+
+    cached = ngx_http_spectra_auth_cache_key(r, alcf, token, key);
+
+    if (cached == NGX_OK) {
+        ngx_http_spectra_auth_main_conf_t  *amcf;
+
+        amcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_auth_module);
+
+        if (ngx_http_spectra_auth_cache_get(amcf->cache, key, r->pool, &hit)
+            == NGX_OK)
+        {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "spectra auth: JWT cache hit");
+
+            ctx->tenant.auth_method = ngx_http_spectra_auth_jwt_method;
+            ctx->tenant.tenant_id = hit.tenant_id;
+            ctx->tenant.db_user = hit.db_user;
+            ctx->tenant.db_group = hit.db_group;
+            ctx->tenant.permissions = hit.permissions;
+            ctx->payload_text = hit.payload;
+
+            return NGX_OK;
+        }
+    }
 
     policy.issuer.data = alcf->issuer.len ? alcf->issuer.data : NULL;
     policy.issuer.len = alcf->issuer.len;
@@ -725,7 +789,111 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 
     ctx->tenant.permissions = perms;
 
-    return ngx_http_spectra_auth_db_user(r, ctx, alcf);
+    if (ngx_http_spectra_auth_db_user(r, ctx, alcf) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (cached == NGX_OK) {
+        ngx_http_spectra_auth_cache_store(r, ctx, alcf, token, key);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The cache key: SHA-256 of the configuration generation's nonce, the
+ * location's settings (keys, issuer, audiences, claims) and the token.
+ * NGX_DECLINED when the location does not cache.
+ */
+
+static ngx_int_t
+ngx_http_spectra_auth_cache_key(ngx_http_request_t *r,
+    ngx_http_spectra_auth_loc_conf_t *alcf, ngx_str_t *token, u_char *key)
+{
+    u_char                             *buf, *p;
+    unsigned int                        len;
+    ngx_http_spectra_auth_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_auth_module);
+
+    if (amcf->cache == NULL || !alcf->cache
+        || token->len > alcf->max_size)
+    {
+        return NGX_DECLINED;
+    }
+
+    buf = ngx_pnalloc(r->pool, NGX_HTTP_SPECTRA_CACHE_NONCE_LEN
+                               + sizeof(alcf) + token->len);
+    if (buf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_cpymem(buf, amcf->nonce, NGX_HTTP_SPECTRA_CACHE_NONCE_LEN);
+    p = ngx_cpymem(p, &alcf, sizeof(alcf));
+    p = ngx_cpymem(p, token->data, token->len);
+
+    if (!EVP_Digest(buf, p - buf, key, &len, amcf->sha256, NULL)
+        || len != NGX_HTTP_SPECTRA_CACHE_KEY_LEN)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Remembers a verified token until its exp (plus leeway), at most 1 day. */
+
+static void
+ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
+    ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
+    ngx_str_t *token, u_char *key)
+{
+    u_char                             *dot1, *dot2, *last;
+    double                              exp;
+    time_t                              expires;
+    size_t                              len;
+    ngx_http_spectra_auth_cached_t      in;
+    ngx_http_spectra_auth_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_auth_module);
+
+    exp = json_number_value(json_object_get(ctx->payload, "exp"))
+          + (double) alcf->leeway;
+
+    expires = ngx_time() + 86400;
+
+    if (exp < (double) expires) {
+        expires = (time_t) exp;
+    }
+
+    /* the payload segment, decoded again: the claims for $spectra_claim_ */
+    last = token->data + token->len;
+    dot1 = ngx_strlchr(token->data, last, '.');
+    dot2 = (dot1 != NULL) ? ngx_strlchr(dot1 + 1, last, '.') : NULL;
+
+    if (dot2 == NULL) {
+        return;
+    }
+
+    in.payload.data = ngx_pnalloc(r->pool, (dot2 - dot1) * 3 / 4 + 3);
+    if (in.payload.data == NULL
+        || spectra_base64url_decode(dot1 + 1, dot2 - dot1 - 1,
+                                    in.payload.data, &len)
+           != 0)
+    {
+        return;
+    }
+
+    in.payload.len = len;
+    in.tenant_id = ctx->tenant.tenant_id;
+    in.db_user = ctx->tenant.db_user;
+    in.db_group = ctx->tenant.db_group;
+    in.permissions = ctx->tenant.permissions;
+
+    ngx_http_spectra_auth_cache_put(amcf->cache, key, expires, &in,
+                                    r->connection->log);
 }
 
 
@@ -905,6 +1073,11 @@ ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
 
     claim = NULL;
 
+    if (ctx->payload == NULL && ctx->payload_text.len) {
+        ctx->payload = json_loadb((const char *) ctx->payload_text.data,
+                                  ctx->payload_text.len, 0, NULL);
+    }
+
     if (ctx->payload != NULL) {
         p = ngx_pnalloc(r->pool, key.len + 1);
         if (p == NULL) {
@@ -971,6 +1144,82 @@ ngx_http_spectra_auth_add_variables(ngx_conf_t *cf)
 
 
 static void *
+ngx_http_spectra_auth_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t                 *cln;
+    ngx_http_spectra_auth_main_conf_t  *amcf;
+
+    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_spectra_auth_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    /* a new nonce per configuration: a reload forgets cached tokens */
+    if (RAND_bytes(amcf->nonce, NGX_HTTP_SPECTRA_CACHE_NONCE_LEN) != 1) {
+        return NULL;
+    }
+
+    amcf->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (amcf->sha256 == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        EVP_MD_free(amcf->sha256);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_spectra_auth_md_cleanup;
+    cln->data = amcf->sha256;
+
+    return amcf;
+}
+
+
+static void
+ngx_http_spectra_auth_md_cleanup(void *data)
+{
+    EVP_MD_free(data);
+}
+
+
+/* spectra_jwt_cache_zone <size>; */
+
+static char *
+ngx_http_spectra_jwt_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_spectra_auth_main_conf_t *amcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    if (amcf->cache != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cache zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->cache = ngx_http_spectra_auth_cache_add(cf, size,
+                                                  &ngx_http_spectra_auth_module);
+    if (amcf->cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
 ngx_http_spectra_auth_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_spectra_auth_loc_conf_t  *conf;
@@ -991,6 +1240,7 @@ ngx_http_spectra_auth_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->mode = NGX_CONF_UNSET_UINT;
+    conf->cache = NGX_CONF_UNSET;
     conf->keys = NGX_CONF_UNSET_PTR;
     conf->audiences = NGX_CONF_UNSET_PTR;
     conf->leeway = NGX_CONF_UNSET;
@@ -1014,6 +1264,7 @@ ngx_http_spectra_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_SPECTRA_AUTH_OFF);
+    ngx_conf_merge_value(conf->cache, prev->cache, 1);
     ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
     ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);

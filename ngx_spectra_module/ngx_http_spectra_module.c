@@ -21,6 +21,8 @@ static char *ngx_http_spectra_merge_dataapi(ngx_conf_t *cf,
     ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
     const char *name1, const char *name2);
+static char *ngx_http_spectra_session_zone(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_spectra_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -138,6 +140,20 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_spectra_loc_conf_t, long_poll),
+      NULL },
+
+    { ngx_string("spectra_session_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_session_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_session_keepalive"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, session_keepalive),
       NULL },
 
     { ngx_string("spectra_max_polls"),
@@ -336,6 +352,7 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->secret_arn = NGX_CONF_UNSET_PTR;
     slcf->long_poll = NGX_CONF_UNSET_MSEC;
+    slcf->session_keepalive = NGX_CONF_UNSET_MSEC;
     slcf->poll_min = NGX_CONF_UNSET_MSEC;
     slcf->poll_max = NGX_CONF_UNSET_MSEC;
     slcf->max_polls = NGX_CONF_UNSET_UINT;
@@ -358,6 +375,8 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
 
     ngx_conf_merge_msec_value(conf->long_poll, prev->long_poll, 0);
+    ngx_conf_merge_msec_value(conf->session_keepalive,
+                              prev->session_keepalive, 0);
     ngx_conf_merge_msec_value(conf->poll_min, prev->poll_min, 5);
     ngx_conf_merge_msec_value(conf->poll_max, prev->poll_max, 500);
     ngx_conf_merge_uint_value(conf->max_polls, prev->max_polls, 1000);
@@ -379,6 +398,15 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->row_limit == 0 || conf->row_limit > 1000000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_row_limit must be 1 to 1000000");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->session_keepalive % 1000
+        || conf->session_keepalive > 86400000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_session_keepalive is a whole number of "
+                           "seconds, at most 24h");
         return NGX_CONF_ERROR;
     }
 
@@ -518,6 +546,73 @@ ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
     value->len = s.len;
 
     return NGX_OK;
+}
+
+
+/* spectra_session_zone name:size; */
+
+static char *
+ngx_http_spectra_session_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_spectra_main_conf_t *smcf = conf;
+
+    u_char                       *p;
+    ssize_t                       size;
+    void                         *ss;
+    ngx_str_t                    *value, name, s;
+
+    if (smcf->sessions != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+    if (p == NULL) {
+        return "needs \"name:size\"";
+    }
+
+    name.data = value[1].data;
+    name.len = p - name.data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (name.len == 0 || size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ss = ngx_http_spectra_sessions_create(cf);
+    if (ss == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->sessions = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_spectra_module);
+    if (smcf->sessions == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (smcf->sessions->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->sessions->init = ngx_http_spectra_sessions_init_zone;
+    smcf->sessions->data = ss;
+
+    return NGX_CONF_OK;
 }
 
 

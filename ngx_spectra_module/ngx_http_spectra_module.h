@@ -14,6 +14,9 @@
 #include "spectra_jobs.h"
 
 
+#define NGX_HTTP_SPECTRA_SESSION_ID_LEN  64
+
+
 typedef struct ngx_http_spectra_ctx_s  ngx_http_spectra_ctx_t;
 
 
@@ -21,6 +24,7 @@ typedef struct {
     ngx_int_t                   request_id_index;
     ngx_str_t                   jobs_path;
     spectra_job_store_t        *store;         /* this worker's job store */
+    ngx_shm_zone_t             *sessions;      /* Data API sessions */
     ngx_flag_t                  enabled;       /* spectra_api is used */
 } ngx_http_spectra_main_conf_t;
 
@@ -42,6 +46,7 @@ typedef struct {
 
     /* waiting for statements */
     ngx_msec_t                  long_poll;     /* WaitTimeSeconds, 0: off */
+    ngx_msec_t                  session_keepalive;  /* 0: no sessions */
     ngx_msec_t                  poll_min;
     ngx_msec_t                  poll_max;
     ngx_uint_t                  max_polls;
@@ -93,6 +98,7 @@ struct ngx_http_spectra_ctx_s {
 
     ngx_http_spectra_query_t    query;
     spectra_job_t               job;
+    ngx_str_t                   wrapped;       /* the SQL as submitted */
     ngx_str_t                   statement_id;
     ngx_msec_t                  duration;      /* as the Data API said */
     ngx_str_t                   error;         /* the warehouse's message */
@@ -107,6 +113,13 @@ struct ngx_http_spectra_ctx_s {
     ngx_str_t                   next_token;
 
     ngx_int_t                   rc;            /* of an answer already sent */
+
+    /* the Data API session the statement runs in */
+    ngx_str_t                   session_key;
+    ngx_str_t                   session_id;
+    unsigned                    session_create:1;
+    unsigned                    session_retried:1;
+    unsigned                    session_cleanup:1;
 
     unsigned                    has_result:1;
     unsigned                    want_rows:1;   /* results, not the job */
@@ -151,6 +164,17 @@ ngx_int_t ngx_http_spectra_answer_string(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_spectra_describe(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
+
+/* Data API sessions (session.c) */
+void ngx_http_spectra_session_acquire(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx);
+void ngx_http_spectra_session_created(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx, ngx_str_t *id);
+void ngx_http_spectra_session_release(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx, ngx_uint_t gone);
+void *ngx_http_spectra_sessions_create(ngx_conf_t *cf);
+ngx_int_t ngx_http_spectra_sessions_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 
 /* queries and their rows (query.c, rows.c) */
 ngx_int_t ngx_http_spectra_queries(ngx_http_request_t *r, ngx_str_t *id);

@@ -24,6 +24,8 @@ static ngx_int_t ngx_http_spectra_query_check(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
 static ngx_int_t ngx_http_spectra_query_execute(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
+static ngx_int_t ngx_http_spectra_query_submit(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_query_executed(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_query_poll(ngx_http_request_t *r,
@@ -582,9 +584,8 @@ static ngx_int_t
 ngx_http_spectra_query_execute(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx)
 {
-    size_t      len;
-    u_char     *sql;
-    ngx_str_t   body;
+    size_t   len;
+    u_char  *sql;
 
     /* LIMIT limit + 1: one row more tells that there were more */
     len = spectra_sql_wrap_limit_len(ctx->query.stmt_len,
@@ -601,8 +602,27 @@ ngx_http_spectra_query_execute(ngx_http_request_t *r,
 
     ctx->started = ngx_current_msec;
     ctx->wait_seconds = ngx_http_spectra_long_poll(r, ctx);
+    ctx->wrapped.data = sql;
+    ctx->wrapped.len = len;
 
-    if (ngx_http_spectra_execute_body(r, ctx, sql, len, &body) != NGX_OK) {
+    return ngx_http_spectra_query_submit(r, ctx);
+}
+
+
+/* ExecuteStatement, in the database user's session when there is one. */
+
+static ngx_int_t
+ngx_http_spectra_query_submit(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx)
+{
+    ngx_str_t  body;
+
+    ngx_http_spectra_session_acquire(r, ctx);
+
+    if (ngx_http_spectra_execute_body(r, ctx, ctx->wrapped.data,
+                                      ctx->wrapped.len, &body)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -621,9 +641,34 @@ static void
 ngx_http_spectra_query_executed(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx)
 {
+    ngx_int_t                     rc;
+    ngx_str_t                     session;
     ngx_http_spectra_loc_conf_t  *slcf;
 
+    if (ctx->status == NGX_HTTP_BAD_REQUEST && ctx->session_id.len
+        && ngx_strlcasestrn(ctx->answer.data,
+                            ctx->answer.data + ctx->answer.len,
+                            (u_char *) "session", sizeof("session") - 2)
+           != NULL)
+    {
+        /* the session expired or is busy elsewhere: once more without */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "spectra: data API session of job %s unusable, "
+                      "retrying without it", ctx->job.id);
+
+        ngx_http_spectra_session_release(r, ctx, 1);
+        ctx->session_retried = 1;
+
+        rc = ngx_http_spectra_query_submit(r, ctx);
+        if (rc != NGX_OK) {
+            ngx_http_spectra_finish(r, rc);
+        }
+
+        return;
+    }
+
     if (ctx->status != NGX_HTTP_OK) {
+        ngx_http_spectra_session_release(r, ctx, 1);
         ngx_http_spectra_job_failed(r, ctx, "UPSTREAM_ERROR",
                                     "the data API did not accept the "
                                     "statement");
@@ -639,6 +684,13 @@ ngx_http_spectra_query_executed(ngx_http_request_t *r,
                                   "the data API answered without a "
                                   "statement id"));
         return;
+    }
+
+    if (ctx->session_create
+        && ngx_http_spectra_answer_string(r, ctx, "SessionId", &session)
+           == NGX_OK)
+    {
+        ngx_http_spectra_session_created(r, ctx, &session);
     }
 
     ngx_http_spectra_job_submitted(r, ctx);
@@ -748,6 +800,10 @@ ngx_http_spectra_query_described(ngx_http_request_t *r,
 
     state = ngx_http_spectra_describe(r, ctx);
 
+    if (state != NGX_ERROR && spectra_job_status_final(state)) {
+        ngx_http_spectra_session_release(r, ctx, 0);
+    }
+
     switch (state) {
 
     case SPECTRA_JOB_COMPLETED:
@@ -833,6 +889,8 @@ static void
 ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx)
 {
+    ngx_http_spectra_session_release(r, ctx, 1);
+
     if (ctx->status != NGX_HTTP_OK) {
         /* it may have finished meanwhile: the job will say how it ended */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

@@ -62,9 +62,10 @@ ngx_http_spectra_execute_body(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, u_char *sql, size_t len, ngx_str_t *body)
 {
     json_t                       *o, *params;
-    ngx_str_t                     arn;
+    ngx_str_t                     arn, token;
     json_error_t                  err;
     ngx_http_spectra_loc_conf_t  *slcf;
+    u_char                        token_buf[SPECTRA_JOB_ID_LEN + 3];
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
 
@@ -73,17 +74,46 @@ ngx_http_spectra_execute_body(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (json_object_set_new(o, "Database",
-                            json_stringn((char *) slcf->database.data,
-                                         slcf->database.len)) != 0
-        || json_object_set_new(o, "Sql", json_stringn((char *) sql, len))
-           != 0
+    /* a retry without the session must not look like the first call */
+    token.len = ngx_sprintf(token_buf, "%s%s", ctx->job.id,
+                            ctx->session_retried ? "-r" : "")
+                - token_buf;
+    token.data = token_buf;
+
+    if (json_object_set_new(o, "Sql", json_stringn((char *) sql, len)) != 0
         || json_object_set_new(o, "StatementName",
                                json_stringn((char *) ctx->job.id,
                                             ngx_strlen(ctx->job.id))) != 0
         || json_object_set_new(o, "ClientToken",
-                               json_stringn((char *) ctx->job.id,
-                                            ngx_strlen(ctx->job.id))) != 0)
+                               json_stringn((char *) token.data, token.len))
+           != 0)
+    {
+        goto failed;
+    }
+
+    if (ctx->session_id.len) {
+        /* the session knows the warehouse and the database user */
+        if (json_object_set_new(o, "SessionId",
+                                json_stringn((char *) ctx->session_id.data,
+                                             ctx->session_id.len)) != 0)
+        {
+            goto failed;
+        }
+
+        goto parameters;
+    }
+
+    if (ctx->session_create
+        && json_object_set_new(o, "SessionKeepAliveSeconds",
+                               json_integer(slcf->session_keepalive / 1000))
+           != 0)
+    {
+        goto failed;
+    }
+
+    if (json_object_set_new(o, "Database",
+                            json_stringn((char *) slcf->database.data,
+                                         slcf->database.len)) != 0)
     {
         goto failed;
     }
@@ -122,6 +152,8 @@ ngx_http_spectra_execute_body(ngx_http_request_t *r,
     {
         goto failed;
     }
+
+parameters:
 
     if (ctx->wait_seconds
         && json_object_set_new(o, "WaitTimeSeconds",
