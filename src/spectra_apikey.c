@@ -18,6 +18,7 @@ struct spectra_apikeys_s {
     spectra_apikey_t           *keys;          /* sorted by keyid */
     size_t                      nkeys;
     u_char                     *text;          /* the file, keys point in */
+    EVP_MD                     *sha256;        /* fetched once: fast path */
 };
 
 
@@ -264,8 +265,10 @@ spectra_apikeys_parse(const u_char *p, size_t len, spectra_jwt_error_t *err)
         return NULL;
     }
 
+    set->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     set->text = malloc(len + 1);
-    if (set->text == NULL) {
+
+    if (set->sha256 == NULL || set->text == NULL) {
         snprintf(err->message, sizeof(err->message), "out of memory");
         goto failed;
     }
@@ -346,6 +349,7 @@ spectra_apikeys_free(spectra_apikeys_t *keys)
         OPENSSL_cleanse(keys->keys, keys->nkeys * sizeof(spectra_apikey_t));
     }
 
+    EVP_MD_free(keys->sha256);
     free(keys->keys);
     free(keys->text);
     free(keys);
@@ -423,7 +427,7 @@ spectra_apikeys_verify(const spectra_apikeys_t *keys, const u_char *p,
         return SPECTRA_APIKEY_UNKNOWN;
     }
 
-    if (!EVP_Digest(secret, secret_len, digest, &dlen, EVP_sha256(), NULL)
+    if (!EVP_Digest(secret, secret_len, digest, &dlen, keys->sha256, NULL)
         || dlen != 32
         || CRYPTO_memcmp(digest, found->hash, 32) != 0)
     {

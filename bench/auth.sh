@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Authentication benchmark: requests/s of an authenticated endpoint with
+# HS256, RS256, ES256 JWTs and an API key (one token repeated, and a fresh
+# token on every request) as ratios to nginx's plain "return 200" measured
+# in the same run, next to "openssl speed" verify rates (the per-core
+# ceiling for fresh tokens).  nginx runs one worker (one core), wrk one
+# thread.
+# Usage: bench/auth.sh   (env: BUILD=build, DURATION=3s, CONNECTIONS=32,
+#                         SPECTRA_BENCH_PORT=53010, FRESH_TOKENS=4000,
+#                         ROUNDS=3)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-build}
+case $build in
+/*) ;;
+*) build=$repo/$build ;;
+esac
+module=$build/ngx_spectra_module.so
+duration=${DURATION:-3s}
+conns=${CONNECTIONS:-32}
+port=${SPECTRA_BENCH_PORT:-53010}
+fresh=${FRESH_TOKENS:-4000}
+work=$repo/var/bench-auth
+
+if [ ! -f "$module" ]; then
+    echo "auth.sh: $module missing (make module BUILD=...)" >&2
+    exit 1
+fi
+
+for tool in wrk openssl perl jq; do
+    command -v "$tool" > /dev/null || { echo "auth.sh: needs $tool" >&2; exit 1; }
+done
+
+mkdir -p "$work/nginx/logs" "$work/nginx/conf" "$work/nginx/tmp"
+
+# Keys and API keys of the demo stack (idempotent).
+bash "$repo/scripts/demo-auth.sh" "$work" > /dev/null
+auth=$work/auth
+api_key=$(jq -r '.tenants[0].api_key' "$auth/demo-auth.json")
+
+# Tokens: one of each algorithm, plus $fresh distinct ones (jti) each.
+perl -MCrypt::JWT=encode_jwt -e '
+    my ($auth, $n) = @ARGV;
+    sub slurp { local $/; open my $f, "<", $_[0] or die $!; <$f> }
+    my %key = (HS256 => slurp("$auth/hs256.secret"),
+               RS256 => \slurp("$auth/rs256.key"),
+               ES256 => \slurp("$auth/es256.key"));
+    my %kid = (RS256 => "demo-rs256", ES256 => "demo-es256");
+    my $now = time;
+    for my $alg (sort keys %key) {
+        open my $f, ">", "$auth/bench-" . lc($alg) . ".txt" or die $!;
+        for my $i (0 .. $n) {
+            my %h = $kid{$alg} ? (kid => $kid{$alg}) : ();
+            print $f encode_jwt(
+                payload => {iss => "https://spectra.local/demo",
+                            aud => "spectra", tenant_id => "acme",
+                            permissions => "query", iat => $now,
+                            exp => $now + 7200, jti => "b$i"},
+                alg => $alg, key => $key{$alg}, extra_headers => \%h), "\n";
+        }
+    }' "$auth" "$fresh"
+
+cat > "$work/fresh.lua" <<'LUA'
+-- rotates through a file of tokens: a different token on every request
+local tokens = {}
+local i = 0
+
+function init(args)
+    for line in io.lines(args[1]) do
+        tokens[#tokens + 1] = line
+    end
+    i = math.random(#tokens)
+end
+
+function request()
+    i = i + 1
+    if i > #tokens then
+        i = 1
+    end
+    return wrk.format("GET", "/fresh/x",
+                      {["Authorization"] = "Bearer " .. tokens[i]})
+end
+LUA
+
+cat > "$work/nginx/conf/nginx.conf" <<CONF
+load_module $module;
+worker_processes 1;
+error_log $work/nginx/logs/error.log warn;
+pid $work/nginx/logs/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/tmp;
+    proxy_temp_path $work/nginx/tmp;
+    fastcgi_temp_path $work/nginx/tmp;
+    uwsgi_temp_path $work/nginx/tmp;
+    scgi_temp_path $work/nginx/tmp;
+    keepalive_requests 1000000;
+    spectra_jwt_cache_zone 10m;
+
+    server {
+        listen 127.0.0.1:$port;
+        include $auth/auth.conf;
+
+        # the authenticated endpoints answer like "return 200" (empty_gif
+        # is a content handler: the access phase runs before it)
+        location = /baseline { spectra_auth off; return 200 "ok\n"; }
+        location = /v1/health { spectra_auth off; spectra_api; }
+        location /auth/ {
+            spectra_require query;
+            empty_gif;
+        }
+        location /fresh/ {
+            spectra_require query;
+            spectra_jwt_cache off;
+            empty_gif;
+        }
+        location /health/ {
+            rewrite ^ /v1/health break;
+            spectra_require query;
+            spectra_api;
+        }
+    }
+}
+CONF
+
+/usr/sbin/nginx -p "$work/nginx" -c conf/nginx.conf -t -q
+/usr/sbin/nginx -p "$work/nginx" -c conf/nginx.conf
+trap 'kill "$(cat "$work/nginx/logs/nginx.pid")" 2> /dev/null || true' EXIT
+sleep 0.3
+
+url=http://127.0.0.1:$port
+
+# Prints the requests/s of one wrk run; fails on non-2xx answers.
+rps() {
+    local out
+    out=$(wrk -t1 -c"$conns" -d"$duration" "$@")
+    if grep -q 'Non-2xx' <<< "$out"; then
+        echo "auth.sh: non-2xx answers in: wrk $*" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out"
+}
+
+# Checks that a request is really refused without credentials.
+for path in /auth/x /fresh/x /health/x; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url$path")
+    [ "$code" = 401 ] || { echo "auth.sh: $path is not protected ($code)" >&2; exit 1; }
+done
+
+tok() { head -n 1 "$auth/bench-$1.txt"; }
+
+# Every configuration runs ROUNDS times, interleaved, and keeps its best
+# figure: on a shared machine that is the one least disturbed.
+declare -A r cmd
+names=(baseline health health_auth hs256 rs256 es256 apikey
+       hs256_fresh rs256_fresh es256_fresh)
+cmd[baseline]="$url/baseline"
+cmd[health]="$url/v1/health"
+cmd[health_auth]="-H|Authorization: Bearer $(tok hs256)|$url/health/x"
+cmd[hs256]="-H|Authorization: Bearer $(tok hs256)|$url/auth/x"
+cmd[rs256]="-H|Authorization: Bearer $(tok rs256)|$url/auth/x"
+cmd[es256]="-H|Authorization: Bearer $(tok es256)|$url/auth/x"
+cmd[apikey]="-H|X-API-Key: $api_key|$url/auth/x"
+for a in hs256 rs256 es256; do
+    cmd[${a}_fresh]="-s|$work/fresh.lua|$url|--|$auth/bench-$a.txt"
+done
+
+for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+    for name in "${names[@]}"; do
+        IFS='|' read -r -a args <<< "${cmd[$name]}"
+        v=$(rps "${args[@]}")
+        if [ -z "${r[$name]:-}" ] || [ "$v" -gt "${r[$name]}" ]; then
+            r[$name]=$v
+        fi
+    done
+done
+
+speed=$(openssl speed -seconds 2 rsa2048 ecdsap256 2> /dev/null)
+rsa_verify=$(awk '/^rsa 2048 bits/ { printf "%.0f", $7 }' <<< "$speed")
+ec_verify=$(awk '/nistp256\)/ { printf "%.0f", $NF }' <<< "$speed")
+# a JWS signing input is a few hundred bytes
+hmac=$(openssl speed -seconds 2 -hmac sha256 -bytes 512 2> /dev/null \
+       | awk '/^hmac\(sha256\)/ { sub(/k$/, "", $2); printf "%.0f", $2 * 1000 / 512 }')
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+printf '\nSpectra authentication benchmark (best of %s x %s, %s connections,' \
+    "${ROUNDS:-3}" "$duration" "$conns"
+printf ' 1 nginx worker)\n'
+printf '%s\n' "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+printf '\n%-40s %10s %10s\n' endpoint 'req/s' 'vs return'
+row() {
+    printf '%-40s %10s %10s\n' "$1" "$2" "$(ratio "$2" "${r[baseline]}")"
+}
+row 'return 200 (baseline)' "${r[baseline]}"
+row '/v1/health, no auth' "${r[health]}"
+row '/v1/health, HS256 same token' "${r[health_auth]}"
+row 'empty_gif + HS256, same token' "${r[hs256]}"
+row 'empty_gif + RS256, same token' "${r[rs256]}"
+row 'empty_gif + ES256, same token' "${r[es256]}"
+row 'empty_gif + API key' "${r[apikey]}"
+row 'empty_gif + HS256, fresh token, no cache' "${r[hs256_fresh]}"
+row 'empty_gif + RS256, fresh token, no cache' "${r[rs256_fresh]}"
+row 'empty_gif + ES256, fresh token, no cache' "${r[es256_fresh]}"
+
+printf '\nopenssl speed, one core (verify/s):\n'
+printf '  HMAC-SHA256 (512 bytes)      %10s\n' "$hmac"
+printf '  RSA-2048 verify              %10s\n' "$rsa_verify"
+printf '  ECDSA P-256 verify           %10s\n' "$ec_verify"
+printf '\ntargets (same token): HS256 and API key >= 0.85, RS256 >= 0.6,'
+printf ' ES256 >= 0.4 of return 200\n'
