@@ -26,12 +26,25 @@ static ngx_int_t ngx_http_spectra_push_header(ngx_http_request_t *r,
 #define NGX_HTTP_SPECTRA_AUTH_LEN  512
 
 
+/* the headers of a Data API call, in the order values[] has them */
+static const char  *ngx_http_spectra_signed_headers[] = {
+    "Host",
+    "Content-Type",
+    "X-Amz-Target",
+    "X-Amz-Date",
+    "Authorization",
+    "X-Amz-Security-Token"
+};
+
+
 ngx_int_t
 ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
     ngx_str_t *body, ngx_http_spectra_step_pt step)
 {
     u_char                        *date, *auth, *target;
     size_t                         len;
+    ngx_str_t                      values[6];
+    ngx_uint_t                     i, n;
     ngx_buf_t                     *b;
     ngx_chain_t                   *cl;
     ngx_table_elt_t               *host;
@@ -124,40 +137,27 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
     sr->headers_in.content_length_n = body->len;
     sr->headers_in.keep_alive_n = -1;
 
-    if (ngx_http_spectra_push_header(r, &sr->headers_in.headers, "Host",
-                                     slcf->dataapi_host.data,
-                                     slcf->dataapi_host.len, &host)
-        != NGX_OK
-        || ngx_http_spectra_push_header(r, &sr->headers_in.headers,
-                                        "Content-Type",
-                                        (u_char *) SPECTRA_SIGV4_JSON_CONTENT_TYPE,
-                                        sizeof(SPECTRA_SIGV4_JSON_CONTENT_TYPE)
-                                        - 1, NULL)
-           != NGX_OK
-        || ngx_http_spectra_push_header(r, &sr->headers_in.headers,
-                                        "X-Amz-Target", target,
-                                        sizeof("RedshiftData.") - 1
-                                        + ngx_strlen(operation), NULL)
-           != NGX_OK
-        || ngx_http_spectra_push_header(r, &sr->headers_in.headers,
-                                        "X-Amz-Date", date,
-                                        SPECTRA_SIGV4_DATE_LEN, NULL)
-           != NGX_OK
-        || ngx_http_spectra_push_header(r, &sr->headers_in.headers,
-                                        "Authorization", auth, len, NULL)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    values[0] = slcf->dataapi_host;
+    ngx_str_set(&values[1], SPECTRA_SIGV4_JSON_CONTENT_TYPE);
+    values[2].data = target;
+    values[2].len = sizeof("RedshiftData.") - 1 + ngx_strlen(operation);
+    values[3].data = date;
+    values[3].len = SPECTRA_SIGV4_DATE_LEN;
+    values[4].data = auth;
+    values[4].len = len;
+    values[5] = slcf->session_token;
 
-    if (slcf->session_token.len
-        && ngx_http_spectra_push_header(r, &sr->headers_in.headers,
-                                        "X-Amz-Security-Token",
-                                        slcf->session_token.data,
-                                        slcf->session_token.len, NULL)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
+    n = slcf->session_token.len ? 6 : 5;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_spectra_push_header(r, &sr->headers_in.headers,
+                                         ngx_http_spectra_signed_headers[i],
+                                         values[i].data, values[i].len,
+                                         i == 0 ? &host : NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     sr->headers_in.host = host;
@@ -255,7 +255,8 @@ ngx_http_spectra_dataapi_done(ngx_http_request_t *sr, void *data,
     }
 
     if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ctx->status = (rc == NGX_ERROR) ? NGX_HTTP_BAD_GATEWAY : (ngx_uint_t) rc;
+        ctx->status = (rc == NGX_ERROR) ? NGX_HTTP_BAD_GATEWAY
+                                        : (ngx_uint_t) rc;
 
     } else if (sr->headers_out.status) {
         ctx->status = sr->headers_out.status;

@@ -330,13 +330,15 @@ ngx_http_spectra_query_parse(ngx_http_request_t *r, ngx_str_t *body,
             }
 
             q->idempotency_key.len = json_string_length(value);
-            q->idempotency_key.data = ngx_pstrdup(r->pool,
-                            &(ngx_str_t) { q->idempotency_key.len,
-                                          (u_char *) json_string_value(value) });
+            q->idempotency_key.data = ngx_pnalloc(r->pool,
+                                                  q->idempotency_key.len);
             if (q->idempotency_key.data == NULL) {
                 rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
                 goto done;
             }
+
+            ngx_memcpy(q->idempotency_key.data, json_string_value(value),
+                       q->idempotency_key.len);
 
         } else {
             rc = ngx_http_spectra_reject(r, NGX_HTTP_BAD_REQUEST,

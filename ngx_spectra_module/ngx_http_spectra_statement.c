@@ -62,12 +62,13 @@ ngx_http_spectra_execute_body(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, u_char *sql, size_t len, ngx_str_t *body)
 {
     json_t                       *o, *params;
-    ngx_str_t                     arn, token;
+    ngx_str_t                     arn, token, *user;
     json_error_t                  err;
     ngx_http_spectra_loc_conf_t  *slcf;
     u_char                        token_buf[SPECTRA_JOB_ID_LEN + 3];
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    user = &ctx->tenant->db_user;
 
     o = json_object();
     if (o == NULL) {
@@ -146,8 +147,8 @@ ngx_http_spectra_execute_body(ngx_http_request_t *r,
         }
 
     } else if (json_object_set_new(o, "DbUser",
-                                   json_stringn((char *) ctx->tenant->db_user.data,
-                                                ctx->tenant->db_user.len))
+                                   json_stringn((char *) user->data,
+                                                user->len))
                != 0)
     {
         goto failed;
