@@ -74,5 +74,7 @@ if [ ! -d "$top/node_modules/@duckdb/node-api" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfilelint" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfile-utils" ]; then
     echo "deps: installing npm packages"
-    (cd "$top" && npm ci --no-audit --no-fund --loglevel=error)
+    # npm ci trips over the lock file's optional per-platform DuckDB
+    # bindings (npm 11); install keeps to the locked versions all the same.
+    (cd "$top" && npm install --no-audit --no-fund --loglevel=error)
 fi
