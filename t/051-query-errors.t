@@ -468,3 +468,41 @@ GET /v1/query
 --- error_code: 404
 --- response_body eval
 main::err('NOT_FOUND', 'no such endpoint')
+
+
+
+=== TEST 33: a request line over large_client_header_buffers is a JSON 414
+--- request eval
+"GET /v1/jobs?cursor=" . ('a' x 9000)
+--- error_code: 414
+--- response_headers_like
+Content-Type: application/json; charset=utf-8
+--- response_body eval
+main::err('INVALID_REQUEST', 'the request URI is too long')
+
+
+
+=== TEST 34: a header over large_client_header_buffers is a JSON 400
+--- more_headers eval
+"X-API-Key: $::K{acme}\nContent-Type: application/json\nX-Padding: " . ('p' x 9000)
+--- request
+POST /v1/queries
+{"sql": "select 1"}
+--- error_code: 400
+--- response_headers_like
+Content-Type: application/json; charset=utf-8
+--- response_body_like chomp
+^\{"error":\{"code":"INVALID_REQUEST","message":"the request is malformed","request_id":"[0-9a-f]{32}"\}\}$
+
+
+
+=== TEST 35: an unparsable request line is a JSON 400, not nginx's page
+--- raw_request eval
+"GET /v1/health HTTP/1.1 junk\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+--- error_code: 400
+--- response_headers_like
+Content-Type: application/json; charset=utf-8
+--- response_body eval
+main::err('INVALID_REQUEST', 'the request is malformed')
+--- error_log
+client sent invalid request

@@ -101,10 +101,16 @@ sub server_config {
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
 $extra
-    error_page 400 404 405 408 413 414 415 429 500 502 503 504
-               \@spectra_error;
+    # a URI, not a named location: nginx cannot redirect a request whose
+    # request line it could not parse (414, 400) to a named location;
+    # 494 (headers too large) answers 400.  Authentication is off there:
+    # the request's own result is reused, a failed one is not retried.
+    error_page 400 404 405 408 413 414 415 429 494 500 502 503 504
+               /_spectra/error;
 
-    location \@spectra_error {
+    location = /_spectra/error {
+        internal;
+        spectra_auth off;
         spectra_error_page;
     }
 
