@@ -608,6 +608,11 @@ sub start_nginx {
     }
 
     if ($pid == 0) {
+        # e.g. libasan.so for nginx only, not for perl
+        if (defined $ENV{TEST_NGINX_LD_PRELOAD}) {
+            $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD};
+        }
+
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', $StartLog;
@@ -649,7 +654,7 @@ sub nginx_is_running {
 # leak check runs at exit, slowly on a loaded machine).  Returns a report, '' when all went well: a
 # crash or kill during the block, or valgrind errors / definite leaks.
 sub stop_nginx {
-    my ($pid, $deadline, $status, $report, $r);
+    my ($pid, $deadline, $status, $report, $r, $lines);
 
     $pid = $NginxPid;
     if (!defined $pid) {
@@ -687,6 +692,16 @@ sub stop_nginx {
                   . "\n";
         if ($UseValgrind) {
             $report .= read_file($ValgrindLog);
+        }
+
+        # nginx points its stderr at the error log: sanitizer reports land
+        # there
+        $lines = [grep { !m{^\d+/\d+/\d+ [\d:]+ \[debug\]} }
+                  @{ error_log_data() }];
+        if (@$lines) {
+            $report .= "error log since the last check, without debug:\n"
+                       . join '', @$lines[($#$lines > 60 ? $#$lines - 60 : 0)
+                                          .. $#$lines];
         }
 
         return $report;
