@@ -67,9 +67,11 @@ sub headers {
 # The id of the tenant's job with that idempotency key (from the list).
 sub job_id {
     my ($key, $who) = @_;
-    my ($cursor, $status, $data);
+    my ($cursor, $status, $data, $ck);
 
-    return $JOB{$key} if defined $JOB{$key};
+    $ck = ($who // 'acme') . "/$key";
+
+    return $JOB{$ck} if defined $JOB{$ck};
 
     for (1 .. 50) {
         ($status, undef, $data) = http('GET', '/v1/jobs?limit=100'
@@ -79,7 +81,7 @@ sub job_id {
 
         for my $j (@{ $data->{jobs} }) {
             if (($j->{idempotency_key} // '') eq $key) {
-                return $JOB{$key} = $j->{job_id};
+                return $JOB{$ck} = $j->{job_id};
             }
         }
 
@@ -325,7 +327,26 @@ main::lazy { my $id = main::job_id("medium-$::RUN"); qr/^\{"job_id":"$id","statu
 
 
 
-=== TEST 17: on_wait_timeout cancel: 408 QUERY_TIMEOUT, statement cancelled
+=== TEST 17: an idempotency key is per tenant: globex's same key is its own job
+--- tenant: globex
+--- request eval
+"POST /v1/queries\n$::BODY{medium}"
+--- error_code: 202
+--- response_body_like eval
+main::lazy { my $id = main::job_id("medium-$::RUN"); qr/^\{"job_id":"(?!$id)job_\w{26}","type":"query","status":"(?:PENDING|RUNNING)",/ }
+
+
+
+=== TEST 18: globex's job with that key counts globex's rows only
+--- tenant: globex
+--- request eval
+[main::lazy { my $id = main::job_id("medium-$::RUN", "globex"); main::finished($id, "globex"); "GET /v1/jobs/$id/results" }]
+--- response_body_like eval
+main::lazy { my $id = main::job_id("medium-$::RUN", "globex"); qr/^\{"job_id":"$id","status":"COMPLETED","data":\[\{"count":3240000\}\]/ }
+
+
+
+=== TEST 19: on_wait_timeout cancel: 408 QUERY_TIMEOUT, statement cancelled
 --- request eval
 "POST /v1/queries\n$::BODY{cancel}"
 --- error_code: 408
@@ -334,7 +355,7 @@ main::lazy { my $id = main::job_id("medium-$::RUN"); qr/^\{"job_id":"$id","statu
 
 
 
-=== TEST 18: the job cancelled on wait timeout has status TIMEOUT
+=== TEST 20: the job cancelled on wait timeout has status TIMEOUT
 --- request eval
 [main::lazy { main::warehouse_idle(); "GET /v1/jobs/" . main::job_id("cancel-$::RUN") }]
 --- response_body_like eval
@@ -342,7 +363,7 @@ main::lazy { my $id = main::job_id("cancel-$::RUN"); qr/^\{"job_id":"$id","type"
 
 
 
-=== TEST 19: timeout_seconds 1 cancels the statement: 408 QUERY_TIMEOUT
+=== TEST 21: timeout_seconds 1 cancels the statement: 408 QUERY_TIMEOUT
 --- request eval
 "POST /v1/queries\n$::BODY{timeout}"
 --- error_code: 408
@@ -351,7 +372,7 @@ main::lazy { my $id = main::job_id("cancel-$::RUN"); qr/^\{"job_id":"$id","type"
 
 
 
-=== TEST 20: the timed-out job has status TIMEOUT; the warehouse is idle
+=== TEST 22: the timed-out job has status TIMEOUT; the warehouse is idle
 --- request eval
 [main::lazy { main::warehouse_idle(); "GET /v1/jobs/" . main::job_id("timeout-$::RUN") }]
 --- response_body_like eval
@@ -359,7 +380,7 @@ main::lazy { my $id = main::job_id("timeout-$::RUN"); qr/^\{"job_id":"$id","type
 
 
 
-=== TEST 21: six jobs of the list tenant: five complete, one fails
+=== TEST 23: six jobs of the list tenant: five complete, one fails
 --- tenant: list
 --- request eval
 [(map { "POST /v1/queries\n{\"sql\": \"select $_ as n\", \"idempotency_key\": \"l$_\"}" } 1 .. 5),
@@ -371,7 +392,7 @@ main::lazy { my $id = main::job_id("timeout-$::RUN"); qr/^\{"job_id":"$id","type
 
 
 
-=== TEST 22: after an nginx restart the jobs are listed, newest first
+=== TEST 24: after an nginx restart the jobs are listed, newest first
 --- tenant: list
 --- request
 GET /v1/jobs
@@ -380,7 +401,7 @@ GET /v1/jobs
 
 
 
-=== TEST 23: the status filter: FAILED, and COMPLETED,FAILED
+=== TEST 25: the status filter: FAILED, and COMPLETED,FAILED
 --- tenant: list
 --- request eval
 ["GET /v1/jobs?status=FAILED", "GET /v1/jobs?status=COMPLETED,FAILED&limit=100",
@@ -396,7 +417,7 @@ GET /v1/jobs
 
 
 
-=== TEST 24: the type filter: query lists all six, bulk none
+=== TEST 26: the type filter: query lists all six, bulk none
 --- tenant: list
 --- request eval
 ["GET /v1/jobs?type=query", "GET /v1/jobs?type=bulk"]
@@ -410,7 +431,7 @@ GET /v1/jobs
 
 
 
-=== TEST 25: cursor pagination: three pages of two, in order, then null
+=== TEST 27: cursor pagination: three pages of two, in order, then null
 --- tenant: list
 --- request eval
 [main::lazy { main::page(0) }, main::lazy { main::page(1) },
@@ -426,7 +447,7 @@ GET /v1/jobs
 
 
 
-=== TEST 26: bad filter values are 400
+=== TEST 28: bad filter values are 400
 --- tenant: list
 --- request eval
 ["GET /v1/jobs?status=DONE", "GET /v1/jobs?status=RUNNING,,FAILED",
@@ -449,16 +470,16 @@ GET /v1/jobs
 
 
 
-=== TEST 27: another tenant's list does not show this run's jobs
+=== TEST 29: another tenant's list does not show this run's jobs
 --- tenant: globex
 --- request eval
 "GET /v1/jobs?limit=100"
 --- response_body_unlike eval
-qr/"idempotency_key":"(?:l\d|long-|medium-|cancel-|timeout-)/
+qr/"idempotency_key":"(?:l\d|long-|cancel-|timeout-)/
 
 
 
-=== TEST 28: $spectra_job_id is in the access log for queries and lookups
+=== TEST 30: $spectra_job_id is in the access log for queries and lookups
 --- http_extra
     log_format qtest_jobs '$request_method $uri [$spectra_job_id] $status';
 --- extra
