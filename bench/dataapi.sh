@@ -11,8 +11,9 @@
 #
 # Environment: BENCH_PORT_BASE (default 52080: PostgreSQL, +1 the daemon),
 # BENCH_SECONDS per case (default 5), BENCH_WORKERS daemon workers
-# (default 8), BENCH_PG_PORT to reuse a running cluster that has the demo
-# warehouse loaded instead of starting one.
+# (default 8), BENCH_DATAAPI_ARGS more daemon flags (e.g. --max-statements
+# 2000 to see memory plateau), BENCH_PG_PORT to reuse a running cluster
+# that has the demo warehouse loaded instead of starting one.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +48,7 @@ if [ -z "${BENCH_PG_PORT:-}" ]; then
     bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
 fi
 
-SPECTRA_DATAAPI_ARGS="--workers $workers" \
+SPECTRA_DATAAPI_ARGS="--workers $workers ${BENCH_DATAAPI_ARGS:-}" \
     bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$api_port" \
     "$pg_port"
 read -r akid secret < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
@@ -73,8 +74,14 @@ api_tps() {
         "$sql" | awk '{ print $1 }'
 }
 
-printf '%-22s %8s %14s %12s %8s\n' case clients 'dataapi trips/s' \
-    'pgbench tps' ratio
+# the daemon's resident memory after each case: it must stay flat
+rss_mib() {
+    awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' \
+        "/proc/$(cat "$state/dataapi.pid")/status"
+}
+
+printf '%-22s %8s %14s %12s %8s %9s\n' case clients 'dataapi trips/s' \
+    'pgbench tps' ratio 'RSS MiB'
 for clients in 1 32; do
     for case in one hundred; do
         if [ "$case" = one ]; then
@@ -85,7 +92,7 @@ for clients in 1 32; do
         api=$(api_tps "$clients" "$rows" "$sql")
         pg=$(pgbench_tps "$clients" "$sql")
         ratio=$(awk -v a="$api" -v p="$pg" 'BEGIN { printf "%.3f", a / p }')
-        printf '%-22s %8d %14s %12s %8s\n' "$label" "$clients" "$api" \
-            "$pg" "$ratio"
+        printf '%-22s %8d %14s %12s %8s %9s\n' "$label" "$clients" \
+            "$api" "$pg" "$ratio" "$(rss_mib)"
     done
 done

@@ -291,6 +291,7 @@ void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
 /* result.c */
 void da_result_free(da_result_t *res);
 int da_result_add_row(da_result_t *res, PGresult *pg, int row);
+void da_result_shrink(da_result_t *res);
 int da_result_set_columns(da_result_t *res, PGresult *pg);
 json_t *da_result_page(da_ctx_t *ctx, da_stmt_t *s, size_t offset,
     size_t *next);

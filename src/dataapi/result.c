@@ -115,7 +115,7 @@ da_result_reserve(da_result_t *res, size_t more)
     size_t  *o;
 
     if (res->len + more > res->cap) {
-        cap = res->cap ? res->cap : 4096;
+        cap = res->cap ? res->cap : 256;
         while (cap < res->len + more) {
             cap *= 2;
         }
@@ -130,7 +130,7 @@ da_result_reserve(da_result_t *res, size_t more)
     }
 
     if (res->nrows + 2 > res->rows_cap) {
-        cap = res->rows_cap ? 2 * res->rows_cap : 64;
+        cap = res->rows_cap ? 2 * res->rows_cap : 8;
         o = realloc(res->row_offsets, cap * sizeof(size_t));
         if (o == NULL) {
             return -1;
@@ -141,6 +141,31 @@ da_result_reserve(da_result_t *res, size_t more)
     }
 
     return 0;
+}
+
+
+/* Gives back the growth slack once the result is complete. */
+void
+da_result_shrink(da_result_t *res)
+{
+    u_char  *p;
+    size_t  *o;
+
+    if (res->cap > res->len && res->len > 0) {
+        p = realloc(res->data, res->len);
+        if (p != NULL) {
+            res->data = p;
+            res->cap = res->len;
+        }
+    }
+
+    if (res->rows_cap > res->nrows + 1 && res->row_offsets != NULL) {
+        o = realloc(res->row_offsets, (res->nrows + 1) * sizeof(size_t));
+        if (o != NULL) {
+            res->row_offsets = o;
+            res->rows_cap = res->nrows + 1;
+        }
+    }
 }
 
 

@@ -318,7 +318,15 @@ da_stmt_bytes(const da_stmt_t *s)
     size_t  n;
     int     i;
 
-    n = s->result != NULL ? s->result->cap : 0;
+    /* what a retained statement costs, roughly: itself, its text, result */
+    n = sizeof(da_stmt_t) + (s->sql != NULL ? strlen(s->sql) : 0)
+        + (s->bound_sql != NULL ? strlen(s->bound_sql) : 0);
+
+    if (s->result != NULL) {
+        n += sizeof(da_result_t) + s->result->cap
+             + s->result->rows_cap * sizeof(size_t)
+             + (size_t) s->result->ncolumns * (sizeof(da_column_t) + 64);
+    }
 
     for (i = 0; i < s->nsubs; i++) {
         n += da_stmt_bytes(s->subs[i]);

@@ -569,6 +569,7 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
     }
 
     if (s->has_result_set) {
+        da_result_shrink(out);
         s->result = out;
         s->result_rows = (int64_t) out->nrows;
         s->result_size = (int64_t) out->size;
