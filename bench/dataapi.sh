@@ -27,7 +27,8 @@ api_port=$((base + 1))
 own_pg=0
 
 sql_one='select 1'
-sql_hundred="select g, g * 2 as d, 'row ' || g as t from generate_series(1, 100) g"
+sql_hundred="select g, g * 2 as d, 'row ' || g as t"
+sql_hundred+=" from generate_series(1, 100) g"
 
 cleanup() {
     set +e

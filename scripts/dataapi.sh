@@ -27,7 +27,7 @@ start() {
     local build=$1 state=$2 port=$3 pg_port=$4
     local bin=$build/spectra-dataapi
     local keys=$state/dataapi.keys pid_file=$state/dataapi.pid
-    local akid secret i
+    local akid secret i pg
     local -a cmd extra
 
     [ -x "$bin" ] || { echo "dataapi.sh: $bin not built" >&2; exit 1; }
@@ -50,12 +50,14 @@ start() {
     chmod 755 "$state/exports"
     (
         umask 077
-        printf '# spectra-dataapi keys: ACCESS_KEY_ID SECRET_ACCESS_KEY\n%s %s\n' \
-            "$akid" "$secret" > "$keys"
+        {
+            echo '# spectra-dataapi keys: ACCESS_KEY_ID SECRET_ACCESS_KEY'
+            printf '%s %s\n' "$akid" "$secret"
+        } > "$keys"
     )
 
-    cmd=("$bin" --listen "127.0.0.1:$port"
-         --pg "host=127.0.0.1 port=$pg_port user=spectra_dataapi dbname=warehouse"
+    pg="host=127.0.0.1 port=$pg_port user=spectra_dataapi dbname=warehouse"
+    cmd=("$bin" --listen "127.0.0.1:$port" --pg "$pg"
          --database warehouse --keys-file "$keys"
          --export-dir "$state/exports"
          --pid-file "$pid_file" --log-file "$state/dataapi.log")
@@ -81,7 +83,7 @@ start() {
         fi
 
         if ! kill -0 "$(cat "$state/dataapi.launcher.pid")" 2>/dev/null; then
-            echo "dataapi.sh: spectra-dataapi exited; see $state/dataapi.log" >&2
+            echo "dataapi.sh: the daemon exited; see $state/dataapi.log" >&2
             exit 1
         fi
 

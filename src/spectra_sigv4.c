@@ -1130,8 +1130,9 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     int     has_host, has_date;
 
     if (auth->region.len == 0 || auth->region.len > SPECTRA_SIGV4_SCOPE_MAX) {
-        spectra_sigv4_fail(err, 403, presigned ? "AuthorizationQueryParametersError"
-                                               : "InvalidSignatureException",
+        spectra_sigv4_fail(err, 403, presigned
+                           ? "AuthorizationQueryParametersError"
+                           : "InvalidSignatureException",
                            "Credential should be scoped to a valid region.");
         return SPECTRA_SIGV4_ERROR;
     }
