@@ -481,6 +481,9 @@ main(int argc, char **argv)
 
     rc = 1;
 
+    /* UNLOAD files must be readable by the web server that serves them */
+    umask(022);
+
     if (da_options(ctx, argc, argv) != 0 || da_load_keys(ctx) != 0) {
         goto done;
     }
