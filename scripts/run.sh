@@ -7,8 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 http_port=${SPECTRA_HTTP_PORT:-8480}
-pg_port=${SPECTRA_PG_PORT:-54380}
-dataapi_port=${SPECTRA_DATAAPI_PORT:-54381}
+pg_port=${SPECTRA_PG_PORT:-25432}
+dataapi_port=${SPECTRA_DATAAPI_PORT:-25433}
 state=$state_root/run
 
 bash "$repo/scripts/deps.sh"

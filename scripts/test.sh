@@ -3,15 +3,17 @@
 # the suites need (PostgreSQL with the demo warehouse, spectra-dataapi),
 # runs every t/*.t with prove, lints, and stops the fixtures.
 #
-# SPECTRA_PORT_BASE (default 55400) moves every port, so that two runs can
+# SPECTRA_PORT_BASE (default 21400) moves every port, so that two runs can
 # share a machine: PostgreSQL base, spectra-dataapi base+1, nginx base+2,
-# base+10..49 for extra daemons a suite starts itself.
+# base+10..49 for extra daemons a suite starts itself.  The default stays
+# below Linux's ephemeral port range (32768-60999): a listening port there
+# can be taken at random by an outgoing connection, e.g. of a pool.
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
 
-base=${SPECTRA_PORT_BASE:-55400}
+base=${SPECTRA_PORT_BASE:-21400}
 state=$state_root/test-$base
 
 bash "$repo/scripts/deps.sh"
