@@ -9,7 +9,8 @@ set -euo pipefail
 http_port=${SPECTRA_HTTP_PORT:-8480}
 pg_port=${SPECTRA_PG_PORT:-25432}
 dataapi_port=${SPECTRA_DATAAPI_PORT:-25433}
-state=$state_root/run
+# SPECTRA_STATE_DIR puts a second stack's state elsewhere (the tests do)
+state=${SPECTRA_STATE_DIR:-$state_root/run}
 
 bash "$repo/scripts/deps.sh"
 make -s -C "$repo" all
@@ -28,7 +29,7 @@ for port in "$http_port" "$pg_port" "$dataapi_port"; do
 done
 
 mkdir -p "$state" "$repo/var"
-chmod 755 "$state_root" "$state"
+chmod 755 "$state_root" "$state" 2>/dev/null || chmod 755 "$state"
 
 # From here on, a failure stops whatever was started.
 trap 'echo "run: failed; stopping what was started" >&2; bash "$repo/scripts/stop.sh"' ERR
@@ -62,8 +63,9 @@ chmod 600 "$state/nginx/conf/nginx.conf"
 /usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf
 wait_port "$http_port" 10
 
+demo_json=${SPECTRA_DEMO_JSON:-$repo/var/demo.json}
 bash "$repo/scripts/demo-json.sh" "$state" "$http_port" "$pg_port" \
-    "$dataapi_port" > "$repo/var/demo.json"
+    "$dataapi_port" > "$demo_json"
 trap - ERR
 
 url=http://127.0.0.1:$http_port
@@ -74,13 +76,13 @@ Spectra is running.
   PostgreSQL:   127.0.0.1:$pg_port (database warehouse)
   Data API:     http://127.0.0.1:$dataapi_port (spectra-dataapi)
   State, logs:  $state
-  Demo facts:   $repo/var/demo.json (tenants, credentials)
+  Demo facts:   $demo_json (tenants, credentials)
 
 Try:
   curl -s $url/v1/health
 MSG
 
-key=$(jq -r '.tenants[0].api_key // empty' "$repo/var/demo.json")
+key=$(jq -r '.tenants[0].api_key // empty' "$demo_json")
 if [ -n "$key" ]; then
     cat <<MSG
   curl -s -H 'X-API-Key: $key' -H 'Content-Type: application/json' \\

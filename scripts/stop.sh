@@ -5,7 +5,8 @@ set -euo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
 
-state=$state_root/run
+# SPECTRA_STATE_DIR puts a second stack's state elsewhere (the tests do)
+state=${SPECTRA_STATE_DIR:-$state_root/run}
 
 if [ -f "$state/nginx/logs/nginx.pid" ]; then
     echo "stop: nginx"

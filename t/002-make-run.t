@@ -1,0 +1,108 @@
+# The local stack as `make run` brings it up and `make stop` takes it down:
+# health answers with the versions, the printed request works as printed
+# (each tenant sees its own rows), var/demo.json says what a script needs,
+# a second run while running is refused, a taken port is a clear error,
+# and stop leaves no process and no listening port behind.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP qw(decode_json);
+use HTTP::Tiny;
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+
+my $repo = $ENV{SPECTRA_REPO} or plan skip_all => 'run by scripts/test.sh';
+my $base = $ENV{SPECTRA_PORT_BASE} + 50;
+my ($http, $pg, $dataapi) = ($base, $base + 1, $base + 2);
+my $state = "$ENV{SPECTRA_STATE}/make-run";
+my $demo = tempdir(CLEANUP => 1) . '/demo.json';
+
+$ENV{BUILD} = $ENV{SPECTRA_BUILD};
+$ENV{SPECTRA_STATE_DIR} = $state;
+$ENV{SPECTRA_DEMO_JSON} = $demo;
+$ENV{SPECTRA_HTTP_PORT} = $http;
+$ENV{SPECTRA_PG_PORT} = $pg;
+$ENV{SPECTRA_DATAAPI_PORT} = $dataapi;
+
+sub listening {
+    my $port = shift;
+    return scalar grep { /:$port\b/ } `ss -Hltn 'sport = :$port'`;
+}
+
+my $out = `bash $repo/scripts/run.sh 2>&1`;
+is $?, 0, 'run.sh succeeds' or diag $out;
+
+like $out, qr{API:\s+http://127\.0\.0\.1:$http/v1/}, 'prints the URL';
+
+my ($curl) = $out =~ /^(\s*curl -s -H 'X-API-Key: .*?queries)$/ms;
+ok $curl, 'prints a ready-to-paste request with an API key';
+
+my $ua = HTTP::Tiny->new(timeout => 30);
+my $res = $ua->get("http://127.0.0.1:$http/v1/health");
+is $res->{status}, 200, 'GET /v1/health answers 200';
+my $health = eval { decode_json($res->{content}) } // {};
+is $health->{status}, 'ok', 'health says ok';
+like $health->{libraries}{openssl}, qr/^OpenSSL 3/, 'health names OpenSSL';
+like $health->{libraries}{libjwt}, qr/^\d+\.\d+/, 'health names libjwt';
+
+my $facts = eval { local $/; open my $fh, '<', $demo or die; decode_json(<$fh>) }
+    // {};
+is $facts->{url}, "http://127.0.0.1:$http", 'demo.json has the URL';
+is_deeply [map { "$_->{tenant_id}:$_->{db_user}:$_->{rows}" }
+           @{$facts->{tenants} // []}],
+          ['acme:tenant_acme:600000', 'globex:tenant_globex:300000',
+           'initech:tenant_initech:100000'],
+          'demo.json lists the tenants with their row counts';
+is $facts->{postgres}{port}, $pg, 'demo.json has the PostgreSQL port';
+is $facts->{dataapi}{endpoint}, "http://127.0.0.1:$dataapi",
+    'demo.json has the Data API endpoint';
+
+# The printed request, as printed: acme's rows by region.
+$curl =~ s/\\\n//g;
+my $answer = `$curl`;
+my $rows = eval { decode_json($answer)->{data} } // [];
+my $sum = 0;
+$sum += $_->{count} for @$rows;
+is $sum, 600000, 'the printed request counts acme\'s 600000 rows'
+    or diag $answer;
+
+for my $t (@{$facts->{tenants} // []}) {
+    my $r = $ua->post("http://127.0.0.1:$http/v1/queries", {
+        headers => {'X-API-Key' => $t->{api_key},
+                    'Content-Type' => 'application/json'},
+        content => '{"sql": "select count(*) from sales"}',
+    });
+    my $n = eval { decode_json($r->{content})->{data}[0]{count} };
+    is $n, $t->{rows}, "$t->{tenant_id}'s API key sees its $t->{rows} rows";
+
+    $r = $ua->post("http://127.0.0.1:$http/v1/queries", {
+        headers => {Authorization => "Bearer $t->{jwt}",
+                    'Content-Type' => 'application/json'},
+        content => '{"sql": "select count(*) from sales"}',
+    });
+    $n = eval { decode_json($r->{content})->{data}[0]{count} };
+    is $n, $t->{rows}, "$t->{tenant_id}'s demo JWT sees its $t->{rows} rows";
+}
+
+$out = `bash $repo/scripts/run.sh 2>&1`;
+isnt $?, 0, 'a second run while running fails';
+like $out, qr/running already/, '... and says why';
+
+$out = `bash $repo/scripts/stop.sh 2>&1`;
+is $?, 0, 'stop.sh succeeds' or diag $out;
+
+ok !listening($_), "nothing listens on $_ after stop" for $http, $pg, $dataapi;
+my @left = grep { /\Q$state\E/ } `ps -eo args`;
+is scalar @left, 0, 'no process of the stack is left' or diag @left;
+
+# A port in use is refused up front, naming the port.
+my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $http,
+                                 Listen => 1, ReuseAddr => 1);
+ok $sock, "holding port $http";
+$out = `bash $repo/scripts/run.sh 2>&1`;
+isnt $?, 0, 'run refuses a taken port';
+like $out, qr/port $http on 127\.0\.0\.1 is in use/, '... naming it';
+close $sock;
+ok !-f "$state/nginx/logs/nginx.pid", '... and starts nothing';
+
+done_testing;
