@@ -69,6 +69,9 @@ static ngx_int_t ngx_http_spectra_auth_handler(ngx_http_request_t *r);
 static ngx_http_spectra_auth_ctx_t *ngx_http_spectra_auth_get_ctx(
     ngx_http_request_t *r);
 static void ngx_http_spectra_auth_cleanup(void *data);
+static ngx_int_t ngx_http_spectra_auth_keep_json(ngx_http_request_t *r,
+    json_t *json);
+static void ngx_http_spectra_auth_json_cleanup(void *data);
 static ngx_int_t ngx_http_spectra_authenticate(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_spectra_auth_credentials(ngx_http_request_t *r,
@@ -457,10 +460,10 @@ ngx_http_spectra_auth_tenant(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_spectra_auth_module);
     }
 
-    if (ctx->payload != NULL) {
-        json_decref(ctx->payload);
-    }
-
+    /*
+     * a previous result's strings stay valid: variables may have cached
+     * them; its claims are released with the request (keep_json)
+     */
     ngx_memzero(ctx, sizeof(ngx_http_spectra_auth_ctx_t));
 
     ctx->conf = alcf;
@@ -516,15 +519,41 @@ ngx_http_spectra_auth_get_ctx(ngx_http_request_t *r)
 }
 
 
+/*
+ * Marks the pool cleanup that holds the ctx, so that it can be found again
+ * after an internal redirect has cleared r->ctx; nothing to release.
+ */
+
 static void
 ngx_http_spectra_auth_cleanup(void *data)
 {
-    ngx_http_spectra_auth_ctx_t  *ctx = data;
+}
 
-    if (ctx->payload != NULL) {
-        json_decref(ctx->payload);
-        ctx->payload = NULL;
+
+/* Releases a JSON value when the request ends; on failure, at once. */
+
+static ngx_int_t
+ngx_http_spectra_auth_keep_json(ngx_http_request_t *r, json_t *json)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        json_decref(json);
+        return NGX_ERROR;
     }
+
+    cln->handler = ngx_http_spectra_auth_json_cleanup;
+    cln->data = json;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_spectra_auth_json_cleanup(void *data)
+{
+    json_decref(data);
 }
 
 
@@ -731,6 +760,12 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 
         ctx->error = (rc == SPECTRA_JWT_INTERNAL);
 
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_spectra_auth_keep_json(r, tok.payload) != NGX_OK) {
+        ctx->error = 1;
+        ctx->reason = "out of memory";
         return NGX_DECLINED;
     }
 
@@ -1076,6 +1111,13 @@ ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
     if (ctx->payload == NULL && ctx->payload_text.len) {
         ctx->payload = json_loadb((const char *) ctx->payload_text.data,
                                   ctx->payload_text.len, 0, NULL);
+
+        if (ctx->payload != NULL
+            && ngx_http_spectra_auth_keep_json(r, ctx->payload) != NGX_OK)
+        {
+            ctx->payload = NULL;
+            return NGX_ERROR;
+        }
     }
 
     if (ctx->payload != NULL) {
