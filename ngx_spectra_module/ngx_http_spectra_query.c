@@ -896,8 +896,8 @@ ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
     if (ctx->status != NGX_HTTP_OK) {
         /* it may have finished meanwhile: the job will say how it ended */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "spectra: cancelling statement of job %V: "
-                      "data API answered %ui", &ctx->job.id, ctx->status);
+                      "spectra: cancelling statement of job %s: "
+                      "data API answered %ui", ctx->job.id, ctx->status);
     }
 
     if (ctx->client_gone) {
