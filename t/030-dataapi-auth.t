@@ -173,6 +173,42 @@ error_is([call($env, 'ExecuteStatement',
          'SET and RESET of ROLE are not allowed through spectra-dataapi',
          'SET ROLE is refused');
 
+# every way out of the tenant role that the lexer knows is refused
+for my $c (['reset role', qr/SET and RESET of role are not allowed/],
+           ['set local role tenant_globex',
+            qr/SET and RESET of role are not allowed/],
+           ['SET SESSION AUTHORIZATION postgres',
+            qr/SET and RESET of AUTHORIZATION are not allowed/],
+           ['set statement_timeout = 0',
+            qr/SET and RESET of statement_timeout are not allowed/],
+           ["do \$\$ begin perform 1; end \$\$",
+            qr/DO blocks are not allowed/],
+           ['create or replace function pg_temp.f() returns int '
+            . 'language sql as \$\$ select 1 \$\$',
+            qr/CREATE function is not allowed/],
+           [q{select query_to_xml('select 1', true, true, '')},
+            qr/Function "query_to_xml" is not allowed/],
+           [q{select * from ts_stat('select 1')},
+            qr/Function "ts_stat" is not allowed/],
+           [q{select "set_config"('role', 'x', false)},
+            qr/Function "set_config" is not allowed/],
+           [q{select pg_catalog.SET_CONFIG('role', 'x', false)},
+            qr/Function "SET_CONFIG" is not allowed/]) {
+    my ($st, $b) = call($env, 'ExecuteStatement',
+                        { Sql => $c->[0], Database => 'warehouse',
+                          ClusterIdentifier => 'demo',
+                          DbUser => 'tenant_acme' });
+    is $st, 400, "refused: $c->[0]";
+    like $b->{message}, $c->[1], 'with the reason';
+}
+
+# ... while look-alikes in strings and names still run
+{
+    my $d = execute($env, 'tenant_acme',
+                    q{select 'set role x; set_config' as "reset role"});
+    is $d->{Status}, 'FINISHED', 'set_config and SET ROLE inside a string';
+}
+
 error_is([call($env, 'DescribeStatement', { Id => 'not-an-id' })],
          400, 'ValidationException',
          qr/Member must satisfy regular expression pattern/,
