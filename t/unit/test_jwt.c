@@ -20,6 +20,8 @@
 
 #define KEYS  SPECTRA_AUTH_DATA "/keys/"
 
+#define BAD_PEM  "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+
 
 static u_char *slurp(const char *path, size_t *len);
 static int add_file(spectra_jwt_keyset_t *ks, const char *path,
@@ -323,10 +325,11 @@ START_TEST(test_keys_refused)
     ck_assert_int_eq(add_file(ks, KEYS "rsa.key", SPECTRA_JWT_KEY_AUTO,
                               NULL, "x", &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "not a PEM public key"));
-    ck_assert_int_eq(spectra_jwt_keyset_add(ks, (const u_char *) "-----BEGIN "
-                                            "PUBLIC KEY-----\nAAAA\n", 36,
+    ck_assert_int_eq(spectra_jwt_keyset_add(ks, (const u_char *) BAD_PEM,
+                                            sizeof(BAD_PEM) - 1,
                                             SPECTRA_JWT_KEY_AUTO, 0, NULL, 0,
                                             &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.message, "not a PEM public key"));
 
     /* kids: duplicates, empty, on a JWKS */
     ck_assert_int_eq(add_file(ks, KEYS "hs.secret", SPECTRA_JWT_KEY_AUTO,
