@@ -26,6 +26,7 @@ static int da_exec_ok(PGconn *conn, PGresult *res);
 static void da_run(da_worker_t *w, da_stmt_t *s);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
     PGcancel *cancel);
+static int da_begin(PGconn *conn, da_stmt_t *s, const char *timeout);
 static int da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s);
 static void da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st);
 static void da_log_statement(da_ctx_t *ctx, da_stmt_t *s);
@@ -706,6 +707,66 @@ da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
 }
 
 
+/*
+ * begin, then set_config('role', $1, true) with the db user as a bound
+ * parameter, in one round trip (a libpq pipeline).
+ */
+static int
+da_begin(PGconn *conn, da_stmt_t *s, const char *timeout)
+{
+    PGresult        *res;
+    ExecStatusType   st;
+    const char      *values[2];
+    int              failed, n;
+
+    values[0] = s->db_user;
+    values[1] = timeout;
+
+    if (!PQenterPipelineMode(conn)
+        || !PQsendQueryParams(conn, "begin", 0, NULL, NULL, NULL, NULL, 0)
+        || !PQsendQueryParams(conn, "select set_config('role', $1, true),"
+                              " set_config('statement_timeout', $2, true)",
+                              2, NULL, values, NULL, NULL, 0)
+        || !PQpipelineSync(conn))
+    {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        PQexitPipelineMode(conn);
+        return -1;
+    }
+
+    failed = 0;
+
+    /* two queries (each ends with a NULL), then the sync */
+    for (n = 0; n < 2; n++) {
+        while ((res = PQgetResult(conn)) != NULL) {
+            st = PQresultStatus(res);
+
+            if (!failed && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                da_set_error(s, res, PQerrorMessage(conn));
+                failed = 1;
+            }
+
+            PQclear(res);
+        }
+    }
+
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && !failed) {
+        da_set_error(s, res, PQerrorMessage(conn));
+        failed = 1;
+    }
+
+    PQclear(res);
+
+    if (!PQexitPipelineMode(conn) && !failed) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        failed = 1;
+    }
+
+    return failed ? -1 : 0;
+}
+
+
 /* Runs a statement or a batch in one transaction as its db user. */
 static void
 da_run(da_worker_t *w, da_stmt_t *s)
@@ -714,7 +775,6 @@ da_run(da_worker_t *w, da_stmt_t *s)
     PGconn        *conn, **slot;
     PGresult      *res;
     PGcancel      *cancel;
-    const char    *values[2];
     char           timeout[32], *reason;
     da_stmt_t     *cur, *failed_sub;
     da_status_e    final;
@@ -760,31 +820,13 @@ da_run(da_worker_t *w, da_stmt_t *s)
         goto done;
     }
 
-    res = PQexec(conn, "begin");
-    rc = da_exec_ok(conn, res);
-    PQclear(res);
-
-    if (!rc) {
-        da_set_error(s, NULL, PQerrorMessage(conn));
-        goto done;
-    }
+    snprintf(timeout, sizeof(timeout), "%ld", ctx->statement_timeout * 1000);
 
     in_tx = 1;
 
-    snprintf(timeout, sizeof(timeout), "%ld", ctx->statement_timeout * 1000);
-    values[0] = s->db_user;
-    values[1] = timeout;
-
-    res = PQexecParams(conn, "select set_config('role', $1, true),"
-                       " set_config('statement_timeout', $2, true)",
-                       2, NULL, values, NULL, NULL, 0);
-    if (!da_exec_ok(conn, res)) {
-        da_set_error(s, res, PQerrorMessage(conn));
-        PQclear(res);
+    if (da_begin(conn, s, timeout) != 0) {
         goto done;
     }
-
-    PQclear(res);
 
     cancel = PQgetCancel(conn);
 
