@@ -415,3 +415,55 @@ ngx_http_spectra_token_valid(u_char *p, size_t len, size_t max)
 
     return NGX_OK;
 }
+
+
+/*
+ * The caller's tenant, when it has one of the permissions perm names;
+ * otherwise answers 401 or 403.  Returns NGX_OK, or NGX_DONE with the
+ * answer's result in ctx->rc.
+ */
+
+ngx_int_t
+ngx_http_spectra_caller(ngx_http_request_t *r, ngx_uint_t perm,
+    ngx_http_spectra_tenant_t **tenant)
+{
+    ngx_http_spectra_tenant_t  *t;
+
+    t = ngx_http_spectra_auth_tenant(r);
+
+    if (t == NULL) {
+        return ngx_http_spectra_reject(r, NGX_HTTP_UNAUTHORIZED,
+                                       "UNAUTHENTICATED",
+                                       "authentication is required");
+    }
+
+    if (!(t->permissions & perm)) {
+        return ngx_http_spectra_reject(r, NGX_HTTP_FORBIDDEN, "FORBIDDEN",
+                                       "the credentials lack the %s "
+                                       "permission",
+                                       perm == NGX_HTTP_SPECTRA_PERM_QUERY
+                                       ? "\"query\""
+                                       : "\"query\" or \"bulk\"");
+    }
+
+    *tenant = t;
+
+    return NGX_OK;
+}
+
+
+/* What a content handler returns after a step answered (NGX_DONE) or not. */
+
+ngx_int_t
+ngx_http_spectra_answered(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_spectra_ctx_t  *ctx;
+
+    if (rc != NGX_DONE) {
+        return rc;
+    }
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
+
+    return (ctx != NULL) ? ctx->rc : NGX_ERROR;
+}

@@ -506,18 +506,9 @@ ngx_http_spectra_job_lookup(ngx_http_request_t *r, ngx_str_t *id,
     ngx_http_spectra_ctx_t     *ctx;
     ngx_http_spectra_tenant_t  *t;
 
-    t = ngx_http_spectra_auth_tenant(r);
-
-    if (t == NULL) {
-        return ngx_http_spectra_reject(r, NGX_HTTP_UNAUTHORIZED,
-                                       "UNAUTHENTICATED",
-                                       "authentication is required");
-    }
-
-    if (!(t->permissions & perm)) {
-        return ngx_http_spectra_reject(r, NGX_HTTP_FORBIDDEN, "FORBIDDEN",
-                                       "the credentials lack the "
-                                       "permission for this endpoint");
+    rc = ngx_http_spectra_caller(r, perm, &t);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     store = ngx_http_spectra_store(r);
@@ -574,11 +565,8 @@ not_found:
 
 #define ngx_http_spectra_job_lookup_or_return(r, id, perm, ctx)               \
     rc = ngx_http_spectra_job_lookup(r, id, perm, &ctx);                      \
-    if (rc == NGX_DONE) {                                                     \
-        return ctx != NULL ? ctx->rc : NGX_ERROR;                             \
-    }                                                                         \
     if (rc != NGX_OK) {                                                       \
-        return rc;                                                            \
+        return ngx_http_spectra_answered(r, rc);                              \
     }
 
 
@@ -904,12 +892,10 @@ ngx_http_spectra_jobs_list(ngx_http_request_t *r, ngx_str_t *id)
     spectra_job_type_e          type;
     ngx_http_spectra_tenant_t  *t;
 
-    t = ngx_http_spectra_auth_tenant(r);
-
-    if (t == NULL) {
-        return ngx_http_spectra_fail(r, NGX_HTTP_UNAUTHORIZED,
-                                     "UNAUTHENTICATED",
-                                     "authentication is required");
+    rc = ngx_http_spectra_caller(r, NGX_HTTP_SPECTRA_PERM_QUERY
+                                    |NGX_HTTP_SPECTRA_PERM_BULK, &t);
+    if (rc != NGX_OK) {
+        return ngx_http_spectra_answered(r, rc);
     }
 
     store = ngx_http_spectra_store(r);

@@ -144,6 +144,9 @@ ngx_int_t ngx_http_spectra_body_string(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
 ngx_int_t ngx_http_spectra_is_json(ngx_http_request_t *r);
 ngx_int_t ngx_http_spectra_token_valid(u_char *p, size_t len, size_t max);
+ngx_int_t ngx_http_spectra_answered(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_http_spectra_caller(ngx_http_request_t *r, ngx_uint_t perm,
+    ngx_http_spectra_tenant_t **tenant);
 
 /* Data API calls and waiting (dataapi.c) */
 ngx_int_t ngx_http_spectra_dataapi_call(ngx_http_request_t *r,

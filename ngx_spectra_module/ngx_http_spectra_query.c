@@ -44,18 +44,9 @@ ngx_http_spectra_queries(ngx_http_request_t *r, ngx_str_t *id)
     ngx_int_t                   rc;
     ngx_http_spectra_tenant_t  *tenant;
 
-    tenant = ngx_http_spectra_auth_tenant(r);
-
-    if (tenant == NULL) {
-        return ngx_http_spectra_fail(r, NGX_HTTP_UNAUTHORIZED,
-                                     "UNAUTHENTICATED",
-                                     "authentication is required");
-    }
-
-    if (!(tenant->permissions & NGX_HTTP_SPECTRA_PERM_QUERY)) {
-        return ngx_http_spectra_fail(r, NGX_HTTP_FORBIDDEN, "FORBIDDEN",
-                                     "the credentials lack the \"query\" "
-                                     "permission");
+    rc = ngx_http_spectra_caller(r, NGX_HTTP_SPECTRA_PERM_QUERY, &tenant);
+    if (rc != NGX_OK) {
+        return ngx_http_spectra_answered(r, rc);
     }
 
     if (ngx_http_spectra_is_json(r) != NGX_OK) {
@@ -697,7 +688,11 @@ ngx_http_spectra_query_executed(ngx_http_request_t *r,
 
     ngx_http_spectra_job_submitted(r, ctx);
 
-    if (ctx->client_gone) {
+    /*
+     * the job as the store has it now: a DELETE that came before the
+     * statement had an id could only mark it cancelled
+     */
+    if (ctx->client_gone || ctx->job.status == SPECTRA_JOB_CANCELLED) {
         ngx_http_spectra_query_cancel(r, ctx);
         return;
     }
@@ -904,6 +899,13 @@ ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
         ngx_http_spectra_job_cancelled(r, ctx, SPECTRA_JOB_CANCELLED,
                                        "the client closed the connection");
         ngx_http_spectra_finish(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        return;
+    }
+
+    if (ctx->job.status == SPECTRA_JOB_CANCELLED) {
+        /* cancelled by DELETE /v1/jobs/{id}: 409, as a cancelled job is */
+        ngx_http_spectra_finish(r,
+                  ngx_http_spectra_job_ended(r, ctx, SPECTRA_JOB_CANCELLED));
         return;
     }
 
