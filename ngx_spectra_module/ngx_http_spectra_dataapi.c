@@ -121,6 +121,15 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
     ngx_str_set(&sr->method_name, "POST");
 
     /*
+     * While the subrequest runs, the connection's events go to it: it
+     * watches the client too, or a close would go unnoticed (edge-triggered
+     * events are not reported again).  The proxy module keeps this handler
+     * with proxy_ignore_client_abort on.
+     */
+
+    sr->read_event_handler = ngx_http_spectra_check_client;
+
+    /*
      * The subrequest carries only the signed headers: nothing of the
      * client's request (its credentials above all) reaches the Data API.
      */
@@ -424,8 +433,10 @@ gone:
     }
 
     r->read_event_handler = ngx_http_block_reading;
+    r->main->read_event_handler = ngx_http_block_reading;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
+    /* r is the main request, or a Data API subrequest of it */
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
     if (ctx == NULL || ctx->done) {
         return;
     }
