@@ -302,3 +302,15 @@ POST /v1/queries
  "result_format": "arrays"}
 --- response_body_like chomp
 ^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1,"order 1"\],\[2,"order 2"\],\[3,"order 3"\],\[4,"order 4"\],\[5,null\],.*\[39992,"order 39992"\],\[39993,"order 39993"\],\[39994,"order 39994"\],\[39995,null\],\[40000,null\]\],"metadata":\{.*"row_count":24000,"truncated":false,
+
+
+
+=== TEST 25: unicode, quotes, backslashes and control characters round-trip
+--- request
+POST /v1/queries
+{"sql": "select :v::text as v, 'ünï' as \"çølümn ✓\", length(:v) as n",
+ "parameters": [{"name": "v", "value": "h\u00e9llo \"q\" \\ \t\n 😀 \u2028"}]}
+--- response_body_like chomp
+^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"v":"héllo \\"q\\" \\\\ \\t\\n 😀 \xe2\x80\xa8","çølümn ✓":"ünï","n":18\}\],"metadata":\{"columns":\[\{"name":"v","type":"text"\},\{"name":"çølümn ✓","type":"text"\},\{"name":"n","type":"integer"\}\],
+--- no_error_log
+[error]

@@ -506,3 +506,17 @@ Content-Type: application/json; charset=utf-8
 main::err('INVALID_REQUEST', 'the request is malformed')
 --- error_log
 client sent invalid request
+
+
+
+=== TEST 36: a NUL character in the SQL or a parameter is refused
+--- request eval
+["POST /v1/queries\n{\"sql\": \"select 1\\u0000; drop table sales\"}",
+ "POST /v1/queries\n{\"sql\": \"select :v\", \"parameters\": [{\"name\": \"v\", \"value\": \"a\\u0000b\"}]}"]
+--- more_headers eval
+[("X-API-Key: $::K{acme}\nContent-Type: application/json") x 2]
+--- error_code eval
+[400, 400]
+--- response_body_like eval
+['^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1, column \d+: \\\\\\\\u0000 is not allowed without JSON_ALLOW_NUL.*","request_id":"[0-9a-f]{32}"\}\}\n\z',
+ '^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1, column \d+: \\\\\\\\u0000 is not allowed without JSON_ALLOW_NUL.*","request_id":"[0-9a-f]{32}"\}\}\n\z']
