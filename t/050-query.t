@@ -314,3 +314,23 @@ POST /v1/queries
 ^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"v":"héllo \\"q\\" \\\\ \\t\\n 😀 \xe2\x80\xa8","çølümn ✓":"ünï","n":18\}\],"metadata":\{"columns":\[\{"name":"v","type":"text"\},\{"name":"çølümn ✓","type":"text"\},\{"name":"n","type":"integer"\}\],
 --- no_error_log
 [error]
+
+
+
+=== TEST 26: the limit at a Data API page boundary (1000 rows a page)
+--- request eval
+["POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 999) n\", \"row_limit\": 1000, \"result_format\": \"arrays\"}",
+ "POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 1000) n\", \"row_limit\": 1000, \"result_format\": \"arrays\"}",
+ "POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 1001) n\", \"row_limit\": 1000, \"result_format\": \"arrays\"}",
+ "POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 2001) n\", \"row_limit\": 2000, \"result_format\": \"arrays\"}"]
+--- more_headers eval
+[("X-API-Key: $::K{acme}\nContent-Type: application/json") x 4]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body_like eval
+['"data":\[\[1\],(?:\[\d+\],){997}\[999\]\],.*"row_count":999,"truncated":false,.*"message":null',
+ '"data":\[\[1\],(?:\[\d+\],){998}\[1000\]\],.*"row_count":1000,"truncated":false,.*"message":null',
+ '"data":\[\[1\],(?:\[\d+\],){998}\[1000\]\],.*"row_count":1000,"truncated":true,.*"message":"the result has more than 1000 rows;',
+ '"data":\[\[1\],(?:\[\d+\],){1998}\[2000\]\],.*"row_count":2000,"truncated":true,']
+--- no_error_log
+[error]
