@@ -346,7 +346,27 @@ main::lazy { my $id = main::job_id("medium-$::RUN", "globex"); qr/^\{"job_id":"$
 
 
 
-=== TEST 19: on_wait_timeout cancel: 408 QUERY_TIMEOUT, statement cancelled
+=== TEST 19: a truncated query's results keep its row limit and format
+--- request eval
+["POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 5) n\", \"row_limit\": 3, \"result_format\": \"arrays\", \"idempotency_key\": \"trunc-$::RUN\"}"]
+--- response_body_like chomp
+"data":\[\[1\],\[2\],\[3\]\],.*"row_count":3,"truncated":true,
+
+
+
+=== TEST 20: its results later: the same three rows, truncated, as arrays
+--- request eval
+[main::lazy { "GET /v1/jobs/" . main::job_id("trunc-$::RUN") . "/results" },
+ main::lazy { "GET /v1/jobs/" . main::job_id("trunc-$::RUN") }]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[main::lazy { my $id = main::job_id("trunc-$::RUN"); qr/^\{"job_id":"$id","status":"COMPLETED","data":\[\[1\],\[2\],\[3\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\}\],"row_count":3,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 3 rows; the first 3 are returned: use POST \/v1\/bulk to export all of them"\}\}\n\z/ },
+ qr/"status":"COMPLETED",.*"row_count":3,/]
+
+
+
+=== TEST 21: on_wait_timeout cancel: 408 QUERY_TIMEOUT, statement cancelled
 --- request eval
 "POST /v1/queries\n$::BODY{cancel}"
 --- error_code: 408
@@ -355,7 +375,7 @@ main::lazy { my $id = main::job_id("medium-$::RUN", "globex"); qr/^\{"job_id":"$
 
 
 
-=== TEST 20: the job cancelled on wait timeout has status TIMEOUT
+=== TEST 22: the job cancelled on wait timeout has status TIMEOUT
 --- request eval
 [main::lazy { main::warehouse_idle(); "GET /v1/jobs/" . main::job_id("cancel-$::RUN") }]
 --- response_body_like eval
@@ -363,7 +383,7 @@ main::lazy { my $id = main::job_id("cancel-$::RUN"); qr/^\{"job_id":"$id","type"
 
 
 
-=== TEST 21: timeout_seconds 1 cancels the statement: 408 QUERY_TIMEOUT
+=== TEST 23: timeout_seconds 1 cancels the statement: 408 QUERY_TIMEOUT
 --- request eval
 "POST /v1/queries\n$::BODY{timeout}"
 --- error_code: 408
@@ -372,7 +392,7 @@ main::lazy { my $id = main::job_id("cancel-$::RUN"); qr/^\{"job_id":"$id","type"
 
 
 
-=== TEST 22: the timed-out job has status TIMEOUT; the warehouse is idle
+=== TEST 24: the timed-out job has status TIMEOUT; the warehouse is idle
 --- request eval
 [main::lazy { main::warehouse_idle(); "GET /v1/jobs/" . main::job_id("timeout-$::RUN") }]
 --- response_body_like eval
@@ -380,7 +400,7 @@ main::lazy { my $id = main::job_id("timeout-$::RUN"); qr/^\{"job_id":"$id","type
 
 
 
-=== TEST 23: six jobs of the list tenant: five complete, one fails
+=== TEST 25: six jobs of the list tenant: five complete, one fails
 --- tenant: list
 --- request eval
 [(map { "POST /v1/queries\n{\"sql\": \"select $_ as n\", \"idempotency_key\": \"l$_\"}" } 1 .. 5),
@@ -392,7 +412,7 @@ main::lazy { my $id = main::job_id("timeout-$::RUN"); qr/^\{"job_id":"$id","type
 
 
 
-=== TEST 24: after an nginx restart the jobs are listed, newest first
+=== TEST 26: after an nginx restart the jobs are listed, newest first
 --- tenant: list
 --- request
 GET /v1/jobs
@@ -401,7 +421,7 @@ GET /v1/jobs
 
 
 
-=== TEST 25: the status filter: FAILED, and COMPLETED,FAILED
+=== TEST 27: the status filter: FAILED, and COMPLETED,FAILED
 --- tenant: list
 --- request eval
 ["GET /v1/jobs?status=FAILED", "GET /v1/jobs?status=COMPLETED,FAILED&limit=100",
@@ -417,7 +437,7 @@ GET /v1/jobs
 
 
 
-=== TEST 26: the type filter: query lists all six, bulk none
+=== TEST 28: the type filter: query lists all six, bulk none
 --- tenant: list
 --- request eval
 ["GET /v1/jobs?type=query", "GET /v1/jobs?type=bulk"]
@@ -431,7 +451,7 @@ GET /v1/jobs
 
 
 
-=== TEST 27: cursor pagination: three pages of two, in order, then null
+=== TEST 29: cursor pagination: three pages of two, in order, then null
 --- tenant: list
 --- request eval
 [main::lazy { main::page(0) }, main::lazy { main::page(1) },
@@ -447,7 +467,7 @@ GET /v1/jobs
 
 
 
-=== TEST 28: bad filter values are 400
+=== TEST 30: bad filter values are 400
 --- tenant: list
 --- request eval
 ["GET /v1/jobs?status=DONE", "GET /v1/jobs?status=RUNNING,,FAILED",
@@ -470,7 +490,7 @@ GET /v1/jobs
 
 
 
-=== TEST 29: another tenant's list does not show this run's jobs
+=== TEST 31: another tenant's list does not show this run's jobs
 --- tenant: globex
 --- request eval
 "GET /v1/jobs?limit=100"
@@ -479,7 +499,7 @@ qr/"idempotency_key":"(?:l\d|long-|cancel-|timeout-)/
 
 
 
-=== TEST 30: $spectra_job_id is in the access log for queries and lookups
+=== TEST 32: $spectra_job_id is in the access log for queries and lookups
 --- http_extra
     log_format qtest_jobs '$request_method $uri [$spectra_job_id] $status';
 --- extra
