@@ -5,9 +5,9 @@
 # in the same run, next to "openssl speed" verify rates (the per-core
 # ceiling for fresh tokens).  nginx runs one worker (one core), wrk one
 # thread.
-# Usage: bench/auth.sh   (env: BUILD=build, DURATION=3s, CONNECTIONS=32,
+# Usage: bench/auth.sh   (env: BUILD=build, DURATION=2s, CONNECTIONS=32,
 #                         SPECTRA_BENCH_PORT=53010, FRESH_TOKENS=4000,
-#                         ROUNDS=3)
+#                         ROUNDS=5)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +17,7 @@ case $build in
 *) build=$repo/$build ;;
 esac
 module=$build/ngx_spectra_module.so
-duration=${DURATION:-3s}
+duration=${DURATION:-2s}
 conns=${CONNECTIONS:-32}
 port=${SPECTRA_BENCH_PORT:-53010}
 fresh=${FRESH_TOKENS:-4000}
@@ -107,6 +107,7 @@ http {
         # is a content handler: the access phase runs before it)
         location = /baseline { spectra_auth off; return 200 "ok\n"; }
         location = /v1/health { spectra_auth off; spectra_api; }
+        location /gif/ { spectra_auth off; empty_gif; }
         location /auth/ {
             spectra_require query;
             empty_gif;
@@ -152,13 +153,16 @@ done
 
 tok() { head -n 1 "$auth/bench-$1.txt"; }
 
-# Every configuration runs ROUNDS times, interleaved, and keeps its best
-# figure: on a shared machine that is the one least disturbed.
-declare -A r cmd
-names=(baseline health health_auth hs256 rs256 es256 apikey
+# The machine may be shared: every configuration runs ROUNDS times, each
+# time right after its own "return 200" run, and the median of those
+# paired ratios is reported (with the median requests/s), which follows
+# the load of the moment instead of mixing quiet and busy periods.
+declare -A r q cmd
+names=(gif health health_auth hs256 rs256 es256 apikey
        hs256_fresh rs256_fresh es256_fresh)
 cmd[baseline]="$url/baseline"
 cmd[health]="$url/v1/health"
+cmd[gif]="$url/gif/x"
 cmd[health_auth]="-H|Authorization: Bearer $(tok hs256)|$url/health/x"
 cmd[hs256]="-H|Authorization: Bearer $(tok hs256)|$url/auth/x"
 cmd[rs256]="-H|Authorization: Bearer $(tok rs256)|$url/auth/x"
@@ -168,15 +172,30 @@ for a in hs256 rs256 es256; do
     cmd[${a}_fresh]="-s|$work/fresh.lua|$url|--|$auth/bench-$a.txt"
 done
 
-for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
+    END { if (NR % 2) print v[(NR + 1) / 2];
+          else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A all_b all_v all_q
+for ((round = 1; round <= ${ROUNDS:-5}; round++)); do
     for name in "${names[@]}"; do
+        b=$(rps "$url/baseline")
         IFS='|' read -r -a args <<< "${cmd[$name]}"
         v=$(rps "${args[@]}")
-        if [ -z "${r[$name]:-}" ] || [ "$v" -gt "${r[$name]}" ]; then
-            r[$name]=$v
-        fi
+        all_b[$name]+=" $b"
+        all_v[$name]+=" $v"
+        all_q[$name]+=" $(awk -v a="$v" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
     done
 done
+
+base_all=''
+for name in "${names[@]}"; do
+    r[$name]=$(median <<< "${all_v[$name]}")
+    q[$name]=$(median <<< "${all_q[$name]}")
+    base_all+="${all_b[$name]}"
+done
+r[baseline]=$(median <<< "$base_all")
+q[baseline]=1.00
 
 speed=$(openssl speed -seconds 2 rsa2048 ecdsap256 2> /dev/null)
 rsa_verify=$(awk '/^rsa 2048 bits/ { printf "%.0f", $7 }' <<< "$speed")
@@ -185,26 +204,26 @@ ec_verify=$(awk '/nistp256\)/ { printf "%.0f", $NF }' <<< "$speed")
 hmac=$(openssl speed -seconds 2 -hmac sha256 -bytes 512 2> /dev/null \
        | awk '/^hmac\(sha256\)/ { sub(/k$/, "", $2); printf "%.0f", $2 * 1000 / 512 }')
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-
-printf '\nSpectra authentication benchmark (best of %s x %s, %s connections,' \
-    "${ROUNDS:-3}" "$duration" "$conns"
+printf '\nSpectra authentication benchmark (median of %s x %s, %s connections,' \
+    "${ROUNDS:-5}" "$duration" "$conns"
 printf ' 1 nginx worker)\n'
 printf '%s\n' "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+printf '%s\n' "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n%-40s %10s %10s\n' endpoint 'req/s' 'vs return'
 row() {
-    printf '%-40s %10s %10s\n' "$1" "$2" "$(ratio "$2" "${r[baseline]}")"
+    printf '%-40s %10.0f %10.2f\n' "$1" "${r[$2]}" "${q[$2]}"
 }
-row 'return 200 (baseline)' "${r[baseline]}"
-row '/v1/health, no auth' "${r[health]}"
-row '/v1/health, HS256 same token' "${r[health_auth]}"
-row 'empty_gif + HS256, same token' "${r[hs256]}"
-row 'empty_gif + RS256, same token' "${r[rs256]}"
-row 'empty_gif + ES256, same token' "${r[es256]}"
-row 'empty_gif + API key' "${r[apikey]}"
-row 'empty_gif + HS256, fresh token, no cache' "${r[hs256_fresh]}"
-row 'empty_gif + RS256, fresh token, no cache' "${r[rs256_fresh]}"
-row 'empty_gif + ES256, fresh token, no cache' "${r[es256_fresh]}"
+row 'return 200 (baseline)' baseline
+row 'empty_gif, no auth' gif
+row '/v1/health, no auth' health
+row '/v1/health, HS256 same token' health_auth
+row 'empty_gif + HS256, same token' hs256
+row 'empty_gif + RS256, same token' rs256
+row 'empty_gif + ES256, same token' es256
+row 'empty_gif + API key' apikey
+row 'empty_gif + HS256, fresh token, no cache' hs256_fresh
+row 'empty_gif + RS256, fresh token, no cache' rs256_fresh
+row 'empty_gif + ES256, fresh token, no cache' es256_fresh
 
 printf '\nopenssl speed, one core (verify/s):\n'
 printf '  HMAC-SHA256 (512 bytes)      %10s\n' "$hmac"
