@@ -16,8 +16,10 @@ RUN apt-get update \
        nginx libjansson4 libjwt0 libcurl4 libsqlite3-0 libmicrohttpd12 \
        libpq5 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && mkdir -p /usr/lib/nginx/modules /var/lib/spectra \
-    && chown nobody:nogroup /var/lib/spectra
+    && mkdir -p /usr/lib/nginx/modules /var/lib/spectra /etc/spectra/conf.d \
+    && chown nobody:nogroup /var/lib/spectra \
+    && printf 'upstream spectra_dataapi {\n    server 127.0.0.1:8081;\n}\n' \
+       > /etc/spectra/upstream.conf
 COPY --from=build /src/build/ngx_spectra_module.so /usr/lib/nginx/modules/
 COPY --from=build /src/build/spectra-dataapi /usr/local/bin/
 COPY conf/spectra-docker.conf /etc/nginx/nginx.conf
