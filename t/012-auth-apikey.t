@@ -5,6 +5,7 @@ use FindBin ();
 use lib "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use Digest::SHA qw(sha256_hex);
+use File::Basename qw(dirname);
 use SpectraAuth qw(ensure_keys mint);
 
 our (%K, %T);
@@ -32,6 +33,22 @@ $ENV{TEST_NGINX_KEY_OLD} = '0ld ' . sha256_hex($s{old})
     . ' tenant=initech permissions=query';
 
 $T{jwt} = mint($keys, time, claims => {tenant_id => 'initech'});
+
+# the key minting command, built next to the module
+my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+my $tool = dirname($module // '.') . '/spectra-apikey';
+
+$ENV{TEST_NGINX_KEY_MINTED} = '';
+if (-x $tool) {
+    my @out = `$tool --tenant umbrella --db-group readers --permissions query,bulk --attr tier=silver`;
+    chomp @out;
+    die "spectra-apikey printed @out"
+        unless @out == 2
+               && $out[0] =~ /^spk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/
+               && $out[1] =~ /^\Q$1\E [0-9a-f]{64} tenant=umbrella db_group=readers permissions=query,bulk tier=silver$/;
+    $K{minted} = $out[0];
+    $ENV{TEST_NGINX_KEY_MINTED} = $out[1];
+}
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -319,3 +336,21 @@ line 1: tenant is not an identifier
 --- must_die
 --- error_log
 none.keys" failed (2: No such file or directory)
+
+
+
+=== TEST 19: a key minted by spectra-apikey works with the line it printed
+--- skip_eval: 3: !$::K{minted}
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_MINTED
+--- more_headers eval
+"X-API-Key: $::K{minted}"
+--- response_headers
+X-Tenant: [umbrella]
+X-DB-User: [tenant_umbrella]
+X-DB-Group: [readers]
+X-Tier: [silver]
+--- no_error_log
+[error]
