@@ -29,7 +29,10 @@ if [ ! -f "$module" ]; then
 fi
 
 for tool in wrk openssl perl jq; do
-    command -v "$tool" > /dev/null || { echo "auth.sh: needs $tool" >&2; exit 1; }
+    if ! command -v "$tool" > /dev/null; then
+        echo "auth.sh: needs $tool" >&2
+        exit 1
+    fi
 done
 
 mkdir -p "$work/nginx/logs" "$work/nginx/conf" "$work/nginx/tmp"
@@ -148,7 +151,10 @@ rps() {
 # Checks that a request is really refused without credentials.
 for path in /auth/x /fresh/x /health/x; do
     code=$(curl -s -o /dev/null -w '%{http_code}' "$url$path")
-    [ "$code" = 401 ] || { echo "auth.sh: $path is not protected ($code)" >&2; exit 1; }
+    if [ "$code" != 401 ]; then
+        echo "auth.sh: $path is not protected ($code)" >&2
+        exit 1
+    fi
 done
 
 tok() { head -n 1 "$auth/bench-$1.txt"; }
@@ -184,7 +190,8 @@ for ((round = 1; round <= ${ROUNDS:-5}; round++)); do
         v=$(rps "${args[@]}")
         all_b[$name]+=" $b"
         all_v[$name]+=" $v"
-        all_q[$name]+=" $(awk -v a="$v" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+        all_q[$name]+=" $(awk -v a="$v" -v b="$b" \
+                              'BEGIN { printf "%.3f", a / b }')"
     done
 done
 
@@ -202,12 +209,14 @@ rsa_verify=$(awk '/^rsa 2048 bits/ { printf "%.0f", $7 }' <<< "$speed")
 ec_verify=$(awk '/nistp256\)/ { printf "%.0f", $NF }' <<< "$speed")
 # a JWS signing input is a few hundred bytes
 hmac=$(openssl speed -seconds 2 -hmac sha256 -bytes 512 2> /dev/null \
-       | awk '/^hmac\(sha256\)/ { sub(/k$/, "", $2); printf "%.0f", $2 * 1000 / 512 }')
+       | awk '/^hmac\(sha256\)/ { sub(/k$/, "", $2)
+                                   printf "%.0f", $2 * 1000 / 512 }')
 
-printf '\nSpectra authentication benchmark (median of %s x %s, %s connections,' \
+printf '\nSpectra authentication benchmark'
+printf ' (median of %s x %s, %s connections, 1 nginx worker)\n' \
     "${ROUNDS:-5}" "$duration" "$conns"
-printf ' 1 nginx worker)\n'
-printf '%s\n' "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)
+printf '%s\n' "$(nproc) CPUs:$cpu"
 printf '%s\n' "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n%-40s %10s %10s\n' endpoint 'req/s' 'vs return'
 row() {

@@ -701,23 +701,22 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *token)
 {
-    size_t                           i;
-    u_char                           key[NGX_HTTP_SPECTRA_CACHE_KEY_LEN];
-    json_t                          *v, *item;
-    unsigned                         perms;
-    ngx_int_t                        cached;
-    ngx_str_t                        value;
-    const char                      *reason;
-    spectra_jwt_rc_t                 rc;
-    spectra_jwt_token_t              tok;
-    spectra_jwt_policy_t             policy;
-    ngx_http_spectra_auth_cached_t   hit;
+    size_t                              i;
+    u_char                              key[NGX_HTTP_SPECTRA_CACHE_KEY_LEN];
+    json_t                             *v, *item;
+    unsigned                            perms;
+    ngx_int_t                           cached;
+    ngx_str_t                           value;
+    const char                         *reason;
+    spectra_jwt_rc_t                    rc;
+    spectra_jwt_token_t                 tok;
+    spectra_jwt_policy_t                policy;
+    ngx_http_spectra_auth_cached_t      hit;
+    ngx_http_spectra_auth_main_conf_t  *amcf;
 
     cached = ngx_http_spectra_auth_cache_key(r, alcf, token, key);
 
     if (cached == NGX_OK) {
-        ngx_http_spectra_auth_main_conf_t  *amcf;
-
         amcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_auth_module);
 
         if (ngx_http_spectra_auth_cache_get(amcf->cache, key, r->pool, &hit)
@@ -1252,7 +1251,7 @@ ngx_http_spectra_jwt_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     amcf->cache = ngx_http_spectra_auth_cache_add(cf, size,
-                                                  &ngx_http_spectra_auth_module);
+                                        &ngx_http_spectra_auth_module);
     if (amcf->cache == NULL) {
         return NGX_CONF_ERROR;
     }
