@@ -87,6 +87,8 @@ say() {
 
 cleanup() {
     set +e
+    # the wrk scripts carry an API key
+    rm -rf "$state/lua"
     stop_pid "$state/nginx/logs/nginx.pid"
     stop_pid "$state/plain/nginx.pid"
     if [ "$own_stack" = 1 ]; then
