@@ -137,15 +137,27 @@ sleep 0.3
 url=http://127.0.0.1:$port
 
 # Prints the requests/s of one wrk run; fails on non-2xx answers.
+worker=$(pgrep -P "$(cat "$work/nginx/logs/nginx.pid")" | head -n 1)
+
+# CPU time (clock ticks) the nginx worker has used so far.
+worker_ticks() { awk '{ print $14 + $15 }' "/proc/$worker/stat"; }
+
+# Prints the requests/s of one wrk run and, after a blank, the worker's
+# CPU microseconds per request; fails on non-2xx answers.
 rps() {
-    local out
+    local out t0 t1
+    t0=$(worker_ticks)
     out=$(wrk -t1 -c"$conns" -d"$duration" "$@")
+    t1=$(worker_ticks)
     if grep -q 'Non-2xx' <<< "$out"; then
         echo "auth.sh: non-2xx answers in: wrk $*" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<< "$out"
+    awk -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" '
+        /^Requests\/sec/ { rps = $2 }
+        / requests in / { n = $1 }
+        END { printf "%.0f %.2f", rps, (t1 - t0) * 1e6 / hz / n }' <<< "$out"
 }
 
 # Checks that a request is really refused without credentials.
@@ -182,14 +194,17 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 }
     END { if (NR % 2) print v[(NR + 1) / 2];
           else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A all_b all_v all_q
+declare -A all_b all_v all_q all_c c
+base_cpu=''
 for ((round = 1; round <= ${ROUNDS:-5}; round++)); do
     for name in "${names[@]}"; do
-        b=$(rps "$url/baseline")
+        read -r b bc <<< "$(rps "$url/baseline")"
         IFS='|' read -r -a args <<< "${cmd[$name]}"
-        v=$(rps "${args[@]}")
+        read -r v vc <<< "$(rps "${args[@]}")"
         all_b[$name]+=" $b"
         all_v[$name]+=" $v"
+        all_c[$name]+=" $vc"
+        base_cpu+=" $bc"
         all_q[$name]+=" $(awk -v a="$v" -v b="$b" \
                               'BEGIN { printf "%.3f", a / b }')"
     done
@@ -199,9 +214,11 @@ base_all=''
 for name in "${names[@]}"; do
     r[$name]=$(median <<< "${all_v[$name]}")
     q[$name]=$(median <<< "${all_q[$name]}")
+    c[$name]=$(median <<< "${all_c[$name]}")
     base_all+="${all_b[$name]}"
 done
 r[baseline]=$(median <<< "$base_all")
+c[baseline]=$(median <<< "$base_cpu")
 q[baseline]=1.00
 
 speed=$(openssl speed -seconds 2 rsa2048 ecdsap256 2> /dev/null)
@@ -218,9 +235,14 @@ printf ' (median of %s x %s, %s connections, 1 nginx worker)\n' \
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)
 printf '%s\n' "$(nproc) CPUs:$cpu"
 printf '%s\n' "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '\n%-40s %10s %10s\n' endpoint 'req/s' 'vs return'
+# "vs return" compares throughput (paired runs); "cpu ratio" compares the
+# worker's CPU time per request, which a busy machine disturbs less.
+printf '\n%-38s %8s %9s %8s %9s\n' endpoint 'req/s' 'vs return' \
+    'us/req' 'cpu ratio'
 row() {
-    printf '%-40s %10.0f %10.2f\n' "$1" "${r[$2]}" "${q[$2]}"
+    printf '%-38s %8.0f %9.2f %8.2f %9.2f\n' "$1" "${r[$2]}" "${q[$2]}" \
+        "${c[$2]}" "$(awk -v a="${c[baseline]}" -v b="${c[$2]}" \
+                          'BEGIN { print a / b }')"
 }
 row 'return 200 (baseline)' baseline
 row 'empty_gif, no auth' gif
