@@ -638,13 +638,17 @@ ngx_http_spectra_query_executed(ngx_http_request_t *r,
     ngx_str_t                     session;
     ngx_http_spectra_loc_conf_t  *slcf;
 
-    if (ctx->status == NGX_HTTP_BAD_REQUEST && ctx->session_id.len
+    if (ctx->status == NGX_HTTP_BAD_REQUEST
+        && (ctx->session_id.len || ctx->session_create)
         && ngx_strlcasestrn(ctx->answer.data,
                             ctx->answer.data + ctx->answer.len,
                             (u_char *) "session", sizeof("session") - 2)
            != NULL)
     {
-        /* the session expired or is busy elsewhere: once more without */
+        /*
+         * the session expired or is busy elsewhere, or no new one may be
+         * created (ActiveSessionsExceededException): once more without
+         */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "spectra: data API session of job %s unusable, "
                       "retrying without it", ctx->job.id);
