@@ -351,6 +351,11 @@ ngx_http_spectra_job_completed(ngx_http_request_t *r,
     upd.row_count = rows;
     upd.finished_at = ngx_http_spectra_now_ms();
 
+    if (ctx->job.started_at == 0) {
+        /* finished before any DescribeStatement saw it running */
+        upd.started_at = upd.finished_at;
+    }
+
     ngx_http_spectra_job_update(r, ctx, &upd);
 }
 

@@ -122,6 +122,7 @@ struct ngx_http_spectra_ctx_s {
     unsigned                    session_cleanup:1;
 
     unsigned                    has_result:1;
+    unsigned                    speculative:1; /* rows before Describe */
     unsigned                    want_rows:1;   /* results, not the job */
     unsigned                    waiting:1;     /* a call or timer pending */
     unsigned                    client_gone:1;
@@ -182,6 +183,8 @@ ngx_int_t ngx_http_spectra_sessions_init_zone(ngx_shm_zone_t *shm_zone,
 /* queries and their rows (query.c, rows.c) */
 ngx_int_t ngx_http_spectra_queries(ngx_http_request_t *r, ngx_str_t *id);
 void ngx_http_spectra_query_cancel(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx);
+void ngx_http_spectra_query_poll(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
 void ngx_http_spectra_rows_start(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);

@@ -28,8 +28,6 @@ static ngx_int_t ngx_http_spectra_query_submit(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_query_executed(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
-static void ngx_http_spectra_query_poll(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_query_described(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_query_cancelled(ngx_http_request_t *r,
@@ -707,8 +705,15 @@ ngx_http_spectra_query_executed(ngx_http_request_t *r,
     ctx->polls = 0;
 
     if (ctx->wait_seconds) {
-        /* the Data API waited already: ask at once */
-        ngx_http_spectra_query_poll(r, ctx);
+        /*
+         * The Data API waited for the statement already: most likely it
+         * has finished, so ask for its rows straight away; a statement
+         * without rows yet (still running, or failed) sends the query
+         * back to DescribeStatement (ngx_http_spectra_rows_page()).
+         */
+        ctx->speculative = 1;
+        ctx->has_result = 1;
+        ngx_http_spectra_rows_start(r, ctx);
         return;
     }
 
@@ -745,7 +750,7 @@ ngx_http_spectra_long_poll(ngx_http_request_t *r, ngx_http_spectra_ctx_t *ctx)
 
 /* A timer fired: check the deadlines, then ask how the statement is. */
 
-static void
+void
 ngx_http_spectra_query_poll(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx)
 {

@@ -158,6 +158,27 @@ ngx_http_spectra_rows_page(ngx_http_request_t *r,
     spectra_result_err_t   err;
     spectra_result_page_t  page;
 
+    if (ctx->speculative) {
+        ctx->speculative = 0;
+
+        if (ctx->status == NGX_HTTP_BAD_REQUEST
+            && ngx_strlcasestrn(ctx->answer.data,
+                                ctx->answer.data + ctx->answer.len,
+                                (u_char *) "ResourceNotFoundException",
+                                sizeof("ResourceNotFoundException") - 2)
+               != NULL)
+        {
+            /* no rows yet: ask how the statement is, as usual */
+            ngx_http_spectra_query_poll(r, ctx);
+            return;
+        }
+
+        if (ctx->status == NGX_HTTP_OK) {
+            /* it has finished: its session is free again */
+            ngx_http_spectra_session_release(r, ctx, 0);
+        }
+    }
+
     if (ctx->status != NGX_HTTP_OK) {
         ngx_http_spectra_finish(r, ngx_http_spectra_dataapi_error(r, ctx));
         return;

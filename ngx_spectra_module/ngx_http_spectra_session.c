@@ -4,6 +4,10 @@
  * runs one statement at a time: a request that finds it busy runs its
  * statement without a session instead of waiting.  A session the Data API
  * says is gone is dropped, and the statement retried once without it.
+ * Only one request at a time creates a database user's session: it
+ * reserves the entry (no id yet, busy) first, so that a burst of
+ * concurrent requests does not open a session each, all but one of them
+ * left idle on the Data API until their keepalive runs out.
  */
 
 
@@ -36,6 +40,10 @@ static ngx_http_spectra_session_node_t *ngx_http_spectra_session_lookup(
     ngx_http_spectra_sessions_t *ss, ngx_str_t *key, uint32_t hash);
 static ngx_int_t ngx_http_spectra_session_key(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx);
+static ngx_http_spectra_session_node_t *ngx_http_spectra_session_insert(
+    ngx_http_spectra_sessions_t *ss, ngx_str_t *key, uint32_t hash);
+static void ngx_http_spectra_session_abandon(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx);
 static void ngx_http_spectra_session_cleanup(void *data);
 
 
@@ -45,6 +53,35 @@ ngx_http_spectra_session_lookup(ngx_http_spectra_sessions_t *ss,
 {
     return (ngx_http_spectra_session_node_t *)
                ngx_str_rbtree_lookup(&ss->sh->rbtree, key, hash);
+}
+
+
+/* A new entry, busy and without an id yet; the caller holds the lock. */
+
+static ngx_http_spectra_session_node_t *
+ngx_http_spectra_session_insert(ngx_http_spectra_sessions_t *ss,
+    ngx_str_t *key, uint32_t hash)
+{
+    size_t                            n;
+    ngx_http_spectra_session_node_t  *node;
+
+    n = offsetof(ngx_http_spectra_session_node_t, data) + key->len;
+
+    node = ngx_slab_alloc_locked(ss->shpool, n);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(node->data, key->data, key->len);
+    node->sn.node.key = hash;
+    node->sn.str.data = node->data;
+    node->sn.str.len = key->len;
+    node->id_len = 0;
+    node->busy = 1;
+
+    ngx_rbtree_insert(&ss->sh->rbtree, &node->sn.node);
+
+    return node;
 }
 
 
@@ -138,7 +175,13 @@ ngx_http_spectra_session_acquire(ngx_http_request_t *r,
     }
 
     if (node == NULL) {
-        ctx->session_create = 1;
+        /* reserved: this request creates the session, others go without */
+        node = ngx_http_spectra_session_insert(ss, &ctx->session_key, hash);
+
+        if (node != NULL) {
+            node->expires = ngx_time() + slcf->session_keepalive / 1000;
+            ctx->session_create = 1;
+        }
 
     } else if (!node->busy) {
         node->busy = 1;
@@ -168,7 +211,6 @@ void
 ngx_http_spectra_session_created(ngx_http_request_t *r,
     ngx_http_spectra_ctx_t *ctx, ngx_str_t *id)
 {
-    size_t                            n;
     uint32_t                          hash;
     ngx_http_spectra_sessions_t      *ss;
     ngx_http_spectra_loc_conf_t      *slcf;
@@ -176,6 +218,7 @@ ngx_http_spectra_session_created(ngx_http_request_t *r,
     ngx_http_spectra_session_node_t  *node;
 
     if (id->len == 0 || id->len > NGX_HTTP_SPECTRA_SESSION_ID_LEN) {
+        ngx_http_spectra_session_abandon(r, ctx);
         return;
     }
 
@@ -190,29 +233,24 @@ ngx_http_spectra_session_created(ngx_http_request_t *r,
     node = ngx_http_spectra_session_lookup(ss, &ctx->session_key, hash);
 
     if (node == NULL) {
-        n = offsetof(ngx_http_spectra_session_node_t, data)
-            + ctx->session_key.len;
+        /* our reservation expired meanwhile */
+        node = ngx_http_spectra_session_insert(ss, &ctx->session_key, hash);
 
-        node = ngx_slab_alloc_locked(ss->shpool, n);
-
-        if (node != NULL) {
-            ngx_memcpy(node->data, ctx->session_key.data,
-                       ctx->session_key.len);
-            node->sn.node.key = hash;
-            node->sn.str.data = node->data;
-            node->sn.str.len = ctx->session_key.len;
-            ngx_memcpy(node->id, id->data, id->len);
-            node->id_len = id->len;
-            node->busy = 1;
-            node->expires = ngx_time() + slcf->session_keepalive / 1000;
-
-            ngx_rbtree_insert(&ss->sh->rbtree, &node->sn.node);
-
-            ctx->session_id = *id;
-        }
+    } else if (node->id_len != 0) {
+        /* another request's session won: ours simply expires */
+        node = NULL;
     }
 
-    /* else another worker's session won: ours simply expires */
+    if (node != NULL) {
+        ngx_memcpy(node->id, id->data, id->len);
+        node->id_len = id->len;
+        node->busy = 1;
+        node->expires = ngx_time() + slcf->session_keepalive / 1000;
+
+        ctx->session_id = *id;
+    }
+
+    ctx->session_create = 0;
 
     ngx_shmtx_unlock(&ss->shpool->mutex);
 }
@@ -235,6 +273,8 @@ ngx_http_spectra_session_release(ngx_http_request_t *r,
     ngx_http_spectra_session_node_t  *node;
 
     if (ctx->session_id.len == 0) {
+        /* a creation that did not give a session */
+        ngx_http_spectra_session_abandon(r, ctx);
         return;
     }
 
@@ -278,9 +318,48 @@ ngx_http_spectra_session_cleanup(void *data)
 {
     ngx_http_spectra_ctx_t  *ctx = data;
 
-    if (ctx->session_id.len) {
+    if (ctx->session_id.len || ctx->session_create) {
         ngx_http_spectra_session_release(ctx->request, ctx, 1);
     }
+}
+
+
+/*
+ * The request that reserved the entry will not create the session (the
+ * Data API refused, answered without a SessionId, or the request ended
+ * first): the entry goes, so that the next request may try.
+ */
+
+static void
+ngx_http_spectra_session_abandon(ngx_http_request_t *r,
+    ngx_http_spectra_ctx_t *ctx)
+{
+    uint32_t                          hash;
+    ngx_http_spectra_sessions_t      *ss;
+    ngx_http_spectra_main_conf_t     *smcf;
+    ngx_http_spectra_session_node_t  *node;
+
+    if (!ctx->session_create) {
+        return;
+    }
+
+    ctx->session_create = 0;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_module);
+    ss = smcf->sessions->data;
+
+    hash = ngx_crc32_short(ctx->session_key.data, ctx->session_key.len);
+
+    ngx_shmtx_lock(&ss->shpool->mutex);
+
+    node = ngx_http_spectra_session_lookup(ss, &ctx->session_key, hash);
+
+    if (node != NULL && node->id_len == 0) {
+        ngx_rbtree_delete(&ss->sh->rbtree, &node->sn.node);
+        ngx_slab_free_locked(ss->shpool, node);
+    }
+
+    ngx_shmtx_unlock(&ss->shpool->mutex);
 }
 
 
