@@ -60,12 +60,17 @@ typedef struct {
 
 
 /*
- * Rows are kept as PostgreSQL text values: per row, per column a uint32
- * length (UINT32_MAX for NULL) followed by the bytes, all in one buffer.
+ * Rows are kept in one buffer, each as the JSON text of its
+ * GetStatementResult Records entry preceded by a comma
+ * (",[{"longValue":1},{"isNull":true}]"), so that a page is one memcpy.
+ * Internal catalog statements (raw) keep PostgreSQL text values instead:
+ * per row, per column a uint32 length (UINT32_MAX for NULL) followed by
+ * the bytes, read with da_result_value().
  */
 typedef struct {
     da_column_t      *columns;
     int               ncolumns;
+    int               raw;
     size_t            nrows;
     size_t           *row_offsets;   /* nrows + 1 entries */
     size_t            rows_cap;
@@ -240,6 +245,8 @@ typedef struct {
     json_t           *body;          /* object */
     int               status;        /* HTTP status of the reply */
     json_t           *reply;         /* object, or NULL on error */
+    u_char           *text;          /* or a ready reply, malloc()ed */
+    size_t            text_len;
     const char       *error_type;
     char              error[512];
     const char       *error_statement_id;
@@ -293,8 +300,10 @@ void da_result_free(da_result_t *res);
 int da_result_add_row(da_result_t *res, PGresult *pg, int row);
 void da_result_shrink(da_result_t *res);
 int da_result_set_columns(da_result_t *res, PGresult *pg);
-json_t *da_result_page(da_ctx_t *ctx, da_stmt_t *s, size_t offset,
-    size_t *next);
+size_t da_result_page_end(da_ctx_t *ctx, const da_result_t *res,
+    size_t offset);
+u_char *da_result_page(const da_result_t *res, size_t offset, size_t end,
+    const char *next_token, size_t *len);
 json_t *da_column_metadata(const da_column_t *col);
 const u_char *da_result_value(const da_result_t *res, size_t row, int col,
     uint32_t *len);

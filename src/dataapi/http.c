@@ -50,6 +50,8 @@ static int da_lookup_key(void *data, const u_char *key, size_t len,
     spectra_sigv4_str_t *secret);
 static enum MHD_Result da_reply(struct MHD_Connection *c, int status,
     json_t *body, const char *error_type);
+static enum MHD_Result da_reply_text(struct MHD_Connection *c, int status,
+    u_char *text, size_t len, const char *error_type);
 static enum MHD_Result da_error(struct MHD_Connection *c, int status,
     const char *type, const char *message, const char *statement_id);
 static enum MHD_Result da_handle(da_ctx_t *ctx, struct MHD_Connection *c,
@@ -143,17 +145,28 @@ static enum MHD_Result
 da_reply(struct MHD_Connection *c, int status, json_t *body,
     const char *error_type)
 {
-    struct MHD_Response  *resp;
-    enum MHD_Result       rc;
-    char                 *text, rid[DA_ID_SIZE];
+    char                 *text;
 
     text = json_dumps(body, JSON_COMPACT);
     if (text == NULL) {
         return MHD_NO;
     }
 
-    resp = MHD_create_response_from_buffer(strlen(text), text,
-                                           MHD_RESPMEM_MUST_FREE);
+    return da_reply_text(c, status, (u_char *) text, strlen(text),
+                         error_type);
+}
+
+
+/* Sends text as it is and frees it: MHD takes the buffer, no copy. */
+static enum MHD_Result
+da_reply_text(struct MHD_Connection *c, int status, u_char *text, size_t len,
+    const char *error_type)
+{
+    struct MHD_Response  *resp;
+    enum MHD_Result       rc;
+    char                  rid[DA_ID_SIZE];
+
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(text);
         return MHD_NO;
@@ -283,7 +296,10 @@ da_handle(da_ctx_t *ctx, struct MHD_Connection *c, const char *url,
 
     da_dispatch(&r, target + sizeof(DA_TARGET_PREFIX) - 1);
 
-    if (r.reply != NULL) {
+    if (r.text != NULL) {
+        rc = da_reply_text(c, r.status, r.text, r.text_len, NULL);
+
+    } else if (r.reply != NULL) {
         rc = da_reply(c, r.status, r.reply, NULL);
 
     } else {

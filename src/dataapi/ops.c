@@ -87,6 +87,8 @@ da_fail(da_request_t *r, int status, const char *type, const char *fmt, ...)
 
     json_decref(r->reply);
     r->reply = NULL;
+    free(r->text);
+    r->text = NULL;
 
     return -1;
 }
@@ -1132,7 +1134,7 @@ da_op_result(da_request_t *r)
     static const char  *known[] = { "Id", "NextToken", "Format", NULL };
     da_stmt_t          *s, *hold;
     const char         *id, *token;
-    size_t              offset, next;
+    size_t              offset, end;
     char               *t;
 
     if (da_check_known(r, known) != 0
@@ -1183,18 +1185,22 @@ da_op_result(da_request_t *r)
         return;
     }
 
-    r->reply = da_result_page(r->ctx, s, offset, &next);
+    end = da_result_page_end(r->ctx, s->result, offset);
+    t = NULL;
 
-    if (r->reply == NULL) {
+    if (end < s->result->nrows) {
+        t = da_token_encode(s->id, end);
+    }
+
+    if (end == s->result->nrows || t != NULL) {
+        r->text = da_result_page(s->result, offset, end, t, &r->text_len);
+    }
+
+    free(t);
+
+    if (r->text == NULL) {
         da_fail(r, 500, "InternalServerException",
                 "The result could not be encoded");
-
-    } else if (next != 0) {
-        t = da_token_encode(s->id, next);
-        if (t != NULL) {
-            json_object_set_new(r->reply, "NextToken", json_string(t));
-            free(t);
-        }
     }
 
     da_stmt_unref(r->ctx, hold);
@@ -1738,7 +1744,9 @@ da_dispatch(da_request_t *r, const char *operation)
             r->status = 200;
             ops[i].handler(r);
 
-            if (r->reply == NULL && r->error_type == NULL) {
+            if (r->reply == NULL && r->text == NULL
+                && r->error_type == NULL)
+            {
                 da_fail(r, 500, "InternalServerException",
                         "The response could not be built");
             }

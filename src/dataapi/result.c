@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "dataapi.h"
+#include "spectra_json.h"
 
 
 #define DA_OID_BOOL         16
@@ -36,9 +37,13 @@
 
 
 static int da_result_reserve(da_result_t *res, size_t more);
-static json_t *da_field(const da_column_t *col, const u_char *p,
-    uint32_t len);
-static json_t *da_blob(const u_char *p, uint32_t len);
+static int da_result_add_raw(da_result_t *res, PGresult *pg, int row);
+static size_t da_field_len(const da_column_t *col, const u_char *p,
+    uint32_t len, char *num, size_t *numlen);
+static u_char *da_field_write(const da_column_t *col, const u_char *p,
+    uint32_t len, const char *num, size_t numlen, u_char *out);
+static size_t da_dtostr(char *buf, size_t size, double d);
+static u_char *da_blob_write(const u_char *p, uint32_t len, u_char *out);
 static int da_type_cmp(const void *a, const void *b);
 static char *da_strdup_or_null(const char *s);
 
@@ -169,8 +174,9 @@ da_result_shrink(da_result_t *res)
 }
 
 
-int
-da_result_add_row(da_result_t *res, PGresult *pg, int row)
+/* Raw storage (internal catalog statements): length-prefixed text values. */
+static int
+da_result_add_raw(da_result_t *res, PGresult *pg, int row)
 {
     int       i, n;
     size_t    need;
@@ -214,61 +220,157 @@ da_result_add_row(da_result_t *res, PGresult *pg, int row)
 }
 
 
-static json_t *
-da_blob(const u_char *p, uint32_t len)
+/*
+ * Stores a row as the JSON text of its Records entry, preceded by a
+ * comma: ",[{"longValue":1},{"stringValue":"a"},{"isNull":true}]". The
+ * rows of a page are then one contiguous run of the buffer.
+ */
+int
+da_result_add_row(da_result_t *res, PGresult *pg, int row)
 {
-    u_char   *raw, *b64;
-    size_t    n, i;
-    json_t   *v;
-    int       hi, lo;
+    int            i, n;
+    size_t         need, numlen;
+    uint32_t       len;
+    const u_char  *p;
+    u_char        *out;
+    char           num[64];
 
-    /* bytea text output is "\x" + hex (bytea_output = hex) */
-    if (len < 2 || p[0] != '\\' || p[1] != 'x') {
-        return json_stringn((const char *) p, len);
+    if (res->raw) {
+        return da_result_add_raw(res, pg, row);
     }
 
-    n = (len - 2) / 2;
-    raw = malloc(n + 1);
-    b64 = malloc(4 * ((n + 2) / 3) + 1);
-    if (raw == NULL || b64 == NULL) {
-        free(raw);
-        free(b64);
-        return NULL;
+    n = PQnfields(pg);
+
+    /* "," "[" and the trailing NUL EVP_EncodeBlock() may write */
+    if (da_result_reserve(res, 3) != 0) {
+        return -1;
     }
+
+    if (res->nrows == 0) {
+        res->row_offsets[0] = 0;
+    }
+
+    res->data[res->len++] = ',';
+    res->data[res->len++] = '[';
 
     for (i = 0; i < n; i++) {
-        hi = p[2 + 2 * i];
-        lo = p[3 + 2 * i];
-        hi = hi <= '9' ? hi - '0' : (hi | 0x20) - 'a' + 10;
-        lo = lo <= '9' ? lo - '0' : (lo | 0x20) - 'a' + 10;
-        raw[i] = (u_char) (hi << 4 | lo);
+        if (PQgetisnull(pg, row, i)) {
+            p = NULL;
+            len = DA_NULL_LEN;
+
+        } else {
+            p = (const u_char *) PQgetvalue(pg, row, i);
+            len = (uint32_t) PQgetlength(pg, row, i);
+            res->size += len;
+        }
+
+        need = da_field_len(&res->columns[i], p, len, num, &numlen);
+
+        /* the field, its "," or the closing "]", a NUL */
+        if (da_result_reserve(res, need + 2) != 0) {
+            return -1;
+        }
+
+        out = da_field_write(&res->columns[i], p, len, num, numlen,
+                             res->data + res->len);
+        *out++ = (u_char) (i + 1 < n ? ',' : ']');
+        res->len = (size_t) (out - res->data);
     }
 
-    EVP_EncodeBlock(b64, raw, (int) n);
-    v = json_pack("{s:s}", "blobValue", (char *) b64);
+    if (n == 0) {
+        res->data[res->len++] = ']';
+    }
 
-    free(raw);
-    free(b64);
+    res->nrows++;
+    res->row_offsets[res->nrows] = res->len;
 
-    return v;
+    return 0;
 }
 
 
-/* One value in the Field union, the way Redshift types it. */
-static json_t *
-da_field(const da_column_t *col, const u_char *p, uint32_t len)
+/*
+ * Exactly what jansson's json_dumps() prints for a real:
+ * "%.17g", ".0" added to integral values, no "+" or leading zeros in the
+ * exponent.
+ */
+static size_t
+da_dtostr(char *buf, size_t size, double d)
+{
+    int     n;
+    char   *e, *q;
+    size_t  len;
+
+    n = snprintf(buf, size, "%.17g", d);
+    if (n < 0 || (size_t) n + 3 >= size) {
+        return 0;
+    }
+
+    len = (size_t) n;
+
+    if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL) {
+        buf[len++] = '.';
+        buf[len++] = '0';
+        buf[len] = '\0';
+    }
+
+    e = strchr(buf, 'e');
+
+    if (e != NULL) {
+        e++;
+        q = e + 1;
+
+        if (*e == '-') {
+            e++;
+        }
+
+        while (*q == '0') {
+            q++;
+        }
+
+        if (q != e) {
+            memmove(e, q, len - (size_t) (q - buf) + 1);
+            len -= (size_t) (q - e);
+        }
+    }
+
+    return len;
+}
+
+
+#define da_lit(s)  (sizeof(s) - 1)
+
+#define DA_F_NULL      "{\"isNull\":true}"
+#define DA_F_TRUE      "{\"booleanValue\":true}"
+#define DA_F_FALSE     "{\"booleanValue\":false}"
+#define DA_F_LONG      "{\"longValue\":"
+#define DA_F_DOUBLE    "{\"doubleValue\":"
+#define DA_F_BLOB      "{\"blobValue\":\""
+#define DA_F_STRING    "{\"stringValue\":\""
+
+
+/*
+ * The length of one value in the Field union, the way Redshift types it
+ * (docs/dataapi.md has the table). A number's text goes to num (numlen
+ * bytes); numlen is 0 for every other kind.
+ */
+static size_t
+da_field_len(const da_column_t *col, const u_char *p, uint32_t len,
+    char *num, size_t *numlen)
 {
     char    buf[64], *end;
     double  d;
 
+    *numlen = 0;
+
     if (len == DA_NULL_LEN) {
-        return json_pack("{s:b}", "isNull", 1);
+        return da_lit(DA_F_NULL);
     }
 
     switch (col->type) {
 
     case DA_OID_BOOL:
-        return json_pack("{s:b}", "booleanValue", len > 0 && p[0] == 't');
+        return len > 0 && p[0] == 't' ? da_lit(DA_F_TRUE)
+                                      : da_lit(DA_F_FALSE);
 
     case DA_OID_INT2:
     case DA_OID_INT4:
@@ -277,8 +379,9 @@ da_field(const da_column_t *col, const u_char *p, uint32_t len)
         if (len < sizeof(buf)) {
             memcpy(buf, p, len);
             buf[len] = '\0';
-            return json_pack("{s:I}", "longValue",
-                             (json_int_t) strtoll(buf, NULL, 10));
+            *numlen = (size_t) snprintf(num, 64, "%lld",
+                                        strtoll(buf, NULL, 10));
+            return da_lit(DA_F_LONG) + *numlen + 1;
         }
 
         break;
@@ -292,20 +395,117 @@ da_field(const da_column_t *col, const u_char *p, uint32_t len)
 
             /* NaN and Infinity have no JSON number: keep them as text */
             if (*end == '\0' && isfinite(d)) {
-                return json_pack("{s:f}", "doubleValue", d);
+                *numlen = da_dtostr(num, 64, d);
+                if (*numlen > 0) {
+                    return da_lit(DA_F_DOUBLE) + *numlen + 1;
+                }
             }
         }
 
         break;
 
     case DA_OID_BYTEA:
-        return da_blob(p, len);
+        /* bytea text output is "\x" + hex (bytea_output = hex) */
+        if (len >= 2 && p[0] == '\\' && p[1] == 'x') {
+            return da_lit(DA_F_BLOB) + 4 * (((len - 2) / 2 + 2) / 3) + 2;
+        }
+
+        break;
 
     default:
         break;
     }
 
-    return json_pack("{s:s%}", "stringValue", (const char *) p, (size_t) len);
+    return da_lit(DA_F_STRING) + spectra_json_escape_len(p, len) + 2;
+}
+
+
+/* Writes what da_field_len() measured; returns the end. */
+static u_char *
+da_field_write(const da_column_t *col, const u_char *p, uint32_t len,
+    const char *num, size_t numlen, u_char *out)
+{
+    if (len == DA_NULL_LEN) {
+        memcpy(out, DA_F_NULL, da_lit(DA_F_NULL));
+        return out + da_lit(DA_F_NULL);
+    }
+
+    if (numlen > 0) {
+        if (col->type == DA_OID_FLOAT4 || col->type == DA_OID_FLOAT8) {
+            memcpy(out, DA_F_DOUBLE, da_lit(DA_F_DOUBLE));
+            out += da_lit(DA_F_DOUBLE);
+
+        } else {
+            memcpy(out, DA_F_LONG, da_lit(DA_F_LONG));
+            out += da_lit(DA_F_LONG);
+        }
+
+        memcpy(out, num, numlen);
+        out += numlen;
+        *out++ = '}';
+        return out;
+    }
+
+    if (col->type == DA_OID_BOOL) {
+        if (len > 0 && p[0] == 't') {
+            memcpy(out, DA_F_TRUE, da_lit(DA_F_TRUE));
+            return out + da_lit(DA_F_TRUE);
+        }
+
+        memcpy(out, DA_F_FALSE, da_lit(DA_F_FALSE));
+        return out + da_lit(DA_F_FALSE);
+    }
+
+    if (col->type == DA_OID_BYTEA && len >= 2 && p[0] == '\\' && p[1] == 'x')
+    {
+        memcpy(out, DA_F_BLOB, da_lit(DA_F_BLOB));
+        out = da_blob_write(p, len, out + da_lit(DA_F_BLOB));
+        *out++ = '"';
+        *out++ = '}';
+        return out;
+    }
+
+    memcpy(out, DA_F_STRING, da_lit(DA_F_STRING));
+    out = spectra_json_escape(out + da_lit(DA_F_STRING), p, len);
+    *out++ = '"';
+    *out++ = '}';
+
+    return out;
+}
+
+
+/*
+ * "\x" + hex to base64, in chunks of a multiple of 3 bytes so that the
+ * pieces join into one encoding. EVP_EncodeBlock() writes a NUL after
+ * its output: the caller leaves room for it.
+ */
+static u_char *
+da_blob_write(const u_char *p, uint32_t len, u_char *out)
+{
+    u_char  raw[768];
+    size_t  n, i, k;
+    int     hi, lo;
+
+    n = (len - 2) / 2;
+    p += 2;
+
+    while (n > 0) {
+        k = n < sizeof(raw) ? n : sizeof(raw);
+
+        for (i = 0; i < k; i++) {
+            hi = p[2 * i];
+            lo = p[2 * i + 1];
+            hi = hi <= '9' ? hi - '0' : (hi | 0x20) - 'a' + 10;
+            lo = lo <= '9' ? lo - '0' : (lo | 0x20) - 'a' + 10;
+            raw[i] = (u_char) (hi << 4 | lo);
+        }
+
+        out += EVP_EncodeBlock(out, raw, (int) k);
+        p += 2 * k;
+        n -= k;
+    }
+
+    return out;
 }
 
 
@@ -429,83 +629,131 @@ da_column_metadata(const da_column_t *col)
 
 
 /*
- * One page of records from offset: at most page_rows rows and about
- * page_bytes of values (always at least one row). *next is the offset of
- * the next page, or 0 when this page is the last.
+ * The end (exclusive) of the page of records that starts at offset: at
+ * most page_rows rows (0: no bound) and at most page_bytes of Records
+ * JSON (0: no bound), always at least one row. nrows when it is the last.
  */
-json_t *
-da_result_page(da_ctx_t *ctx, da_stmt_t *s, size_t offset, size_t *next)
+size_t
+da_result_page_end(da_ctx_t *ctx, const da_result_t *res, size_t offset)
 {
-    da_result_t    *res = s->result;
-    json_t         *page, *records, *row, *meta, *field;
-    const u_char   *p;
-    size_t          r, bytes;
-    uint32_t        len;
-    int             i;
+    size_t  r;
 
-    page = json_object();
-    records = json_array();
-    meta = json_array();
-
-    if (page == NULL || records == NULL || meta == NULL) {
-        goto failed;
+    for (r = offset + 1; r < res->nrows; r++) {
+        if ((ctx->page_rows > 0 && r - offset >= (size_t) ctx->page_rows)
+            || (ctx->page_bytes > 0
+                && res->row_offsets[r + 1] - res->row_offsets[offset]
+                   > ctx->page_bytes))
+        {
+            return r;
+        }
     }
 
-    json_object_set_new(page, "Records", records);
-    json_object_set_new(page, "ColumnMetadata", meta);
-    json_object_set_new(page, "TotalNumRows",
-                        json_integer((json_int_t) res->nrows));
+    return res->nrows;
+}
+
+
+/*
+ * The GetStatementResult reply for rows [offset, end): the stored rows
+ * are copied as one run, only the column metadata goes through jansson.
+ * Members in the order json_dumps() gave them before: Records,
+ * ColumnMetadata, TotalNumRows, NextToken (when next_token is not NULL;
+ * base64, nothing to escape). malloc()ed, *len bytes, no NUL.
+ */
+u_char *
+da_result_page(const da_result_t *res, size_t offset, size_t end,
+    const char *next_token, size_t *len)
+{
+    json_t        *meta;
+    char          *mtext, total[32];
+    const u_char  *rows;
+    size_t         rows_len, mlen, tlen, klen, n;
+    u_char        *page, *p;
+    int            i;
+
+    meta = json_array();
+    if (meta == NULL) {
+        return NULL;
+    }
 
     for (i = 0; i < res->ncolumns; i++) {
         if (json_array_append_new(meta, da_column_metadata(&res->columns[i]))
             != 0)
         {
-            goto failed;
+            json_decref(meta);
+            return NULL;
         }
     }
 
-    bytes = 0;
-    *next = 0;
+    mtext = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
 
-    for (r = offset; r < res->nrows; r++) {
-        if (r > offset && ((int) (r - offset) >= ctx->page_rows
-                           || bytes >= ctx->page_bytes))
-        {
-            *next = r;
-            break;
-        }
-
-        row = json_array();
-        if (row == NULL || json_array_append_new(records, row) != 0) {
-            goto failed;
-        }
-
-        p = res->data + res->row_offsets[r];
-
-        for (i = 0; i < res->ncolumns; i++) {
-            memcpy(&len, p, sizeof(len));
-            p += sizeof(len);
-
-            field = da_field(&res->columns[i], p, len);
-            if (field == NULL || json_array_append_new(row, field) != 0) {
-                goto failed;
-            }
-
-            if (len != DA_NULL_LEN) {
-                p += len;
-                bytes += len;
-            }
-        }
+    if (mtext == NULL) {
+        return NULL;
     }
+
+    rows = NULL;
+    rows_len = 0;
+
+    if (end > offset) {
+        /* skip the comma in front of the first row */
+        rows = res->data + res->row_offsets[offset] + 1;
+        rows_len = res->row_offsets[end] - res->row_offsets[offset] - 1;
+    }
+
+    mlen = strlen(mtext);
+    tlen = (size_t) snprintf(total, sizeof(total), "%zu", res->nrows);
+    klen = next_token != NULL ? strlen(next_token) : 0;
+
+#define DA_P_RECORDS  "{\"Records\":["
+#define DA_P_META     "],\"ColumnMetadata\":"
+#define DA_P_TOTAL    ",\"TotalNumRows\":"
+#define DA_P_TOKEN    ",\"NextToken\":\""
+
+    n = da_lit(DA_P_RECORDS) + rows_len + da_lit(DA_P_META) + mlen
+        + da_lit(DA_P_TOTAL) + tlen + 1;
+
+    if (next_token != NULL) {
+        n += da_lit(DA_P_TOKEN) + klen + 1;
+    }
+
+    page = malloc(n);
+    if (page == NULL) {
+        free(mtext);
+        return NULL;
+    }
+
+    p = page;
+    memcpy(p, DA_P_RECORDS, da_lit(DA_P_RECORDS));
+    p += da_lit(DA_P_RECORDS);
+
+    if (rows_len > 0) {
+        memcpy(p, rows, rows_len);
+        p += rows_len;
+    }
+
+    memcpy(p, DA_P_META, da_lit(DA_P_META));
+    p += da_lit(DA_P_META);
+    memcpy(p, mtext, mlen);
+    p += mlen;
+    memcpy(p, DA_P_TOTAL, da_lit(DA_P_TOTAL));
+    p += da_lit(DA_P_TOTAL);
+    memcpy(p, total, tlen);
+    p += tlen;
+
+    if (next_token != NULL) {
+        memcpy(p, DA_P_TOKEN, da_lit(DA_P_TOKEN));
+        p += da_lit(DA_P_TOKEN);
+        memcpy(p, next_token, klen);
+        p += klen;
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+
+    free(mtext);
+    *len = (size_t) (p - page);
 
     return page;
-
-failed:
-
-    json_decref(page);
-    json_decref(records);
-    json_decref(meta);
-    return NULL;
 }
 
 

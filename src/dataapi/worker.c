@@ -468,6 +468,9 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
         return -1;
     }
 
+    /* catalog lookups read values back, results for clients are JSON */
+    out->raw = s->internal;
+
     if (!PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
                            (const char * const *) s->values, NULL, NULL, 0))
     {
