@@ -76,8 +76,10 @@ da_usage(FILE *out)
         "  --max-result-bytes N         result size per statement (100 MiB)\n"
         "  --retention-seconds N        keep finished statements (86400)\n"
         "  --statement-timeout-seconds N  (86400)\n"
-        "  --page-rows N                GetStatementResult rows/page (1000)\n"
-        "  --page-bytes N               ...and value bytes/page (1 MiB)\n"
+        "  --page-rows N                GetStatementResult rows/page\n"
+        "                               (0: no bound, the default)\n"
+        "  --page-bytes N               ...and Records JSON bytes/page\n"
+        "                               (100 MiB, as AWS; 0: no bound)\n"
         "  --max-body-bytes N           request body limit (524288)\n"
         "  --max-sessions N             open sessions at most (32)\n"
         "  --max-wait-seconds N         WaitTimeSeconds limit (60)\n"
@@ -306,12 +308,12 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
             break;
 
         case O_PAGE_ROWS:
-            rc = da_parse_long("page-rows", optarg, 1, 1000000, &v);
+            rc = da_parse_long("page-rows", optarg, 0, 100000000, &v);
             ctx->page_rows = (int) v;
             break;
 
         case O_PAGE_BYTES:
-            rc = da_parse_long("page-bytes", optarg, 1, LONG_MAX, &v);
+            rc = da_parse_long("page-bytes", optarg, 0, LONG_MAX, &v);
             ctx->page_bytes = (size_t) v;
             break;
 
@@ -469,8 +471,8 @@ main(int argc, char **argv)
     ctx->max_result_bytes = 100 * 1024 * 1024;
     ctx->retention = 86400;
     ctx->statement_timeout = 86400;
-    ctx->page_rows = 1000;
-    ctx->page_bytes = 1024 * 1024;
+    ctx->page_rows = 0;
+    ctx->page_bytes = 100 * 1024 * 1024;
     ctx->max_body = 512 * 1024;
     ctx->max_sessions = 32;
     ctx->max_wait = 60;
