@@ -48,7 +48,11 @@ bash "$repo/scripts/pg.sh" start "$state/pg" "$base"
 bash "$repo/scripts/pg.sh" demo "$state/pg" "$base"
 
 echo "test: starting spectra-dataapi"
-bash "$repo/scripts/dataapi.sh" start "$build" "$state" $((base + 1)) "$base"
+# small pages (the default is one page up to 100 MiB): keeps the suites'
+# multi-page results, in the CLI and in the module, covered
+SPECTRA_DATAAPI_ARGS="--page-rows 1000 ${SPECTRA_DATAAPI_ARGS:-}" \
+    bash "$repo/scripts/dataapi.sh" start "$build" "$state" $((base + 1)) \
+    "$base"
 read -r access_key secret_key < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
 
 export SPECTRA_REPO=$repo

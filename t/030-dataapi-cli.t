@@ -115,7 +115,7 @@ for my $u (['nobody_here', qr/^ERROR: db user "nobody_here" does not exist/],
     is $m{sold_at}{typeName}, 'timestamptz', 'timestamptz';
 }
 
-# multi-page get-statement-result (1000 rows a page by default)
+# multi-page get-statement-result (scripts/test.sh: --page-rows 1000)
 {
     my $d = execute($env, 'tenant_initech',
                     'select id from sales order by id limit 2500');
