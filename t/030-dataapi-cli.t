@@ -7,6 +7,7 @@ use warnings;
 
 use lib "$ENV{SPECTRA_REPO}/t/data/dataapi";
 use DataAPI;
+use MIME::Base64 ();
 use Test::More;
 
 my $env = env_or_skip();
@@ -256,6 +257,41 @@ for my $u (['nobody_here', qr/^ERROR: db user "nobody_here" does not exist/],
     isnt $rc, 0, 'describe-table as a superuser is refused';
     like $err, qr/ValidationException.*db user "postgres" is refused/,
          'with the reason';
+}
+
+# edge values of the Field union, read off the wire (the JSON text decoded
+# as UTF-8): escapes, non-ASCII, bytea as base64 (1,000 bytes: more than
+# one chunk of the encoder), float text that has no JSON number
+{
+    my $d = execute($env, 'tenant_acme',
+                    q{select E'q"b\\\\n\n\t\x01 \u00e9 \u4e2d}
+                    . q{ \U0001F600 /' as s,}
+                    . q{ '\xdeadbeef01'::bytea as b,}
+                    . q{ decode(repeat('ab', 1000), 'hex') as big,}
+                    . q{ '\x'::bytea as e, 'NaN'::float8 as nan,}
+                    . q{ '-Infinity'::float4 as inf, 1e-5::float8 as small,}
+                    . q{ 1e22::float8 as large, 100::float8 as whole,}
+                    . q{ (-5)::int2 as neg, 4294967295::oid as o,}
+                    . q{ true as t, null::bytea as n});
+    is $d->{Status}, 'FINISHED', 'the edge values query runs';
+    my ($st, undef, $res) = call($env, 'GetStatementResult',
+                                 { Id => $d->{Id} });
+    is $st, 200, 'GetStatementResult: 200';
+    my $page = JSON::PP->new->utf8->decode($res->{content});
+    is_deeply $page->{Records},
+        [[{ stringValue =>
+                "q\"b\\n\n\t\x{1} \x{e9} \x{4e2d} \x{1f600} /" },
+          { blobValue => '3q2+7wE=' },
+          { blobValue => MIME::Base64::encode_base64("\xab" x 1000, '') },
+          { blobValue => '' }, { stringValue => 'NaN' },
+          { stringValue => '-Infinity' }, { doubleValue => 1e-5 },
+          { doubleValue => 1e22 }, { doubleValue => 100 },
+          { longValue => -5 }, { longValue => 4294967295 },
+          { booleanValue => JSON::PP::true }, { isNull => JSON::PP::true }]],
+        'every kind of Field, exactly';
+    is $page->{TotalNumRows}, 1, 'TotalNumRows';
+    ok !exists $page->{NextToken}, 'one page, no NextToken';
+    is scalar @{ $page->{ColumnMetadata} }, 13, 'ColumnMetadata: 13 columns';
 }
 
 # failures keep their SQLSTATE

@@ -20,6 +20,8 @@ my $d = start_daemon($port, '--workers', '1', '--queue', '1',
 
 # never leave the extra daemon behind, even when a test dies
 END { stop_daemon($d) if defined $d }
+my $pb;     # the --page-bytes daemon below
+END { stop_daemon($pb) if defined $pb }
 
 sub run_sql {
     my ($e, $user, $sql) = @_;
@@ -81,6 +83,30 @@ sub run_sql {
         last unless defined $token;
     }
     is_deeply \@sizes, [100, 100, 50], 'pages of 100, 100 and 50 rows';
+}
+
+# --page-bytes 200: a page holds at most 200 bytes of stored Records JSON,
+# each row counted as ",[{"longValue":N}]" (18 bytes for N < 10, then 19)
+{
+    my $b = $pb = start_daemon($port + 1, '--page-bytes', '200');
+    my $id = (call($b, 'ExecuteStatement',
+                   { Sql => 'select g from generate_series(1, 30) g',
+                     Database => 'warehouse', ClusterIdentifier => 'demo',
+                     DbUser => 'tenant_acme' }))[1]{Id};
+    is wait_done($b, $id)->{ResultRows}, 30, '30 rows';
+    my (@pages, $token);
+    for (1 .. 5) {
+        my ($st, $p) = call($b, 'GetStatementResult',
+                            { Id => $id, defined $token
+                                         ? (NextToken => $token) : () });
+        push @pages, [map { $_->[0]{longValue} } @{ $p->{Records} }];
+        $token = $p->{NextToken};
+        last unless defined $token;
+    }
+    is_deeply [map { scalar @$_ } @pages], [11, 10, 9],
+              'pages of 11 (9 x 18 + 2 x 19 = 200 bytes), 10 and 9 rows';
+    is_deeply [map { @$_ } @pages], [1 .. 30], 'every row once, in order';
+    is stop_daemon($b), 0, 'that daemon exits cleanly';
 }
 
 # statement timeout
