@@ -811,7 +811,14 @@ ngx_http_spectra_store_open(ngx_cycle_t *cycle,
 
     ngx_memzero(&conf, sizeof(spectra_job_conf_t));
     conf.path = (const char *) path;
-    conf.busy_timeout_ms = 50;
+
+    /*
+     * A WAL write takes tens of microseconds: waiting longer than that
+     * means an overloaded machine, where losing a job update is worse
+     * than a late answer.
+     */
+
+    conf.busy_timeout_ms = 500;
 
     if (spectra_job_sqlite_ops.open(store, &conf, &err) != SPECTRA_JOB_OK) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
