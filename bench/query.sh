@@ -18,7 +18,7 @@
 # Prints a table and writes it to bench/results/query-latest.txt.
 #
 # Environment:
-#   BENCH_PORT_BASE   first of four loopback ports (default 57080): nginx,
+#   BENCH_PORT_BASE   first of four loopback ports (default 22080): nginx,
 #                     PostgreSQL, spectra-dataapi, the plain nginx
 #   BENCH_MODES       module modes, space-separated (default all four):
 #                     "longpoll+sessions longpoll poll+sessions poll";
@@ -46,7 +46,7 @@ if [ $# -gt 0 ]; then
     build=$(cd "$1" && pwd)
 fi
 
-base=${BENCH_PORT_BASE:-57080}
+base=${BENCH_PORT_BASE:-22080}
 http_port=$base
 pg_port=${BENCH_PG_PORT:-$((base + 1))}
 api_port=$((base + 2))
