@@ -6,7 +6,7 @@
 # ceiling for fresh tokens).  nginx runs one worker (one core), wrk one
 # thread.
 # Usage: bench/auth.sh   (env: BUILD=build, DURATION=2s, CONNECTIONS=32,
-#                         SPECTRA_BENCH_PORT=53010, FRESH_TOKENS=4000,
+#                         SPECTRA_BENCH_PORT=22010, FRESH_TOKENS=4000,
 #                         ROUNDS=5)
 set -euo pipefail
 
@@ -19,7 +19,7 @@ esac
 module=$build/ngx_spectra_module.so
 duration=${DURATION:-2s}
 conns=${CONNECTIONS:-32}
-port=${SPECTRA_BENCH_PORT:-53010}
+port=${SPECTRA_BENCH_PORT:-22010}
 fresh=${FRESH_TOKENS:-4000}
 work=$repo/var/bench-auth
 
