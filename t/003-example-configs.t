@@ -18,9 +18,9 @@ mkdir "$dir/$_" for qw(logs tmp spectra spectra/conf.d jobs tls);
 system('chown', 'nobody:', "$dir/jobs") == 0 or die "chown: $?";
 
 # what the examples expect to find on a real host
-system('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
-       'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=x',
-       '-keyout', "$dir/tls/key.pem", '-out', "$dir/tls/cert.pem") == 0
+system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+       . " -nodes -days 1 -subj /CN=x -keyout $dir/tls/key.pem"
+       . " -out $dir/tls/cert.pem 2>/dev/null") == 0
     or die 'openssl req failed';
 system("openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
        . " | openssl pkey -pubout > $dir/spectra/ec.pub") == 0
@@ -100,7 +100,7 @@ is $res->{status}, 401, 'a query without credentials is 401';
 like $res->{content}, qr/^\{"error":\{"code":"UNAUTHENTICATED"/,
     '... with the JSON error';
 
-system('/usr/sbin/nginx', '-p', $dir, '-c', $conf, '-s', 'quit');
+system("/usr/sbin/nginx -p $dir -c $conf -s quit 2>/dev/null");
 for (1 .. 100) {
     last unless -f "$dir/logs/nginx.pid";
     select undef, undef, undef, 0.1;
