@@ -1,8 +1,9 @@
 /*
  * Benchmark client of bench/dataapi.sh: N threads, each looping
  * ExecuteStatement -> DescribeStatement (WaitTimeSeconds long poll, so one
- * call) -> GetStatementResult for D seconds over a keep-alive connection,
- * signing every call with spectra_sigv4. Prints round trips per second.
+ * call) -> GetStatementResult (every page, following NextToken) for D
+ * seconds over a keep-alive connection, signing every call with
+ * spectra_sigv4. Prints round trips per second.
  *
  *   dataapi-client PORT AKID SECRET CLIENTS SECONDS EXPECTED_ROWS SQL
  */
@@ -174,7 +175,8 @@ static int
 bc_trip(CURL *curl)
 {
     json_t  *r, *d, *g;
-    char     id[64];
+    char     id[64], *token;
+    long     rows;
     int      ok;
 
     r = bc_call(curl, "ExecuteStatement",
@@ -199,12 +201,37 @@ bc_trip(CURL *curl)
         return -1;
     }
 
-    g = bc_call(curl, "GetStatementResult", json_pack("{s:s}", "Id", id));
-    ok = g != NULL
-         && (long) json_array_size(json_object_get(g, "Records")) == bc_rows;
-    json_decref(g);
+    /* every page, following NextToken */
+    rows = 0;
+    token = NULL;
 
-    return ok ? 0 : -1;
+    for ( ;; ) {
+        g = bc_call(curl, "GetStatementResult",
+                    token != NULL
+                    ? json_pack("{s:s, s:s}", "Id", id, "NextToken", token)
+                    : json_pack("{s:s}", "Id", id));
+        free(token);
+        token = NULL;
+
+        if (g == NULL) {
+            return -1;
+        }
+
+        rows += (long) json_array_size(json_object_get(g, "Records"));
+
+        if (json_is_string(json_object_get(g, "NextToken"))) {
+            token = strdup(json_string_value(json_object_get(g,
+                                                             "NextToken")));
+        }
+
+        json_decref(g);
+
+        if (token == NULL) {
+            break;
+        }
+    }
+
+    return rows == bc_rows ? 0 : -1;
 }
 
 

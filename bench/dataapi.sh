@@ -6,8 +6,11 @@
 #
 # One round trip = ExecuteStatement -> DescribeStatement (WaitTimeSeconds
 # long poll, one call) -> GetStatementResult, each SigV4-signed, over a
-# keep-alive connection (bench/dataapi-client.c). Cases: "select 1" and a
-# 100-row, 3-column result; 1 client and 32 concurrent clients.
+# keep-alive connection (bench/dataapi-client.c; it follows NextToken
+# through every page). Cases: "select 1" and a 100-row, 3-column result
+# with 1 and 32 concurrent clients; 10,000 rows x 11 columns of the demo
+# sales table (about 3 MB of JSON) with 1 client, where pgbench runs
+# "set role tenant_acme" first (the login role sees no sales rows).
 #
 # Environment: BENCH_PORT_BASE (default 52080: PostgreSQL, +1 the daemon),
 # BENCH_SECONDS per case (default 5), BENCH_WORKERS daemon workers
@@ -29,6 +32,7 @@ own_pg=0
 sql_one='select 1'
 sql_hundred="select g, g * 2 as d, 'row ' || g as t"
 sql_hundred+=" from generate_series(1, 100) g"
+sql_tenk='select * from sales order by id limit 10000'
 
 cleanup() {
     set +e
@@ -75,25 +79,42 @@ api_tps() {
         "$sql" | awk '{ print $1 }'
 }
 
+# the daemon's CPU time (user + system, clock ticks) so far
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$(cat "$state/dataapi.pid")/stat"
+}
+
 # the daemon's resident memory after each case: it must stay flat
 rss_mib() {
     awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' \
         "/proc/$(cat "$state/dataapi.pid")/status"
 }
 
-printf '%-22s %8s %14s %12s %8s %9s\n' case clients 'dataapi trips/s' \
-    'pgbench tps' ratio 'RSS MiB'
+tck=$(getconf CLK_TCK)
+printf '%-23s %7s %15s %12s %7s %12s %8s\n' case clients 'dataapi trips/s' \
+    'pgbench tps' ratio 'CPU ms/trip' 'RSS MiB'
 for clients in 1 32; do
-    for case in one hundred; do
+    for case in one hundred tenk; do
+        pre=
         if [ "$case" = one ]; then
             sql=$sql_one rows=1 label='select 1'
-        else
+        elif [ "$case" = hundred ]; then
             sql=$sql_hundred rows=100 label='100 rows x 3 columns'
+        elif [ "$clients" = 1 ]; then
+            sql=$sql_tenk rows=10000 label='10000 rows x 11 columns'
+            pre='set role tenant_acme; '
+        else
+            continue
         fi
+        t0=$(cpu_ticks)
         api=$(api_tps "$clients" "$rows" "$sql")
-        pg=$(pgbench_tps "$clients" "$sql")
+        t1=$(cpu_ticks)
+        pg=$(pgbench_tps "$clients" "$pre$sql")
         ratio=$(awk -v a="$api" -v p="$pg" 'BEGIN { printf "%.3f", a / p }')
-        printf '%-22s %8d %14s %12s %8s %9s\n' "$label" "$clients" \
-            "$api" "$pg" "$ratio" "$(rss_mib)"
+        # the daemon's CPU per round trip, whatever the client costs
+        cpu=$(awk -v d="$((t1 - t0))" -v a="$api" -v s="$seconds" \
+              -v t="$tck" 'BEGIN { printf "%.2f", d * 1000 / t / (a * s) }')
+        printf '%-23s %7d %15s %12s %7s %12s %8s\n' "$label" "$clients" \
+            "$api" "$pg" "$ratio" "$cpu" "$(rss_mib)"
     done
 done
