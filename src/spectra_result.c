@@ -9,6 +9,7 @@
 #include "spectra_json.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,15 @@
 #define SPECTRA_RESULT_DOUBLE_MAX_LEN  24   /* -2.2250738585072014e-308 */
 #define SPECTRA_RESULT_MAX_DEPTH       64
 #define SPECTRA_RESULT_MAX_NUMBER      1024
+
+
+/* a JSON number's decimal digits, read from its text */
+typedef struct {
+    u_char                    d[17];      /* first significant digits */
+    int                       n;          /* significant digits, all */
+    int                       x;          /* power of 10 of d[0] */
+    int                       neg;
+} spectra_num_t;
 
 
 /* what a Field holds */
@@ -39,9 +49,13 @@ typedef struct {
     int64_t                   l;
     double                    d;
     const u_char             *raw;        /* string body as in the page */
-    size_t                    len;
+    size_t                    len;        /* or number text, for numbers */
     int                       esc;        /* raw has escapes */
+    int                       plain;      /* raw is printable ASCII only */
+    spectra_num_t             num;        /* doubleValue's digits */
 } spectra_field_t;
+
+
 
 
 typedef struct {
@@ -50,6 +64,7 @@ typedef struct {
     const u_char             *end;
     spectra_result_err_t     *err;
     int                       esc;        /* the last string had escapes */
+    int                       plain;      /* ... and only bytes 0x20-0x7e */
 } spectra_scan_t;
 
 
@@ -86,7 +101,8 @@ typedef struct {
 static void spectra_result_error(spectra_result_err_t *err, size_t pos,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int spectra_scan_fail(spectra_scan_t *s, const char *what);
-static void spectra_scan_ws(spectra_scan_t *s);
+static int spectra_result_word_stop(uint64_t w);
+static inline void spectra_scan_ws(spectra_scan_t *s);
 static int spectra_scan_char(spectra_scan_t *s, u_char c);
 static int spectra_scan_string(spectra_scan_t *s, const u_char **raw,
     size_t *len);
@@ -118,20 +134,29 @@ static int spectra_result_set_columns(spectra_result_t *res,
     spectra_raw_column_t *raw, size_t n);
 static int spectra_result_name_used(spectra_result_t *res, size_t ncols,
     const u_char *name, size_t len);
+static int spectra_result_field_kind(const u_char *k, size_t len);
+static int spectra_result_field_name(spectra_scan_t *s);
+static void spectra_result_num_read(const u_char *p, size_t len,
+    spectra_num_t *num);
 static int spectra_result_field(spectra_scan_t *s, spectra_field_t *f);
 static int spectra_result_row(spectra_result_t *res, spectra_scan_t *s,
     size_t rowno, size_t *size, u_char **dst);
 static int spectra_result_plain_decimal(const u_char *p, size_t len);
 static int spectra_result_base64(const u_char *p, size_t len);
-static u_char *spectra_result_int64(u_char *dst, int64_t v);
 static u_char *spectra_result_double(u_char *dst, double v);
+static u_char *spectra_result_g15(u_char *dst, int neg, const u_char *d,
+    int n, int x);
+static u_char *spectra_result_double_text(u_char *dst, spectra_field_t *f);
 static size_t spectra_result_digits(const char *s);
 static u_char *spectra_result_string(u_char *dst, const u_char *s,
     size_t len);
 static int spectra_result_reserve(spectra_result_out_t *out, size_t need);
 
 
-/* bytes a string body may hold as they are: not '"', '\\' or a control */
+/*
+ * Bytes a string body may hold as they are: 1 printable ASCII, 2 0x7f and
+ * >= 0x80 (UTF-8, checked when written); 0 '"', '\\' and controls.
+ */
 static const u_char  spectra_result_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x10 */
@@ -140,15 +165,22 @@ static const u_char  spectra_result_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,     /* 0x50 '\\' */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* 0x80 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2,     /* 0x7f */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,     /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2
+};
+
+
+/* powers of 10 a double holds exactly */
+static const double  spectra_result_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
 
@@ -267,9 +299,14 @@ spectra_scan_fail(spectra_scan_t *s, const char *what)
 }
 
 
-static void
+static inline void
 spectra_scan_ws(spectra_scan_t *s)
 {
+    /* the common case: no whitespace at all */
+    if (s->p < s->end && *s->p > ' ') {
+        return;
+    }
+
     while (s->p < s->end
            && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r'
                || *s->p == '\t'))
@@ -299,12 +336,38 @@ spectra_scan_char(spectra_scan_t *s, u_char c)
 }
 
 
-/* A string; *raw..*raw + *len is its body, escapes still in. */
+/*
+ * Whether any byte of a word of 8 string bytes needs a second look: '"',
+ * '\\', a control, 0x7f or >= 0x80 (each test is exact for "any byte").
+ */
+
+static int
+spectra_result_word_stop(uint64_t w)
+{
+    uint64_t  ones, highs;
+
+    ones = 0x0101010101010101ULL;
+    highs = 0x8080808080808080ULL;
+
+    return ((((w - ones * 0x20) & ~w)                  /* < 0x20 */
+            | (((w ^ (ones * '"')) - ones) & ~(w ^ (ones * '"')))
+            | (((w ^ (ones * '\\')) - ones) & ~(w ^ (ones * '\\')))
+            | w | (w + ones))                           /* >= 0x7f */
+           & highs) != 0;
+}
+
+
+/*
+ * A string; *raw..*raw + *len is its body, escapes still in.  s->esc says
+ * whether it has escapes, s->plain whether it is all printable ASCII (then
+ * it is written as it is).
+ */
 
 static int
 spectra_scan_string(spectra_scan_t *s, const u_char **raw, size_t *len)
 {
     int            i;
+    uint64_t       w;
     const u_char  *p;
 
     spectra_scan_ws(s);
@@ -315,9 +378,30 @@ spectra_scan_string(spectra_scan_t *s, const u_char **raw, size_t *len)
 
     p = s->p + 1;
     s->esc = 0;
+    s->plain = 1;
 
     for ( ;; ) {
         /* the common case: bytes that need no second look */
+        if (s->plain) {
+            while (s->end - p >= 8) {
+                memcpy(&w, p, 8);
+
+                if (spectra_result_word_stop(w)) {
+                    break;
+                }
+
+                p += 8;
+            }
+
+            while (p < s->end && spectra_result_plain[*p] == 1) {
+                p++;
+            }
+
+            if (p < s->end && spectra_result_plain[*p] == 2) {
+                s->plain = 0;
+            }
+        }
+
         while (p < s->end && spectra_result_plain[*p]) {
             p++;
         }
@@ -336,10 +420,7 @@ spectra_scan_string(spectra_scan_t *s, const u_char **raw, size_t *len)
             return spectra_scan_fail(s, "control character in a string");
         }
 
-        if (*p != '\\') {
-            p++;
-            continue;
-        }
+        /* a backslash */
 
         if (s->end - p < 2) {
             s->p = p;
@@ -347,6 +428,7 @@ spectra_scan_string(spectra_scan_t *s, const u_char **raw, size_t *len)
         }
 
         s->esc = 1;
+        s->plain = 0;
 
         switch (p[1]) {
         case '"': case '\\': case '/': case 'b':
@@ -1343,6 +1425,202 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
 }
 
 
+/* The Field kind a member name stands for, or -1. */
+
+static int
+spectra_result_field_kind(const u_char *k, size_t len)
+{
+    switch (len) {
+    case 6:
+        return memcmp(k, "isNull", 6) == 0 ? SPECTRA_FIELD_NULL : -1;
+
+    case 9:
+        if (k[0] == 'l') {
+            return memcmp(k, "longValue", 9) == 0 ? SPECTRA_FIELD_LONG : -1;
+        }
+
+        return memcmp(k, "blobValue", 9) == 0 ? SPECTRA_FIELD_BLOB : -1;
+
+    case 11:
+        if (k[0] == 's') {
+            return memcmp(k, "stringValue", 11) == 0 ? SPECTRA_FIELD_STRING
+                                                      : -1;
+        }
+
+        return memcmp(k, "doubleValue", 11) == 0 ? SPECTRA_FIELD_DOUBLE : -1;
+
+    case 12:
+        return memcmp(k, "booleanValue", 12) == 0 ? SPECTRA_FIELD_BOOL : -1;
+
+    default:
+        return -1;
+    }
+}
+
+
+/*
+ * A Field member name written the usual way, "name": with no whitespace
+ * or escapes: its kind, and s->p moves past the colon; else -1 and s->p
+ * stays.
+ */
+
+static int
+spectra_result_field_name(spectra_scan_t *s)
+{
+    int          kind;
+    size_t       n;
+    const char  *name;
+
+    if (s->end - s->p < 16 || s->p[0] != '"') {
+        return -1;
+    }
+
+    switch (s->p[1]) {
+    case 'i':
+        name = "\"isNull\":";
+        kind = SPECTRA_FIELD_NULL;
+        break;
+
+    case 'l':
+        name = "\"longValue\":";
+        kind = SPECTRA_FIELD_LONG;
+        break;
+
+    case 'd':
+        name = "\"doubleValue\":";
+        kind = SPECTRA_FIELD_DOUBLE;
+        break;
+
+    case 's':
+        name = "\"stringValue\":";
+        kind = SPECTRA_FIELD_STRING;
+        break;
+
+    case 'b':
+        if (s->p[2] == 'o') {
+            name = "\"booleanValue\":";
+            kind = SPECTRA_FIELD_BOOL;
+
+        } else {
+            name = "\"blobValue\":";
+            kind = SPECTRA_FIELD_BLOB;
+        }
+
+        break;
+
+    default:
+        return -1;
+    }
+
+    n = strlen(name);
+
+    if (memcmp(s->p, name, n) != 0) {
+        return -1;
+    }
+
+    s->p += n;
+
+    return kind;
+}
+
+
+/*
+ * The digits of a number the scanner has checked: n significant digits
+ * (trailing zeros not counted, 0 for a zero), the first 17 of them in d,
+ * and x, the power of 10 of the first.  A huge exponent saturates.
+ */
+
+static void
+spectra_result_num_read(const u_char *p, size_t len, spectra_num_t *num)
+{
+    int            frac, nz, lead;
+    long           e, pos, first;
+    const u_char  *end;
+
+    end = p + len;
+    first = LONG_MIN;
+    num->neg = (p < end && *p == '-');
+    p += num->neg;
+
+    num->n = 0;
+    nz = 0;             /* digits up to the last non-zero one */
+    pos = 0;            /* digits before the point, then -(zeros after) */
+    lead = 1;
+    frac = 0;
+    num->x = 0;
+
+    for ( /* void */ ; p < end; p++) {
+        if (*p == '.') {
+            frac = 1;
+            continue;
+        }
+
+        if (*p < '0' || *p > '9') {
+            break;
+        }
+
+        if (lead) {
+            if (*p == '0') {
+                if (frac) {
+                    pos--;
+                }
+
+                continue;
+            }
+
+            lead = 0;
+            first = frac ? pos - 1 : LONG_MIN;
+        }
+
+        if (!frac) {
+            pos++;
+        }
+
+        if (num->n < (int) sizeof(num->d)) {
+            num->d[num->n] = *p;
+        }
+
+        num->n++;
+
+        if (*p != '0') {
+            nz = num->n;
+        }
+    }
+
+    if (lead) {
+        num->n = 0;
+        return;
+    }
+
+    /* a first digit in the integer part: its power is pos - 1 */
+    num->x = (int) (first == LONG_MIN ? pos - 1 : first);
+
+    num->n = nz;
+
+    if (p < end) {
+        /* 'e' or 'E', an optional sign, digits */
+        p++;
+        e = 0;
+
+        if (*p == '+' || *p == '-') {
+            lead = (*p == '-');
+            p++;
+
+        } else {
+            lead = 0;
+        }
+
+        for ( /* void */ ; p < end; p++) {
+            if (e < 100000) {
+                e = e * 10 + (*p - '0');
+            }
+        }
+
+        num->x += (int) (lead ? -e : e);
+    }
+}
+
+
 /*
  * A Data API Field: an object with exactly one member.  Doubles may come
  * as "NaN", "Infinity" or "-Infinity" strings (AWS JSON).  Returns -1 for
@@ -1352,9 +1630,10 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
 static int
 spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
 {
-    int            integer, more;
+    int            integer, more, kind;
     char           key[16], num[SPECTRA_RESULT_MAX_NUMBER];
     size_t         len;
+    u_char        *e;
     const u_char  *tok;
 
     spectra_scan_ws(s);
@@ -1364,12 +1643,35 @@ spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
     }
 
     s->p++;
-    spectra_scan_ws(s);
 
-    if (s->p == s->end || *s->p != '"'
-        || spectra_scan_key(s, key, sizeof(key)) != SPECTRA_RESULT_OK)
-    {
-        return -1;
+    /* the common case: "name": right after the brace */
+    kind = spectra_result_field_name(s);
+
+    if (kind < 0) {
+        spectra_scan_ws(s);
+
+        if (s->p == s->end || *s->p != '"'
+            || spectra_scan_string(s, &tok, &len) != SPECTRA_RESULT_OK)
+        {
+            return -1;
+        }
+
+        if (!s->esc) {
+            kind = spectra_result_field_kind(tok, len);
+
+        } else if (len < sizeof(key)) {
+            /* a decoded name is never longer than its raw form */
+            e = spectra_result_unescape((u_char *) key, tok, len);
+            kind = spectra_result_field_kind((u_char *) key,
+                                             (size_t) (e - (u_char *) key));
+
+        } else {
+            kind = -1;
+        }
+
+        if (kind < 0 || spectra_scan_char(s, ':') != SPECTRA_RESULT_OK) {
+            return -1;
+        }
     }
 
     spectra_scan_ws(s);
@@ -1378,15 +1680,18 @@ spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
         return -1;
     }
 
-    if (strcmp(key, "isNull") == 0) {
-        f->kind = SPECTRA_FIELD_NULL;
+    f->kind = (spectra_field_e) kind;
 
+    switch (f->kind) {
+
+    case SPECTRA_FIELD_NULL:
         if (*s->p != 't' || spectra_scan_literal(s, "true") != 0) {
             return -1;
         }
 
-    } else if (strcmp(key, "booleanValue") == 0) {
-        f->kind = SPECTRA_FIELD_BOOL;
+        break;
+
+    case SPECTRA_FIELD_BOOL:
         f->boolean = (*s->p == 't');
 
         if ((*s->p != 't' && *s->p != 'f')
@@ -1395,24 +1700,26 @@ spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
             return -1;
         }
 
-    } else if (strcmp(key, "longValue") == 0) {
-        f->kind = SPECTRA_FIELD_LONG;
+        break;
 
+    case SPECTRA_FIELD_LONG:
         if ((*s->p != '-' && (*s->p < '0' || *s->p > '9'))
-            || spectra_scan_number(s, &tok, &len, &integer) != 0
+            || spectra_scan_number(s, &f->raw, &f->len, &integer) != 0
             || !integer
-            || spectra_result_int64_parse(tok, len, &f->l) != 0)
+            || spectra_result_int64_parse(f->raw, f->len, &f->l) != 0)
         {
             return -1;
         }
 
-    } else if (strcmp(key, "doubleValue") == 0) {
-        f->kind = SPECTRA_FIELD_DOUBLE;
+        break;
 
+    case SPECTRA_FIELD_DOUBLE:
         if (*s->p == '"') {
             if (spectra_scan_string(s, &tok, &len) != 0) {
                 return -1;
             }
+
+            f->raw = NULL;
 
             if (len == 3 && memcmp(tok, "NaN", 3) == 0) {
                 f->d = NAN;
@@ -1427,35 +1734,45 @@ spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
                 return -1;
             }
 
-        } else {
-            if ((*s->p != '-' && (*s->p < '0' || *s->p > '9'))
-                || spectra_scan_number(s, &tok, &len, &integer) != 0
-                || len >= sizeof(num))
-            {
+            break;
+        }
+
+        if ((*s->p != '-' && (*s->p < '0' || *s->p > '9'))
+            || spectra_scan_number(s, &f->raw, &f->len, &integer) != 0
+            || f->len >= sizeof(num))
+        {
+            return -1;
+        }
+
+        spectra_result_num_read(f->raw, f->len, &f->num);
+
+        /*
+         * A finite literal too big for a double is not one: below 1e308
+         * every value is finite, from 1e309 up none is.
+         */
+        if (f->num.n > 0 && f->num.x >= 308) {
+            if (f->num.x > 308) {
                 return -1;
             }
 
-            memcpy(num, tok, len);
-            num[len] = '\0';
+            memcpy(num, f->raw, f->len);
+            num[f->len] = '\0';
 
-            f->d = strtod(num, NULL);
-
-            /* a finite literal too big for a double is not one */
-            if (isinf(f->d)) {
+            if (isinf(strtod(num, NULL))) {
                 return -1;
             }
         }
 
-    } else if (strcmp(key, "stringValue") == 0
-               || strcmp(key, "blobValue") == 0)
-    {
-        f->kind = (key[0] == 's') ? SPECTRA_FIELD_STRING : SPECTRA_FIELD_BLOB;
+        break;
 
+    case SPECTRA_FIELD_STRING:
+    case SPECTRA_FIELD_BLOB:
         if (*s->p != '"' || spectra_scan_string(s, &f->raw, &f->len) != 0) {
             return -1;
         }
 
         f->esc = s->esc;
+        f->plain = s->plain;
 
         if (f->kind == SPECTRA_FIELD_BLOB
             && !spectra_result_base64(f->raw, f->len))
@@ -1463,8 +1780,7 @@ spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
             return -1;
         }
 
-    } else {
-        return -1;
+        break;
     }
 
     /* exactly one member */
@@ -1563,7 +1879,9 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
 
             default:
                 /* strings and base64 blobs */
-                n += 2 + spectra_result_str_len(f.raw, f.len, f.esc);
+                n += 2 + (f.plain ? f.len
+                                  : spectra_result_str_len(f.raw, f.len,
+                                                           f.esc));
             }
 
             continue;
@@ -1597,11 +1915,20 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
             break;
 
         case SPECTRA_FIELD_LONG:
-            d = spectra_result_int64(d, f.l);
+            /* JSON's integer syntax is int64's shortest form, but "-0" */
+            if (f.l == 0) {
+                *d++ = '0';
+
+            } else {
+                memcpy(d, f.raw, f.len);
+                d += f.len;
+            }
+
             break;
 
         case SPECTRA_FIELD_DOUBLE:
-            d = spectra_result_double(d, f.d);
+            d = (f.raw == NULL) ? spectra_result_double(d, f.d)
+                                : spectra_result_double_text(d, &f);
             break;
 
         case SPECTRA_FIELD_STRING:
@@ -1612,6 +1939,12 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
                 memcpy(d, f.raw, f.len);
                 d += f.len;
 
+            } else if (f.plain) {
+                *d++ = '"';
+                memcpy(d, f.raw, f.len);
+                d += f.len;
+                *d++ = '"';
+
             } else {
                 d = spectra_result_str_write(d, f.raw, f.len, f.esc);
             }
@@ -1619,7 +1952,16 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
             break;
 
         case SPECTRA_FIELD_BLOB:
-            d = spectra_result_str_write(d, f.raw, f.len, f.esc);
+            if (f.plain) {
+                *d++ = '"';
+                memcpy(d, f.raw, f.len);
+                d += f.len;
+                *d++ = '"';
+
+            } else {
+                d = spectra_result_str_write(d, f.raw, f.len, f.esc);
+            }
+
             break;
         }
     }
@@ -1944,36 +2286,6 @@ spectra_result_base64(const u_char *p, size_t len)
 }
 
 
-static u_char *
-spectra_result_int64(u_char *dst, int64_t v)
-{
-    u_char    tmp[SPECTRA_RESULT_INT64_MAX_LEN];
-    size_t    n;
-    uint64_t  u;
-
-    if (v < 0) {
-        *dst++ = '-';
-        u = (uint64_t) 0 - (uint64_t) v;
-
-    } else {
-        u = (uint64_t) v;
-    }
-
-    n = 0;
-
-    do {
-        tmp[n++] = (u_char) ('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-
-    while (n > 0) {
-        *dst++ = tmp[--n];
-    }
-
-    return dst;
-}
-
-
 /* Significant digits of a %g rendering, without leading or trailing 0s. */
 
 static size_t
@@ -2067,6 +2379,192 @@ done:
     memcpy(dst, buf, n);
 
     return dst + n;
+}
+
+
+/*
+ * digits d[0..n-1] (no trailing zeros) times 10^x as printf's "%.15g"
+ * writes them: exponent form when x < -4 or x >= 15.
+ */
+
+static u_char *
+spectra_result_g15(u_char *dst, int neg, const u_char *d, int n, int x)
+{
+    int  i, e;
+
+    if (neg) {
+        *dst++ = '-';
+    }
+
+    if (x < -4 || x >= 15) {
+        *dst++ = d[0];
+
+        if (n > 1) {
+            *dst++ = '.';
+            memcpy(dst, d + 1, (size_t) (n - 1));
+            dst += n - 1;
+        }
+
+        *dst++ = 'e';
+        *dst++ = (x < 0) ? '-' : '+';
+        e = (x < 0) ? -x : x;
+
+        if (e >= 100) {
+            *dst++ = (u_char) ('0' + e / 100);
+        }
+
+        *dst++ = (u_char) ('0' + e / 10 % 10);
+        *dst++ = (u_char) ('0' + e % 10);
+
+        return dst;
+    }
+
+    if (x < 0) {
+        *dst++ = '0';
+        *dst++ = '.';
+
+        for (i = -1; i > x; i--) {
+            *dst++ = '0';
+        }
+
+        memcpy(dst, d, (size_t) n);
+        return dst + n;
+    }
+
+    if (n <= x + 1) {
+        memcpy(dst, d, (size_t) n);
+        dst += n;
+
+        for (i = n; i <= x; i++) {
+            *dst++ = '0';
+        }
+
+        return dst;
+    }
+
+    memcpy(dst, d, (size_t) x + 1);
+    dst += x + 1;
+    *dst++ = '.';
+    memcpy(dst, d + x + 1, (size_t) (n - x - 1));
+
+    return dst + n - x - 1;
+}
+
+
+/*
+ * A doubleValue number from its text, as spectra_result_double() writes
+ * its double.  Any decimal of at most 15 significant digits in the normal
+ * range reads back from the nearest double (DBL_DIG), so no other decimal
+ * of 15 digits or fewer reads back as that double: the shortest rendering
+ * is that decimal, and "%.15g" writes it.  Such text is reformatted with
+ * no strtod() at all; longer text ("0.10000000000000001") is rounded to 15
+ * digits and kept when that reads back as the same double.
+ */
+
+static u_char *
+spectra_result_double_text(u_char *dst, spectra_field_t *f)
+{
+    int             i, m, x, e;
+    char            buf[SPECTRA_RESULT_MAX_NUMBER], cand[32];
+    u_char          d[17];
+    double          v, w;
+    uint64_t        c;
+    spectra_num_t  *num;
+
+    num = &f->num;
+
+    if (num->n == 0) {
+        if (num->neg) {
+            memcpy(dst, "-0", 2);
+            return dst + 2;
+        }
+
+        *dst++ = '0';
+        return dst;
+    }
+
+    if (num->n <= 15 && num->x >= -307 && num->x <= 307) {
+        return spectra_result_g15(dst, num->neg, num->d, num->n, num->x);
+    }
+
+    memcpy(buf, f->raw, f->len);
+    buf[f->len] = '\0';
+    v = strtod(buf, NULL);
+
+    if (num->n <= 15 || fabs(v) < DBL_MIN || isinf(v)) {
+        return spectra_result_double(dst, v);
+    }
+
+    /* the 16th digit rounds the first 15 */
+
+    memcpy(d, num->d, 15);
+    x = num->x;
+
+    if (num->d[15] >= '5') {
+        for (i = 14; i >= 0 && d[i] == '9'; i--) {
+            d[i] = '0';
+        }
+
+        if (i < 0) {
+            d[0] = '1';
+            x++;
+
+        } else {
+            d[i]++;
+        }
+    }
+
+    for (m = 15; m > 1 && d[m - 1] == '0'; m--) {
+        /* void */
+    }
+
+    /*
+     * The double nearest d[0..m-1] times 10^e: with at most 15 digits and
+     * |e| <= 22 both factors are exact doubles and one IEEE multiplication
+     * or division rounds correctly (Clinger); else strtod() reads it.
+     */
+
+    e = x - m + 1;
+
+    if (e >= -22 && e <= 22) {
+        c = 0;
+
+        for (i = 0; i < m; i++) {
+            c = c * 10 + (d[i] - '0');
+        }
+
+        w = (double) c;
+
+        if (e < 0) {
+            w /= spectra_result_pow10[-e];
+
+        } else {
+            w *= spectra_result_pow10[e];
+        }
+
+        if (num->neg) {
+            w = -w;
+        }
+
+    } else {
+        i = 0;
+
+        if (num->neg) {
+            cand[i++] = '-';
+        }
+
+        memcpy(cand + i, d, (size_t) m);
+        i += m;
+        snprintf(cand + i, sizeof(cand) - (size_t) i, "e%d", e);
+
+        w = strtod(cand, NULL);
+    }
+
+    if (w != v) {
+        return spectra_result_double(dst, v);
+    }
+
+    return spectra_result_g15(dst, num->neg, d, m, x);
 }
 
 
