@@ -757,7 +757,7 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
 }
 
 
-/* The text value of (row, col); NULL for SQL NULL. */
+/* The text value of (row, col) of a raw result; NULL for SQL NULL. */
 const u_char *
 da_result_value(const da_result_t *res, size_t row, int col, uint32_t *len)
 {
