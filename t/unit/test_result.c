@@ -48,6 +48,8 @@ static char *t_int_page(int64_t first, size_t n, const char *next,
 static const char *t_one(const char *type, const char *field,
     unsigned flags);
 static void t_valid_json(void);
+static void t_ref_double(char *buf, size_t size, double v);
+static void t_double_text(const char *text);
 Suite *result_suite(void);
 
 
@@ -1432,6 +1434,361 @@ START_TEST(test_type_names_unknown)
 END_TEST
 
 
+/*
+ * The encoder's doubles against the plain algorithm it must match: the
+ * shortest "%.Ng" that reads back, "%.15g" when that has fewer than 15
+ * digits and reads back (what spectra_result.c did before its fast paths).
+ */
+
+static void
+t_ref_double(char *buf, size_t size, double v)
+{
+    int          prec, n, zeros, lead;
+    const char  *s;
+
+    if (isnan(v) || isinf(v)) {
+        snprintf(buf, size, "\"%s\"", isnan(v) ? "NaN"
+                                      : (v > 0 ? "Infinity" : "-Infinity"));
+        return;
+    }
+
+    if (!(fabs(v) < DBL_MIN && v != 0)) {
+        snprintf(buf, size, "%.15g", v);
+
+        if (strtod(buf, NULL) == v) {
+            n = 0;
+            zeros = 0;
+            lead = 1;
+
+            for (s = buf; *s != '\0' && *s != 'e'; s++) {
+                if (*s < '0' || *s > '9' || (lead && *s == '0')) {
+                    continue;
+                }
+
+                lead = 0;
+
+                if (*s == '0') {
+                    zeros++;
+
+                } else {
+                    n += zeros + 1;
+                    zeros = 0;
+                }
+            }
+
+            if (n < 15) {
+                return;
+            }
+        }
+    }
+
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+
+        if (prec == 17 || strtod(buf, NULL) == v) {
+            break;
+        }
+    }
+}
+
+
+/* one doubleValue number text: its output, or an error when it is inf */
+
+static void
+t_double_text(const char *text)
+{
+    char    field[160], page[512], want[64];
+    double  v;
+    int     rc;
+
+    v = strtod(text, NULL);
+
+    t_teardown();
+    t_setup();
+
+    if (isinf(v)) {
+        snprintf(page, sizeof(page),
+                 "{\"ColumnMetadata\":[{\"name\":\"v\",\"typeName\":"
+                 "\"float8\"}],\"Records\":[[{\"doubleValue\":%s}]]}", text);
+        spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, t_alloc,
+                            &pool);
+        rc = t_page(page);
+        ck_assert_msg(rc == SPECTRA_RESULT_ERROR, "%s: not rejected", text);
+        ck_assert_str_eq(t_text(), "");
+        return;
+    }
+
+    want[0] = '[';
+    t_ref_double(want + 1, sizeof(want) - 2, v);
+    strcat(want, "]");
+
+    snprintf(field, sizeof(field), "{\"doubleValue\":%s}", text);
+    ck_assert_msg(strcmp(t_one("float8", field, 0), want) == 0,
+                  "%s: got %s, want %s", text, t_text(), want);
+}
+
+
+static const char  *t_double_shapes[] = {
+    "0", "-0", "0.0", "-0.0", "0e5", "-0E-5", "0.000e999999999999",
+    "1", "-1", "0.1", "-0.1", "0.5", "1e300", "-1e300", "1E+300",
+    "5e-324", "4.9406564584124654e-324", "2.4703282292062328e-324",
+    "2.2250738585072014e-308", "2.2250738585072011e-308",
+    "2.225073858507201e-308", "1e-307", "9.99999999999999e-308",
+    "1e-308", "1e-400", "-1e-400",
+    "1e308", "1.7976931348623157e308", "1.7976931348623158e308",
+    "1.797693134862315807e308", "1.7976931348623159e308",
+    "1.79769313486232e308", "9.99999999999999e307", "1e309",
+    "99999999999999999999e289", "0.00000000000000000000001e331",
+    "9007199254740992", "9007199254740993", "9007199254740993.0",
+    "18446744073709551616", "-9223372036854775808",
+    "123456789012345678901234567890",
+    "0.30000000000000004", "0.29999999999999999", "0.28999999999999998",
+    "0.10000000000000001", "0.1000000000000000055511151231257827",
+    "123456789012345", "1234567890123456", "12345678901234567",
+    "999999999999999", "9999999999999999", "99999999999999999",
+    "999999999999999.5", "0.000123456789012345", "1.5e-5", "1.5e-4",
+    "0.0001", "0.00001", "1e14", "1e15", "1e16", "123456789012345e1",
+    "100000000000000000000", "1e21", "1e22", "1e23", "8.41e21",
+    "5e-310", "1.23e-320", "1.00000000000000000000000000001",
+    "0.99999999999999999999", "4.35", "2.675", "1.0000000000000002",
+    "1.0000000000000001", "72057594037927945", "1e-5", "3.14159265358979",
+    "3.141592653589793", "3.1415926535897932384626433832795028841971"
+};
+
+
+START_TEST(test_double_shapes)
+{
+    t_double_text(t_double_shapes[_i]);
+}
+END_TEST
+
+
+/* Random decimal texts of 1 to 20 digits in every layout JSON allows. */
+
+START_TEST(test_double_random_texts)
+{
+    int       k, n, i, e, layout, point;
+    char      text[96], digits[24];
+    size_t    len;
+    uint64_t  x;
+
+    x = 0x2545f4914f6cdd1dULL;
+
+    for (k = 0; k < 4000; k++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+
+        n = 1 + (int) (x % 20);
+        digits[0] = (char) ('1' + (x >> 8) % 9);
+
+        for (i = 1; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+
+            /* runs of 9s and 0s make rounding carry */
+            digits[i] = (x % 4 == 0) ? '9' : (x % 4 == 1) ? '0'
+                        : (char) ('0' + (x >> 5) % 10);
+        }
+
+        digits[n] = '\0';
+        layout = (int) ((x >> 20) % 4);
+        e = (int) ((x >> 24) % 660) - 330;
+        len = 0;
+
+        if ((x >> 40) & 1) {
+            text[len++] = '-';
+        }
+
+        switch (layout) {
+        case 0:
+            /* ddd.ddd */
+            point = 1 + (int) ((x >> 32) % (uint64_t) n);
+            memcpy(text + len, digits, (size_t) point);
+            len += (size_t) point;
+
+            if (point < n) {
+                text[len++] = '.';
+                memcpy(text + len, digits + point, (size_t) (n - point));
+                len += (size_t) (n - point);
+            }
+
+            text[len] = '\0';
+            break;
+
+        case 1:
+            /* 0.000ddd */
+            memcpy(text + len, "0.", 2);
+            len += 2;
+
+            for (i = 0; i < (int) ((x >> 32) % 8); i++) {
+                text[len++] = '0';
+            }
+
+            memcpy(text + len, digits, (size_t) n + 1);
+            break;
+
+        case 2:
+            /* d.ddde±N */
+            text[len++] = digits[0];
+
+            if (n > 1) {
+                text[len++] = '.';
+                memcpy(text + len, digits + 1, (size_t) n - 1);
+                len += (size_t) n - 1;
+            }
+
+            snprintf(text + len, sizeof(text) - len,
+                     ((x >> 44) & 1) ? "E%+d" : "e%d", e);
+            break;
+
+        default:
+            /* ddd000e-N, trailing zeros */
+            snprintf(text + len, sizeof(text) - len, "%s000e%d", digits,
+                     e / 10);
+        }
+
+        t_double_text(text);
+    }
+}
+END_TEST
+
+
+/*
+ * Strings of every length around the 8-byte scan steps, with an escape,
+ * a UTF-8 sequence, an invalid byte or 0x7f at every position.
+ */
+
+static const char  *t_inserts[][2] = {
+    { "\\n", "\\n" },
+    { "\\\"", "\\\"" },
+    { "\\\\", "\\\\" },
+    { "\\/", "/" },
+    { "\\u00e9", "\xc3\xa9" },
+    { "\\u0001", "\\u0001" },
+    { "\\ud83d\\ude00", "\xf0\x9f\x98\x80" },
+    { "\\udc00", "\xef\xbf\xbd" },
+    { "\xc3\xa9", "\xc3\xa9" },
+    { "\xe2\x82\xac", "\xe2\x82\xac" },
+    { "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },
+    { "\x7f", "\\u007f" },
+    { "\xff", "\xef\xbf\xbd" },
+    { "\xc3", "\xef\xbf\xbd" },
+    { "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+    { "<", "<" }
+};
+
+
+START_TEST(test_string_every_position)
+{
+    int     len, pos;
+    char    body[128], field[192], want[192];
+    size_t  n;
+
+    for (len = 0; len <= 40; len++) {
+        for (pos = 0; pos <= len; pos++) {
+            n = 0;
+            memset(body, 'a', (size_t) pos);
+            n += (size_t) pos;
+            strcpy(body + n, t_inserts[_i][0]);
+            n += strlen(t_inserts[_i][0]);
+            memset(body + n, 'z', (size_t) (len - pos));
+            body[n + (size_t) (len - pos)] = '\0';
+
+            n = 0;
+            want[n++] = '[';
+            want[n++] = '"';
+            memset(want + n, 'a', (size_t) pos);
+            n += (size_t) pos;
+            strcpy(want + n, t_inserts[_i][1]);
+            n += strlen(t_inserts[_i][1]);
+            memset(want + n, 'z', (size_t) (len - pos));
+            n += (size_t) (len - pos);
+            memcpy(want + n, "\"]", 3);
+
+            snprintf(field, sizeof(field), "{\"stringValue\":\"%s\"}", body);
+
+            t_teardown();
+            t_setup();
+
+            ck_assert_msg(strcmp(t_one("varchar", field, 0), want) == 0,
+                          "%s: got %s", body, t_text());
+            t_valid_json();
+        }
+    }
+}
+END_TEST
+
+
+/* A control byte or an unterminated body at any position is an error. */
+
+START_TEST(test_string_bad_every_position)
+{
+    int     len, pos;
+    char    page[256];
+    size_t  n;
+
+    for (len = 1; len <= 40; len++) {
+        for (pos = 0; pos < len; pos++) {
+            n = (size_t) snprintf(page, sizeof(page),
+                                  "{\"ColumnMetadata\":[{\"name\":\"v\","
+                                  "\"typeName\":\"text\"}],\"Records\":"
+                                  "[[{\"stringValue\":\"");
+            memset(page + n, 'a', (size_t) len);
+            page[n + (size_t) pos] = (pos % 2) ? '\x1f' : '\n';
+            strcpy(page + n + (size_t) len, "\"}]]}");
+
+            t_teardown();
+            t_setup();
+            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0,
+                                t_alloc, &pool);
+
+            ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
+            ck_assert_uint_eq(err.position, n + (size_t) pos);
+            ck_assert_str_eq(t_text(), "");
+
+            /* cut inside the string */
+            page[n + (size_t) pos] = 'a';
+            page[n + (size_t) pos + 1] = '\0';
+
+            t_teardown();
+            t_setup();
+            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0,
+                                t_alloc, &pool);
+
+            ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
+            ck_assert_str_eq(t_text(), "");
+        }
+    }
+}
+END_TEST
+
+
+/* longValue text is copied, but "-0" is 0; Field names with escapes. */
+
+static const char  *t_field_forms[][3] = {
+    { "int8", "{\"longValue\":-0}", "[0]" },
+    { "int8", "{\"longValue\":-12}", "[-12]" },
+    { "int8", "{ \"longValue\" : 7 }", "[7]" },
+    { "int8", "{\"long\\u0056alue\":8}", "[8]" },
+    { "text", "{\"isNul\\u006c\":true}", "[null]" },
+    { "float8", "{\"doubleValue\":\n0.5}", "[0.5]" },
+    { "bool", "{\"booleanValue\" :false}", "[false]" },
+    { "text", "{\"isNull\":true }", "[null]" },
+    { "text", "{\"stringValue\":\"\"}", "[\"\"]" },
+    { "varbyte", "{\"blobValue\":\"AQID\"}", "[\"AQID\"]" }
+};
+
+
+START_TEST(test_field_forms)
+{
+    ck_assert_str_eq(t_one(t_field_forms[_i][0], t_field_forms[_i][1], 0),
+                     t_field_forms[_i][2]);
+}
+END_TEST
+
+
 Suite *
 result_suite(void)
 {
@@ -1501,6 +1858,14 @@ result_suite(void)
     tcase_add_loop_test(tc, test_type_names, 0,
                         sizeof(t_types) / sizeof(t_types[0]));
     tcase_add_test(tc, test_type_names_unknown);
+    tcase_add_loop_test(tc, test_double_shapes, 0,
+                        sizeof(t_double_shapes) / sizeof(t_double_shapes[0]));
+    tcase_add_test(tc, test_double_random_texts);
+    tcase_add_loop_test(tc, test_string_every_position, 0,
+                        sizeof(t_inserts) / sizeof(t_inserts[0]));
+    tcase_add_test(tc, test_string_bad_every_position);
+    tcase_add_loop_test(tc, test_field_forms, 0,
+                        sizeof(t_field_forms) / sizeof(t_field_forms[0]));
     suite_add_tcase(s, tc);
 
     return s;
