@@ -40,7 +40,10 @@ echo "run: loading the demo warehouse (1,000,000 rows)"
 bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
 
 echo "run: starting spectra-dataapi on 127.0.0.1:$dataapi_port"
-bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$dataapi_port" \
+# A page must fit nginx's subrequest_output_buffer_size (16m in
+# conf/spectra-local.conf): keep the daemon's pages well below it.
+SPECTRA_DATAAPI_ARGS="--page-bytes 8388608 ${SPECTRA_DATAAPI_ARGS:-}" \
+    bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$dataapi_port" \
     "$pg_port"
 
 bash "$repo/scripts/demo-auth.sh" "$state"
