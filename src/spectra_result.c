@@ -1,8 +1,10 @@
 /*
  * GetStatementResult pages to Spectra's response rows.  A page is scanned
- * three times, all without building a tree: once to check its syntax and
- * find its members, once to check the rows that will be written and size
- * them, once to write them into a single block of the caller's memory.
+ * twice, without building a tree: once to check its syntax, find its
+ * members and check and size the rows that will be written (when the
+ * column count is known by the time Records comes; else a third scan does
+ * the rows), once to write them into a single block of the caller's
+ * memory.
  */
 
 #include "spectra_result.h"
@@ -78,6 +80,12 @@ typedef struct {
     const u_char             *token;      /* NextToken body, raw */
     size_t                    token_len;
     int64_t                   total;
+
+    /* rows checked and sized in the first pass, when it could */
+    spectra_result_t         *res;        /* NULL: no rows to check */
+    uint64_t                  cap;        /* rows that will be written */
+    size_t                    size;       /* their size, keys not counted */
+    unsigned                  checked:1;
 } spectra_doc_t;
 
 
@@ -139,8 +147,10 @@ static int spectra_result_field_name(spectra_scan_t *s);
 static void spectra_result_num_read(const u_char *p, size_t len,
     spectra_num_t *num);
 static int spectra_result_field(spectra_scan_t *s, spectra_field_t *f);
-static int spectra_result_row(spectra_result_t *res, spectra_scan_t *s,
-    size_t rowno, size_t *size, u_char **dst);
+static int spectra_result_row(spectra_result_t *res, size_t ncols,
+    spectra_scan_t *s, size_t rowno, size_t *size, u_char **dst);
+static int spectra_result_rows(spectra_scan_t *s, spectra_result_t *res,
+    size_t ncols, uint64_t cap, size_t *n, size_t *size);
 static int spectra_result_plain_decimal(const u_char *p, size_t len);
 static int spectra_result_base64(const u_char *p, size_t len);
 static u_char *spectra_result_double(u_char *dst, double v);
@@ -736,10 +746,15 @@ spectra_scan_array(spectra_scan_t *s, size_t *n)
 static int
 spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
 {
-    int            more, integer;
-    char           key[32];
-    size_t         len, pos;
-    const u_char  *tok;
+    int                more, integer;
+    char               key[32];
+    size_t             len, pos, ncols;
+    uint64_t           cap;
+    const u_char      *tok;
+    spectra_result_t  *res;
+
+    res = doc->res;
+    cap = doc->cap;
 
     memset(doc, 0, sizeof(spectra_doc_t));
     doc->total = -1;
@@ -813,10 +828,39 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
 
                 doc->records = s->p;
 
-                if (spectra_scan_array(s, &doc->nrecords)
-                    != SPECTRA_RESULT_OK)
+                /*
+                 * With the column count known, the rows to be written
+                 * are checked and sized right here; when that fails the
+                 * rows are scanned as plain JSON and the row pass says
+                 * what is wrong, as if this had not been tried.
+                 */
+
+                ncols = (size_t) -1;
+
+                if (res != NULL && res->has_columns) {
+                    ncols = res->ncolumns;
+
+                } else if (res != NULL && doc->meta != NULL
+                           && doc->meta_array)
                 {
-                    return SPECTRA_RESULT_ERROR;
+                    ncols = doc->nmeta;
+                }
+
+                if (ncols != (size_t) -1
+                    && spectra_result_rows(s, res, ncols, cap,
+                                           &doc->nrecords, &doc->size)
+                       == SPECTRA_RESULT_OK)
+                {
+                    doc->checked = 1;
+
+                } else {
+                    s->p = doc->records;
+
+                    if (spectra_scan_array(s, &doc->nrecords)
+                        != SPECTRA_RESULT_OK)
+                    {
+                        return SPECTRA_RESULT_ERROR;
+                    }
                 }
             }
 
@@ -1153,6 +1197,9 @@ spectra_result_page_info(const u_char *p, size_t len,
     s.p = p;
     s.end = p + len;
     s.err = err;
+
+    doc.res = NULL;
+    doc.cap = 0;
 
     if (spectra_result_doc(&s, &doc) != SPECTRA_RESULT_OK) {
         return SPECTRA_RESULT_ERROR;
@@ -1793,13 +1840,14 @@ spectra_result_field(spectra_scan_t *s, spectra_field_t *f)
 
 
 /*
- * One row: checked and sized when *dst is NULL (an upper bound, comma
- * included, added to *size), written at *dst otherwise.
+ * One row of ncols fields: checked and sized when *dst is NULL (an upper
+ * bound, comma included, the objects' keys not, added to *size), written
+ * at *dst otherwise.
  */
 
 static int
-spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
-    size_t *size, u_char **dst)
+spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
+    size_t rowno, size_t *size, u_char **dst)
 {
     int               more;
     size_t            i, n, pos;
@@ -1827,7 +1875,7 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
         *d++ = (res->format == SPECTRA_RESULT_OBJECTS) ? '{' : '[';
     }
 
-    if (res->ncolumns == 0) {
+    if (ncols == 0) {
         if (s->p == s->end || *s->p != ']') {
             goto shape;
         }
@@ -1835,7 +1883,7 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
         s->p++;
     }
 
-    for (i = 0; i < res->ncolumns; i++) {
+    for (i = 0; i < ncols; i++) {
         if (s->p < s->end && *s->p == ']') {
             goto shape;
         }
@@ -1851,17 +1899,13 @@ spectra_result_row(spectra_result_t *res, spectra_scan_t *s, size_t rowno,
         }
 
         if (spectra_scan_next(s, ']', &more) != SPECTRA_RESULT_OK
-            || more != (i + 1 < res->ncolumns))
+            || more != (i + 1 < ncols))
         {
             goto shape;
         }
 
         if (d == NULL) {
             n += 1;     /* comma */
-
-            if (res->format == SPECTRA_RESULT_OBJECTS) {
-                n += res->columns[i].key_len;
-            }
 
             switch (f.kind) {
             case SPECTRA_FIELD_NULL:
@@ -1980,9 +2024,63 @@ shape:
 
     spectra_result_error(s->err, pos,
                          "Records[%zu] is not an array of %zu fields",
-                         rowno, res->ncolumns);
+                         rowno, ncols);
 
     return SPECTRA_RESULT_ERROR;
+}
+
+
+/*
+ * The Records array in the first pass: its first cap rows checked and
+ * sized as rows of ncols fields, the others only scanned.  Says nothing
+ * on failure; the caller scans again.
+ */
+
+static int
+spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
+    uint64_t cap, size_t *n, size_t *size)
+{
+    int             more;
+    spectra_scan_t  rs;
+
+    rs = *s;
+    rs.err = NULL;
+    *n = 0;
+    *size = 0;
+
+    if (spectra_scan_char(&rs, '[') != SPECTRA_RESULT_OK) {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    spectra_scan_ws(&rs);
+
+    if (rs.p < rs.end && *rs.p == ']') {
+        s->p = rs.p + 1;
+        return SPECTRA_RESULT_OK;
+    }
+
+    for (more = 1; more; /* void */) {
+        if ((uint64_t) *n < cap) {
+            if (spectra_result_row(res, ncols, &rs, *n, size, NULL)
+                != SPECTRA_RESULT_OK)
+            {
+                return SPECTRA_RESULT_ERROR;
+            }
+
+        } else if (spectra_scan_value(&rs, 1) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        if (spectra_scan_next(&rs, ']', &more) != SPECTRA_RESULT_OK) {
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        (*n)++;
+    }
+
+    s->p = rs.p;
+
+    return SPECTRA_RESULT_OK;
 }
 
 
@@ -2003,6 +2101,9 @@ spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
     s.p = p;
     s.end = p + len;
     s.err = err;
+
+    doc.res = res;
+    doc.cap = (res->rows < res->max_rows) ? res->max_rows - res->rows : 0;
 
     if (spectra_result_doc(&s, &doc) != SPECTRA_RESULT_OK) {
         return SPECTRA_RESULT_ERROR;
@@ -2066,16 +2167,22 @@ spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
     if (emit > 0) {
         rows = s;
         rows.p = doc.records + 1;
-        size = 0;
+        size = doc.size;
 
-        for (i = 0; i < emit; i++) {
-            if (spectra_result_row(res, &rows, i, &size, NULL)
+        for (i = 0; !doc.checked && i < emit; i++) {
+            if (spectra_result_row(res, res->ncolumns, &rows, i, &size, NULL)
                 != SPECTRA_RESULT_OK)
             {
                 return SPECTRA_RESULT_ERROR;
             }
 
             (void) spectra_scan_next(&rows, ']', &more);
+        }
+
+        if (res->format == SPECTRA_RESULT_OBJECTS) {
+            for (i = 0; i < res->ncolumns; i++) {
+                size += emit * res->columns[i].key_len;
+            }
         }
 
         if (spectra_result_reserve(out, size) != SPECTRA_RESULT_OK) {
@@ -2086,7 +2193,8 @@ spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
         dst = out->pos;
 
         for (i = 0; i < emit; i++) {
-            (void) spectra_result_row(res, &rows, i, &size, &dst);
+            (void) spectra_result_row(res, res->ncolumns, &rows, i, &size,
+                                      &dst);
             (void) spectra_scan_next(&rows, ']', &more);
             res->rows++;
         }
