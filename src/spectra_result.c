@@ -937,6 +937,12 @@ spectra_result_int64_parse(const u_char *p, size_t len, int64_t *v)
         return SPECTRA_RESULT_ERROR;
     }
 
+    /* up to 18 digits cannot overflow */
+    while (i < len && len - i <= 18 && p[i] >= '0' && p[i] <= '9') {
+        u = u * 10 + (uint64_t) (p[i] - '0');
+        i++;
+    }
+
     for ( /* void */ ; i < len; i++) {
         if (p[i] < '0' || p[i] > '9') {
             return SPECTRA_RESULT_ERROR;
@@ -1514,60 +1520,65 @@ spectra_result_field_kind(const u_char *k, size_t len)
 static int
 spectra_result_field_name(spectra_scan_t *s)
 {
-    int          kind;
-    size_t       n;
-    const char  *name;
+    const u_char  *p;
 
-    if (s->end - s->p < 16 || s->p[0] != '"') {
+    p = s->p;
+
+    if (s->end - p < 16 || p[0] != '"') {
         return -1;
     }
 
-    switch (s->p[1]) {
+    /* constant lengths: the compiler compares in a few words */
+
+    switch (p[1]) {
     case 'i':
-        name = "\"isNull\":";
-        kind = SPECTRA_FIELD_NULL;
-        break;
-
-    case 'l':
-        name = "\"longValue\":";
-        kind = SPECTRA_FIELD_LONG;
-        break;
-
-    case 'd':
-        name = "\"doubleValue\":";
-        kind = SPECTRA_FIELD_DOUBLE;
-        break;
-
-    case 's':
-        name = "\"stringValue\":";
-        kind = SPECTRA_FIELD_STRING;
-        break;
-
-    case 'b':
-        if (s->p[2] == 'o') {
-            name = "\"booleanValue\":";
-            kind = SPECTRA_FIELD_BOOL;
-
-        } else {
-            name = "\"blobValue\":";
-            kind = SPECTRA_FIELD_BLOB;
+        if (memcmp(p, "\"isNull\":", 9) == 0) {
+            s->p += 9;
+            return SPECTRA_FIELD_NULL;
         }
 
-        break;
+        return -1;
+
+    case 'l':
+        if (memcmp(p, "\"longValue\":", 12) == 0) {
+            s->p += 12;
+            return SPECTRA_FIELD_LONG;
+        }
+
+        return -1;
+
+    case 'd':
+        if (memcmp(p, "\"doubleValue\":", 14) == 0) {
+            s->p += 14;
+            return SPECTRA_FIELD_DOUBLE;
+        }
+
+        return -1;
+
+    case 's':
+        if (memcmp(p, "\"stringValue\":", 14) == 0) {
+            s->p += 14;
+            return SPECTRA_FIELD_STRING;
+        }
+
+        return -1;
+
+    case 'b':
+        if (memcmp(p, "\"booleanValue\":", 15) == 0) {
+            s->p += 15;
+            return SPECTRA_FIELD_BOOL;
+        }
+
+        if (memcmp(p, "\"blobValue\":", 12) == 0) {
+            s->p += 12;
+            return SPECTRA_FIELD_BLOB;
+        }
+
+        return -1;
 
     default:
         return -1;
     }
-
-    n = strlen(name);
-
-    if (memcmp(s->p, name, n) != 0) {
-        return -1;
-    }
-
-    s->p += n;
-
-    return kind;
 }
 
 

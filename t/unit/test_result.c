@@ -1789,6 +1789,75 @@ START_TEST(test_field_forms)
 END_TEST
 
 
+/*
+ * The first pass checks rows itself when it knows the column count; the
+ * answers must not depend on that: Records before ColumnMetadata, a bad
+ * Field together with a later syntax error, a bad Field alone, a second
+ * page whose ColumnMetadata has another count.
+ */
+
+static const char  *t_pass_order[][3] = {
+    { "{\"Records\":[[{\"longValue\":1},{\"stringValue\":\"x\"}],"
+      "[{\"isNull\":true},{\"stringValue\":\"y\\n\"}]],"
+      "\"ColumnMetadata\":[{\"name\":\"a\"},{\"name\":\"b\"}]}",
+      "", "{\"a\":1,\"b\":\"x\"},{\"a\":null,\"b\":\"y\\n\"}" },
+    { "{\"ColumnMetadata\":[{\"name\":\"a\"},{\"name\":\"b\"}],"
+      "\"Records\":[[{\"longValue\":1},{\"stringValue\":\"x\"}],"
+      "[{\"isNull\":true},{\"stringValue\":\"y\\n\"}]]}",
+      "", "{\"a\":1,\"b\":\"x\"},{\"a\":null,\"b\":\"y\\n\"}" },
+    { "{\"ColumnMetadata\":[{\"name\":\"a\"}],"
+      "\"Records\":[[{\"bogus\":1}]],\"X\":x}",
+      "result page is not valid JSON: expected a value at byte 63", "" },
+    { "{\"ColumnMetadata\":[{\"name\":\"a\"}],"
+      "\"Records\":[[{\"longValue\":1}],[{\"longValue\":1.5}]]}",
+      "Records[1][0] is not a valid Field", "" },
+    { "{\"ColumnMetadata\":[{\"name\":\"a\"}],"
+      "\"Records\":[[{\"longValue\":1},{\"longValue\":2}]]}",
+      "Records[0] is not an array of 1 fields", "" },
+    { "{\"ColumnMetadata\":[{\"name\":\"a\"},{\"name\":\"b\"}],"
+      "\"Records\":[[{\"longValue\":1}]]}",
+      "Records[0] is not an array of 2 fields", "" }
+};
+
+
+START_TEST(test_pass_order)
+{
+    const char  *page = t_pass_order[_i][0];
+    int          rc;
+
+    rc = t_pages(SPECTRA_RESULT_OBJECTS, 10, 0, &page, 1);
+
+    if (t_pass_order[_i][1][0] == '\0') {
+        ck_assert_msg(rc == SPECTRA_RESULT_OK, "%s", err.message);
+
+    } else {
+        ck_assert_int_eq(rc, SPECTRA_RESULT_ERROR);
+        ck_assert_str_eq(err.message, t_pass_order[_i][1]);
+    }
+
+    ck_assert_str_eq(t_text(), t_pass_order[_i][2]);
+}
+END_TEST
+
+
+START_TEST(test_pass_order_later_page)
+{
+    const char  *pages[2] = {
+        "{\"ColumnMetadata\":[{\"name\":\"a\"}],"
+        "\"Records\":[[{\"longValue\":1}]],\"NextToken\":\"t\"}",
+        "{\"Records\":[[{\"longValue\":2},{\"longValue\":3}]],"
+        "\"ColumnMetadata\":[{\"name\":\"a\"},{\"name\":\"b\"}]}"
+    };
+
+    ck_assert_int_eq(t_pages(SPECTRA_RESULT_ARRAYS, 10, 0, pages, 2),
+                     SPECTRA_RESULT_ERROR);
+    ck_assert_str_eq(err.message,
+                     "ColumnMetadata differs from the first page's");
+    ck_assert_str_eq(t_text(), "[1]");
+}
+END_TEST
+
+
 Suite *
 result_suite(void)
 {
@@ -1866,6 +1935,9 @@ result_suite(void)
     tcase_add_test(tc, test_string_bad_every_position);
     tcase_add_loop_test(tc, test_field_forms, 0,
                         sizeof(t_field_forms) / sizeof(t_field_forms[0]));
+    tcase_add_loop_test(tc, test_pass_order, 0,
+                        sizeof(t_pass_order) / sizeof(t_pass_order[0]));
+    tcase_add_test(tc, test_pass_order_later_page);
     suite_add_tcase(s, tc);
 
     return s;
