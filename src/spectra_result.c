@@ -24,6 +24,13 @@
 #define SPECTRA_RESULT_MAX_DEPTH       64
 #define SPECTRA_RESULT_MAX_NUMBER      1024
 
+/* double arithmetic rounds once, to double (not x87's extended) */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define SPECTRA_RESULT_EXACT_FP        1
+#else
+#define SPECTRA_RESULT_EXACT_FP        0
+#endif
+
 
 /* a JSON number's decimal digits, read from its text */
 typedef struct {
@@ -2645,7 +2652,7 @@ spectra_result_double_text(u_char *dst, spectra_field_t *f)
 
     e = x - m + 1;
 
-    if (e >= -22 && e <= 22) {
+    if (SPECTRA_RESULT_EXACT_FP && e >= -22 && e <= 22) {
         c = 0;
 
         for (i = 0; i < m; i++) {
