@@ -43,6 +43,7 @@ static size_t da_field_len(const da_column_t *col, const u_char *p,
 static u_char *da_field_write(const da_column_t *col, const u_char *p,
     uint32_t len, const char *num, size_t numlen, u_char *out);
 static size_t da_dtostr(char *buf, size_t size, double d);
+static int da_json_number(const u_char *p, size_t len);
 static u_char *da_blob_write(const u_char *p, uint32_t len, u_char *out);
 static int da_type_cmp(const void *a, const void *b);
 static char *da_strdup_or_null(const char *s);
@@ -353,6 +354,60 @@ da_dtostr(char *buf, size_t size, double d)
  * (docs/dataapi.md has the table). A number's text goes to num (numlen
  * bytes); numlen is 0 for every other kind.
  */
+/* Whether p is a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+da_json_number(const u_char *p, size_t len)
+{
+    size_t  i;
+
+    i = 0;
+
+    if (i < len && p[i] == '-') {
+        i++;
+    }
+
+    if (i < len && p[i] == '0') {
+        i++;
+
+    } else if (i < len && p[i] >= '1' && p[i] <= '9') {
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if (i < len && p[i] == '.') {
+        if (++i == len || p[i] < '0' || p[i] > '9') {
+            return 0;
+        }
+
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+        }
+    }
+
+    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+
+        if (i < len && (p[i] == '+' || p[i] == '-')) {
+            i++;
+        }
+
+        if (i == len || p[i] < '0' || p[i] > '9') {
+            return 0;
+        }
+
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+        }
+    }
+
+    return i == len;
+}
+
+
 static size_t
 da_field_len(const da_column_t *col, const u_char *p, uint32_t len,
     char *num, size_t *numlen)
@@ -376,11 +431,10 @@ da_field_len(const da_column_t *col, const u_char *p, uint32_t len,
     case DA_OID_INT4:
     case DA_OID_INT8:
     case DA_OID_OID:
-        if (len < sizeof(buf)) {
-            memcpy(buf, p, len);
-            buf[len] = '\0';
-            *numlen = (size_t) snprintf(num, 64, "%lld",
-                                        strtoll(buf, NULL, 10));
+        /* PostgreSQL prints integers canonically: a JSON integer as is */
+        if (len > 0 && len < sizeof(buf)) {
+            memcpy(num, p, len);
+            *numlen = len;
             return da_lit(DA_F_LONG) + *numlen + 1;
         }
 
@@ -388,12 +442,23 @@ da_field_len(const da_column_t *col, const u_char *p, uint32_t len,
 
     case DA_OID_FLOAT4:
     case DA_OID_FLOAT8:
+        /*
+         * PostgreSQL prints a float as the shortest text that reads back
+         * as the same value (extra_float_digits 1, the default), which is
+         * a JSON number: it goes out as is.  NaN and Infinity have no JSON
+         * number and stay text.
+         */
+        if (len > 0 && len < sizeof(buf) && da_json_number(p, len)) {
+            memcpy(num, p, len);
+            *numlen = len;
+            return da_lit(DA_F_DOUBLE) + *numlen + 1;
+        }
+
         if (len < sizeof(buf)) {
             memcpy(buf, p, len);
             buf[len] = '\0';
             d = strtod(buf, &end);
 
-            /* NaN and Infinity have no JSON number: keep them as text */
             if (*end == '\0' && isfinite(d)) {
                 *numlen = da_dtostr(num, 64, d);
                 if (*numlen > 0) {
