@@ -25,9 +25,30 @@ $ENV{AWS_ACCESS_KEY_ID} = $ENV{TEST_NGINX_DATAAPI_ACCESS_KEY};
 $ENV{AWS_SECRET_ACCESS_KEY} = $ENV{TEST_NGINX_DATAAPI_SECRET_KEY};
 $ENV{AWS_REGION} = $ENV{TEST_NGINX_DATAAPI_REGION};
 
+# "--- warehouse": the directives under test; the rest of a working
+# server (authentication, the API, the internal Data API location) is added.
 add_block_preprocessor(sub {
     my $block = shift;
     my $t = $block->tenant // 'acme';
+
+    if (defined $block->warehouse) {
+        $block->set_value('config', <<"_EOC_");
+    spectra_auth api_key;
+    spectra_api_keys \$TEST_NGINX_WS_KEYS;
+    spectra_dataapi_host 127.0.0.1:\$TEST_NGINX_DATAAPI_PORT;
+@{[ $block->warehouse ]}
+    location /v1/ {
+        spectra_api;
+    }
+
+    location /_spectra/dataapi {
+        internal;
+        proxy_pass http://spectra_dataapi/;
+        proxy_set_header Host \$http_host;
+        subrequest_output_buffer_size 1m;
+    }
+_EOC_
+    }
 
     $block->set_value('http_config', http_config());
     $block->set_value('more_headers',
@@ -46,26 +67,12 @@ run_tests();
 __DATA__
 
 === TEST 1: a provisioned cluster with per-tenant secrets: acme's secret
---- config
-    spectra_auth api_key;
-    spectra_api_keys $TEST_NGINX_WS_KEYS;
-    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
+--- warehouse
     spectra_aws_access_key_id $TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
     spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Ab1Cd2;
-
-    location /v1/ {
-        spectra_api;
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_set_header Host $http_host;
-        subrequest_output_buffer_size 1m;
-    }
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 
@@ -73,26 +80,12 @@ __DATA__
 
 === TEST 2: the same secret template gives globex its own secret
 --- tenant: globex
---- config
-    spectra_auth api_key;
-    spectra_api_keys $TEST_NGINX_WS_KEYS;
-    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
+--- warehouse
     spectra_aws_access_key_id $TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
     spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Ab1Cd2;
-
-    location /v1/ {
-        spectra_api;
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_set_header Host $http_host;
-        subrequest_output_buffer_size 1m;
-    }
 --- response_body_like chomp
 "data":\[\{"count":300000\}\]
 
@@ -100,26 +93,12 @@ __DATA__
 
 === TEST 3: a Serverless workgroup runs each tenant through its secret
 --- tenant: globex
---- config
-    spectra_auth api_key;
-    spectra_api_keys $TEST_NGINX_WS_KEYS;
-    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
+--- warehouse
     spectra_aws_access_key_id $TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_workgroup_name analytics;
     spectra_database warehouse;
     spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Zz9Yy8;
-
-    location /v1/ {
-        spectra_api;
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_set_header Host $http_host;
-        subrequest_output_buffer_size 1m;
-    }
 --- response_body_like chomp
 "data":\[\{"count":300000\}\]
 
@@ -140,48 +119,20 @@ spectra_workgroup_name needs spectra_secret_arn (per-tenant secrets), so that ea
 
 
 === TEST 5: credentials and region come from AWS_* of the master
---- config
-    spectra_auth api_key;
-    spectra_api_keys $TEST_NGINX_WS_KEYS;
-    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
+--- warehouse
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
-
-    location /v1/ {
-        spectra_api;
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_set_header Host $http_host;
-        subrequest_output_buffer_size 1m;
-    }
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 
 
 
 === TEST 6: configured credentials win over the environment
---- config
-    spectra_auth api_key;
-    spectra_api_keys $TEST_NGINX_WS_KEYS;
-    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
+--- warehouse
     spectra_aws_access_key_id AKIDNOTKNOWNTOTHEAPI;
     spectra_aws_secret_access_key not-the-secret-of-anyone;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
-
-    location /v1/ {
-        spectra_api;
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_set_header Host $http_host;
-        subrequest_output_buffer_size 1m;
-    }
 --- error_code: 502
 --- response_body_like chomp
 ^\{"error":\{"code":"UPSTREAM_ERROR","message":"the data API refused the credentials",
