@@ -7,7 +7,8 @@ BUILD      ?= build
 NGINX_SRC  ?= /usr/share/nginx/src
 CC         ?= cc
 
-CORE_PKGS    = openssl jansson libjwt libcurl sqlite3
+CORE_PKGS    = openssl jansson libcurl sqlite3
+TOOL_PKGS    = libjwt
 DATAAPI_PKGS = openssl jansson libmicrohttpd libpq zlib
 
 WARN    = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
@@ -18,7 +19,7 @@ ALL_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fPIC $(WARN) \
 
 CORE_SRCS  = $(wildcard src/spectra_*.c)
 CORE_OBJS  = $(CORE_SRCS:src/%.c=$(BUILD)/core/%.o)
-CORE_LIBS  = $(shell pkg-config --libs $(CORE_PKGS)) -lm
+CORE_LIBS  = $(shell pkg-config --libs $(CORE_PKGS)) -lpg_query -lm
 
 DATAAPI_SRCS = $(wildcard src/dataapi/*.c)
 DATAAPI_OBJS = $(DATAAPI_SRCS:src/dataapi/%.c=$(BUILD)/dataapi/%.o)
@@ -47,15 +48,10 @@ tools: $(TOOLS)
 deps:
 	bash scripts/deps.sh
 
-# The addon script lists the sources when nginx is configured: a file
-# added or removed means configuring again.
-SRC_LIST = $(BUILD)/sources.list
-$(shell mkdir -p $(BUILD) && echo $(MODULE_SRCS) | cmp -s - $(SRC_LIST) \
-        || echo $(MODULE_SRCS) > $(SRC_LIST))
-
 # Configure against Debian's nginx-dev with Debian's own flags, so that the
-# module is binary compatible with /usr/sbin/nginx (--with-compat).
-$(BUILD)/nginx/Makefile: config $(SRC_LIST)
+# module is binary compatible with /usr/sbin/nginx (--with-compat).  The
+# addon script lists every source: editing it means configuring again.
+$(BUILD)/nginx/Makefile: config
 	bash scripts/configure-nginx.sh "$(CURDIR)" "$(abspath $(BUILD))/nginx"
 
 # nginx names the shared object after the first module in it.
@@ -83,7 +79,9 @@ $(BUILD)/spectra-dataapi: $(DATAAPI_OBJS) $(BUILD)/libspectra.a
 		$(DATAAPI_LIBS) $(CORE_LIBS)
 
 $(BUILD)/%: src/tools/%.c $(BUILD)/libspectra.a
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libspectra.a $(CORE_LIBS)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(TOOL_PKGS)) -o $@ $< \
+		$(BUILD)/libspectra.a $(CORE_LIBS) \
+		$(shell pkg-config --libs $(TOOL_PKGS))
 
 $(BUILD)/unit/%: t/unit/%.c $(BUILD)/libspectra.a $(wildcard t/unit/*.h)
 	@mkdir -p $(@D)

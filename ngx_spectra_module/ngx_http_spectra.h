@@ -16,6 +16,9 @@
 #define NGX_HTTP_SPECTRA_PERM_BULK    0x02
 #define NGX_HTTP_SPECTRA_PERM_ADMIN   0x04
 
+/* with the bits above: one of them is enough (all of them, without) */
+#define NGX_HTTP_SPECTRA_PERM_ANY     0x100
+
 
 /* Who the caller is, derived from verified credentials only. */
 typedef struct {
@@ -58,16 +61,18 @@ ngx_int_t ngx_http_spectra_set_request_id(ngx_http_request_t *r);
 
 /*
  * NGX_OK when the caller is authenticated and has every permission in
- * permissions (NGX_HTTP_SPECTRA_PERM_*); otherwise NGX_HTTP_UNAUTHORIZED
- * or NGX_HTTP_FORBIDDEN, and nothing is sent.
+ * permissions (NGX_HTTP_SPECTRA_PERM_*), or one of them with
+ * NGX_HTTP_SPECTRA_PERM_ANY; otherwise NGX_HTTP_UNAUTHORIZED or
+ * NGX_HTTP_FORBIDDEN, and nothing is sent.
  */
 ngx_int_t ngx_http_spectra_auth_require(ngx_http_request_t *r,
     ngx_uint_t permissions);
 
 /*
  * Sends the JSON 401 UNAUTHENTICATED (with WWW-Authenticate) or 403
- * FORBIDDEN (naming a permission of missing) of the API contract; returns
- * what to return from a content handler.
+ * FORBIDDEN naming the permissions of missing ("x" and "y", or with
+ * NGX_HTTP_SPECTRA_PERM_ANY "x" or "y"); returns what to return from a
+ * content handler.
  */
 ngx_int_t ngx_http_spectra_auth_send_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_uint_t missing);

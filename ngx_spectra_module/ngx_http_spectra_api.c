@@ -1,24 +1,31 @@
 /*
  * The /v1/ API: routing of method and path to the endpoint handlers.
  * Unknown paths answer the JSON 404, known paths with another method the
- * JSON 405 with Allow.
+ * JSON 405 with Allow.  Every endpoint's permission is checked here, in
+ * one place, before its handler runs.
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_reply.h"
+#include "ngx_http_spectra_query.h"
+#include "ngx_http_spectra_jobs_api.h"
+#include "ngx_http_spectra_health.h"
 
 
 #define NGX_HTTP_SPECTRA_MAX_SEGMENTS  4
 
-
-typedef ngx_int_t (*ngx_http_spectra_endpoint_pt)(ngx_http_request_t *r,
-    ngx_str_t *id);
+#define NGX_HTTP_SPECTRA_READ                                                 \
+    (NGX_HTTP_SPECTRA_PERM_QUERY|NGX_HTTP_SPECTRA_PERM_BULK                   \
+     |NGX_HTTP_SPECTRA_PERM_ANY)
 
 
 typedef struct {
     /* path below /v1/, segments separated by '/', "*" matches an id */
     const char                     *path;
     ngx_uint_t                      methods;
+    ngx_uint_t                      permissions;   /* 0: no credentials */
     ngx_http_spectra_endpoint_pt    handler;
 } ngx_http_spectra_route_t;
 
@@ -29,30 +36,33 @@ static ngx_int_t ngx_http_spectra_route_match(const char *pattern,
     ngx_str_t *segments, ngx_uint_t n, ngx_str_t *id);
 static ngx_int_t ngx_http_spectra_not_allowed(ngx_http_request_t *r,
     ngx_uint_t methods);
-static ngx_int_t ngx_http_spectra_health_endpoint(ngx_http_request_t *r,
-    ngx_str_t *id);
-static void ngx_http_spectra_cleanup(void *data);
+static ngx_int_t ngx_http_spectra_api_call(ngx_http_request_t *r,
+    ngx_http_spectra_route_t *route, ngx_str_t *id);
 static ngx_int_t ngx_http_spectra_vfail(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *fmt, va_list args);
 
 
 static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
 
-    { "health", NGX_HTTP_GET|NGX_HTTP_HEAD,
+    { "health", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_spectra_health_endpoint },
 
-    { "queries", NGX_HTTP_POST, ngx_http_spectra_queries },
+    { "queries", NGX_HTTP_POST, NGX_HTTP_SPECTRA_PERM_QUERY,
+      ngx_http_spectra_queries },
 
-    { "jobs", NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_spectra_jobs_list },
+    { "jobs", NGX_HTTP_GET|NGX_HTTP_HEAD, NGX_HTTP_SPECTRA_READ,
+      ngx_http_spectra_jobs_list },
 
-    { "jobs/*", NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_spectra_jobs_get },
+    { "jobs/*", NGX_HTTP_GET|NGX_HTTP_HEAD, NGX_HTTP_SPECTRA_READ,
+      ngx_http_spectra_jobs_get },
 
-    { "jobs/*", NGX_HTTP_DELETE, ngx_http_spectra_jobs_cancel },
+    { "jobs/*", NGX_HTTP_DELETE, NGX_HTTP_SPECTRA_READ,
+      ngx_http_spectra_jobs_cancel },
 
     { "jobs/*/results", NGX_HTTP_GET|NGX_HTTP_HEAD,
-      ngx_http_spectra_jobs_results },
+      NGX_HTTP_SPECTRA_PERM_QUERY, ngx_http_spectra_jobs_results },
 
-    { NULL, 0, NULL }
+    { NULL, 0, 0, NULL }
 };
 
 
@@ -92,7 +102,7 @@ ngx_http_spectra_api_handler(ngx_http_request_t *r)
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "spectra route \"%s\" id:\"%V\"", route->path, &id);
 
-            return route->handler(r, &id);
+            return ngx_http_spectra_api_call(r, route, &id);
         }
 
         allowed |= route->methods;
@@ -108,6 +118,36 @@ not_found:
 
     return ngx_http_spectra_send_error(r, NGX_HTTP_NOT_FOUND, "NOT_FOUND",
                                        &message);
+}
+
+
+/* The permission check, then the endpoint. */
+
+static ngx_int_t
+ngx_http_spectra_api_call(ngx_http_request_t *r,
+    ngx_http_spectra_route_t *route, ngx_str_t *id)
+{
+    ngx_int_t                   rc;
+    ngx_http_spectra_tenant_t  *tenant;
+
+    tenant = NULL;
+
+    if (route->permissions) {
+        rc = ngx_http_spectra_auth_require(r, route->permissions);
+
+        if (rc != NGX_OK) {
+            return ngx_http_spectra_auth_send_error(r, rc,
+                                                    route->permissions);
+        }
+
+        tenant = ngx_http_spectra_auth_tenant(r);
+
+        if (ngx_http_spectra_get_ctx(r) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return route->handler(r, tenant, id);
 }
 
 
@@ -210,7 +250,7 @@ ngx_http_spectra_not_allowed(ngx_http_request_t *r, ngx_uint_t methods)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, DELETE") - 1);
+    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PATCH, DELETE") - 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -231,6 +271,10 @@ ngx_http_spectra_not_allowed(ngx_http_request_t *r, ngx_uint_t methods)
         p = ngx_cpymem(p, "POST, ", 6);
     }
 
+    if (methods & NGX_HTTP_PATCH) {
+        p = ngx_cpymem(p, "PATCH, ", 7);
+    }
+
     if (methods & NGX_HTTP_DELETE) {
         p = ngx_cpymem(p, "DELETE, ", 8);
     }
@@ -244,19 +288,9 @@ ngx_http_spectra_not_allowed(ngx_http_request_t *r, ngx_uint_t methods)
 }
 
 
-static ngx_int_t
-ngx_http_spectra_health_endpoint(ngx_http_request_t *r, ngx_str_t *id)
-{
-    return ngx_http_spectra_health(r);
-}
-
-
-/* The request context, created on first use, with its cleanup. */
-
 ngx_http_spectra_ctx_t *
 ngx_http_spectra_get_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t      *cln;
     ngx_http_spectra_ctx_t  *ctx;
 
     r = r->main;
@@ -271,14 +305,6 @@ ngx_http_spectra_get_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_spectra_cleanup;
-    cln->data = ctx;
-
     ctx->request = r;
     ctx->tenant = ngx_http_spectra_auth_tenant(r);
 
@@ -288,29 +314,21 @@ ngx_http_spectra_get_ctx(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_spectra_cleanup(void *data)
+ngx_int_t
+ngx_http_spectra_api_async(ngx_http_request_t *r)
 {
-    ngx_http_spectra_ctx_t  *ctx = data;
+    r->main->count++;
 
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
-    }
-
-    if (ctx->timer.posted) {
-        ngx_delete_posted_event(&ctx->timer);
-    }
+    return NGX_DONE;
 }
 
-
-/* Ends the request exactly once, whatever step gets there. */
 
 void
 ngx_http_spectra_finish(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_http_spectra_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
 
     if (ctx != NULL) {
         if (ctx->done) {
@@ -318,10 +336,6 @@ ngx_http_spectra_finish(ngx_http_request_t *r, ngx_int_t rc)
         }
 
         ctx->done = 1;
-
-        if (ctx->timer.timer_set) {
-            ngx_del_timer(&ctx->timer);
-        }
     }
 
     ngx_http_finalize_request(r, rc);
@@ -345,11 +359,6 @@ ngx_http_spectra_vfail(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/*
- * Sends the JSON error; returns what sending returned, for a content
- * handler to return or for ngx_http_spectra_finish().
- */
-
 ngx_int_t
 ngx_http_spectra_fail(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, ...)
@@ -365,105 +374,35 @@ ngx_http_spectra_fail(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/*
- * Sends the JSON error from a step that otherwise goes on: returns NGX_DONE
- * and keeps what sending returned in ctx->rc.
- */
-
 ngx_int_t
-ngx_http_spectra_reject(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *fmt, ...)
+ngx_http_spectra_fail_busy(ngx_http_request_t *r, const char *code,
+    const char *fmt, ...)
 {
-    va_list                  args;
-    ngx_int_t                rc;
-    ngx_http_spectra_ctx_t  *ctx;
+    va_list                       args;
+    ngx_int_t                     rc;
+    ngx_table_elt_t              *h;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.len = ngx_sprintf(h->value.data, "%T", slcf->retry_after)
+                   - h->value.data;
 
     va_start(args, fmt);
-    rc = ngx_http_spectra_vfail(r, status, code, fmt, args);
+    rc = ngx_http_spectra_vfail(r, 429, code, fmt, args);
     va_end(args);
 
-    ctx = ngx_http_spectra_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->rc = rc;
-
-    return NGX_DONE;
-}
-
-
-/* 1..max characters of A-Z a-z 0-9 . _ : - */
-
-ngx_int_t
-ngx_http_spectra_token_valid(u_char *p, size_t len, size_t max)
-{
-    size_t  i;
-
-    if (len == 0 || len > max) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
-              || (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '_'
-              || p[i] == ':' || p[i] == '-'))
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The caller's tenant, when it has one of the permissions perm names;
- * otherwise answers 401 or 403.  Returns NGX_OK, or NGX_DONE with the
- * answer's result in ctx->rc.
- */
-
-ngx_int_t
-ngx_http_spectra_caller(ngx_http_request_t *r, ngx_uint_t perm,
-    ngx_http_spectra_tenant_t **tenant)
-{
-    ngx_http_spectra_tenant_t  *t;
-
-    t = ngx_http_spectra_auth_tenant(r);
-
-    if (t == NULL) {
-        return ngx_http_spectra_reject(r, NGX_HTTP_UNAUTHORIZED,
-                                       "UNAUTHENTICATED",
-                                       "authentication is required");
-    }
-
-    if (!(t->permissions & perm)) {
-        return ngx_http_spectra_reject(r, NGX_HTTP_FORBIDDEN, "FORBIDDEN",
-                                       "the credentials lack the %s "
-                                       "permission",
-                                       perm == NGX_HTTP_SPECTRA_PERM_QUERY
-                                       ? "\"query\""
-                                       : "\"query\" or \"bulk\"");
-    }
-
-    *tenant = t;
-
-    return NGX_OK;
-}
-
-
-/* What a content handler returns after a step answered (NGX_DONE) or not. */
-
-ngx_int_t
-ngx_http_spectra_answered(ngx_http_request_t *r, ngx_int_t rc)
-{
-    ngx_http_spectra_ctx_t  *ctx;
-
-    if (rc != NGX_DONE) {
-        return rc;
-    }
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
-
-    return (ctx != NULL) ? ctx->rc : NGX_ERROR;
+    return rc;
 }

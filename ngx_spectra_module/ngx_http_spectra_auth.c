@@ -347,23 +347,44 @@ ngx_int_t
 ngx_http_spectra_auth_send_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_uint_t missing)
 {
+    u_char                       *p;
     ngx_str_t                     message;
+    ngx_uint_t                    i, n, any;
     ngx_table_elt_t              *h;
     ngx_http_spectra_auth_ctx_t  *ctx;
+    u_char                        buf[128];
+
+    static const char  *names[] = { "query", "bulk", "admin" };
 
     if (status == NGX_HTTP_FORBIDDEN) {
-        if (missing & NGX_HTTP_SPECTRA_PERM_ADMIN) {
-            ngx_str_set(&message, "the credentials lack the \"admin\" "
-                                  "permission");
+        /* "the credentials lack the "bulk" (and "admin") permission(s)" */
 
-        } else if (missing & NGX_HTTP_SPECTRA_PERM_BULK) {
-            ngx_str_set(&message, "the credentials lack the \"bulk\" "
-                                  "permission");
+        any = (missing & NGX_HTTP_SPECTRA_PERM_ANY);
+        p = ngx_cpymem(buf, "the credentials lack the ",
+                       sizeof("the credentials lack the ") - 1);
+        n = 0;
 
-        } else {
-            ngx_str_set(&message, "the credentials lack the \"query\" "
-                                  "permission");
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (!(missing & (1 << i))) {
+                continue;
+            }
+
+            if (n > 0) {
+                p = any ? ngx_cpymem(p, " or ", 4) : ngx_cpymem(p, " and ", 5);
+            }
+
+            p = ngx_sprintf(p, "\"%s\"", names[i]);
+            n++;
         }
+
+        p = ngx_cpymem(p, " permission", sizeof(" permission") - 1);
+
+        if (n > 1 && !any) {
+            *p++ = 's';
+        }
+
+        message.data = buf;
+        message.len = p - buf;
 
         return ngx_http_spectra_send_error(r, NGX_HTTP_FORBIDDEN,
                                            "FORBIDDEN", &message);
@@ -399,6 +420,7 @@ ngx_http_spectra_auth_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_spectra_auth_require(ngx_http_request_t *r, ngx_uint_t permissions)
 {
+    ngx_uint_t                  need;
     ngx_http_spectra_tenant_t  *tenant;
 
     tenant = ngx_http_spectra_auth_tenant(r);
@@ -407,7 +429,13 @@ ngx_http_spectra_auth_require(ngx_http_request_t *r, ngx_uint_t permissions)
         return NGX_HTTP_UNAUTHORIZED;
     }
 
-    if ((tenant->permissions & permissions) != permissions) {
+    need = permissions & ~NGX_HTTP_SPECTRA_PERM_ANY;
+
+    if (permissions & NGX_HTTP_SPECTRA_PERM_ANY) {
+        return (tenant->permissions & need) ? NGX_OK : NGX_HTTP_FORBIDDEN;
+    }
+
+    if ((tenant->permissions & need) != need) {
         return NGX_HTTP_FORBIDDEN;
     }
 

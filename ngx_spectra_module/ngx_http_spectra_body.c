@@ -4,7 +4,8 @@
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_body.h"
 
 
 /*

@@ -1,29 +1,31 @@
 /*
  * Data API calls as SigV4-signed subrequests to the internal location the
  * user configured (spectra_dataapi_location), answers kept in memory;
- * request-owned timers for polling; noticing a client that went away.
+ * noticing a client that went away.
  *
- * Every wait ends in ctx->step running on the main request: from the
- * parent's write event handler after a subrequest, or from the timer.
+ * Every call ends in ngx_http_spectra_stmt_resume() on the main request:
+ * from the parent's write event handler once the subrequest is done.
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_dataapi.h"
+#include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_api.h"
 
-#include <jansson.h>
 
-
+static ngx_int_t ngx_http_spectra_dataapi_subrequest(
+    ngx_http_spectra_stmt_t *st, const char *operation, ngx_str_t *body,
+    ngx_uint_t side);
 static ngx_int_t ngx_http_spectra_dataapi_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
-static void ngx_http_spectra_resume(ngx_http_request_t *r);
-static void ngx_http_spectra_timer_handler(ngx_event_t *ev);
-static void ngx_http_spectra_check_client(ngx_http_request_t *r);
+static ngx_int_t ngx_http_spectra_dataapi_side_done(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static void ngx_http_spectra_dataapi_resume(ngx_http_request_t *r);
+static void ngx_http_spectra_dataapi_check_client(ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_push_header(ngx_http_request_t *r,
     ngx_list_t *headers, const char *name, u_char *value, size_t len,
     ngx_table_elt_t **elt);
-
-
-#define NGX_HTTP_SPECTRA_AUTH_LEN  512
 
 
 /* the headers of a Data API call, in the order values[] has them */
@@ -38,67 +40,102 @@ static const char  *ngx_http_spectra_signed_headers[] = {
 
 
 ngx_int_t
-ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
-    ngx_str_t *body, ngx_http_spectra_step_pt step)
+ngx_http_spectra_dataapi_sign(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_spectra_loc_conf_t *conf, const char *operation,
+    ngx_str_t *body, ngx_http_spectra_signed_t *out)
 {
-    u_char                        *date, *auth, *target;
-    size_t                         len;
-    ngx_str_t                      values[6];
-    ngx_uint_t                     i, n;
-    ngx_buf_t                     *b;
-    ngx_chain_t                   *cl;
-    ngx_table_elt_t               *host;
-    ngx_http_request_t            *sr;
-    ngx_http_spectra_ctx_t        *ctx;
-    spectra_sigv4_json_t           in;
-    ngx_http_request_body_t       *rb;
-    ngx_http_post_subrequest_t    *psr;
-    spectra_sigv4_credentials_t    cred;
-    ngx_http_spectra_loc_conf_t   *slcf;
+    size_t                        len;
+    spectra_sigv4_json_t          in;
+    spectra_sigv4_credentials_t   cred;
 
-    ctx = ngx_http_spectra_get_ctx(r);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    out->target.len = sizeof("RedshiftData.") - 1 + ngx_strlen(operation);
+    out->target.data = ngx_pnalloc(pool, out->target.len);
+    out->date.data = ngx_pnalloc(pool, SPECTRA_SIGV4_DATE_LEN);
+    out->authorization.data = ngx_pnalloc(pool, NGX_HTTP_SPECTRA_AUTH_LEN);
 
-    target = ngx_pnalloc(r->pool, sizeof("RedshiftData.") - 1
-                                  + ngx_strlen(operation));
-    if (target == NULL) {
+    if (out->target.data == NULL || out->date.data == NULL
+        || out->authorization.data == NULL)
+    {
         return NGX_ERROR;
     }
 
-    len = ngx_sprintf(target, "RedshiftData.%s", operation) - target;
-
-    date = ngx_pnalloc(r->pool, SPECTRA_SIGV4_DATE_LEN);
-    auth = ngx_pnalloc(r->pool, NGX_HTTP_SPECTRA_AUTH_LEN);
-    if (date == NULL || auth == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_sprintf(out->target.data, "RedshiftData.%s", operation);
+    out->date.len = SPECTRA_SIGV4_DATE_LEN;
 
     ngx_memzero(&in, sizeof(spectra_sigv4_json_t));
-    in.host.data = slcf->dataapi_host.data;
-    in.host.len = slcf->dataapi_host.len;
-    in.target.data = target;
-    in.target.len = len;
+    in.host.data = conf->dataapi_host.data;
+    in.host.len = conf->dataapi_host.len;
+    in.target.data = out->target.data;
+    in.target.len = out->target.len;
     in.body.data = body->data;
     in.body.len = body->len;
     in.now = ngx_time();
 
-    cred.access_key.data = slcf->access_key.data;
-    cred.access_key.len = slcf->access_key.len;
-    cred.secret_key.data = slcf->secret_key.data;
-    cred.secret_key.len = slcf->secret_key.len;
-    cred.session_token.data = slcf->session_token.data;
-    cred.session_token.len = slcf->session_token.len;
-    cred.region.data = slcf->region.data;
-    cred.region.len = slcf->region.len;
+    cred.access_key.data = conf->access_key.data;
+    cred.access_key.len = conf->access_key.len;
+    cred.secret_key.data = conf->secret_key.data;
+    cred.secret_key.len = conf->secret_key.len;
+    cred.session_token.data = conf->session_token.data;
+    cred.session_token.len = conf->session_token.len;
+    cred.region.data = conf->region.data;
+    cred.region.len = conf->region.len;
     cred.service.data = (u_char *) "redshift-data";
     cred.service.len = sizeof("redshift-data") - 1;
 
-    if (spectra_sigv4_sign_json(&in, &cred, date, auth,
+    if (spectra_sigv4_sign_json(&in, &cred, out->date.data,
+                                out->authorization.data,
                                 NGX_HTTP_SPECTRA_AUTH_LEN, &len)
         != SPECTRA_SIGV4_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "spectra: cannot sign the data API request");
+        return NGX_ERROR;
+    }
+
+    out->authorization.len = len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_spectra_dataapi_call(ngx_http_spectra_stmt_t *st,
+    const char *operation, ngx_str_t *body)
+{
+    return ngx_http_spectra_dataapi_subrequest(st, operation, body, 0);
+}
+
+
+ngx_int_t
+ngx_http_spectra_dataapi_side_call(ngx_http_spectra_stmt_t *st,
+    const char *operation, ngx_str_t *body)
+{
+    return ngx_http_spectra_dataapi_subrequest(st, operation, body, 1);
+}
+
+
+static ngx_int_t
+ngx_http_spectra_dataapi_subrequest(ngx_http_spectra_stmt_t *st,
+    const char *operation, ngx_str_t *body, ngx_uint_t side)
+{
+    ngx_str_t                      values[6];
+    ngx_uint_t                     i, n, flags;
+    ngx_buf_t                     *b;
+    ngx_chain_t                   *cl;
+    ngx_table_elt_t               *host;
+    ngx_http_request_t            *r, *sr;
+    ngx_http_request_body_t       *rb;
+    ngx_http_spectra_signed_t      sig;
+    ngx_http_post_subrequest_t    *psr;
+    ngx_http_spectra_loc_conf_t   *conf;
+
+    r = st->request;
+    conf = st->conf;
+
+    if (ngx_http_spectra_dataapi_sign(r->pool, r->connection->log, conf,
+                                      operation, body, &sig)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -107,11 +144,18 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
         return NGX_ERROR;
     }
 
-    psr->handler = ngx_http_spectra_dataapi_done;
-    psr->data = ctx;
+    psr->handler = side ? ngx_http_spectra_dataapi_side_done
+                        : ngx_http_spectra_dataapi_done;
+    psr->data = st;
 
-    if (ngx_http_subrequest(r, &slcf->dataapi_uri, NULL, &sr, psr,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY)
+    /* a call beside the one out must not wait for it, nor it for us */
+    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY;
+
+    if (side) {
+        flags |= NGX_HTTP_SUBREQUEST_BACKGROUND;
+    }
+
+    if (ngx_http_subrequest(r, &conf->dataapi_uri, NULL, &sr, psr, flags)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -127,7 +171,7 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
      * with proxy_ignore_client_abort on.
      */
 
-    sr->read_event_handler = ngx_http_spectra_check_client;
+    sr->read_event_handler = ngx_http_spectra_dataapi_check_client;
 
     /*
      * The subrequest carries only the signed headers: nothing of the
@@ -146,17 +190,14 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
     sr->headers_in.content_length_n = body->len;
     sr->headers_in.keep_alive_n = -1;
 
-    values[0] = slcf->dataapi_host;
+    values[0] = conf->dataapi_host;
     ngx_str_set(&values[1], SPECTRA_SIGV4_JSON_CONTENT_TYPE);
-    values[2].data = target;
-    values[2].len = sizeof("RedshiftData.") - 1 + ngx_strlen(operation);
-    values[3].data = date;
-    values[3].len = SPECTRA_SIGV4_DATE_LEN;
-    values[4].data = auth;
-    values[4].len = len;
-    values[5] = slcf->session_token;
+    values[2] = sig.target;
+    values[3] = sig.date;
+    values[4] = sig.authorization;
+    values[5] = conf->session_token;
 
-    n = slcf->session_token.len ? 6 : 5;
+    n = conf->session_token.len ? 6 : 5;
 
     for (i = 0; i < n; i++) {
         if (ngx_http_spectra_push_header(r, &sr->headers_in.headers,
@@ -170,7 +211,7 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
     }
 
     sr->headers_in.host = host;
-    sr->headers_in.server = slcf->dataapi_host;
+    sr->headers_in.server = conf->dataapi_host;
 
     rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
     if (rb == NULL) {
@@ -200,15 +241,20 @@ ngx_http_spectra_dataapi_call(ngx_http_request_t *r, const char *operation,
     rb->bufs = cl;
     sr->request_body = rb;
 
-    ctx->status = 0;
-    ngx_str_null(&ctx->answer);
-    ctx->step = step;
-    ctx->waiting = 1;
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "spectra dataapi call %s%s, %uz bytes",
+                   side ? "side call " : "", operation, body->len);
 
-    r->write_event_handler = ngx_http_spectra_resume;
+    if (side) {
+        return NGX_OK;
+    }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "spectra dataapi call %s, %uz bytes", operation, body->len);
+    st->status = 0;
+    st->answer_too_big = 0;
+    ngx_str_null(&st->answer);
+    st->answer_start = NULL;
+
+    r->write_event_handler = ngx_http_spectra_dataapi_resume;
 
     return NGX_OK;
 }
@@ -247,135 +293,143 @@ ngx_http_spectra_push_header(ngx_http_request_t *r, ngx_list_t *headers,
 
 /*
  * Post-subrequest handler: keeps the status and the body of the answer.
- * nginx may call it more than once for one subrequest; only the first
- * call with a final answer counts.
+ * nginx may call it more than once for one subrequest; the first call
+ * with a final answer counts.  It returns NGX_OK whatever happened: an
+ * error here is an answer for the statement engine, never a reason for
+ * nginx to tear down the client's request (an answer too big for
+ * subrequest_output_buffer_size would otherwise end it without a byte).
  */
 
 static ngx_int_t
 ngx_http_spectra_dataapi_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc)
 {
-    ngx_http_spectra_ctx_t  *ctx = data;
+    ngx_http_spectra_stmt_t *st = data;
 
-    ngx_buf_t  *b;
+    ngx_buf_t                 *b;
+    ngx_http_core_loc_conf_t  *clcf;
 
-    if (rc == NGX_AGAIN || ctx->status != 0) {
-        return rc;
+    if (rc == NGX_AGAIN || st->status != 0) {
+        return (rc == NGX_AGAIN) ? rc : NGX_OK;
     }
 
     if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ctx->status = (rc == NGX_ERROR) ? NGX_HTTP_BAD_GATEWAY
-                                        : (ngx_uint_t) rc;
+        st->status = (rc == NGX_ERROR) ? NGX_HTTP_BAD_GATEWAY
+                                       : (ngx_uint_t) rc;
+
+        clcf = ngx_http_get_module_loc_conf(sr, ngx_http_core_module);
+
+        if (rc == NGX_ERROR
+            && (sr->headers_out.content_length_n
+                > (off_t) clcf->subrequest_output_buffer_size
+                || (sr->out != NULL && sr->out->buf->last
+                                       == sr->out->buf->end)))
+        {
+            st->answer_too_big = 1;
+        }
 
     } else if (sr->headers_out.status) {
-        ctx->status = sr->headers_out.status;
+        st->status = sr->headers_out.status;
 
     } else {
-        ctx->status = NGX_HTTP_BAD_GATEWAY;
+        st->status = NGX_HTTP_BAD_GATEWAY;
     }
 
-    if (sr->out != NULL && sr->out->buf != NULL) {
+    if (sr->out != NULL && sr->out->buf != NULL && !st->answer_too_big) {
         b = sr->out->buf;
-        ctx->answer.data = b->pos;
-        ctx->answer.len = b->last - b->pos;
+        st->answer.data = b->pos;
+        st->answer.len = b->last - b->pos;
+        st->answer_start = b->start;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "spectra dataapi answer %ui, %uz bytes",
-                   ctx->status, ctx->answer.len);
+                   st->status, st->answer.len);
 
-    return rc;
+    return NGX_OK;
 }
 
 
-/* The main request's write event handler while a call is pending. */
+static ngx_int_t
+ngx_http_spectra_dataapi_side_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_spectra_stmt_t *st = data;
+
+    ngx_uint_t  status;
+
+    if (rc == NGX_AGAIN) {
+        return rc;
+    }
+
+    status = (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE)
+             ? (rc == NGX_ERROR ? NGX_HTTP_BAD_GATEWAY : (ngx_uint_t) rc)
+             : sr->headers_out.status;
+
+    if (status != NGX_HTTP_OK) {
+        /* it may have finished meanwhile: the main call says how */
+        ngx_log_error(NGX_LOG_INFO, sr->connection->log, 0,
+                      "spectra: cancel of job %s beside the wait: data API "
+                      "answered %ui", st->job.id, status);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_spectra_dataapi_free_answer(ngx_http_spectra_stmt_t *st)
+{
+    if (st->answer_start != NULL && st->request != NULL) {
+        (void) ngx_pfree(st->request->pool, st->answer_start);
+    }
+
+    st->answer_start = NULL;
+    ngx_str_null(&st->answer);
+}
+
+
+/* The main request's write event handler while a call is out. */
 
 static void
-ngx_http_spectra_resume(ngx_http_request_t *r)
+ngx_http_spectra_dataapi_resume(ngx_http_request_t *r)
 {
-    ngx_http_spectra_ctx_t    *ctx;
-    ngx_http_spectra_step_pt   step;
+    ngx_http_spectra_ctx_t   *ctx;
+    ngx_http_spectra_stmt_t  *st;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
 
-    if (ctx == NULL || !ctx->waiting || ctx->status == 0
-        || ctx->timer.timer_set)
-    {
+    if (ctx == NULL || ctx->stmt == NULL) {
+        return;
+    }
+
+    st = ctx->stmt;
+
+    if (!st->waiting || st->status == 0 || st->timer.timer_set) {
         return;
     }
 
     r->write_event_handler = ngx_http_request_empty_handler;
 
-    ctx->waiting = 0;
-    step = ctx->step;
-    ctx->step = NULL;
-
-    step(r, ctx);
-}
-
-
-void
-ngx_http_spectra_dataapi_wait(ngx_http_request_t *r, ngx_msec_t delay,
-    ngx_http_spectra_step_pt step)
-{
-    ngx_http_spectra_ctx_t  *ctx;
-
-    ctx = ngx_http_spectra_get_ctx(r);
-
-    ctx->timer.handler = ngx_http_spectra_timer_handler;
-    ctx->timer.data = r;
-    ctx->timer.log = r->connection->log;
-
-    ctx->step = step;
-    ctx->waiting = 1;
-    ctx->status = 0;
-
-    ngx_add_timer(&ctx->timer, delay);
-}
-
-
-static void
-ngx_http_spectra_timer_handler(ngx_event_t *ev)
-{
-    ngx_connection_t          *c;
-    ngx_http_request_t        *r;
-    ngx_http_spectra_ctx_t    *ctx;
-    ngx_http_spectra_step_pt   step;
-
-    r = ev->data;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
-
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "spectra timer");
-
-    ctx->waiting = 0;
-    step = ctx->step;
-    ctx->step = NULL;
-
-    step(r, ctx);
-
-    ngx_http_run_posted_requests(c);
+    ngx_http_spectra_stmt_resume(st);
 }
 
 
 /*
- * Installed as the read event handler while a query runs: a client that
- * closes its connection is noticed at once, so that the statement can be
- * cancelled instead of running for nobody.
+ * Installed as the read event handler while a request waits: a client
+ * that closes its connection is noticed at once, so that the statement
+ * can be cancelled instead of running for nobody.
  */
 
 void
-ngx_http_spectra_watch_client(ngx_http_request_t *r)
+ngx_http_spectra_dataapi_watch_client(ngx_http_request_t *r)
 {
-    r->read_event_handler = ngx_http_spectra_check_client;
+    r->read_event_handler = ngx_http_spectra_dataapi_check_client;
 }
 
 
 static void
-ngx_http_spectra_check_client(ngx_http_request_t *r)
+ngx_http_spectra_dataapi_check_client(ngx_http_request_t *r)
 {
     int                      n;
     char                     buf[1];
@@ -437,7 +491,7 @@ gone:
 
     /* r is the main request, or a Data API subrequest of it */
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
-    if (ctx == NULL || ctx->done) {
+    if (ctx == NULL || ctx->done || ctx->stmt == NULL) {
         return;
     }
 
@@ -445,90 +499,5 @@ gone:
                   "spectra: client closed the connection while waiting "
                   "for the query");
 
-    ctx->client_gone = 1;
-
-    /* a pending timer is cut short; a pending call ends on its own */
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
-        ngx_post_event(&ctx->timer, &ngx_posted_events);
-    }
-}
-
-
-/*
- * Turns a Data API answer that is not 200 into the API error.  Returns
- * what ngx_http_spectra_fail() returned.
- */
-
-ngx_int_t
-ngx_http_spectra_dataapi_error(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
-{
-    ngx_int_t      rc;
-    json_t        *root, *type, *message;
-    const char    *t, *m;
-    json_error_t   err;
-
-    if (ctx->status == NGX_HTTP_GATEWAY_TIME_OUT) {
-        return ngx_http_spectra_fail(r, NGX_HTTP_GATEWAY_TIME_OUT,
-                                     "UPSTREAM_TIMEOUT",
-                                     "the data API did not answer in time");
-    }
-
-    if (ctx->status >= NGX_HTTP_INTERNAL_SERVER_ERROR
-        || ctx->answer.len == 0)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "spectra: data API answered %ui", ctx->status);
-
-        return ngx_http_spectra_fail(r, NGX_HTTP_BAD_GATEWAY,
-                                     "UPSTREAM_ERROR",
-                                     "the data API is unreachable or failed");
-    }
-
-    root = json_loadb((const char *) ctx->answer.data, ctx->answer.len, 0,
-                      &err);
-
-    type = json_object_get(root, "__type");
-    message = json_object_get(root, "message");
-    if (message == NULL) {
-        message = json_object_get(root, "Message");
-    }
-
-    t = json_is_string(type) ? json_string_value(type) : "unknown";
-    m = json_is_string(message) ? json_string_value(message) : "";
-
-    /* "com.amazon...#ValidationException" -> "ValidationException" */
-    if (ngx_strchr(t, '#') != NULL) {
-        t = (const char *) ngx_strchr(t, '#') + 1;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "spectra: data API answered %ui %s: %s",
-                  ctx->status, t, m);
-
-    if (ngx_strcmp(t, "ActiveStatementsExceededException") == 0
-        || ngx_strcmp(t, "ThrottlingException") == 0)
-    {
-        rc = ngx_http_spectra_fail(r, 429, "RATE_LIMITED",
-                                   "the warehouse is busy, retry later");
-
-    } else if (ngx_strcmp(t, "ResourceNotFoundException") == 0) {
-        rc = ngx_http_spectra_fail(r, NGX_HTTP_NOT_FOUND, "NOT_FOUND",
-                                   "the statement's results are no longer "
-                                   "available");
-
-    } else if (ctx->status == NGX_HTTP_FORBIDDEN) {
-        rc = ngx_http_spectra_fail(r, NGX_HTTP_BAD_GATEWAY, "UPSTREAM_ERROR",
-                                   "the data API refused the credentials");
-
-    } else {
-        rc = ngx_http_spectra_fail(r, NGX_HTTP_BAD_GATEWAY, "UPSTREAM_ERROR",
-                                   "the data API rejected the request: %s",
-                                   t);
-    }
-
-    json_decref(root);
-
-    return rc;
+    ngx_http_spectra_stmt_client_gone(ctx->stmt);
 }

@@ -1,21 +1,24 @@
 /*
  * GET /v1/health: liveness plus the versions of the module, nginx and the
  * libraries the module runs with (run-time versions where a library can
- * tell them).
+ * tell them; libpg_query says which PostgreSQL parser it is).
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_health.h"
 #include "spectra_version.h"
 
 #include <openssl/crypto.h>
 #include <jansson.h>
 #include <curl/curl.h>
 #include <sqlite3.h>
+#include <pg_query.h>
 
 
 ngx_int_t
-ngx_http_spectra_health(ngx_http_request_t *r)
+ngx_http_spectra_health_endpoint(ngx_http_request_t *r,
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id)
 {
     size_t                   len;
     ngx_buf_t               *b;
@@ -30,10 +33,10 @@ ngx_http_spectra_health(ngx_http_request_t *r)
 
     len = sizeof("{\"status\":\"ok\",\"version\":\"\",\"nginx\":\"\","
                  "\"libraries\":{\"openssl\":\"\",\"jansson\":\"\","
-                 "\"libjwt\":\"\",\"libcurl\":\"\",\"sqlite\":\"\"}}\n") - 1
+                 "\"libpg_query\":\"\",\"libcurl\":\"\",\"sqlite\":\"\"}}\n") - 1
           + sizeof(SPECTRA_VERSION) - 1 + sizeof(NGINX_VERSION) - 1
           + ngx_strlen(openssl) + ngx_strlen(jansson)
-          + sizeof(SPECTRA_LIBJWT_VERSION) - 1
+          + sizeof(PG_VERSION) - 1
           + ngx_strlen(curl->version) + ngx_strlen(sqlite);
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -46,10 +49,10 @@ ngx_http_spectra_health(ngx_http_request_t *r)
                           "{\"status\":\"ok\",\"version\":\"%s\","
                           "\"nginx\":\"%s\",\"libraries\":{"
                           "\"openssl\":\"%s\",\"jansson\":\"%s\","
-                          "\"libjwt\":\"%s\",\"libcurl\":\"%s\","
+                          "\"libpg_query\":\"%s\",\"libcurl\":\"%s\","
                           "\"sqlite\":\"%s\"}}\n",
                           SPECTRA_VERSION, NGINX_VERSION, openssl, jansson,
-                          SPECTRA_LIBJWT_VERSION, curl->version, sqlite);
+                          PG_VERSION, curl->version, sqlite);
 
     out.buf = b;
     out.next = NULL;

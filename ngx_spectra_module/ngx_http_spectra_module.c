@@ -4,7 +4,14 @@
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_curl.h"
+#include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_queue.h"
+#include "ngx_http_spectra_reply.h"
+#include "ngx_http_spectra_session.h"
+#include "ngx_http_spectra_supervisor.h"
 
 
 static void *ngx_http_spectra_create_main_conf(ngx_conf_t *cf);
@@ -31,8 +38,6 @@ static char *ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_spectra_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_spectra_init_process(ngx_cycle_t *cycle);
 static void ngx_http_spectra_exit_process(ngx_cycle_t *cycle);
-static ngx_int_t ngx_http_spectra_store_open(ngx_cycle_t *cycle,
-    ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store);
 
 
 static ngx_command_t  ngx_http_spectra_commands[] = {
@@ -198,6 +203,69 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_loc_conf_t, sql_max_length),
       NULL },
 
+    { ngx_string("spectra_byte_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, byte_limit),
+      NULL },
+
+    { ngx_string("spectra_output_buffers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_conf_set_bufs_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, output_bufs),
+      NULL },
+
+    { ngx_string("spectra_max_running"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, max_running),
+      NULL },
+
+    { ngx_string("spectra_max_queued"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, max_queued),
+      NULL },
+
+    { ngx_string("spectra_queue_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, queue_timeout),
+      NULL },
+
+    { ngx_string("spectra_queue_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_queue_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_supervisor"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, supervisor),
+      NULL },
+
+    { ngx_string("spectra_supervisor_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, supervisor_interval),
+      NULL },
+
+    { ngx_string("spectra_dataapi_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, dataapi_url),
+      NULL },
+
     { ngx_string("spectra_jobs_db"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -262,13 +330,13 @@ ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
 
-    if (ctx == NULL || ctx->job.id[0] == '\0') {
+    if (ctx == NULL || ctx->job_id[0] == '\0') {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    v->data = ctx->job.id;
-    v->len = ngx_strlen(ctx->job.id);
+    v->data = ctx->job_id;
+    v->len = ngx_strlen(ctx->job_id);
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
@@ -287,7 +355,19 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     smcf->jobs_path = { 0, NULL };
+     *     smcf->dataapi_url = { 0, NULL };
+     *     smcf->sessions = NULL;
+     *     smcf->queues = NULL;
+     */
+
     smcf->request_id_index = NGX_CONF_UNSET;
+    smcf->supervisor = NGX_CONF_UNSET;
+    smcf->supervisor_interval = NGX_CONF_UNSET_MSEC;
+    smcf->supervisor_batch = NGX_CONF_UNSET_UINT;
 
     return smcf;
 }
@@ -325,6 +405,28 @@ ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    ngx_conf_init_value(smcf->supervisor, 1);
+    ngx_conf_init_msec_value(smcf->supervisor_interval, 250);
+    ngx_conf_init_uint_value(smcf->supervisor_batch, 32);
+
+    if (smcf->supervisor_interval == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_supervisor_interval must be above 0");
+        return NGX_CONF_ERROR;
+    }
+
+    /* the URL of the background calls; the signed host names the default */
+
+    if (smcf->dataapi_url.len
+        && ngx_strncmp(smcf->dataapi_url.data, "http://", 7) != 0
+        && ngx_strncmp(smcf->dataapi_url.data, "https://", 8) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_dataapi_url \"%V\" must start with "
+                           "http:// or https://", &smcf->dataapi_url);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -346,6 +448,7 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
      *     slcf->dataapi_host = { 0, NULL };
      *     slcf->region, access_key, secret_key, session_token = { 0, NULL };
      *     slcf->cluster, workgroup, database = { 0, NULL };
+     *     slcf->output_bufs = { 0, 0 };
      *     slcf->policy = { 0 };
      */
 
@@ -358,7 +461,11 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
     slcf->max_polls = NGX_CONF_UNSET_UINT;
     slcf->wait_timeout = NGX_CONF_UNSET_MSEC;
     slcf->query_timeout = NGX_CONF_UNSET_MSEC;
+    slcf->max_running = NGX_CONF_UNSET_UINT;
+    slcf->max_queued = NGX_CONF_UNSET_UINT;
+    slcf->queue_timeout = NGX_CONF_UNSET_MSEC;
     slcf->row_limit = NGX_CONF_UNSET_UINT;
+    slcf->byte_limit = NGX_CONF_UNSET_SIZE;
     slcf->numeric_as_number = NGX_CONF_UNSET;
     slcf->sql_max_length = NGX_CONF_UNSET_SIZE;
 
@@ -383,7 +490,14 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->wait_timeout, prev->wait_timeout, 10000);
     ngx_conf_merge_msec_value(conf->query_timeout, prev->query_timeout,
                               300000);
+    ngx_conf_merge_uint_value(conf->max_running, prev->max_running, 0);
+    ngx_conf_merge_uint_value(conf->max_queued, prev->max_queued, 0);
+    ngx_conf_merge_msec_value(conf->queue_timeout, prev->queue_timeout, 5000);
     ngx_conf_merge_uint_value(conf->row_limit, prev->row_limit, 10000);
+    ngx_conf_merge_size_value(conf->byte_limit, prev->byte_limit,
+                              25 * 1024 * 1024);
+    ngx_conf_merge_bufs_value(conf->output_bufs, prev->output_bufs,
+                              8, 64 * 1024);
     ngx_conf_merge_value(conf->numeric_as_number, prev->numeric_as_number, 0);
     ngx_conf_merge_size_value(conf->sql_max_length, prev->sql_max_length,
                               SPECTRA_SQL_MAX_LEN);
@@ -398,6 +512,29 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->row_limit == 0 || conf->row_limit > 1000000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_row_limit must be 1 to 1000000");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->byte_limit < 1024 || conf->byte_limit > 1024 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_byte_limit must be 1k to 1g");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->output_bufs.num < 2 || conf->output_bufs.size < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_output_buffers needs at least 2 buffers "
+                           "of at least 1k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->query_timeout < 1000 || conf->query_timeout > 86400000
+        || conf->query_timeout % 1000 || conf->wait_timeout % 1000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_query_timeout is a whole number of "
+                           "seconds from 1s to 24h, spectra_wait_timeout a "
+                           "whole number of seconds");
         return NGX_CONF_ERROR;
     }
 
@@ -668,6 +805,10 @@ ngx_http_spectra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_spectra_module);
     smcf->enabled = 1;
 
+    if (smcf->first_api == NULL) {
+        smcf->first_api = conf;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -692,9 +833,48 @@ ngx_http_spectra_error_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_spectra_init(ngx_conf_t *cf)
 {
+    size_t                         http_host;
+    ngx_http_spectra_loc_conf_t   *slcf, *defaults;
     ngx_http_spectra_main_conf_t  *smcf;
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_spectra_module);
+
+    /*
+     * Background work (the supervisor) uses the Data API settings of the
+     * http{} block when it names a Data API; they get their defaults here,
+     * as a location's do.  Otherwise it uses those of the first location
+     * with spectra_api (merged by now).
+     */
+
+    slcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_spectra_module);
+    http_host = slcf->dataapi_host.len;
+
+    defaults = ngx_http_spectra_create_loc_conf(cf);
+    if (defaults == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_spectra_merge_loc_conf(cf, defaults, slcf) != NGX_CONF_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!http_host && smcf->first_api != NULL) {
+        slcf = smcf->first_api;
+    }
+
+    smcf->background = slcf;
+
+    if (smcf->dataapi_url.len == 0) {
+        smcf->dataapi_url.len = sizeof("https:///") - 1
+                                + slcf->dataapi_host.len;
+        smcf->dataapi_url.data = ngx_pnalloc(cf->pool, smcf->dataapi_url.len);
+        if (smcf->dataapi_url.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(smcf->dataapi_url.data, "https://%V/",
+                    &slcf->dataapi_host);
+    }
 
     smcf->request_id_index = ngx_http_get_variable_index(cf,
                                                  &ngx_http_spectra_request_id);
@@ -706,162 +886,37 @@ ngx_http_spectra_init(ngx_conf_t *cf)
 }
 
 
-/*
- * The job store file: the master creates it (and its schema) before the
- * workers start, so a bad path fails the start, and hands the file and its
- * directory to the worker user, as nginx does with its temp paths.
- */
-
 static ngx_int_t
 ngx_http_spectra_init_module(ngx_cycle_t *cycle)
 {
-    u_char                        *p, *dir;
-    size_t                         i;
-    ngx_core_conf_t               *ccf;
-    spectra_job_store_t           *store;
-    ngx_http_spectra_main_conf_t  *smcf;
-    u_char                         name[NGX_MAX_PATH];
-
-    static const char  *suffixes[] = { "", "-wal", "-shm" };
-
-    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
-
-    if (smcf == NULL || !smcf->enabled) {
-        return NGX_OK;
-    }
-
-    if (smcf->jobs_path.len + sizeof("-wal") > NGX_MAX_PATH) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "spectra_jobs_db \"%V\" is too long", &smcf->jobs_path);
-        return NGX_ERROR;
-    }
-
-    dir = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
-    if (dir == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(dir, smcf->jobs_path.data, smcf->jobs_path.len + 1);
-
-    p = (u_char *) strrchr((char *) dir, '/');
-    if (p != NULL && p != dir) {
-        *p = '\0';
-
-        if (ngx_create_dir(dir, 0755) == NGX_FILE_ERROR
-            && ngx_errno != NGX_EEXIST)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                          ngx_create_dir_n " \"%s\" failed", dir);
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_spectra_store_open(cycle, smcf, &store) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    store->ops->close(store);
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
-        return NGX_OK;
-    }
-
-    /* SQLite creates the -wal and -shm files next to the database */
-
-    if (p != NULL && p != dir
-        && chown((char *) dir, ccf->user, ccf->group) == -1)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "chown(\"%s\") failed", dir);
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        ngx_sprintf(name, "%V%s%Z", &smcf->jobs_path, suffixes[i]);
-
-        if (chown((char *) name, ccf->user, ccf->group) == -1
-            && ngx_errno != NGX_ENOENT)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                          "chown(\"%s\") failed", name);
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_spectra_jobs_init_path(cycle);
 }
 
 
-static ngx_int_t
-ngx_http_spectra_store_open(ngx_cycle_t *cycle,
-    ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store)
-{
-    u_char              *path;
-    spectra_job_err_t    err;
-    spectra_job_conf_t   conf;
-
-    path = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
-    if (path == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(path, smcf->jobs_path.data, smcf->jobs_path.len + 1);
-
-    ngx_memzero(&conf, sizeof(spectra_job_conf_t));
-    conf.path = (const char *) path;
-
-    /*
-     * A WAL write takes tens of microseconds: waiting longer than that
-     * means an overloaded machine, where losing a job update is worse
-     * than a late answer.
-     */
-
-    conf.busy_timeout_ms = 500;
-
-    if (spectra_job_sqlite_ops.open(store, &conf, &err) != SPECTRA_JOB_OK) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "spectra: cannot open the job store \"%V\": %s",
-                      &smcf->jobs_path, err.message);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/* Each worker has its own connection to the shared file. */
+/*
+ * Each worker has its own connection to the job store and its own
+ * background HTTP client; the first worker supervises the jobs.
+ */
 
 static ngx_int_t
 ngx_http_spectra_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_spectra_main_conf_t  *smcf;
-
-    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
-
-    if (smcf == NULL || !smcf->enabled) {
-        return NGX_OK;
+    if (ngx_http_spectra_jobs_open(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_spectra_store_open(cycle, smcf, &smcf->store) != NGX_OK) {
-        /* requests needing it answer 500; the rest of the API works */
-        smcf->store = NULL;
+    if (ngx_http_spectra_curl_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_spectra_supervisor_init(cycle);
 }
 
 
 static void
 ngx_http_spectra_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_spectra_main_conf_t  *smcf;
-
-    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
-
-    if (smcf != NULL && smcf->store != NULL) {
-        smcf->store->ops->close(smcf->store);
-        smcf->store = NULL;
-    }
+    ngx_http_spectra_supervisor_exit(cycle);
+    ngx_http_spectra_curl_exit(cycle);
+    ngx_http_spectra_jobs_close(cycle);
 }

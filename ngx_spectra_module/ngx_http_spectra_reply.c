@@ -6,7 +6,8 @@
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_reply.h"
 #include "spectra_json.h"
 
 
@@ -87,6 +88,20 @@ ngx_http_spectra_set_request_id(ngx_http_request_t *r)
 
 
 ngx_int_t
+ngx_http_spectra_json_headers(ngx_http_request_t *r, ngx_uint_t status,
+    off_t length)
+{
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_spectra_json_type;
+    r->headers_out.content_type_len = ngx_http_spectra_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = length;
+
+    return ngx_http_spectra_set_request_id(r);
+}
+
+
+ngx_int_t
 ngx_http_spectra_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out)
 {
@@ -105,13 +120,7 @@ ngx_http_spectra_send_json(ngx_http_request_t *r, ngx_uint_t status,
         }
     }
 
-    r->headers_out.status = status;
-    r->headers_out.content_type = ngx_http_spectra_json_type;
-    r->headers_out.content_type_len = ngx_http_spectra_json_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.content_length_n = len;
-
-    if (ngx_http_spectra_set_request_id(r) != NGX_OK) {
+    if (ngx_http_spectra_json_headers(r, status, len) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -1,27 +1,72 @@
 /*
- * Rows of a finished statement: GetStatementResult page by page, each
- * page encoded into its own buffer as it arrives (spectra_result), up to
- * the row limit; then the query response around them.
+ * Query answers, streamed (ngx_http_spectra_rows.h): the head, the rows
+ * of every page as spectra_result encodes them, the metadata.  The row
+ * writer frames rows; the statement engine fetches the pages and records
+ * the job.
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_rows.h"
+#include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_dataapi.h"
+#include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_reply.h"
+#include "ngx_http_spectra_statement.h"
 
 
-#define NGX_HTTP_SPECTRA_ROWS_BUF  16384
+/* what the tail can take, the metadata's columns not counted */
+#define NGX_HTTP_SPECTRA_ROWS_TAIL   512
+
+/*
+ * Bytes encoded per turn of the event loop: a few hundred microseconds,
+ * so that one large answer never stalls the worker's other requests.
+ */
+#define NGX_HTTP_SPECTRA_ROWS_SLICE  (128 * 1024)
 
 
+struct ngx_http_spectra_rows_s {
+    ngx_http_request_t             *request;
+    ngx_http_spectra_stmt_t        *stmt;
+    spectra_result_t                res;
+    spectra_result_out_t            sink;
+    uint64_t                        byte_limit;
+
+    /* buffers: being filled, to send, sent but not yet written, free */
+    ngx_buf_t                      *buf;
+    ngx_chain_t                    *out;
+    ngx_chain_t                   **last_out;
+    ngx_chain_t                    *busy;
+    ngx_chain_t                    *free;
+    ngx_int_t                       nbufs;     /* of output_bufs.size */
+
+    ngx_event_t                     resume;    /* the next slice */
+
+    unsigned                        blocked:1; /* no buffer was free */
+    unsigned                        header_sent:1;
+    unsigned                        tail:1;    /* the last buffers */
+};
+
+
+static void ngx_http_spectra_rows_cleanup(void *data);
 static void *ngx_http_spectra_rows_alloc(void *pool, size_t size);
 static int ngx_http_spectra_rows_grow(spectra_result_out_t *out,
     size_t need);
-static ngx_int_t ngx_http_spectra_rows_write(ngx_http_spectra_ctx_t *ctx,
-    u_char *p, size_t len);
-static void ngx_http_spectra_rows_fetch(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx);
-static void ngx_http_spectra_rows_page(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx);
-static ngx_int_t ngx_http_spectra_rows_reply(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx);
+static ngx_int_t ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows,
+    u_char *p, size_t len, size_t hint);
+static ngx_int_t ngx_http_spectra_rows_head(ngx_http_spectra_rows_t *rows,
+    size_t hint);
+static void ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows);
+static void ngx_http_spectra_rows_write(ngx_http_spectra_rows_t *rows);
+static void ngx_http_spectra_rows_fetched(ngx_http_spectra_stmt_t *st);
+static ngx_int_t ngx_http_spectra_rows_flush(ngx_http_spectra_rows_t *rows,
+    ngx_uint_t last);
+static void ngx_http_spectra_rows_wait(ngx_http_spectra_rows_t *rows);
+static void ngx_http_spectra_rows_write_handler(ngx_http_request_t *r);
+static void ngx_http_spectra_rows_resume_handler(ngx_event_t *ev);
+static void ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows);
+static void ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows,
+    ngx_uint_t status, const char *code, const char *message);
 
 
 static void *
@@ -31,37 +76,188 @@ ngx_http_spectra_rows_alloc(void *pool, size_t size)
 }
 
 
-/* The encoder's sink: a chain of buffers from the request pool. */
+void
+ngx_http_spectra_rows_start(ngx_http_request_t *r,
+    ngx_http_spectra_stmt_t *st, spectra_query_t *q)
+{
+    unsigned                      flags;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_spectra_ctx_t       *ctx;
+    ngx_http_spectra_rows_t      *rows;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    ctx = ngx_http_spectra_get_ctx(r);
+
+    rows = ngx_pcalloc(r->pool, sizeof(ngx_http_spectra_rows_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (ctx == NULL || rows == NULL || cln == NULL) {
+        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_http_spectra_rows_cleanup;
+    cln->data = rows;
+
+    ctx->rows = rows;
+
+    rows->request = r;
+    rows->stmt = st;
+    rows->byte_limit = q->byte_limit;
+    rows->last_out = &rows->out;
+
+    rows->resume.handler = ngx_http_spectra_rows_resume_handler;
+    rows->resume.data = rows;
+    rows->resume.log = r->connection->log;
+
+    flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
+
+    spectra_result_init(&rows->res, q->format, q->row_limit, flags,
+                        ngx_http_spectra_rows_alloc, r->pool);
+
+    rows->sink.grow = ngx_http_spectra_rows_grow;
+    rows->sink.data = rows;
+
+    ngx_http_spectra_dataapi_watch_client(r);
+
+    if (st->end != NGX_HTTP_SPECTRA_END_ROWS) {
+        if (ngx_http_spectra_rows_head(rows, NGX_HTTP_SPECTRA_ROWS_TAIL)
+            != NGX_OK)
+        {
+            ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_spectra_rows_tail(rows);
+        return;
+    }
+
+    ngx_http_spectra_rows_page(rows);
+}
+
+
+/* The answer's head; hint: what the answer may take in all. */
+
+static ngx_int_t
+ngx_http_spectra_rows_head(ngx_http_spectra_rows_t *rows, size_t hint)
+{
+    u_char  *p;
+    u_char   head[128];
+
+    p = ngx_sprintf(head, "{\"job_id\":\"%s\",\"status\":\"COMPLETED\","
+                          "\"data\":[", rows->stmt->job.id);
+
+    return ngx_http_spectra_rows_copy(rows, head, p - head, hint + (p - head));
+}
+
+
+static void
+ngx_http_spectra_rows_cleanup(void *data)
+{
+    ngx_http_spectra_rows_t  *rows = data;
+
+    if (rows->resume.posted) {
+        ngx_delete_posted_event(&rows->resume);
+    }
+}
+
+
+/*
+ * The encoder's sink: the buffer being filled goes to the output chain,
+ * and a free one of spectra_output_buffers takes its place (one just big
+ * enough for a small answer, one of its own for a row bigger than the
+ * buffers); 1 when all are out to the client.
+ */
 
 static int
 ngx_http_spectra_rows_grow(spectra_result_out_t *out, size_t need)
 {
-    ngx_http_spectra_ctx_t *ctx = out->data;
+    ngx_http_spectra_rows_t *rows = out->data;
 
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
+    size_t                        size;
+    ngx_buf_t                    *b;
+    ngx_chain_t                  *cl, **ll;
+    ngx_http_request_t           *r;
+    ngx_http_spectra_loc_conf_t  *slcf;
 
-    if (ctx->out_buf != NULL) {
-        ctx->out_buf->last = out->pos;
+    r = rows->request;
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (rows->buf != NULL) {
+        rows->buf->last = out->pos;
+
+        if (rows->buf->last > rows->buf->pos) {
+            cl = ngx_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                return -1;
+            }
+
+            cl->buf = rows->buf;
+            cl->next = NULL;
+            *rows->last_out = cl;
+            rows->last_out = &cl->next;
+
+        } else {
+            /* nothing written into it: back to the free list */
+            cl = ngx_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                return -1;
+            }
+
+            cl->buf = rows->buf;
+            cl->next = rows->free;
+            rows->free = cl;
+        }
+
+        rows->buf = NULL;
+        out->pos = NULL;
+        out->end = NULL;
     }
 
-    b = ngx_create_temp_buf(ctx->request->pool,
-                            ngx_max(need, NGX_HTTP_SPECTRA_ROWS_BUF));
+    /* a free buffer that is big enough */
+
+    for (ll = &rows->free; *ll != NULL; ll = &(*ll)->next) {
+        b = (*ll)->buf;
+
+        if ((size_t) (b->end - b->start) >= need) {
+            *ll = (*ll)->next;
+            goto found;
+        }
+    }
+
+    if (need > slcf->output_bufs.size) {
+        /* a row bigger than a buffer: a buffer of its own */
+        size = need;
+
+    } else if (rows->nbufs < slcf->output_bufs.num) {
+        size = slcf->output_bufs.size;
+
+        if (out->hint + NGX_HTTP_SPECTRA_ROWS_TAIL < size && rows->nbufs == 0) {
+            /* a small answer needs no large buffer */
+            size = ngx_max(need, out->hint + NGX_HTTP_SPECTRA_ROWS_TAIL);
+        }
+
+        rows->nbufs++;
+
+    } else {
+        rows->blocked = 1;
+        return 1;
+    }
+
+    b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return -1;
     }
 
-    cl = ngx_alloc_chain_link(ctx->request->pool);
-    if (cl == NULL) {
-        return -1;
-    }
+    b->tag = (ngx_buf_tag_t) &ngx_http_spectra_module;
 
-    cl->buf = b;
-    cl->next = NULL;
-    *ctx->last_out = cl;
-    ctx->last_out = &cl->next;
-    ctx->out_buf = b;
+found:
 
+    b->pos = b->start;
+    b->last = b->start;
+
+    rows->buf = b;
     out->pos = b->last;
     out->end = b->end;
 
@@ -70,15 +266,17 @@ ngx_http_spectra_rows_grow(spectra_result_out_t *out, size_t need)
 
 
 static ngx_int_t
-ngx_http_spectra_rows_write(ngx_http_spectra_ctx_t *ctx, u_char *p,
-    size_t len)
+ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows, u_char *p,
+    size_t len, size_t hint)
 {
-    spectra_result_out_t  *out = &ctx->sink;
+    spectra_result_out_t  *out = &rows->sink;
 
-    if ((size_t) (out->end - out->pos) < len
-        && ngx_http_spectra_rows_grow(out, len) != 0)
-    {
-        return NGX_ERROR;
+    if (out->pos == NULL || (size_t) (out->end - out->pos) < len) {
+        out->hint = ngx_max(len, hint);
+
+        if (ngx_http_spectra_rows_grow(out, len) != 0) {
+            return NGX_ERROR;
+        }
     }
 
     out->pos = ngx_cpymem(out->pos, p, len);
@@ -87,197 +285,514 @@ ngx_http_spectra_rows_write(ngx_http_spectra_ctx_t *ctx, u_char *p,
 }
 
 
-/* Starts fetching the rows of ctx->statement_id into the response. */
-
-void
-ngx_http_spectra_rows_start(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
-{
-    u_char                        head[128];
-    unsigned                      flags;
-    ngx_http_spectra_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
-
-    flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
-
-    spectra_result_init(&ctx->result, ctx->query.format,
-                        ctx->query.row_limit, flags,
-                        ngx_http_spectra_rows_alloc, r->pool);
-
-    ctx->out = NULL;
-    ctx->last_out = &ctx->out;
-    ctx->out_buf = NULL;
-    ctx->sink.pos = NULL;
-    ctx->sink.end = NULL;
-    ctx->sink.grow = ngx_http_spectra_rows_grow;
-    ctx->sink.data = ctx;
-    ngx_str_null(&ctx->next_token);
-
-    if (ngx_http_spectra_rows_write(ctx, head,
-            ngx_sprintf(head, "{\"job_id\":\"%s\",\"status\":\"COMPLETED\","
-                              "\"data\":[", ctx->job.id) - head)
-        != NGX_OK)
-    {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (!ctx->has_result) {
-        ngx_http_spectra_finish(r, ngx_http_spectra_rows_reply(r, ctx));
-        return;
-    }
-
-    ngx_http_spectra_rows_fetch(r, ctx);
-}
-
+/* A page has come (st->answer): check it, then write its rows. */
 
 static void
-ngx_http_spectra_rows_fetch(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
+ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
 {
-    ngx_str_t  body;
+    int                       rc, first;
+    size_t                    meta;
+    ngx_uint_t                i;
+    spectra_result_err_t      err;
+    spectra_result_page_t     pg;
+    ngx_http_spectra_stmt_t  *st;
 
-    if (ngx_http_spectra_statement_body(r, ctx, &ctx->next_token, 0,
-                                        &body)
-        != NGX_OK
-        || ngx_http_spectra_dataapi_call(r, "GetStatementResult", &body,
-                                         ngx_http_spectra_rows_page)
-           != NGX_OK)
-    {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-}
+    st = rows->stmt;
+    first = !rows->res.has_columns;
 
-
-static void
-ngx_http_spectra_rows_page(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
-{
-    int                    rc;
-    spectra_result_err_t   err;
-    spectra_result_page_t  page;
-
-    if (ctx->speculative) {
-        ctx->speculative = 0;
-
-        if (ctx->status == NGX_HTTP_BAD_REQUEST
-            && ngx_strlcasestrn(ctx->answer.data,
-                                ctx->answer.data + ctx->answer.len,
-                                (u_char *) "ResourceNotFoundException",
-                                sizeof("ResourceNotFoundException") - 2)
-               != NULL)
-        {
-            /* no rows yet: ask how the statement is, as usual */
-            ngx_http_spectra_query_poll(r, ctx);
-            return;
-        }
-
-        if (ctx->status == NGX_HTTP_OK) {
-            /* it has finished: its session is free again */
-            ngx_http_spectra_session_release(r, ctx, 0);
-        }
-    }
-
-    if (ctx->status != NGX_HTTP_OK) {
-        ngx_http_spectra_finish(r, ngx_http_spectra_dataapi_error(r, ctx));
-        return;
-    }
-
-    if (ctx->client_gone) {
-        ngx_http_spectra_finish(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
-        return;
-    }
-
-    rc = spectra_result_page(&ctx->result, ctx->answer.data, ctx->answer.len,
-                             &ctx->sink, &page, &err);
+    rc = spectra_result_page_open(&rows->res, st->answer.data, st->answer.len,
+                                  &pg, &err);
 
     if (rc == SPECTRA_RESULT_NOMEM) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "out of memory");
         return;
     }
 
     if (rc != SPECTRA_RESULT_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, rows->request->connection->log, 0,
                       "spectra: malformed result page of job %s: %s "
-                      "at %uz", ctx->job.id, err.message, err.position);
+                      "at %uz", st->job.id, err.message, err.position);
 
-        ngx_http_spectra_finish(r,
-            ngx_http_spectra_fail(r, NGX_HTTP_BAD_GATEWAY, "UPSTREAM_ERROR",
-                                  "the data API sent a malformed result"));
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_BAD_GATEWAY,
+                                    "UPSTREAM_ERROR",
+                                    "the data API sent a malformed result");
         return;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "spectra rows page: %uz records, %uL rows, more:%d",
-                   page.records, ctx->result.rows, (int) page.more);
+    if (first) {
+        /*
+         * The byte limit bounds the whole answer: what the rows may take
+         * is what the head, the metadata and the tail leave of it.
+         */
 
-    if (page.more && !ctx->result.truncated) {
-        ctx->next_token.data = page.next_token;
-        ctx->next_token.len = page.next_token_len;
+        meta = NGX_HTTP_SPECTRA_ROWS_TAIL + SPECTRA_JOB_ID_LEN + 64;
 
-        ngx_http_spectra_rows_fetch(r, ctx);
-        return;
+        for (i = 0; i < rows->res.ncolumns; i++) {
+            meta += sizeof("{\"name\":\"\",\"type\":\"\"},") - 1
+                    + rows->res.columns[i].key_len
+                    + ngx_strlen(rows->res.columns[i].type) + 8;
+        }
+
+        rows->res.max_bytes = (rows->byte_limit > meta)
+                              ? rows->byte_limit - meta : 1;
+
+        if (ngx_http_spectra_rows_head(rows, rows->res.pending + meta)
+            != NGX_OK)
+        {
+            ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "INTERNAL_ERROR", "out of memory");
+            return;
+        }
     }
 
-    ngx_http_spectra_finish(r, ngx_http_spectra_rows_reply(r, ctx));
+    /* NextToken lives in the pool, not in the page that goes soon */
+    st->next_token.data = pg.next_token;
+    st->next_token.len = pg.next_token_len;
+
+    ngx_http_spectra_rows_write(rows);
 }
 
 
-static ngx_int_t
-ngx_http_spectra_rows_reply(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
-{
-    u_char      *p;
-    u_char       tail[256];
-    ngx_msec_t   ms;
+/* Writes rows in slices until the page is done, waiting when it must. */
 
-    if (ngx_http_spectra_rows_write(ctx, (u_char *) "],\"metadata\":"
-                                    "{\"columns\":",
-                                    sizeof("],\"metadata\":{\"columns\":")
-                                    - 1)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+static void
+ngx_http_spectra_rows_write(ngx_http_spectra_rows_t *rows)
+{
+    int                       rc;
+    ngx_int_t                 frc;
+    ngx_http_request_t       *r;
+    ngx_http_spectra_stmt_t  *st;
+
+    r = rows->request;
+    st = rows->stmt;
+
+    if (st->client_gone || r->connection->error) {
+        ngx_http_spectra_finish(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        return;
     }
 
-    if (ctx->result.has_columns) {
-        if (spectra_result_columns(&ctx->result, &ctx->sink)
-            != SPECTRA_RESULT_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rows->blocked = 0;
+
+    rc = spectra_result_page_write(&rows->res, &rows->sink,
+                                   NGX_HTTP_SPECTRA_ROWS_SLICE);
+
+    if (rc == SPECTRA_RESULT_NOMEM) {
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "out of memory");
+        return;
+    }
+
+    if (rc == SPECTRA_RESULT_AGAIN) {
+        frc = ngx_http_spectra_rows_flush(rows, 0);
+
+        if (frc == NGX_ERROR) {
+            ngx_http_spectra_finish(r, NGX_ERROR);
+            return;
         }
 
-    } else if (ngx_http_spectra_rows_write(ctx, (u_char *) "[]", 2)
-               != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (rows->blocked || frc == NGX_AGAIN) {
+            /* the client has not taken what went out: its pace */
+            ngx_http_spectra_rows_wait(rows);
+            return;
+        }
+
+        /* a slice is done: the event loop serves others, then us again */
+        ngx_post_event(&rows->resume, &ngx_posted_events);
+        return;
     }
 
-    ms = ctx->duration ? ctx->duration : ngx_current_msec - ctx->started;
+    /* the page is written: it goes, and the next one comes if wanted */
+
+    ngx_http_spectra_dataapi_free_answer(st);
+
+    if (!rows->res.page_more || rows->res.truncated
+        || st->next_token.len == 0)
+    {
+        ngx_http_spectra_rows_tail(rows);
+        return;
+    }
+
+    frc = ngx_http_spectra_rows_flush(rows, 0);
+
+    if (frc == NGX_ERROR) {
+        ngx_http_spectra_finish(r, NGX_ERROR);
+        return;
+    }
+
+    if (frc == NGX_AGAIN || r->connection->buffered) {
+        ngx_http_spectra_rows_wait(rows);
+        return;
+    }
+
+    ngx_http_spectra_stmt_fetch(st, ngx_http_spectra_rows_fetched);
+}
+
+
+static void
+ngx_http_spectra_rows_fetched(ngx_http_spectra_stmt_t *st)
+{
+    ngx_uint_t                status;
+    ngx_str_t                 message;
+    const char               *code;
+    ngx_http_spectra_ctx_t   *ctx;
+    ngx_http_spectra_rows_t  *rows;
+
+    ctx = ngx_http_get_module_ctx(st->request, ngx_http_spectra_module);
+    rows = ctx->rows;
+
+    switch (st->end) {
+
+    case NGX_HTTP_SPECTRA_END_ROWS:
+        ngx_http_spectra_rows_page(rows);
+        return;
+
+    case NGX_HTTP_SPECTRA_END_GONE:
+        ngx_http_spectra_finish(st->request, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        return;
+
+    case NGX_HTTP_SPECTRA_END_UPSTREAM:
+        status = ngx_http_spectra_stmt_upstream_error(st, &code, &message);
+
+        ngx_http_spectra_rows_abort(rows, status, code,
+                                    (const char *) ngx_pstrdup(
+                                        st->request->pool, &message));
+        return;
+
+    default:
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR",
+                                    "internal server error");
+        return;
+    }
+}
+
+
+/*
+ * Passes the buffers written so far to the output filters.  A small
+ * answer whose every byte is written by now goes out with its length.
+ */
+
+static ngx_int_t
+ngx_http_spectra_rows_flush(ngx_http_spectra_rows_t *rows, ngx_uint_t last)
+{
+    off_t                         len;
+    ngx_int_t                     rc;
+    ngx_chain_t                  *cl, *out, **ll;
+    ngx_http_request_t           *r;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    r = rows->request;
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (rows->buf != NULL && rows->buf->last != rows->sink.pos) {
+        rows->buf->last = rows->sink.pos;
+    }
+
+    if (last && rows->buf != NULL) {
+        /* the buffer being filled goes too */
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = rows->buf;
+        cl->next = NULL;
+        *rows->last_out = cl;
+        rows->last_out = &cl->next;
+
+        rows->buf = NULL;
+        rows->sink.pos = NULL;
+        rows->sink.end = NULL;
+    }
+
+    out = rows->out;
+
+    if (!rows->header_sent) {
+        len = -1;
+
+        if (last) {
+            len = 0;
+
+            for (cl = out; cl != NULL; cl = cl->next) {
+                len += ngx_buf_size(cl->buf);
+            }
+        }
+
+        if (ngx_http_spectra_json_headers(r, NGX_HTTP_OK, len) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_send_header(r);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rows->header_sent = 1;
+
+        if (r->header_only) {
+            return NGX_OK;
+        }
+    }
+
+    if (last) {
+        for (cl = out; cl != NULL && cl->next != NULL; cl = cl->next) {
+            /* void */
+        }
+
+        if (cl != NULL) {
+            cl->buf->last_buf = 1;
+            cl->buf->last_in_chain = 1;
+        }
+    }
+
+    if (out == NULL && !r->connection->buffered) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_output_filter(r, out);
+
+    rows->out = NULL;
+    rows->last_out = &rows->out;
+
+    ngx_chain_update_chains(r->pool, &rows->free, &rows->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_spectra_module);
+
+    /* a buffer made for one big row is not kept */
+
+    for (ll = &rows->free; *ll != NULL; /* void */) {
+        if ((size_t) ((*ll)->buf->end - (*ll)->buf->start)
+            > slcf->output_bufs.size)
+        {
+            (void) ngx_pfree(r->pool, (*ll)->buf->start);
+            *ll = (*ll)->next;
+            continue;
+        }
+
+        ll = &(*ll)->next;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return (rc == NGX_AGAIN || r->connection->buffered) ? NGX_AGAIN : NGX_OK;
+}
+
+
+static void
+ngx_http_spectra_rows_wait(ngx_http_spectra_rows_t *rows)
+{
+    ngx_event_t               *wev;
+    ngx_http_request_t        *r;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    r = rows->request;
+    wev = r->connection->write;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    r->write_event_handler = ngx_http_spectra_rows_write_handler;
+
+    if (!wev->delayed) {
+        ngx_add_timer(wev, clcf->send_timeout);
+    }
+
+    if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
+        ngx_http_spectra_finish(r, NGX_ERROR);
+    }
+}
+
+
+static void
+ngx_http_spectra_rows_write_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_event_t              *wev;
+    ngx_http_spectra_ctx_t   *ctx;
+    ngx_http_spectra_rows_t  *rows;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
+    rows = ctx->rows;
+    wev = r->connection->write;
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "spectra: client timed out taking the answer");
+        r->connection->timedout = 1;
+        ngx_http_spectra_finish(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (wev->delayed) {
+        if (!wev->timer_set) {
+            ngx_http_spectra_rows_wait(rows);
+        }
+
+        return;
+    }
+
+    rc = ngx_http_spectra_rows_flush(rows, rows->tail);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_spectra_finish(r, NGX_ERROR);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        ngx_http_spectra_rows_wait(rows);
+        return;
+    }
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (rows->tail) {
+        ngx_http_spectra_finish(r, NGX_OK);
+        return;
+    }
+
+    ngx_http_spectra_rows_write(rows);
+}
+
+
+static void
+ngx_http_spectra_rows_resume_handler(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_http_spectra_rows_t  *rows;
+
+    rows = ev->data;
+    c = rows->request->connection;
+
+    ngx_http_set_log_request(c->log, rows->request);
+
+    ngx_http_spectra_rows_write(rows);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* The metadata, the job's row count, and the end of the answer. */
+
+static void
+ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
+{
+    u_char                   *p;
+    int64_t                   ms;
+    ngx_int_t                 rc;
+    u_char                    tail[512];
+    ngx_http_request_t       *r;
+    ngx_http_spectra_stmt_t  *st;
+
+    r = rows->request;
+    st = rows->stmt;
+
+    if (ngx_http_spectra_rows_copy(rows, (u_char *) "],\"metadata\":"
+                                   "{\"columns\":",
+                                   sizeof("],\"metadata\":{\"columns\":") - 1,
+                                   NGX_HTTP_SPECTRA_ROWS_TAIL)
+        != NGX_OK)
+    {
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "out of memory");
+        return;
+    }
+
+    if (rows->res.has_columns) {
+        if (spectra_result_columns(&rows->res, &rows->sink)
+            != SPECTRA_RESULT_OK)
+        {
+            ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "INTERNAL_ERROR", "out of memory");
+            return;
+        }
+
+    } else if (ngx_http_spectra_rows_copy(rows, (u_char *) "[]", 2, 0)
+               != NGX_OK)
+    {
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "out of memory");
+        return;
+    }
+
+    ms = (st->job.execution_ms >= 0)
+         ? st->job.execution_ms
+         : ngx_http_spectra_job_now() - st->started;
+
+    if (ms < 0) {
+        ms = 0;
+    }
 
     p = ngx_sprintf(tail, ",\"row_count\":%uL,\"truncated\":%s,"
-                          "\"execution_time_ms\":%M,\"message\":",
-                    ctx->result.rows,
-                    ctx->result.truncated ? "true" : "false", ms);
+                          "\"execution_time_ms\":%L,\"message\":",
+                    rows->res.rows,
+                    rows->res.truncated ? "true" : "false", ms);
 
-    if (ctx->result.truncated) {
+    if (rows->res.truncated && rows->res.by_bytes) {
+        p = ngx_sprintf(p, "\"the answer reached its byte limit (%uL "
+                           "bytes); the first %uL rows are returned: use "
+                           "POST /v1/bulk to export all of them\"}}\n",
+                        rows->byte_limit, rows->res.rows);
+
+    } else if (rows->res.truncated) {
         p = ngx_sprintf(p, "\"the result has more than %uL rows; the first "
                            "%uL are returned: use POST /v1/bulk to export "
                            "all of them\"}}\n",
-                        ctx->result.rows, ctx->result.rows);
+                        rows->res.rows, rows->res.rows);
 
     } else {
         p = ngx_cpymem(p, "null}}\n", sizeof("null}}\n") - 1);
     }
 
-    if (ngx_http_spectra_rows_write(ctx, tail, p - tail) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ngx_http_spectra_rows_copy(rows, tail, p - tail, 0) != NGX_OK) {
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "out of memory");
+        return;
     }
 
-    ctx->out_buf->last = ctx->sink.pos;
+    ngx_http_spectra_stmt_rows_done(st, rows->res.rows);
 
-    ngx_http_spectra_job_completed(r, ctx, ctx->result.rows);
+    rows->tail = 1;
 
-    return ngx_http_spectra_send_json(r, NGX_HTTP_OK, ctx->out);
+    rc = ngx_http_spectra_rows_flush(rows, 1);
+
+    if (rc == NGX_AGAIN) {
+        ngx_http_spectra_rows_wait(rows);
+        return;
+    }
+
+    ngx_http_spectra_finish(r, rc == NGX_ERROR ? NGX_ERROR : NGX_OK);
+}
+
+
+/*
+ * Before the header went out, an error is an answer of its own; after
+ * it, the connection is closed mid-answer, which a client sees as an
+ * answer cut short (chunked encoding without its last chunk).
+ */
+
+static void
+ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    ngx_http_request_t  *r;
+
+    r = rows->request;
+
+    if (!rows->header_sent) {
+        ngx_http_spectra_finish(r, ngx_http_spectra_fail(r, status, code,
+                                                         "%s", message));
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "spectra: answer of job %s cut short: %s",
+                  rows->stmt->job.id, message);
+
+    r->connection->error = 1;
+    ngx_http_spectra_finish(r, NGX_ERROR);
 }

@@ -11,7 +11,9 @@
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_session.h"
+#include "ngx_http_spectra_statement.h"
 
 
 typedef struct {
@@ -38,13 +40,10 @@ typedef struct {
 
 static ngx_http_spectra_session_node_t *ngx_http_spectra_session_lookup(
     ngx_http_spectra_sessions_t *ss, ngx_str_t *key, uint32_t hash);
-static ngx_int_t ngx_http_spectra_session_key(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx);
+static ngx_int_t ngx_http_spectra_session_key(ngx_http_spectra_stmt_t *st);
 static ngx_http_spectra_session_node_t *ngx_http_spectra_session_insert(
     ngx_http_spectra_sessions_t *ss, ngx_str_t *key, uint32_t hash);
-static void ngx_http_spectra_session_abandon(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx);
-static void ngx_http_spectra_session_cleanup(void *data);
+static void ngx_http_spectra_session_abandon(ngx_http_spectra_stmt_t *st);
 
 
 static ngx_http_spectra_session_node_t *
@@ -88,84 +87,72 @@ ngx_http_spectra_session_insert(ngx_http_spectra_sessions_t *ss,
 /* db user, cluster or workgroup, database: what a session is bound to */
 
 static ngx_int_t
-ngx_http_spectra_session_key(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
+ngx_http_spectra_session_key(ngx_http_spectra_stmt_t *st)
 {
     u_char                       *p;
     ngx_http_spectra_loc_conf_t  *slcf;
 
-    if (ctx->session_key.len) {
+    if (st->session_key.len) {
         return NGX_OK;
     }
 
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    slcf = st->conf;
 
-    p = ngx_pnalloc(r->pool, ctx->tenant->db_user.len + slcf->cluster.len
-                             + slcf->workgroup.len + slcf->database.len + 3);
+    p = ngx_pnalloc(st->pool, st->db_user.len + slcf->cluster.len
+                              + slcf->workgroup.len + slcf->database.len + 3);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->session_key.data = p;
-    ctx->session_key.len = ngx_sprintf(p, "%V/%V%V/%V",
-                                       &ctx->tenant->db_user, &slcf->cluster,
-                                       &slcf->workgroup, &slcf->database)
-                           - p;
+    st->session_key.data = p;
+    st->session_key.len = ngx_sprintf(p, "%V/%V%V/%V", &st->db_user,
+                                      &slcf->cluster, &slcf->workgroup,
+                                      &slcf->database)
+                          - p;
 
     return NGX_OK;
 }
 
 
 /*
- * Before ExecuteStatement: either ctx->session_id names an idle session
- * this request now owns, or ctx->session_create asks for a new one, or
+ * Before ExecuteStatement: either st->session_id names an idle session
+ * this request now owns, or st->session_create asks for a new one, or
  * neither (sessions off, per-tenant secrets, or the session is busy).
  */
 
 void
-ngx_http_spectra_session_acquire(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
+ngx_http_spectra_session_acquire(ngx_http_spectra_stmt_t *st)
 {
     uint32_t                          hash;
-    ngx_pool_cleanup_t               *cln;
+    ngx_http_request_t               *r;
     ngx_http_spectra_sessions_t      *ss;
     ngx_http_spectra_loc_conf_t      *slcf;
     ngx_http_spectra_main_conf_t     *smcf;
     ngx_http_spectra_session_node_t  *node;
 
-    ngx_str_null(&ctx->session_id);
-    ctx->session_create = 0;
+    ngx_str_null(&st->session_id);
+    st->session_create = 0;
 
+    r = st->request;
     smcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    slcf = st->conf;
 
     if (smcf->sessions == NULL || slcf->session_keepalive == 0
-        || slcf->secret_arn != NULL || ctx->session_retried)
+        || slcf->secret_arn != NULL || st->session_retried)
     {
         return;
     }
 
-    if (ngx_http_spectra_session_key(r, ctx) != NGX_OK) {
+    if (ngx_http_spectra_session_key(st) != NGX_OK) {
         return;
     }
 
-    if (!ctx->session_cleanup) {
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            return;
-        }
-
-        cln->handler = ngx_http_spectra_session_cleanup;
-        cln->data = ctx;
-        ctx->session_cleanup = 1;
-    }
-
     ss = smcf->sessions->data;
-    hash = ngx_crc32_short(ctx->session_key.data, ctx->session_key.len);
+    hash = ngx_crc32_short(st->session_key.data, st->session_key.len);
 
     ngx_shmtx_lock(&ss->shpool->mutex);
 
-    node = ngx_http_spectra_session_lookup(ss, &ctx->session_key, hash);
+    node = ngx_http_spectra_session_lookup(ss, &st->session_key, hash);
 
     if (node != NULL && node->expires <= ngx_time() + 1) {
         /* about to expire: forget it rather than race the Data API */
@@ -176,20 +163,20 @@ ngx_http_spectra_session_acquire(ngx_http_request_t *r,
 
     if (node == NULL) {
         /* reserved: this request creates the session, others go without */
-        node = ngx_http_spectra_session_insert(ss, &ctx->session_key, hash);
+        node = ngx_http_spectra_session_insert(ss, &st->session_key, hash);
 
         if (node != NULL) {
             node->expires = ngx_time() + slcf->session_keepalive / 1000;
-            ctx->session_create = 1;
+            st->session_create = 1;
         }
 
     } else if (!node->busy) {
         node->busy = 1;
 
-        ctx->session_id.data = ngx_pnalloc(r->pool, node->id_len);
-        if (ctx->session_id.data != NULL) {
-            ngx_memcpy(ctx->session_id.data, node->id, node->id_len);
-            ctx->session_id.len = node->id_len;
+        st->session_id.data = ngx_pnalloc(st->pool, node->id_len);
+        if (st->session_id.data != NULL) {
+            ngx_memcpy(st->session_id.data, node->id, node->id_len);
+            st->session_id.len = node->id_len;
 
         } else {
             node->busy = 0;
@@ -198,18 +185,17 @@ ngx_http_spectra_session_acquire(ngx_http_request_t *r,
 
     ngx_shmtx_unlock(&ss->shpool->mutex);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "spectra session \"%V\": %s %V", &ctx->session_key,
-                   ctx->session_create ? "create" : "reuse",
-                   &ctx->session_id);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, st->log, 0,
+                   "spectra session \"%V\": %s %V", &st->session_key,
+                   st->session_create ? "create" : "reuse",
+                   &st->session_id);
 }
 
 
 /* After ExecuteStatement created a session: remember it, owned by us. */
 
 void
-ngx_http_spectra_session_created(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, ngx_str_t *id)
+ngx_http_spectra_session_created(ngx_http_spectra_stmt_t *st, ngx_str_t *id)
 {
     uint32_t                          hash;
     ngx_http_spectra_sessions_t      *ss;
@@ -218,23 +204,24 @@ ngx_http_spectra_session_created(ngx_http_request_t *r,
     ngx_http_spectra_session_node_t  *node;
 
     if (id->len == 0 || id->len > NGX_HTTP_SPECTRA_SESSION_ID_LEN) {
-        ngx_http_spectra_session_abandon(r, ctx);
+        ngx_http_spectra_session_abandon(st);
         return;
     }
 
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    smcf = ngx_http_get_module_main_conf(st->request,
+                                         ngx_http_spectra_module);
+    slcf = st->conf;
     ss = smcf->sessions->data;
 
-    hash = ngx_crc32_short(ctx->session_key.data, ctx->session_key.len);
+    hash = ngx_crc32_short(st->session_key.data, st->session_key.len);
 
     ngx_shmtx_lock(&ss->shpool->mutex);
 
-    node = ngx_http_spectra_session_lookup(ss, &ctx->session_key, hash);
+    node = ngx_http_spectra_session_lookup(ss, &st->session_key, hash);
 
     if (node == NULL) {
         /* our reservation expired meanwhile */
-        node = ngx_http_spectra_session_insert(ss, &ctx->session_key, hash);
+        node = ngx_http_spectra_session_insert(ss, &st->session_key, hash);
 
     } else if (node->id_len != 0) {
         /* another request's session won: ours simply expires */
@@ -247,10 +234,10 @@ ngx_http_spectra_session_created(ngx_http_request_t *r,
         node->busy = 1;
         node->expires = ngx_time() + slcf->session_keepalive / 1000;
 
-        ctx->session_id = *id;
+        st->session_id = *id;
     }
 
-    ctx->session_create = 0;
+    st->session_create = 0;
 
     ngx_shmtx_unlock(&ss->shpool->mutex);
 }
@@ -263,8 +250,7 @@ ngx_http_spectra_session_created(ngx_http_request_t *r,
  */
 
 void
-ngx_http_spectra_session_release(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, ngx_uint_t gone)
+ngx_http_spectra_session_release(ngx_http_spectra_stmt_t *st, ngx_uint_t gone)
 {
     uint32_t                          hash;
     ngx_http_spectra_sessions_t      *ss;
@@ -272,24 +258,29 @@ ngx_http_spectra_session_release(ngx_http_request_t *r,
     ngx_http_spectra_main_conf_t     *smcf;
     ngx_http_spectra_session_node_t  *node;
 
-    if (ctx->session_id.len == 0) {
-        /* a creation that did not give a session */
-        ngx_http_spectra_session_abandon(r, ctx);
+    if (st->request == NULL) {
         return;
     }
 
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    if (st->session_id.len == 0) {
+        /* a creation that did not give a session */
+        ngx_http_spectra_session_abandon(st);
+        return;
+    }
+
+    smcf = ngx_http_get_module_main_conf(st->request,
+                                         ngx_http_spectra_module);
+    slcf = st->conf;
     ss = smcf->sessions->data;
 
-    hash = ngx_crc32_short(ctx->session_key.data, ctx->session_key.len);
+    hash = ngx_crc32_short(st->session_key.data, st->session_key.len);
 
     ngx_shmtx_lock(&ss->shpool->mutex);
 
-    node = ngx_http_spectra_session_lookup(ss, &ctx->session_key, hash);
+    node = ngx_http_spectra_session_lookup(ss, &st->session_key, hash);
 
-    if (node != NULL && node->id_len == ctx->session_id.len
-        && ngx_memcmp(node->id, ctx->session_id.data, node->id_len) == 0)
+    if (node != NULL && node->id_len == st->session_id.len
+        && ngx_memcmp(node->id, st->session_id.data, node->id_len) == 0)
     {
         if (gone) {
             ngx_rbtree_delete(&ss->sh->rbtree, &node->sn.node);
@@ -303,7 +294,7 @@ ngx_http_spectra_session_release(ngx_http_request_t *r,
 
     ngx_shmtx_unlock(&ss->shpool->mutex);
 
-    ngx_str_null(&ctx->session_id);
+    ngx_str_null(&st->session_id);
 }
 
 
@@ -313,13 +304,11 @@ ngx_http_spectra_session_release(ngx_http_request_t *r,
  * is forgotten rather than handed to the next request.
  */
 
-static void
-ngx_http_spectra_session_cleanup(void *data)
+void
+ngx_http_spectra_session_cleanup(ngx_http_spectra_stmt_t *st)
 {
-    ngx_http_spectra_ctx_t  *ctx = data;
-
-    if (ctx->session_id.len || ctx->session_create) {
-        ngx_http_spectra_session_release(ctx->request, ctx, 1);
+    if (st->session_id.len || st->session_create) {
+        ngx_http_spectra_session_release(st, 1);
     }
 }
 
@@ -331,28 +320,28 @@ ngx_http_spectra_session_cleanup(void *data)
  */
 
 static void
-ngx_http_spectra_session_abandon(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx)
+ngx_http_spectra_session_abandon(ngx_http_spectra_stmt_t *st)
 {
     uint32_t                          hash;
     ngx_http_spectra_sessions_t      *ss;
     ngx_http_spectra_main_conf_t     *smcf;
     ngx_http_spectra_session_node_t  *node;
 
-    if (!ctx->session_create) {
+    if (!st->session_create) {
         return;
     }
 
-    ctx->session_create = 0;
+    st->session_create = 0;
 
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_module);
+    smcf = ngx_http_get_module_main_conf(st->request,
+                                         ngx_http_spectra_module);
     ss = smcf->sessions->data;
 
-    hash = ngx_crc32_short(ctx->session_key.data, ctx->session_key.len);
+    hash = ngx_crc32_short(st->session_key.data, st->session_key.len);
 
     ngx_shmtx_lock(&ss->shpool->mutex);
 
-    node = ngx_http_spectra_session_lookup(ss, &ctx->session_key, hash);
+    node = ngx_http_spectra_session_lookup(ss, &st->session_key, hash);
 
     if (node != NULL && node->id_len == 0) {
         ngx_rbtree_delete(&ss->sh->rbtree, &node->sn.node);

@@ -1,366 +1,1090 @@
 /*
- * The shapes of the Data API operations Spectra uses: request bodies for
- * ExecuteStatement (as the tenant's database user), DescribeStatement,
- * GetStatementResult and CancelStatement, and reading their answers.
+ * The statement engine (ngx_http_spectra_statement.h): a statement's life
+ * in the Data API as one state machine.  Each step sends one call through
+ * st->call and names the step that reads its answer; a step ends the
+ * statement's current operation by calling end(), which runs the user's
+ * handler exactly once.
  */
 
 
-#include "ngx_http_spectra_module.h"
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_dataapi.h"
+#include "ngx_http_spectra_curl.h"
+#include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_session.h"
+#include "ngx_http_spectra_supervisor.h"
 
-#include <jansson.h>
+
+static void ngx_http_spectra_stmt_cleanup(void *data);
+static void ngx_http_spectra_stmt_end(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_end_e end);
+static void ngx_http_spectra_stmt_send(ngx_http_spectra_stmt_t *st,
+    const char *operation, ngx_str_t *body, ngx_http_spectra_stmt_pt step);
+static ngx_int_t ngx_http_spectra_stmt_id_body(ngx_http_spectra_stmt_t *st,
+    ngx_str_t *next_token, ngx_uint_t wait, ngx_str_t *body);
+static void ngx_http_spectra_stmt_wait(ngx_http_spectra_stmt_t *st,
+    ngx_msec_t delay, ngx_http_spectra_stmt_pt step);
+static void ngx_http_spectra_stmt_timer_handler(ngx_event_t *ev);
+static ngx_uint_t ngx_http_spectra_stmt_long_poll(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_classify(ngx_http_spectra_stmt_t *st,
+    ngx_uint_t session, ngx_uint_t expected);
+static void ngx_http_spectra_stmt_submit(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_executed(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_poll(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_describe(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_described(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_fetch_page(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_send_cancel(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_cancelled(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_stmt_stopped(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_end_e end);
+static ngx_int_t ngx_http_spectra_stmt_record(ngx_http_spectra_stmt_t *st);
+static void *ngx_http_spectra_stmt_alloc(void *pool, size_t size);
 
 
-static ngx_int_t ngx_http_spectra_json_body(ngx_http_request_t *r,
-    json_t *o, ngx_str_t *body);
-static ngx_int_t ngx_http_spectra_sqlstate(ngx_str_t *error,
-    ngx_str_t *sqlstate);
+#define ngx_http_spectra_stmt_pool(st)                                        \
+    (spectra_pool_t) { ngx_http_spectra_stmt_alloc, (st)->pool }
+
+
+static void *
+ngx_http_spectra_stmt_alloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+ngx_http_spectra_stmt_t *
+ngx_http_spectra_stmt_create(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_spectra_stmt_t  *st;
+
+    st = ngx_pcalloc(r->pool, sizeof(ngx_http_spectra_stmt_t));
+    if (st == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    st->request = r;
+    st->pool = r->pool;
+    st->log = r->connection->log;
+    st->conf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+    st->call = ngx_http_spectra_dataapi_call;
+
+    st->timer.handler = ngx_http_spectra_stmt_timer_handler;
+    st->timer.data = st;
+    st->timer.log = r->connection->log;
+
+    st->described.result_rows = -1;
+    st->described.duration_ms = -1;
+
+    cln->handler = ngx_http_spectra_stmt_cleanup;
+    cln->data = st;
+
+    return st;
+}
+
+
+ngx_http_spectra_stmt_t *
+ngx_http_spectra_stmt_background(ngx_log_t *log,
+    ngx_http_spectra_loc_conf_t *conf)
+{
+    ngx_pool_t               *pool;
+    ngx_http_spectra_stmt_t  *st;
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    st = ngx_pcalloc(pool, sizeof(ngx_http_spectra_stmt_t));
+    if (st == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    st->pool = pool;
+    st->log = log;
+    st->conf = conf;
+    st->call = ngx_http_spectra_curl_call;
+
+    st->timer.handler = ngx_http_spectra_stmt_timer_handler;
+    st->timer.data = st;
+    st->timer.log = log;
+    st->timer.cancelable = 1;
+
+    st->described.result_rows = -1;
+    st->described.duration_ms = -1;
+
+    return st;
+}
+
+
+void
+ngx_http_spectra_stmt_destroy(ngx_http_spectra_stmt_t *st)
+{
+    if (st->timer.timer_set) {
+        ngx_del_timer(&st->timer);
+    }
+
+    if (st->timer.posted) {
+        ngx_delete_posted_event(&st->timer);
+    }
+
+    ngx_destroy_pool(st->pool);
+}
+
+
+/*
+ * The request ends: its timer goes, and a statement it still followed is
+ * handed to the supervisor, which watches its deadline from now on.
+ */
+
+static void
+ngx_http_spectra_stmt_cleanup(void *data)
+{
+    ngx_http_spectra_stmt_t  *st = data;
+
+    if (st->timer.timer_set) {
+        ngx_del_timer(&st->timer);
+    }
+
+    if (st->timer.posted) {
+        ngx_delete_posted_event(&st->timer);
+    }
+
+    ngx_http_spectra_session_cleanup(st);
+
+    if (st->job.id[0] == '\0' || !st->waiting
+        || !(SPECTRA_JOB_MASK(st->job.status) & SPECTRA_JOB_ACTIVE))
+    {
+        return;
+    }
+
+    /*
+     * the request went without an answer (an HTTP/2 stream reset): nobody
+     * gets the rows, the statement is cancelled in the background
+     */
+
+    if (st->statement_id.len) {
+        ngx_http_spectra_supervisor_cancel(st);
+        return;
+    }
+
+    ngx_http_spectra_job_check_at(st, ngx_http_spectra_job_now());
+}
+
+
+/*
+ * Ends the current operation.  The handler may finalize the request and
+ * with it free st: nothing here touches st after calling it.
+ */
+
+static void
+ngx_http_spectra_stmt_end(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_end_e end)
+{
+    ngx_http_spectra_stmt_pt  handler;
+
+    st->end = end;
+    st->waiting = 0;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, st->log, 0,
+                   "spectra stmt %s end %d", st->job.id, (int) end);
+
+    if (st->request != NULL && st->job.id[0] != '\0'
+        && (end == NGX_HTTP_SPECTRA_END_RUNNING
+            || end == NGX_HTTP_SPECTRA_END_UPSTREAM
+            || end == NGX_HTTP_SPECTRA_END_ERROR))
+    {
+        /* the statement may go on without us: the supervisor follows it */
+        ngx_http_spectra_job_check_at(st, ngx_http_spectra_job_now());
+    }
+
+    handler = st->handler;
+    st->handler = NULL;
+
+    if (handler != NULL) {
+        handler(st);
+    }
+}
+
+
+static void
+ngx_http_spectra_stmt_send(ngx_http_spectra_stmt_t *st,
+    const char *operation, ngx_str_t *body, ngx_http_spectra_stmt_pt step)
+{
+    st->step = step;
+    st->waiting = 1;
+    st->status = 0;
+
+    if (st->call(st, operation, body) != NGX_OK) {
+        st->step = NULL;
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+    }
+}
+
+
+void
+ngx_http_spectra_stmt_resume(ngx_http_spectra_stmt_t *st)
+{
+    ngx_http_spectra_stmt_pt  step;
+
+    step = st->step;
+    st->step = NULL;
+    st->waiting = 0;
+
+    if (step != NULL) {
+        step(st);
+    }
+}
 
 
 static ngx_int_t
-ngx_http_spectra_json_body(ngx_http_request_t *r, json_t *o, ngx_str_t *body)
+ngx_http_spectra_stmt_id_body(ngx_http_spectra_stmt_t *st,
+    ngx_str_t *next_token, ngx_uint_t wait, ngx_str_t *body)
 {
-    char    *dump;
-    size_t   len;
+    spectra_pool_t  pool = ngx_http_spectra_stmt_pool(st);
 
-    if (o == NULL) {
+    if (spectra_dataapi_id_body((spectra_str_t *) &st->statement_id,
+                                (spectra_str_t *) next_token,
+                                (unsigned) wait, &pool,
+                                (spectra_str_t *) body)
+        != SPECTRA_DATAAPI_OK)
+    {
         return NGX_ERROR;
     }
-
-    dump = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-
-    if (dump == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = ngx_strlen(dump);
-
-    body->data = ngx_pnalloc(r->pool, len);
-    if (body->data == NULL) {
-        free(dump);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(body->data, dump, len);
-    body->len = len;
-    free(dump);
 
     return NGX_OK;
 }
 
 
+static void
+ngx_http_spectra_stmt_wait(ngx_http_spectra_stmt_t *st, ngx_msec_t delay,
+    ngx_http_spectra_stmt_pt step)
+{
+    st->step = step;
+    st->waiting = 1;
+    st->status = 0;
+
+    ngx_add_timer(&st->timer, delay);
+}
+
+
+static void
+ngx_http_spectra_stmt_timer_handler(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_http_spectra_stmt_t  *st;
+
+    st = ev->data;
+    r = st->request;
+    c = (r != NULL) ? r->connection : NULL;
+
+    if (r != NULL) {
+        ngx_http_set_log_request(c->log, r);
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "spectra stmt timer");
+
+    ngx_http_spectra_stmt_resume(st);
+
+    if (c != NULL) {
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
 /*
- * ExecuteStatement: provisioned clusters run as DbUser (the tenant's
- * database user); with per-tenant secrets the secret names the user;
- * Serverless workgroups always go through a secret (checked at
- * configuration time).  The job id names the statement and makes the call
- * idempotent.
+ * With spectra_long_poll, calls carry WaitTimeSeconds: the Data API
+ * answers as soon as the statement ends, so no time is lost sleeping.
+ * The wait never reaches past the next deadline; below one second the
+ * engine polls with timers instead.
  */
 
-ngx_int_t
-ngx_http_spectra_execute_body(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, u_char *sql, size_t len, ngx_str_t *body)
+static ngx_uint_t
+ngx_http_spectra_stmt_long_poll(ngx_http_spectra_stmt_t *st)
 {
-    json_t                       *o, *params;
-    ngx_str_t                     arn, token, *user;
-    json_error_t                  err;
-    ngx_http_spectra_loc_conf_t  *slcf;
-    u_char                        token_buf[SPECTRA_JOB_ID_LEN + 3];
+    int64_t  now, until;
 
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
-    user = &ctx->tenant->db_user;
-
-    o = json_object();
-    if (o == NULL) {
-        return NGX_ERROR;
+    if (st->conf->long_poll == 0 || st->request == NULL) {
+        return 0;
     }
+
+    now = ngx_http_spectra_job_now();
+    until = st->deadline;
+
+    if (st->wait_until && (until == 0 || st->wait_until < until)) {
+        until = st->wait_until;
+    }
+
+    if (until <= now) {
+        return 0;
+    }
+
+    return (ngx_uint_t) (ngx_min((uint64_t) (until - now),
+                                 (uint64_t) st->conf->long_poll) / 1000);
+}
+
+
+/* expected: an error kind that is part of the flow, logged at info */
+
+static void
+ngx_http_spectra_stmt_classify(ngx_http_spectra_stmt_t *st,
+    ngx_uint_t session, ngx_uint_t expected)
+{
+    ngx_uint_t  level;
+
+    spectra_dataapi_classify((unsigned) st->status, st->answer.data,
+                             st->answer.len, (int) session, &st->derr);
+
+    if (st->answer_too_big) {
+        st->derr.kind = SPECTRA_DATAAPI_E_UNAVAILABLE;
+        ngx_cpystrn((u_char *) st->derr.message,
+                    (u_char *) "the data API's answer is larger than "
+                    "subrequest_output_buffer_size",
+                    sizeof(st->derr.message));
+    }
+
+    level = (st->derr.kind == SPECTRA_DATAAPI_E_THROTTLED
+             || st->derr.kind == SPECTRA_DATAAPI_E_SESSION
+             || st->derr.kind == SPECTRA_DATAAPI_E_FINISHED
+             || st->derr.kind == expected)
+            ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+    ngx_log_error(level, st->log, 0,
+                  "spectra: data API answered %ui %s: %s (job %s)",
+                  st->status, st->derr.type[0] ? st->derr.type : "-",
+                  st->derr.message, st->job.id);
+}
+
+
+ngx_uint_t
+ngx_http_spectra_stmt_upstream_error(ngx_http_spectra_stmt_t *st,
+    const char **code, ngx_str_t *message)
+{
+    *code = "UPSTREAM_ERROR";
+
+    switch (st->derr.kind) {
+
+    case SPECTRA_DATAAPI_E_THROTTLED:
+        *code = "RATE_LIMITED";
+        ngx_str_set(message, "the warehouse is busy, retry later");
+        return 429;
+
+    case SPECTRA_DATAAPI_E_NOT_FOUND:
+        *code = "NOT_FOUND";
+        ngx_str_set(message, "the statement's results are no longer "
+                             "available");
+        return NGX_HTTP_NOT_FOUND;
+
+    case SPECTRA_DATAAPI_E_TIMEOUT:
+        *code = "UPSTREAM_TIMEOUT";
+        ngx_str_set(message, "the data API did not answer in time");
+        return NGX_HTTP_GATEWAY_TIME_OUT;
+
+    case SPECTRA_DATAAPI_E_REFUSED:
+        ngx_str_set(message, "the data API refused the credentials");
+        return NGX_HTTP_BAD_GATEWAY;
+
+    case SPECTRA_DATAAPI_E_UNAVAILABLE:
+        if (st->malformed != NULL) {
+            message->data = (u_char *) st->malformed;
+            message->len = ngx_strlen(st->malformed);
+
+        } else if (st->answer_too_big) {
+            ngx_str_set(message, "a data API answer is larger than "
+                                 "subrequest_output_buffer_size: lower the "
+                                 "row or byte limit, or use the bulk API");
+
+        } else {
+            ngx_str_set(message, "the data API is unreachable or failed");
+        }
+
+        return NGX_HTTP_BAD_GATEWAY;
+
+    default:
+        message->data = (u_char *) st->derr.type;
+        message->len = ngx_strlen(st->derr.type);
+
+        if (message->len == 0) {
+            ngx_str_set(message, "the data API rejected the request");
+        }
+
+        return NGX_HTTP_BAD_GATEWAY;
+    }
+}
+
+
+/* execute: submit, then wait */
+
+void
+ngx_http_spectra_stmt_execute(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_stmt_pt handler)
+{
+    st->handler = handler;
+    st->started = ngx_http_spectra_job_now();
+    st->polls = 0;
+    st->delay = st->conf->poll_min;
+
+    ngx_http_spectra_stmt_submit(st);
+}
+
+
+/* ExecuteStatement, in the database user's session when there is one. */
+
+static void
+ngx_http_spectra_stmt_submit(ngx_http_spectra_stmt_t *st)
+{
+    u_char                      *p;
+    ngx_str_t                    body;
+    spectra_pool_t               pool = ngx_http_spectra_stmt_pool(st);
+    spectra_dataapi_execute_t    in;
+    ngx_http_spectra_loc_conf_t *conf;
+
+    conf = st->conf;
+
+    if (st->request != NULL) {
+        ngx_http_spectra_session_acquire(st);
+    }
+
+    /*
+     * ExecuteStatement waits one second at most: a statement has no id to
+     * cancel until it answers, and a client that goes away must have its
+     * statement cancelled within a second.  Longer waits are long polls
+     * of DescribeStatement, which a CancelStatement can cut short.
+     */
+    st->wait_seconds = ngx_min(ngx_http_spectra_stmt_long_poll(st), 1);
+
+    ngx_memzero(&in, sizeof(spectra_dataapi_execute_t));
+
+    in.sql.data = st->sql.data;
+    in.sql.len = st->sql.len;
+    in.database = *(spectra_str_t *) &conf->database;
+    in.cluster = *(spectra_str_t *) &conf->cluster;
+    in.workgroup = *(spectra_str_t *) &conf->workgroup;
+    in.db_user = *(spectra_str_t *) &st->db_user;
+    in.secret_arn = *(spectra_str_t *) &st->secret_arn;
+    in.statement_name.data = st->job.id;
+    in.statement_name.len = ngx_strlen(st->job.id);
+    in.wait_seconds = (unsigned) st->wait_seconds;
+    in.params = st->params;
+    in.nparams = st->nparams;
 
     /* a retry without the session must not look like the first call */
-    token.len = ngx_sprintf(token_buf, "%s%s", ctx->job.id,
-                            ctx->session_retried ? "-r" : "")
-                - token_buf;
-    token.data = token_buf;
+    p = ngx_pnalloc(st->pool, SPECTRA_JOB_ID_LEN + 2);
+    if (p == NULL) {
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+        return;
+    }
 
-    if (json_object_set_new(o, "Sql", json_stringn((char *) sql, len)) != 0
-        || json_object_set_new(o, "StatementName",
-                               json_stringn((char *) ctx->job.id,
-                                            ngx_strlen(ctx->job.id))) != 0
-        || json_object_set_new(o, "ClientToken",
-                               json_stringn((char *) token.data, token.len))
-           != 0)
+    in.client_token.data = p;
+    in.client_token.len = ngx_sprintf(p, "%s%s", st->job.id,
+                                      st->session_retried ? "-r" : "")
+                          - p;
+
+    if (st->session_id.len) {
+        in.session_id = *(spectra_str_t *) &st->session_id;
+
+    } else if (st->session_create) {
+        in.session_keepalive = (unsigned) (conf->session_keepalive / 1000);
+    }
+
+    if (spectra_dataapi_execute_body(&in, &pool, (spectra_str_t *) &body)
+        != SPECTRA_DATAAPI_OK)
     {
-        goto failed;
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+        return;
     }
 
-    if (ctx->session_id.len) {
-        /* the session knows the warehouse and the database user */
-        if (json_object_set_new(o, "SessionId",
-                                json_stringn((char *) ctx->session_id.data,
-                                             ctx->session_id.len)) != 0)
-        {
-            goto failed;
-        }
-
-        goto parameters;
-    }
-
-    if (ctx->session_create
-        && json_object_set_new(o, "SessionKeepAliveSeconds",
-                               json_integer(slcf->session_keepalive / 1000))
-           != 0)
-    {
-        goto failed;
-    }
-
-    if (json_object_set_new(o, "Database",
-                            json_stringn((char *) slcf->database.data,
-                                         slcf->database.len)) != 0)
-    {
-        goto failed;
-    }
-
-    if (slcf->workgroup.len) {
-        if (json_object_set_new(o, "WorkgroupName",
-                                json_stringn((char *) slcf->workgroup.data,
-                                             slcf->workgroup.len)) != 0)
-        {
-            goto failed;
-        }
-
-    } else if (json_object_set_new(o, "ClusterIdentifier",
-                                   json_stringn((char *) slcf->cluster.data,
-                                                slcf->cluster.len)) != 0)
-    {
-        goto failed;
-    }
-
-    if (slcf->secret_arn != NULL) {
-        if (ngx_http_complex_value(r, slcf->secret_arn, &arn) != NGX_OK) {
-            goto failed;
-        }
-
-        if (json_object_set_new(o, "SecretArn",
-                                json_stringn((char *) arn.data, arn.len))
-            != 0)
-        {
-            goto failed;
-        }
-
-    } else if (json_object_set_new(o, "DbUser",
-                                   json_stringn((char *) user->data,
-                                                user->len))
-               != 0)
-    {
-        goto failed;
-    }
-
-parameters:
-
-    if (ctx->wait_seconds
-        && json_object_set_new(o, "WaitTimeSeconds",
-                               json_integer(ctx->wait_seconds)) != 0)
-    {
-        goto failed;
-    }
-
-    if (ctx->query.parameters.len) {
-        params = json_loadb((char *) ctx->query.parameters.data,
-                            ctx->query.parameters.len, 0, &err);
-
-        if (params == NULL || json_object_set_new(o, "Parameters", params)) {
-            goto failed;
-        }
-    }
-
-    return ngx_http_spectra_json_body(r, o, body);
-
-failed:
-
-    json_decref(o);
-
-    return NGX_ERROR;
+    ngx_http_spectra_stmt_send(st, "ExecuteStatement", &body,
+                               ngx_http_spectra_stmt_executed);
 }
 
 
-/* {"Id": ...} with an optional NextToken and WaitTimeSeconds. */
-
-ngx_int_t
-ngx_http_spectra_statement_body(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, ngx_str_t *next_token, ngx_uint_t wait,
-    ngx_str_t *body)
+static void
+ngx_http_spectra_stmt_executed(ngx_http_spectra_stmt_t *st)
 {
-    json_t  *o;
+    ngx_str_t                    msg;
+    spectra_err_t                err;
+    spectra_pool_t               pool = ngx_http_spectra_stmt_pool(st);
+    spectra_dataapi_submitted_t  sub;
 
-    o = json_pack("{s:s%}", "Id", ctx->statement_id.data,
-                  ctx->statement_id.len);
+    if (st->status != NGX_HTTP_OK) {
+        ngx_http_spectra_stmt_classify(st, st->session_id.len
+                                           || st->session_create,
+                                       SPECTRA_DATAAPI_E_NONE);
 
-    if (o != NULL && wait
-        && json_object_set_new(o, "WaitTimeSeconds", json_integer(wait))
-           != 0)
-    {
-        json_decref(o);
-        return NGX_ERROR;
+        if (st->derr.kind == SPECTRA_DATAAPI_E_SESSION
+            && !st->session_retried)
+        {
+            /*
+             * the session expired or is busy elsewhere, or no new one may
+             * be created (ActiveSessionsExceededException): once more
+             * without one
+             */
+            ngx_http_spectra_session_release(st, 1);
+            st->session_retried = 1;
+
+            ngx_http_spectra_stmt_submit(st);
+            return;
+        }
+
+        ngx_http_spectra_session_release(st, 1);
+
+        if (st->derr.kind != SPECTRA_DATAAPI_E_THROTTLED) {
+            msg.data = (u_char *) "the data API did not accept the "
+                                  "statement";
+            msg.len = ngx_strlen(msg.data);
+            ngx_http_spectra_job_failed(st, "UPSTREAM_ERROR", &msg, NULL);
+
+        } else {
+            ngx_http_spectra_job_stopped(st, SPECTRA_JOB_CANCELLED,
+                                         "the warehouse was too busy to "
+                                         "take the statement");
+        }
+
+        ngx_http_spectra_dataapi_free_answer(st);
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+        return;
     }
 
-    if (o != NULL && next_token != NULL && next_token->len
-        && json_object_set_new(o, "NextToken",
-                               json_stringn((char *) next_token->data,
-                                            next_token->len)) != 0)
+    if (spectra_dataapi_read_submitted(st->answer.data, st->answer.len,
+                                       &pool, &sub, &err)
+        != SPECTRA_DATAAPI_OK)
     {
-        json_decref(o);
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "spectra: data API answered ExecuteStatement of job "
+                      "%s badly: %s", st->job.id, err.message);
+
+        ngx_http_spectra_session_release(st, 1);
+        st->derr.kind = SPECTRA_DATAAPI_E_UNAVAILABLE;
+        st->malformed = "the data API answered without a statement id";
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+        return;
     }
 
-    return ngx_http_spectra_json_body(r, o, body);
+    st->statement_id.data = sub.id.data;
+    st->statement_id.len = sub.id.len;
+
+    if (st->session_create && sub.session_id.len) {
+        ngx_http_spectra_session_created(st, (ngx_str_t *) &sub.session_id);
+    }
+
+    ngx_http_spectra_job_submitted(st);
+
+    /*
+     * the job as the store has it now: a DELETE that came before the
+     * statement had an id could only mark it cancelled
+     */
+    if (st->client_gone || st->job.status == SPECTRA_JOB_CANCELLED) {
+        ngx_http_spectra_stmt_cancel(st, st->client_gone
+                                         ? NGX_HTTP_SPECTRA_END_GONE
+                                         : NGX_HTTP_SPECTRA_END_CANCELLED,
+                                     st->handler);
+        return;
+    }
+
+    if (st->wait_seconds && st->want_rows) {
+        /*
+         * The Data API waited for the statement already: most likely it
+         * has finished, so ask for its rows straight away; a statement
+         * without rows yet (still running, or failed) goes back to
+         * DescribeStatement (ngx_http_spectra_stmt_fetched()).
+         */
+        st->speculative = 1;
+        ngx_str_null(&st->next_token);
+        ngx_http_spectra_stmt_fetch_page(st);
+        return;
+    }
+
+    if (st->wait_seconds) {
+        ngx_http_spectra_stmt_poll(st);
+        return;
+    }
+
+    ngx_http_spectra_stmt_wait(st, st->delay, ngx_http_spectra_stmt_poll);
 }
 
 
-/* A string member of the last answer, copied into the pool. */
-
-ngx_int_t
-ngx_http_spectra_answer_string(ngx_http_request_t *r,
-    ngx_http_spectra_ctx_t *ctx, const char *name, ngx_str_t *value)
+void
+ngx_http_spectra_stmt_follow(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_stmt_pt handler)
 {
-    json_t        *root, *v;
-    ngx_int_t      rc;
-    json_error_t   err;
+    st->handler = handler;
+    st->started = ngx_http_spectra_job_now();
+    st->polls = 0;
+    st->delay = st->conf->poll_min;
+    st->wait_seconds = 0;
 
-    root = json_loadb((char *) ctx->answer.data, ctx->answer.len, 0, &err);
+    ngx_http_spectra_stmt_describe(st);
+}
 
-    v = json_object_get(root, name);
 
-    rc = NGX_ERROR;
+/* A timer fired: check the deadlines, then ask how the statement is. */
 
-    if (json_is_string(v) && json_string_length(v) > 0
-        && json_string_length(v) <= 512)
-    {
-        value->len = json_string_length(v);
-        value->data = ngx_pnalloc(r->pool, value->len + 1);
+static void
+ngx_http_spectra_stmt_poll(ngx_http_spectra_stmt_t *st)
+{
+    int64_t  now;
 
-        if (value->data != NULL) {
-            ngx_memcpy(value->data, json_string_value(v), value->len);
-            value->data[value->len] = '\0';
-            rc = NGX_OK;
-        }
+    if (st->client_gone) {
+        ngx_http_spectra_stmt_stopped(st, NGX_HTTP_SPECTRA_END_GONE);
+        return;
     }
 
-    json_decref(root);
+    now = ngx_http_spectra_job_now();
 
-    return rc;
+    if (st->deadline && now >= st->deadline) {
+        ngx_http_spectra_stmt_cancel(st, NGX_HTTP_SPECTRA_END_TIMEOUT,
+                                     st->handler);
+        return;
+    }
+
+    if (now >= st->wait_until) {
+        if (st->cancel_on_wait) {
+            ngx_http_spectra_stmt_cancel(st, NGX_HTTP_SPECTRA_END_TIMEOUT,
+                                         st->handler);
+            return;
+        }
+
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_RUNNING);
+        return;
+    }
+
+    st->wait_seconds = ngx_http_spectra_stmt_long_poll(st);
+
+    ngx_http_spectra_stmt_describe(st);
+}
+
+
+static void
+ngx_http_spectra_stmt_describe(ngx_http_spectra_stmt_t *st)
+{
+    ngx_str_t  body;
+
+    if (ngx_http_spectra_stmt_id_body(st, NULL, st->wait_seconds, &body)
+        != NGX_OK)
+    {
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+        return;
+    }
+
+    ngx_http_spectra_stmt_send(st, "DescribeStatement", &body,
+                               ngx_http_spectra_stmt_described);
 }
 
 
 /*
- * Reads a DescribeStatement answer into the job: status, error with its
- * SQLSTATE, rows and duration.  Returns the job status, or NGX_ERROR for
- * an answer that does not make sense.
- */
-
-ngx_int_t
-ngx_http_spectra_describe(ngx_http_request_t *r, ngx_http_spectra_ctx_t *ctx)
-{
-    json_t        *root, *status, *error, *rows, *duration, *has;
-    ngx_int_t      state;
-    ngx_str_t      msg, sqlstate;
-    json_error_t   err;
-
-    root = json_loadb((char *) ctx->answer.data, ctx->answer.len, 0, &err);
-
-    status = json_object_get(root, "Status");
-
-    if (!json_is_string(status)) {
-        json_decref(root);
-        return NGX_ERROR;
-    }
-
-    state = spectra_job_status_from_dataapi(
-                                 (u_char *) json_string_value(status),
-                                 json_string_length(status));
-
-    if (state == SPECTRA_JOB_STATUS_NONE) {
-        json_decref(root);
-        return NGX_ERROR;
-    }
-
-    rows = json_object_get(root, "ResultRows");
-    duration = json_object_get(root, "Duration");
-    has = json_object_get(root, "HasResultSet");
-    error = json_object_get(root, "Error");
-
-    if (json_is_integer(duration) && json_integer_value(duration) > 0) {
-        ctx->duration = json_integer_value(duration) / 1000000;
-    }
-
-    ctx->has_result = json_is_true(has);
-
-    if (json_is_integer(rows) && json_integer_value(rows) >= 0) {
-        ctx->job.row_count = json_integer_value(rows);
-    }
-
-    if (state == SPECTRA_JOB_FAILED && json_is_string(error)) {
-        msg.len = json_string_length(error);
-        msg.data = ngx_pnalloc(r->pool, msg.len + 1);
-
-        if (msg.data != NULL) {
-            ngx_memcpy(msg.data, json_string_value(error), msg.len);
-            msg.data[msg.len] = '\0';
-            ctx->error = msg;
-
-            if (ngx_http_spectra_sqlstate(&msg, &sqlstate) == NGX_OK) {
-                ctx->sqlstate = sqlstate;
-            }
-        }
-    }
-
-    json_decref(root);
-
-    return state;
-}
-
-
-/*
- * PostgreSQL and Redshift put the SQLSTATE into the error text as
- * "(SQLSTATE 42P01)" or "SQLSTATE: 42P01": five characters of 0-9A-Z.
+ * Records what a DescribeStatement said; NGX_OK, or NGX_ERROR for an
+ * answer that makes no sense (the statement ends UPSTREAM).
  */
 
 static ngx_int_t
-ngx_http_spectra_sqlstate(ngx_str_t *error, ngx_str_t *sqlstate)
+ngx_http_spectra_stmt_record(ngx_http_spectra_stmt_t *st)
 {
-    u_char  *p, *last;
-    size_t   i;
+    int64_t                       rows;
+    spectra_err_t                 err;
+    spectra_pool_t                pool = ngx_http_spectra_stmt_pool(st);
+    ngx_str_t                     msg;
+    spectra_dataapi_described_t  *d;
 
-    last = error->data + error->len;
+    d = &st->described;
 
-    p = ngx_strlcasestrn(error->data, last, (u_char *) "sqlstate",
-                         sizeof("sqlstate") - 2);
-    if (p == NULL) {
-        return NGX_DECLINED;
-    }
-
-    p += sizeof("sqlstate") - 1;
-
-    while (p < last && (*p == ' ' || *p == ':' || *p == '=')) {
-        p++;
-    }
-
-    if (last - p < 5) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < 5; i++) {
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'A' && p[i] <= 'Z'))) {
-            return NGX_DECLINED;
-        }
-    }
-
-    if (p + 5 < last && ((p[5] >= '0' && p[5] <= '9')
-                         || (p[5] >= 'A' && p[5] <= 'Z')))
+    if (spectra_dataapi_read_described(st->answer.data, st->answer.len,
+                                       &pool, d, &err)
+        != SPECTRA_DATAAPI_OK)
     {
-        return NGX_DECLINED;
+        ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                      "spectra: data API answered DescribeStatement of job "
+                      "%s badly: %s", st->job.id, err.message);
+        st->derr.kind = SPECTRA_DATAAPI_E_UNAVAILABLE;
+        st->malformed = "the data API answered an unknown statement status";
+        return NGX_ERROR;
     }
 
-    sqlstate->data = p;
-    sqlstate->len = 5;
+    st->has_result = d->has_result;
+
+    switch (d->status) {
+
+    case SPECTRA_JOB_RUNNING:
+        ngx_http_spectra_job_running(st);
+        break;
+
+    case SPECTRA_JOB_COMPLETED:
+        /* the row count is what the answer would have: at most the limit */
+        rows = d->result_rows;
+
+        if (rows >= 0 && st->row_limit && (uint64_t) rows > st->row_limit) {
+            rows = (int64_t) st->row_limit;
+        }
+
+        ngx_http_spectra_job_completed(st, rows, d->duration_ms);
+        st->completed = 1;
+        break;
+
+    case SPECTRA_JOB_FAILED:
+        if (d->error.len) {
+            msg.data = d->error.data;
+            msg.len = d->error.len;
+
+        } else {
+            ngx_str_set(&msg, "the query failed");
+        }
+
+        ngx_http_spectra_job_failed(st, "QUERY_FAILED", &msg,
+                                    (ngx_str_t *) &d->sqlstate);
+        break;
+
+    case SPECTRA_JOB_CANCELLED:
+        ngx_http_spectra_job_stopped(st, SPECTRA_JOB_CANCELLED,
+                                     "the statement was cancelled");
+        break;
+
+    default:
+        break;
+    }
+
+    if (spectra_job_status_final(d->status)) {
+        ngx_http_spectra_session_release(st, 0);
+    }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_spectra_stmt_described(ngx_http_spectra_stmt_t *st)
+{
+    int64_t     now, until;
+    ngx_str_t   msg;
+    ngx_msec_t  delay;
+
+    if (st->status != NGX_HTTP_OK) {
+        ngx_http_spectra_stmt_classify(st, 0, SPECTRA_DATAAPI_E_NOT_FOUND);
+        ngx_http_spectra_dataapi_free_answer(st);
+
+        if (st->derr.kind == SPECTRA_DATAAPI_E_NOT_FOUND) {
+            /* its warehouse forgot it (retention, a restart): it is lost */
+            ngx_str_set(&msg, "the data API no longer knows the statement");
+            ngx_http_spectra_job_failed(st, "UPSTREAM_ERROR", &msg, NULL);
+            ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_FAILED);
+            return;
+        }
+
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+        return;
+    }
+
+    if (ngx_http_spectra_stmt_record(st) != NGX_OK) {
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+        return;
+    }
+
+    ngx_http_spectra_dataapi_free_answer(st);
+
+    switch (st->described.status) {
+
+    case SPECTRA_JOB_COMPLETED:
+        if (st->client_gone) {
+            ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_GONE);
+            return;
+        }
+
+        if (st->want_rows && st->has_result) {
+            ngx_str_null(&st->next_token);
+            ngx_http_spectra_stmt_fetch_page(st);
+            return;
+        }
+
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_COMPLETED);
+        return;
+
+    case SPECTRA_JOB_FAILED:
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_FAILED);
+        return;
+
+    case SPECTRA_JOB_CANCELLED:
+        ngx_http_spectra_stmt_end(st, st->client_gone
+                                      ? NGX_HTTP_SPECTRA_END_GONE
+                                      : NGX_HTTP_SPECTRA_END_CANCELLED);
+        return;
+
+    default:
+        break;
+    }
+
+    if (st->client_gone) {
+        ngx_http_spectra_stmt_stopped(st, NGX_HTTP_SPECTRA_END_GONE);
+        return;
+    }
+
+    now = ngx_http_spectra_job_now();
+
+    if (++st->polls >= st->conf->max_polls) {
+        /* as if the wait were over: the job goes on or is cancelled */
+        st->wait_until = now;
+    }
+
+    if (now >= st->wait_until || (st->deadline && now >= st->deadline)) {
+        ngx_http_spectra_stmt_poll(st);
+        return;
+    }
+
+    if (st->wait_seconds && ngx_http_spectra_stmt_long_poll(st)) {
+        ngx_http_spectra_stmt_poll(st);
+        return;
+    }
+
+    /* exponential backoff, but never past the next deadline */
+
+    until = st->wait_until;
+
+    if (st->deadline && st->deadline < until) {
+        until = st->deadline;
+    }
+
+    st->delay = ngx_min(st->delay * 2, st->conf->poll_max);
+    delay = ngx_min(st->delay, (ngx_msec_t) (until - now));
+
+    ngx_http_spectra_stmt_wait(st, delay, ngx_http_spectra_stmt_poll);
+}
+
+
+void
+ngx_http_spectra_stmt_fetch(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_stmt_pt handler)
+{
+    st->handler = handler;
+    st->speculative = 0;
+
+    ngx_http_spectra_stmt_fetch_page(st);
+}
+
+
+static void
+ngx_http_spectra_stmt_fetch_page(ngx_http_spectra_stmt_t *st)
+{
+    ngx_str_t  body;
+
+    if (ngx_http_spectra_stmt_id_body(st, &st->next_token, 0, &body)
+        != NGX_OK)
+    {
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+        return;
+    }
+
+    ngx_http_spectra_stmt_send(st, "GetStatementResult", &body,
+                               ngx_http_spectra_stmt_fetched);
+}
+
+
+static void
+ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st)
+{
+    if (st->status != NGX_HTTP_OK) {
+        ngx_http_spectra_stmt_classify(st, 0, st->speculative
+                                              ? SPECTRA_DATAAPI_E_NOT_FOUND
+                                              : SPECTRA_DATAAPI_E_NONE);
+        ngx_http_spectra_dataapi_free_answer(st);
+
+        if (st->speculative) {
+            st->speculative = 0;
+
+            if (st->derr.kind == SPECTRA_DATAAPI_E_NOT_FOUND) {
+                /* no rows yet: ask how the statement is, as usual */
+                ngx_http_spectra_stmt_poll(st);
+                return;
+            }
+        }
+
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+        return;
+    }
+
+    if (st->speculative) {
+        /* it has finished: its session is free again */
+        st->speculative = 0;
+        st->has_result = 1;
+        ngx_http_spectra_session_release(st, 0);
+    }
+
+    if (!st->completed) {
+        ngx_http_spectra_job_completed(st, -1, ngx_http_spectra_job_now()
+                                               - st->started);
+        st->completed = 1;
+    }
+
+    if (st->client_gone) {
+        ngx_http_spectra_dataapi_free_answer(st);
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_GONE);
+        return;
+    }
+
+    ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ROWS);
+}
+
+
+void
+ngx_http_spectra_stmt_rows_done(ngx_http_spectra_stmt_t *st, uint64_t rows)
+{
+    ngx_http_spectra_job_row_count(st, (int64_t) rows);
+}
+
+
+/* cancel */
+
+void
+ngx_http_spectra_stmt_cancel(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_end_e end, ngx_http_spectra_stmt_pt handler)
+{
+    st->handler = handler;
+    st->cancel_end = end;
+
+    if (st->statement_id.len == 0) {
+        ngx_http_spectra_stmt_stopped(st, end);
+        return;
+    }
+
+    ngx_http_spectra_stmt_send_cancel(st);
+}
+
+
+static void
+ngx_http_spectra_stmt_send_cancel(ngx_http_spectra_stmt_t *st)
+{
+    ngx_str_t  body;
+
+    if (ngx_http_spectra_stmt_id_body(st, NULL, 0, &body) != NGX_OK) {
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+        return;
+    }
+
+    st->side_cancel = 1;
+
+    ngx_http_spectra_stmt_send(st, "CancelStatement", &body,
+                               ngx_http_spectra_stmt_cancelled);
+}
+
+
+static void
+ngx_http_spectra_stmt_cancelled(ngx_http_spectra_stmt_t *st)
+{
+    ngx_http_spectra_session_release(st, 1);
+
+    if (st->status == NGX_HTTP_OK) {
+        ngx_http_spectra_dataapi_free_answer(st);
+        ngx_http_spectra_stmt_stopped(st, st->cancel_end);
+        return;
+    }
+
+    ngx_http_spectra_stmt_classify(st, 0, SPECTRA_DATAAPI_E_NONE);
+    ngx_http_spectra_dataapi_free_answer(st);
+
+    if (st->derr.kind == SPECTRA_DATAAPI_E_FINISHED
+        && st->job.status == SPECTRA_JOB_CANCELLED)
+    {
+        /* a DELETE cancelled the job before its statement had an id */
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_CANCELLED);
+        return;
+    }
+
+    if (st->derr.kind == SPECTRA_DATAAPI_E_FINISHED) {
+        /* it ended first: the job says how, the answer too */
+        st->wait_until = ngx_http_spectra_job_now();
+        st->deadline = 0;
+        st->cancel_on_wait = 0;
+
+        if (st->cancel_end == NGX_HTTP_SPECTRA_END_GONE) {
+            st->client_gone = 1;
+        }
+
+        ngx_http_spectra_stmt_describe(st);
+        return;
+    }
+
+    /* the statement may still run: the supervisor will try again */
+    ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+}
+
+
+/* Records a cancel (or a client gone, or a deadline) and ends with it. */
+
+static void
+ngx_http_spectra_stmt_stopped(ngx_http_spectra_stmt_t *st,
+    ngx_http_spectra_end_e end)
+{
+    if (end == NGX_HTTP_SPECTRA_END_GONE && st->statement_id.len
+        && !st->side_cancel)
+    {
+        /* nobody cancelled it yet */
+        st->cancel_end = end;
+        ngx_http_spectra_stmt_send_cancel(st);
+        return;
+    }
+
+    switch (end) {
+
+    case NGX_HTTP_SPECTRA_END_TIMEOUT:
+        ngx_http_spectra_job_stopped(st, SPECTRA_JOB_TIMEOUT,
+                                     "the query timed out and was "
+                                     "cancelled");
+        break;
+
+    case NGX_HTTP_SPECTRA_END_GONE:
+        ngx_http_spectra_job_stopped(st, SPECTRA_JOB_CANCELLED,
+                                     "the client closed the connection");
+        break;
+
+    default:
+        ngx_http_spectra_job_stopped(st, SPECTRA_JOB_CANCELLED,
+                                     "cancelled by the client");
+        break;
+    }
+
+    ngx_http_spectra_stmt_end(st, end);
+}
+
+
+void
+ngx_http_spectra_stmt_client_gone(ngx_http_spectra_stmt_t *st)
+{
+    ngx_str_t  body;
+
+    if (st->client_gone) {
+        return;
+    }
+
+    st->client_gone = 1;
+
+    if (st->timer.timer_set) {
+        /* a pending timer is cut short */
+        ngx_del_timer(&st->timer);
+        ngx_post_event(&st->timer, &ngx_posted_events);
+        return;
+    }
+
+    if (!st->waiting || st->status != 0 || st->statement_id.len == 0
+        || st->step == ngx_http_spectra_stmt_cancelled
+        || st->step == ngx_http_spectra_stmt_fetched)
+    {
+        /* nothing out, or a call whose answer comes soon on its own */
+        return;
+    }
+
+    /* a long poll is out: cancel beside it, it then ends at once */
+
+    if (ngx_http_spectra_stmt_id_body(st, NULL, 0, &body) == NGX_OK
+        && ngx_http_spectra_dataapi_side_call(st, "CancelStatement", &body)
+           == NGX_OK)
+    {
+        st->side_cancel = 1;
+    }
 }

@@ -12,6 +12,7 @@ build_debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev
+    libpg-query-dev libprotobuf-c-dev
 )
 
 debs=(
@@ -19,6 +20,7 @@ debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
+    libpg-query-dev libprotobuf-c-dev
     postgresql postgresql-client
     check valgrind shellcheck
     awscli python3-botocore

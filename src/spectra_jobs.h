@@ -36,6 +36,7 @@
 #define SPECTRA_JOB_BUSY               -5   /* locked past busy_timeout */
 #define SPECTRA_JOB_ERROR              -6   /* storage failed */
 #define SPECTRA_JOB_NOMEM              -7
+#define SPECTRA_JOB_LIMIT              -8   /* the tenant's active cap */
 
 #define SPECTRA_JOB_ID_LEN              30  /* "job_" + 26 */
 #define SPECTRA_JOB_CURSOR_LEN          42
@@ -55,7 +56,7 @@
 #define SPECTRA_JOB_LIST_MAX            1000
 
 /* the SQLite schema this code writes (PRAGMA user_version) */
-#define SPECTRA_JOB_SCHEMA_VERSION      1
+#define SPECTRA_JOB_SCHEMA_VERSION      2
 
 
 typedef enum {
@@ -107,6 +108,10 @@ typedef struct {
     int64_t                   started_at;
     int64_t                   finished_at;
     int64_t                   row_count;        /* -1: unknown */
+    int64_t                   execution_ms;     /* -1: unknown */
+    int64_t                   deadline_at;      /* ms; 0: none */
+    int64_t                   check_at;         /* ms: when the supervisor
+                                                   looks at it next */
 } spectra_job_t;
 
 
@@ -129,8 +134,10 @@ typedef struct {
     spectra_job_str_t         error_message;
     spectra_job_str_t         sqlstate;
     int64_t                   row_count;
+    int64_t                   execution_ms; /* -1: as it is */
     int64_t                   started_at;
     int64_t                   finished_at;
+    int64_t                   check_at;     /* 0: as it is */
     int64_t                   now;          /* updated_at; 0: the clock */
 } spectra_job_update_t;
 
@@ -185,9 +192,15 @@ typedef struct {
                                     spectra_job_err_t *err);
     void                    (*close)(spectra_job_store_t *store);
 
-    /* fills in id (unless set), status PENDING (unless set), times */
+    /*
+     * fills in id (unless set), status PENDING (unless set), times;
+     * with max_active > 0 the job is created only while its tenant has
+     * fewer PENDING or RUNNING jobs (LIMIT otherwise), atomically, so
+     * that concurrent workers cannot overshoot the cap together
+     */
     int                     (*create)(spectra_job_store_t *store,
                                       spectra_job_t *job,
+                                      unsigned max_active,
                                       spectra_job_err_t *err);
     int                     (*get)(spectra_job_store_t *store,
                                    const spectra_job_str_t *tenant_id,
@@ -224,6 +237,18 @@ typedef struct {
                                       int64_t now, spectra_job_t *job,
                                       const spectra_job_pool_t *pool,
                                       spectra_job_err_t *err);
+    /*
+     * Active jobs of every tenant whose check_at or deadline_at is due
+     * (<= now), soonest first, at most limit of them, for the supervisor.
+     */
+    int                     (*due)(spectra_job_store_t *store, int64_t now,
+                                   size_t limit, spectra_job_list_t *list,
+                                   const spectra_job_pool_t *pool,
+                                   spectra_job_err_t *err);
+    /* How many PENDING or RUNNING jobs the tenant has. */
+    int                     (*active)(spectra_job_store_t *store,
+                                      const spectra_job_str_t *tenant_id,
+                                      unsigned *n, spectra_job_err_t *err);
     /*
      * Housekeeping that may take milliseconds (SQLite: a WAL checkpoint).
      * With autocheckpoint -1, run it now and then off the event loop.
@@ -287,5 +312,21 @@ size_t spectra_job_json_len(const spectra_job_t *job,
     const spectra_job_str_t *prefix, unsigned flags);
 u_char *spectra_job_json(u_char *dst, const spectra_job_t *job,
     const spectra_job_str_t *prefix, unsigned flags);
+
+
+/* For the stores: the checks and helpers every store applies. */
+
+void spectra_job_error(spectra_job_err_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int64_t spectra_job_now(void);
+int spectra_job_str_ok(const spectra_job_str_t *s, size_t max,
+    int required);
+size_t spectra_job_utf8_cut(const u_char *p, size_t len, size_t max);
+int spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err);
+int spectra_job_check_update(const spectra_job_update_t *upd,
+    spectra_job_err_t *err);
+/* ",PENDING,RUNNING," for a mask of statuses (types: of types) */
+void spectra_job_mask_text(char *buf, size_t size, unsigned mask,
+    int types);
 
 #endif /* SPECTRA_JOBS_H */

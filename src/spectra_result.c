@@ -113,6 +113,21 @@ typedef struct {
 } spectra_result_type_t;
 
 
+typedef struct {
+    const u_char             *name;       /* NULL: a free slot */
+    size_t                    len;
+    size_t                    uses;       /* columns that named it so far */
+    unsigned                  own:1;      /* some column's own name */
+    unsigned                  given:1;    /* a column's final name */
+} spectra_name_slot_t;
+
+
+typedef struct {
+    spectra_name_slot_t      *slots;
+    size_t                    mask;
+} spectra_name_set_t;
+
+
 static void spectra_result_error(spectra_result_err_t *err, size_t pos,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int spectra_scan_fail(spectra_scan_t *s, const char *what);
@@ -147,7 +162,7 @@ static int spectra_result_read_columns(spectra_scan_t *s, size_t n,
     spectra_raw_column_t *cols);
 static int spectra_result_set_columns(spectra_result_t *res,
     spectra_raw_column_t *raw, size_t n);
-static int spectra_result_name_used(spectra_result_t *res, size_t ncols,
+static spectra_name_slot_t *spectra_result_name_slot(spectra_name_set_t *set,
     const u_char *name, size_t len);
 static int spectra_result_field_kind(const u_char *k, size_t len);
 static int spectra_result_field_name(spectra_scan_t *s);
@@ -156,6 +171,8 @@ static void spectra_result_num_read(const u_char *p, size_t len,
 static int spectra_result_field(spectra_scan_t *s, spectra_field_t *f);
 static int spectra_result_row(spectra_result_t *res, size_t ncols,
     spectra_scan_t *s, size_t rowno, size_t *size, u_char **dst);
+static int spectra_result_size_put(spectra_result_t *res, size_t i,
+    size_t size);
 static int spectra_result_rows(spectra_scan_t *s, spectra_result_t *res,
     size_t ncols, uint64_t cap, size_t *n, size_t *size);
 static int spectra_result_plain_decimal(const u_char *p, size_t len);
@@ -1324,25 +1341,33 @@ spectra_result_read_columns(spectra_scan_t *s, size_t n,
 
 
 /*
- * Whether a candidate name is taken by a name already given out; the
- * caller also checks the columns' own names.
+ * A set of column names for spectra_result_set_columns(): open addressing
+ * with linear probing, FNV-1a; at most half full, so every lookup ends.
  */
 
-static int
-spectra_result_name_used(spectra_result_t *res, size_t ncols,
-    const u_char *name, size_t len)
+static spectra_name_slot_t *
+spectra_result_name_slot(spectra_name_set_t *set, const u_char *name,
+    size_t len)
 {
-    size_t  i;
+    size_t                i;
+    uint32_t              h;
+    spectra_name_slot_t  *slot;
 
-    for (i = 0; i < ncols; i++) {
-        if (res->columns[i].name_len == len
-            && memcmp(res->columns[i].name, name, len) == 0)
-        {
-            return 1;
-        }
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ name[i]) * 16777619u;
     }
 
-    return 0;
+    for (i = h & set->mask; /* void */; i = (i + 1) & set->mask) {
+        slot = &set->slots[i];
+
+        if (slot->name == NULL
+            || (slot->len == len && memcmp(slot->name, name, len) == 0))
+        {
+            return slot;
+        }
+    }
 }
 
 
@@ -1357,22 +1382,33 @@ static int
 spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
     size_t n)
 {
-    size_t                    i, j, len, tlen, seen, suffix;
+    size_t                    i, j, len, tlen, suffix, cap;
     u_char                   *p, **names, *name;
     size_t                   *lens;
     const char               *type;
+    spectra_name_set_t        set;
+    spectra_name_slot_t      *own, *slot;
     spectra_result_column_t  *c;
     char                      num[24];
-    int                       taken;
 
     res->columns = res->alloc(res->pool,
                               (n ? n : 1) * sizeof(spectra_result_column_t));
     names = res->alloc(res->pool, (n ? n : 1) * sizeof(u_char *));
     lens = res->alloc(res->pool, (n ? n : 1) * sizeof(size_t));
 
-    if (res->columns == NULL || names == NULL || lens == NULL) {
+    /* every own name and every name given out: 2n entries at most */
+    for (cap = 16; cap < 4 * n; cap *= 2) { /* void */ }
+
+    set.slots = res->alloc(res->pool, cap * sizeof(spectra_name_slot_t));
+    set.mask = cap - 1;
+
+    if (res->columns == NULL || names == NULL || lens == NULL
+        || set.slots == NULL)
+    {
         return SPECTRA_RESULT_NOMEM;
     }
+
+    memset(set.slots, 0, cap * sizeof(spectra_name_slot_t));
 
     /* every column's own name, decoded */
 
@@ -1399,39 +1435,51 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
         lens[i] = (size_t) (spectra_result_unescape(names[i], p, len)
                             - names[i]);
         names[i][lens[i]] = '\0';
+
+        slot = spectra_result_name_slot(&set, names[i], lens[i]);
+
+        if (slot->name == NULL) {
+            slot->name = names[i];
+            slot->len = lens[i];
+        }
+
+        slot->own = 1;
     }
+
+    /*
+     * The first use of a name keeps it; the k-th use becomes name_k, or
+     * the next free suffix, never taking a name another column has on its
+     * own (so a real column "a_2" keeps "a_2").  Linear in the columns:
+     * the k-th use starts its search at k.
+     */
 
     for (i = 0; i < n; i++) {
         c = &res->columns[i];
         name = names[i];
         len = lens[i];
 
-        if (spectra_result_name_used(res, i, name, len)) {
-            seen = 0;
+        own = spectra_result_name_slot(&set, name, len);
+        suffix = ++own->uses;
 
-            for (j = 0; j < i; j++) {
-                if (lens[j] == len && memcmp(names[j], name, len) == 0) {
-                    seen++;
-                }
-            }
-
-            for (suffix = seen + 1; /* void */; suffix++) {
+        if (own->given) {
+            for ( /* void */ ; /* void */ ; suffix++) {
                 tlen = (size_t) snprintf(num, sizeof(num), "_%zu", suffix);
                 memcpy(name + len, num, tlen + 1);
 
-                taken = spectra_result_name_used(res, i, name, len + tlen);
+                slot = spectra_result_name_slot(&set, name, len + tlen);
 
-                for (j = 0; !taken && j < n; j++) {
-                    taken = (lens[j] == len + tlen
-                             && memcmp(names[j], name, len + tlen) == 0);
-                }
-
-                if (!taken) {
+                if (slot->name == NULL) {
                     break;
                 }
             }
 
             len += tlen;
+            slot->name = name;
+            slot->len = len;
+            slot->given = 1;
+
+        } else {
+            own->given = 1;
         }
 
         c->name = name;
@@ -2049,6 +2097,43 @@ shape:
 
 
 /*
+ * Keeps the size bound of row i of the page in res->sizes, grown by
+ * doubling: the pool keeps the old arrays, so the waste stays below the
+ * largest page's.
+ */
+
+static int
+spectra_result_size_put(spectra_result_t *res, size_t i, size_t size)
+{
+    size_t   n, *sizes;
+
+    if (i >= res->nsizes) {
+        n = res->nsizes ? res->nsizes * 2 : 256;
+
+        while (n <= i) {
+            n *= 2;
+        }
+
+        sizes = res->alloc(res->pool, n * sizeof(size_t));
+        if (sizes == NULL) {
+            return SPECTRA_RESULT_NOMEM;
+        }
+
+        if (res->nsizes) {
+            memcpy(sizes, res->sizes, res->nsizes * sizeof(size_t));
+        }
+
+        res->sizes = sizes;
+        res->nsizes = n;
+    }
+
+    res->sizes[i] = size;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+/*
  * The Records array in the first pass: its first cap rows checked and
  * sized as rows of ncols fields, the others only scanned.  Says nothing
  * on failure; the caller scans again.
@@ -2059,6 +2144,7 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
     uint64_t cap, size_t *n, size_t *size)
 {
     int             more;
+    size_t          before;
     spectra_scan_t  rs;
 
     rs = *s;
@@ -2079,7 +2165,15 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
 
     for (more = 1; more; /* void */) {
         if ((uint64_t) *n < cap) {
+            before = *size;
+
             if (spectra_result_row(res, ncols, &rs, *n, size, NULL)
+                != SPECTRA_RESULT_OK)
+            {
+                return SPECTRA_RESULT_ERROR;
+            }
+
+            if (spectra_result_size_put(res, *n, *size - before)
                 != SPECTRA_RESULT_OK)
             {
                 return SPECTRA_RESULT_ERROR;
@@ -2103,17 +2197,19 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
 
 
 int
-spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
-    spectra_result_out_t *out, spectra_result_page_t *page,
-    spectra_result_err_t *err)
+spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
+    spectra_result_page_t *page, spectra_result_err_t *err)
 {
     int                    rc, more;
-    size_t                 i, emit, size;
-    u_char                *dst;
+    size_t                 i, emit, size, keys;
     spectra_doc_t          doc;
     spectra_scan_t         s, rows;
     spectra_raw_column_t  *raw;
     spectra_result_page_t  pg;
+
+    res->emit = 0;
+    res->emitted = 0;
+    res->pending = 0;
 
     s.start = p;
     s.p = p;
@@ -2137,6 +2233,14 @@ spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
         if (!doc.meta_array) {
             spectra_result_error(err, (size_t) (doc.meta - p),
                                  "ColumnMetadata is not an array");
+            return SPECTRA_RESULT_ERROR;
+        }
+
+        if (doc.nmeta > SPECTRA_RESULT_MAX_COLUMNS) {
+            spectra_result_error(err, (size_t) (doc.meta - p),
+                                 "the result has %zu columns, more than "
+                                 "the %d supported", doc.nmeta,
+                                 SPECTRA_RESULT_MAX_COLUMNS);
             return SPECTRA_RESULT_ERROR;
         }
 
@@ -2173,21 +2277,30 @@ spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
         return rc;
     }
 
-    /* check every row that will be written and size the output */
+    /* check every row that will be written and bound its size */
 
     emit = 0;
 
-    if (res->rows < res->max_rows) {
+    if (res->rows < res->max_rows && !res->truncated) {
         emit = (res->max_rows - res->rows < doc.nrecords)
                ? (size_t) (res->max_rows - res->rows) : doc.nrecords;
     }
 
-    if (emit > 0) {
-        rows = s;
-        rows.p = doc.records + 1;
-        size = doc.size;
+    keys = 0;
 
-        for (i = 0; !doc.checked && i < emit; i++) {
+    if (res->format == SPECTRA_RESULT_OBJECTS) {
+        for (i = 0; i < res->ncolumns; i++) {
+            keys += res->columns[i].key_len;
+        }
+    }
+
+    rows = s;
+    rows.p = doc.records + 1;
+
+    for (i = 0; i < emit; i++) {
+        if (!doc.checked) {
+            size = 0;
+
             if (spectra_result_row(res, res->ncolumns, &rows, i, &size, NULL)
                 != SPECTRA_RESULT_OK)
             {
@@ -2195,55 +2308,158 @@ spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
             }
 
             (void) spectra_scan_next(&rows, ']', &more);
-        }
 
-        if (res->format == SPECTRA_RESULT_OBJECTS) {
-            for (i = 0; i < res->ncolumns; i++) {
-                size += emit * res->columns[i].key_len;
+            if (spectra_result_size_put(res, i, size) != SPECTRA_RESULT_OK) {
+                return SPECTRA_RESULT_NOMEM;
             }
         }
 
-        if (spectra_result_reserve(out, size) != SPECTRA_RESULT_OK) {
-            return SPECTRA_RESULT_NOMEM;
-        }
-
-        rows.p = doc.records + 1;
-        dst = out->pos;
-
-        for (i = 0; i < emit; i++) {
-            (void) spectra_result_row(res, res->ncolumns, &rows, i, &size,
-                                      &dst);
-            (void) spectra_scan_next(&rows, ']', &more);
-            res->rows++;
-        }
-
-        out->pos = dst;
+        res->sizes[i] += keys;
+        res->pending += res->sizes[i];
     }
 
     res->seen += doc.nrecords;
     res->total_rows = pg.total_rows;
 
-    if (doc.nrecords > emit) {
-        res->truncated = 1;
-    }
+    res->page = p;
+    res->page_end = p + len;
+    res->cur = doc.records + 1;
+    res->emit = emit;
+    res->more_records = (doc.nrecords > emit);
+    res->page_truncates = (doc.nrecords > emit)
+                          || (res->rows + emit == res->max_rows
+                              && pg.total_rows >= 0
+                              && (uint64_t) pg.total_rows > res->max_rows);
 
-    if (res->rows == res->max_rows && pg.total_rows >= 0
-        && (uint64_t) pg.total_rows > res->max_rows)
-    {
-        res->truncated = 1;
-    }
-
-    if (res->truncated
+    if (res->page_truncates
         || (pg.total_rows >= 0 && res->seen >= (uint64_t) pg.total_rows))
     {
         pg.more = 0;
     }
+
+    res->page_more = pg.more;
 
     if (page != NULL) {
         *page = pg;
     }
 
     return SPECTRA_RESULT_OK;
+}
+
+
+int
+spectra_result_page_write(spectra_result_t *res, spectra_result_out_t *out,
+    size_t slice)
+{
+    int             more;
+    size_t          size, written;
+    u_char         *dst, *row;
+    spectra_scan_t  rows;
+
+    memset(&rows, 0, sizeof(spectra_scan_t));
+    rows.start = res->page;
+    rows.p = res->cur;
+    rows.end = res->page_end;
+
+    written = 0;
+
+    while (res->emitted < res->emit) {
+        if (slice && written >= slice) {
+            res->cur = rows.p;
+            return SPECTRA_RESULT_AGAIN;
+        }
+
+        size = res->sizes[res->emitted];
+
+        if (out->pos == NULL || (size_t) (out->end - out->pos) < size) {
+            if (out->grow == NULL) {
+                return SPECTRA_RESULT_NOMEM;
+            }
+
+            out->hint = res->pending;
+
+            switch (out->grow(out, size)) {
+            case 0:
+                break;
+
+            case 1:
+                /* no room now: the caller sends what it has, then again */
+                res->cur = rows.p;
+                return SPECTRA_RESULT_AGAIN;
+
+            default:
+                return SPECTRA_RESULT_NOMEM;
+            }
+
+            if (out->pos == NULL || (size_t) (out->end - out->pos) < size) {
+                return SPECTRA_RESULT_NOMEM;
+            }
+        }
+
+        row = out->pos;
+        dst = row;
+
+        (void) spectra_result_row(res, res->ncolumns, &rows, res->emitted,
+                                  &size, &dst);
+        (void) spectra_scan_next(&rows, ']', &more);
+
+        if (res->max_bytes
+            && res->bytes + (uint64_t) (dst - row) > res->max_bytes)
+        {
+            /* the row stays unwritten: the answer ends before it */
+            res->truncated = 1;
+            res->by_bytes = 1;
+            res->emit = res->emitted;
+            res->page_more = 0;
+            break;
+        }
+
+        res->pending -= res->sizes[res->emitted];
+        res->bytes += (uint64_t) (dst - row);
+        written += (size_t) (dst - row);
+        out->pos = dst;
+        res->rows++;
+        res->emitted++;
+    }
+
+    res->cur = rows.p;
+
+    if (res->page_truncates) {
+        res->truncated = 1;
+    }
+
+    if (res->truncated) {
+        res->page_more = 0;
+    }
+
+    return SPECTRA_RESULT_OK;
+}
+
+
+int
+spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
+    spectra_result_out_t *out, spectra_result_page_t *page,
+    spectra_result_err_t *err)
+{
+    int  rc;
+
+    rc = spectra_result_page_open(res, p, len, page, err);
+    if (rc != SPECTRA_RESULT_OK) {
+        return rc;
+    }
+
+    rc = spectra_result_page_write(res, out, 0);
+
+    if (rc == SPECTRA_RESULT_AGAIN) {
+        /* a sink that cannot wait: as if it had no memory */
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    if (page != NULL) {
+        page->more = res->page_more;
+    }
+
+    return rc;
 }
 
 
@@ -2299,6 +2515,8 @@ spectra_result_reserve(spectra_result_out_t *out, size_t need)
     if (out->pos != NULL && (size_t) (out->end - out->pos) >= need) {
         return SPECTRA_RESULT_OK;
     }
+
+    out->hint = 0;
 
     if (out->grow == NULL || out->grow(out, need) != 0) {
         return SPECTRA_RESULT_NOMEM;

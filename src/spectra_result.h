@@ -35,6 +35,10 @@
 #define SPECTRA_RESULT_OK           0
 #define SPECTRA_RESULT_ERROR       -1     /* malformed page */
 #define SPECTRA_RESULT_NOMEM       -2     /* alloc or grow failed */
+#define SPECTRA_RESULT_AGAIN       -3     /* call page_write() again */
+
+/* more columns than this make a page malformed (PostgreSQL: 1664) */
+#define SPECTRA_RESULT_MAX_COLUMNS  4096
 
 /* flags of spectra_result_init() */
 #define SPECTRA_RESULT_NUMERIC_AS_NUMBER  0x01
@@ -52,13 +56,17 @@ typedef struct spectra_result_out_s  spectra_result_out_t;
  * Output sink.  pos..end is free memory of the caller's current block.
  * When fewer than "need" bytes are free, the encoder calls grow(out, need):
  * the callback keeps the bytes written so far (its block up to out->pos)
- * and points pos/end at a new block with at least "need" free bytes; it
- * returns 0, or -1 when out of memory.  The encoder asks for one block big
- * enough for a whole page, so the nginx glue gets one buffer per page.
+ * and points pos/end at a new block with at least "need" free bytes and
+ * returns 0; it returns 1 when it has no room now (the caller's output
+ * buffers are all in flight: page_write() stops at a row boundary and is
+ * called again later), or -1 when out of memory.  A row is never split
+ * between blocks.
  */
 struct spectra_result_out_s {
     u_char                   *pos;
     u_char                   *end;
+    size_t                    hint;       /* for grow(): what the rest of
+                                             the page may take at most */
     int                     (*grow)(spectra_result_out_t *out, size_t need);
     void                     *data;       /* the caller's */
 };
@@ -91,14 +99,31 @@ typedef struct {
     spectra_result_alloc_pt   alloc;
     void                     *pool;
 
+    uint64_t                  max_bytes;  /* of rows written, 0: no bound */
+
     /* state: read it, don't write it */
     spectra_result_column_t  *columns;
     size_t                    ncolumns;
     uint64_t                  rows;       /* rows written */
+    uint64_t                  bytes;      /* their bytes, commas included */
     uint64_t                  seen;       /* rows received */
     int64_t                   total_rows; /* last TotalNumRows, -1: none */
     unsigned                  has_columns:1;
     unsigned                  truncated:1;
+    unsigned                  by_bytes:1; /* truncated at max_bytes */
+
+    /* the page being written */
+    const u_char             *page;
+    const u_char             *page_end;
+    const u_char             *cur;        /* the next row to write */
+    size_t                    emit;       /* rows of it to write */
+    size_t                    emitted;
+    size_t                   *sizes;      /* a bound for each of them */
+    size_t                    nsizes;
+    size_t                    pending;    /* the bounds of the unwritten */
+    unsigned                  more_records:1;
+    unsigned                  page_truncates:1;
+    unsigned                  page_more:1;    /* fetch the next page */
 } spectra_result_t;
 
 
@@ -117,12 +142,29 @@ void spectra_result_init(spectra_result_t *res,
     spectra_result_alloc_pt alloc, void *pool);
 
 /*
- * Appends the rows of one GetStatementResult response to the "data" array
- * (elements only: the caller writes "[" and "]"; the encoder writes the
- * commas between rows of all pages).  The first page must carry
- * ColumnMetadata; later pages may repeat it, with the same column count.
- * page may be NULL.
+ * Reads one GetStatementResult response: checks every row it will write
+ * (so that a malformed page is refused before a byte of it goes out) and
+ * bounds each row's size.  The first page must carry ColumnMetadata
+ * (at most SPECTRA_RESULT_MAX_COLUMNS columns); later pages may repeat
+ * it, with the same column count.  p must stay valid until the page is
+ * written.  page may be NULL.
  */
+int spectra_result_page_open(spectra_result_t *res, const u_char *p,
+    size_t len, spectra_result_page_t *page, spectra_result_err_t *err);
+
+/*
+ * Appends rows of the open page to the "data" array (elements only: the
+ * caller writes "[" and "]"; the encoder writes the commas between rows
+ * of all pages).  Stops at a row boundary with SPECTRA_RESULT_AGAIN after
+ * at least slice bytes (0: no slice) or when out->grow() has no room;
+ * SPECTRA_RESULT_OK when the page is done.  A row that would take the
+ * rows past max_bytes is not written: the result is truncated there.
+ * res->page_more then says whether the next page should be fetched.
+ */
+int spectra_result_page_write(spectra_result_t *res,
+    spectra_result_out_t *out, size_t slice);
+
+/* page_open() and page_write() without a slice, in one call. */
 int spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
     spectra_result_out_t *out, spectra_result_page_t *page,
     spectra_result_err_t *err);

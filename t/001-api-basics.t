@@ -18,7 +18,7 @@ GET /v1/health
 Content-Type: application/json; charset=utf-8
 X-Request-Id: [0-9a-f]{32}
 --- response_body_like chomp
-^\{"status":"ok","version":"\d+\.\d+\.\d+","nginx":"1\.\d+\.\d+","libraries":\{"openssl":"OpenSSL 3[^"]+","jansson":"2\.\d+","libjwt":"1\.\d+\.\d+","libcurl":"\d+\.\d+\.\d+","sqlite":"3\.\d+\.\d+"\}\}$
+^\{"status":"ok","version":"\d+\.\d+\.\d+","nginx":"1\.\d+\.\d+","libraries":\{"openssl":"OpenSSL 3[^"]+","jansson":"2\.\d+","libpg_query":"15\.\d+","libcurl":"\d+\.\d+\.\d+","sqlite":"3\.\d+\.\d+"\}\}$
 --- no_error_log
 [error]
 

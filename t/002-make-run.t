@@ -43,7 +43,8 @@ is $res->{status}, 200, 'GET /v1/health answers 200';
 my $health = eval { decode_json($res->{content}) } // {};
 is $health->{status}, 'ok', 'health says ok';
 like $health->{libraries}{openssl}, qr/^OpenSSL 3/, 'health names OpenSSL';
-like $health->{libraries}{libjwt}, qr/^\d+\.\d+/, 'health names libjwt';
+like $health->{libraries}{libpg_query}, qr/^15\.\d+/,
+     'health names the PostgreSQL parser';
 
 my $facts = eval { local $/; open my $fh, '<', $demo or die; decode_json(<$fh>) }
     // {};

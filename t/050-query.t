@@ -269,7 +269,7 @@ POST /v1/queries
 {"sql": "select 1", "row_limit": 101}
 --- error_code: 400
 --- response_body_like chomp
-^\{"error":\{"code":"INVALID_REQUEST","message":"row_limit must be 1 to 100 \(use the bulk API for more rows\)","request_id":"[0-9a-f]{32}"\}\}$
+^\{"error":\{"code":"INVALID_REQUEST","message":"row_limit must be an integer from 1 to 100 \(use the bulk API for more rows\)","request_id":"[0-9a-f]{32}"\}\}$
 
 
 
@@ -279,7 +279,7 @@ POST /v1/queries
 {"sql": "select 1", "row_limit": 0}
 --- error_code: 400
 --- response_body_like chomp
-^\{"error":\{"code":"INVALID_REQUEST","message":"row_limit must be 1 to 10000 
+^\{"error":\{"code":"INVALID_REQUEST","message":"row_limit must be an integer from 1 to 10000 
 
 
 

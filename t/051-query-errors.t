@@ -146,8 +146,8 @@ main::err('INVALID_REQUEST', 'the field \\\\"sql\\\\" has the wrong type')
 --- response_body eval
 [main::err('INVALID_REQUEST', 'result_format must be \\\\"objects\\\\" or \\\\"arrays\\\\"'),
  main::err('INVALID_REQUEST', 'on_wait_timeout must be \\\\"continue\\\\" or \\\\"cancel\\\\"'),
- main::err('INVALID_REQUEST', 'timeout_seconds must be 1 to 300'),
- main::err('INVALID_REQUEST', 'wait_timeout_seconds must be 0 to 300'),
+ main::err('INVALID_REQUEST', 'timeout_seconds must be an integer from 1 to 300'),
+ main::err('INVALID_REQUEST', 'wait_timeout_seconds must be an integer from 0 to 300'),
  main::err('INVALID_REQUEST', 'idempotency_key must be 1 to 64 characters of A-Z a-z 0-9 \. _ : -')]
 
 
@@ -399,7 +399,7 @@ main::err('INVALID_REQUEST', 'parameter \\\\"region\\\\" is not used by the SQL'
 --- response_body eval
 [main::err('INVALID_REQUEST', 'parameter \\\\"a\\\\" is given twice'),
  main::err('INVALID_REQUEST', 'parameters\[0\] must be \{\\\\"name\\\\": \.\.\., \\\\"value\\\\": \.\.\.\}'),
- main::err('INVALID_REQUEST', 'parameters\[0\]: invalid name'),
+ main::err('INVALID_REQUEST', 'parameters\[0\]: the name must be 1 to 64 characters of A-Z a-z 0-9 _, not starting with a digit'),
  main::err('INVALID_REQUEST', 'parameter \\\\"a\\\\": the value must be a string, number or boolean')]
 
 

@@ -171,7 +171,7 @@ __DATA__
 --- response_headers_like
 Content-Type: application/json; charset=utf-8
 --- response_body_like chomp
-^\{"job_id":"(job_\w{26})","type":"query","status":"(?:PENDING|RUNNING)","created_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",.*"finished_at":null,"row_count":null,"idempotency_key":"long-\w+","links":\{"self":"/v1/jobs/\1","results":"/v1/jobs/\1/results"\}\}$
+^\{"job_id":"(job_\w{26})","type":"query","status":"(?:PENDING|RUNNING)","created_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",.*"finished_at":null,"row_count":null,"execution_time_ms":null,"idempotency_key":"long-\w+","links":\{"self":"/v1/jobs/\1","results":"/v1/jobs/\1/results"\}\}$
 
 
 
@@ -417,7 +417,7 @@ main::lazy { my $id = main::job_id("timeout-$::RUN"); qr/^\{"job_id":"$id","type
 --- request
 GET /v1/jobs
 --- response_body_like chomp
-^\{"jobs":\[\{"job_id":"job_\w{26}","type":"query","status":"FAILED",[^{}]*"row_count":null,"idempotency_key":"l6","error":\{"code":"QUERY_FAILED","message":"ERROR: division by zero \(SQLSTATE 22012\)","sqlstate":"22012"\},"links":\{[^{}]+\}\},\{[^{}]*"status":"COMPLETED",[^{}]*"row_count":1,"idempotency_key":"l5",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l4",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l3",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l2",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l1",[^{}]*\{[^{}]+\}\}\],"next_cursor":null\}$
+^\{"jobs":\[\{"job_id":"job_\w{26}","type":"query","status":"FAILED",[^{}]*"row_count":null,"execution_time_ms":\d+,"idempotency_key":"l6","error":\{"code":"QUERY_FAILED","message":"ERROR: division by zero \(SQLSTATE 22012\)","sqlstate":"22012"\},"links":\{[^{}]+\}\},\{[^{}]*"status":"COMPLETED",[^{}]*"row_count":1,"execution_time_ms":\d+,"idempotency_key":"l5",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l4",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l3",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l2",[^{}]*\{[^{}]+\}\},\{[^{}]*"idempotency_key":"l1",[^{}]*\{[^{}]+\}\}\],"next_cursor":null\}$
 
 
 
@@ -482,9 +482,9 @@ GET /v1/jobs
 [qr/"code":"INVALID_REQUEST","message":"status must be a list of PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT"/,
  qr/"code":"INVALID_REQUEST","message":"status must be a list of /,
  qr/"code":"INVALID_REQUEST","message":"type must be query or bulk"/,
- qr/"code":"INVALID_REQUEST","message":"limit must be 1 to 100"/,
- qr/"code":"INVALID_REQUEST","message":"limit must be 1 to 100"/,
- qr/"code":"INVALID_REQUEST","message":"limit must be 1 to 100"/,
+ qr/"code":"INVALID_REQUEST","message":"limit must be an integer from 1 to 100"/,
+ qr/"code":"INVALID_REQUEST","message":"limit must be an integer from 1 to 100"/,
+ qr/"code":"INVALID_REQUEST","message":"limit must be an integer from 1 to 100"/,
  qr/"code":"INVALID_REQUEST","message":"invalid cursor"/,
  qr/"code":"INVALID_REQUEST","message":"invalid cursor"/]
 

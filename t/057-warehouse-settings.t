@@ -50,7 +50,7 @@ add_block_preprocessor(sub {
 _EOC_
     }
 
-    $block->set_value('http_config', http_config());
+    $block->set_value('http_config', http_config(background => 0));
     $block->set_value('more_headers',
                       "X-API-Key: $K{$t}\nContent-Type: application/json\n");
     $block->set_value('request',

@@ -177,7 +177,7 @@ t_create(const char *tenant, int64_t created, spectra_job_type_e type,
     job.status = status;
     job.sql = t_str("select 1");
 
-    rc = store->ops->create(store, &job, &err);
+    rc = store->ops->create(store, &job, 0, &err);
 
     if (id != NULL) {
         memcpy(id, job.id, SPECTRA_JOB_ID_LEN + 1);
@@ -352,7 +352,7 @@ START_TEST(test_create_get)
     job.db_user = t_str("tenant_acme");
     job.statement_id = t_str("d9b6c0c9-8d10-4c4e-9f2b-8c1e0b6f1a11");
 
-    ck_assert_int_eq(store->ops->create(store, &job, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err), SPECTRA_JOB_OK);
     ck_assert(spectra_job_id_valid(job.id, strlen((char *) job.id)));
     ck_assert_int_eq(job.status, SPECTRA_JOB_PENDING);
     ck_assert_int_eq(job.updated_at, 1767323045678LL);
@@ -391,7 +391,7 @@ START_TEST(test_create_defaults)
     before = (int64_t) time(NULL) * 1000;
 
     t_job(&job, "acme", 0);
-    ck_assert_int_eq(store->ops->create(store, &job, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err), SPECTRA_JOB_OK);
 
     after = ((int64_t) time(NULL) + 1) * 1000;
 
@@ -411,7 +411,7 @@ START_TEST(test_create_given_id)
 
     t_job(&job, "acme", 1000);
     memcpy(job.id, id, SPECTRA_JOB_ID_LEN + 1);
-    ck_assert_int_eq(store->ops->create(store, &job, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err), SPECTRA_JOB_OK);
     ck_assert_str_eq((char *) job.id, id);
     ck_assert_int_eq(t_get(store, "acme", (const u_char *) id, &got),
                      SPECTRA_JOB_OK);
@@ -419,7 +419,7 @@ START_TEST(test_create_given_id)
     /* the same id again, even for another tenant */
     t_job(&job, "globex", 1000);
     memcpy(job.id, id, SPECTRA_JOB_ID_LEN + 1);
-    ck_assert_int_eq(store->ops->create(store, &job, &err),
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
                      SPECTRA_JOB_CONFLICT);
     ck_assert_int_eq(t_get(store, "globex", (const u_char *) id, &got),
                      SPECTRA_JOB_NOT_FOUND);
@@ -991,13 +991,13 @@ START_TEST(test_idempotency)
     t_job(&job, "acme", 1000);
     job.idempotency_key = t_str("order-42");
     job.request_hash = t_str("hash-a");
-    ck_assert_int_eq(store->ops->create(store, &job, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err), SPECTRA_JOB_OK);
 
     /* the same key for the same tenant: DUPLICATE, whatever the body */
     t_job(&again, "acme", 2000);
     again.idempotency_key = t_str("order-42");
     again.request_hash = t_str("hash-b");
-    ck_assert_int_eq(store->ops->create(store, &again, &err),
+    ck_assert_int_eq(store->ops->create(store, &again, 0, &err),
                      SPECTRA_JOB_DUPLICATE);
 
     tenant = t_str("acme");
@@ -1011,7 +1011,7 @@ START_TEST(test_idempotency)
     t_job(&other, "globex", 3000);
     other.idempotency_key = t_str("order-42");
     other.request_hash = t_str("hash-c");
-    ck_assert_int_eq(store->ops->create(store, &other, &err),
+    ck_assert_int_eq(store->ops->create(store, &other, 0, &err),
                      SPECTRA_JOB_OK);
 
     tenant = t_str("globex");
@@ -1250,7 +1250,7 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 1)");
+                     "this module knows (up to 2)");
 }
 END_TEST
 
@@ -1381,7 +1381,7 @@ START_TEST(test_bad_inputs)
         break;
     }
 
-    ck_assert_int_eq(store->ops->create(store, &job, &err),
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
                      SPECTRA_JOB_INVALID);
     free(big);
 
@@ -1411,7 +1411,7 @@ START_TEST(test_limits_accepted)
     job.idempotency_key = t_str(big + SPECTRA_JOB_SQL_MAX
                                 - SPECTRA_JOB_KEY_MAX);
 
-    ck_assert_int_eq(store->ops->create(store, &job, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err), SPECTRA_JOB_OK);
     ck_assert_int_eq(t_get(store, (char *) job.tenant_id.data, job.id, &got),
                      SPECTRA_JOB_OK);
     ck_assert_uint_eq(got.sql.len, SPECTRA_JOB_SQL_MAX);
@@ -1440,7 +1440,7 @@ START_TEST(test_error_message_cut)
     job.status = SPECTRA_JOB_FAILED;
     job.error_message = t_str(msg);
 
-    ck_assert_int_eq(store->ops->create(store, &job, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err), SPECTRA_JOB_OK);
     ck_assert_int_eq(t_get(store, "acme", job.id, &got), SPECTRA_JOB_OK);
     ck_assert_uint_eq(got.error_message.len, 2046);
     ck_assert_int_eq(memcmp(got.error_message.data, msg, 2046), 0);
@@ -1493,6 +1493,7 @@ START_TEST(test_json_query)
     job.error_code = t_str("QUERY_FAILED");
     job.error_message = t_str("column \"x\" does not exist");
     job.sqlstate = t_str("42703");
+    job.execution_ms = -1;
 
     n = spectra_job_json_len(&job, NULL, 0);
     buf = malloc(n + 1);
@@ -1507,7 +1508,7 @@ START_TEST(test_json_query)
         "\"updated_at\":\"2026-01-02T03:04:06.000Z\","
         "\"started_at\":\"2026-01-02T03:04:05.700Z\","
         "\"finished_at\":\"2026-01-02T03:04:06.000Z\",\"row_count\":null,"
-        "\"error\":{\"code\":\"QUERY_FAILED\","
+        "\"execution_time_ms\":null,\"error\":{\"code\":\"QUERY_FAILED\","
         "\"message\":\"column \\\"x\\\" does not exist\","
         "\"sqlstate\":\"42703\"},"
         "\"links\":{\"self\":\"/v1/jobs/job_0123456789abcdefghjkmnpqrs\","
@@ -1554,6 +1555,7 @@ START_TEST(test_json_bulk_open)
     job.created_at = 1000;
     job.updated_at = 2000;
     job.row_count = 1000000;
+    job.execution_ms = 1234;
     job.idempotency_key = t_str("k\"1");
     job.result = t_str("{\"manifest\":\"m\"}");
 
@@ -1570,7 +1572,7 @@ START_TEST(test_json_bulk_open)
         "{\"job_id\":\"job_7zzzzzzzzzzzzzzzzzzzzzzzzz\",\"type\":\"bulk\","
         "\"status\":\"COMPLETED\",\"created_at\":\"1970-01-01T00:00:01.000Z\","
         "\"updated_at\":\"1970-01-01T00:00:02.000Z\",\"started_at\":null,"
-        "\"finished_at\":null,\"row_count\":1000000,"
+        "\"finished_at\":null,\"row_count\":1000000,\"execution_time_ms\":1234,"
         "\"idempotency_key\":\"k\\\"1\","
         "\"result\":{\"manifest\":\"m\"},"
         "\"links\":{\"self\":\"/v1/jobs/job_7zzzzzzzzzzzzzzzzzzzzzzzzz\","
@@ -1642,7 +1644,7 @@ t_bench_ops(const char *config, size_t n, double *us,
                                  "0123456789abcdef0123456789abcdef");
 
         clock_gettime(CLOCK_MONOTONIC, &a);
-        ck_assert_int_eq(store->ops->create(store, &job, &err),
+        ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
                          SPECTRA_JOB_OK);
         clock_gettime(CLOCK_MONOTONIC, &b);
 
@@ -1708,7 +1710,7 @@ t_writer(int n, double *us, size_t *busy)
         job.sql = t_str("select 1");
 
         clock_gettime(CLOCK_MONOTONIC, &a);
-        rc = store->ops->create(store, &job, &err);
+        rc = store->ops->create(store, &job, 0, &err);
         clock_gettime(CLOCK_MONOTONIC, &b);
 
         if (rc == SPECTRA_JOB_BUSY) {

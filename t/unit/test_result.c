@@ -94,6 +94,11 @@ t_grow(spectra_result_out_t *o, size_t need)
         s->used[s->n - 1] = o->pos - s->block[s->n - 1];
     }
 
+    /* a whole page's worth when the encoder says what that is */
+    if (o->hint > need) {
+        need = o->hint;
+    }
+
     s->block[s->n] = malloc(need + T_CANARY);
     ck_assert_ptr_nonnull(s->block[s->n]);
     memset(s->block[s->n] + need, 0xa5, T_CANARY);

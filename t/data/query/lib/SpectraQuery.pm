@@ -63,6 +63,17 @@ sub key_file {
 sub http_config {
     my (%o) = @_;
     my $port = $o{dataapi_port} // '$TEST_NGINX_DATAAPI_PORT';
+    my $background = '';
+
+    # the supervisor's background calls (deadlines nobody waits for) use
+    # the http{} block's Data API; with background => 0 only the URL is
+    # here, and they use the first API location's settings
+    $background = <<"_EOC_" if $o{background} // 1;
+    spectra_dataapi_host 127.0.0.1:$port;
+    spectra_aws_region \$TEST_NGINX_DATAAPI_REGION;
+    spectra_aws_access_key_id \$TEST_NGINX_DATAAPI_ACCESS_KEY;
+    spectra_aws_secret_access_key \$TEST_NGINX_DATAAPI_SECRET_KEY;
+_EOC_
 
     return <<"_EOC_";
     upstream spectra_dataapi {
@@ -71,6 +82,8 @@ sub http_config {
     }
 
     spectra_jobs_db \$TEST_NGINX_DATA_DIR/jobs.db;
+    spectra_dataapi_url http://127.0.0.1:$port/;
+$background
 _EOC_
 }
 

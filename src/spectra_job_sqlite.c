@@ -1,13 +1,10 @@
 /*
- * The job store: helpers every store shares (ids, statuses, the API's JSON
- * view of a job) and the default store on SQLite.
+ * The default job store: one SQLite file in WAL mode shared by every nginx
+ * worker, each with its own connection (spectra_jobs.h).
  */
 
 #include "spectra_jobs.h"
-#include "spectra_json.h"
 
-#include <jansson.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +22,8 @@ enum {
     SPECTRA_SQ_STATUS,
     SPECTRA_SQ_LIST_FIRST,
     SPECTRA_SQ_LIST_NEXT,
+    SPECTRA_SQ_DUE,
+    SPECTRA_SQ_ACTIVE,
     SPECTRA_SQ_LAST
 };
 
@@ -38,34 +37,16 @@ typedef struct {
 } spectra_job_sqlite_t;
 
 
-/* a string and the writer that counts or copies it */
-typedef struct {
-    u_char                   *p;            /* NULL: count only */
-    size_t                    n;
-} spectra_job_out_t;
-
-
-static void spectra_job_error(spectra_job_err_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int64_t spectra_job_now(void);
-static int spectra_job_str_ok(const spectra_job_str_t *s, size_t max,
-    int required);
-static int spectra_job_json_ok(const spectra_job_str_t *s, size_t max);
-static int spectra_job_charset_ok(const spectra_job_str_t *s,
-    const char *set);
-static size_t spectra_job_utf8_cut(const u_char *p, size_t len, size_t max);
-static int spectra_job_check(const spectra_job_t *job,
-    spectra_job_err_t *err);
-static int spectra_job_check_update(const spectra_job_update_t *upd,
-    spectra_job_err_t *err);
-static void spectra_job_mask_text(char *buf, size_t size, unsigned mask,
-    int types);
-
 static int spectra_job_sqlite_open(spectra_job_store_t **store,
     const spectra_job_conf_t *conf, spectra_job_err_t *err);
 static void spectra_job_sqlite_close(spectra_job_store_t *store);
 static int spectra_job_sqlite_create(spectra_job_store_t *store,
-    spectra_job_t *job, spectra_job_err_t *err);
+    spectra_job_t *job, unsigned max_active, spectra_job_err_t *err);
+static int spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
+    size_t limit, spectra_job_list_t *list, const spectra_job_pool_t *pool,
+    spectra_job_err_t *err);
+static int spectra_job_sqlite_active(spectra_job_store_t *store,
+    const spectra_job_str_t *tenant_id, unsigned *n, spectra_job_err_t *err);
 static int spectra_job_sqlite_get(spectra_job_store_t *store,
     const spectra_job_str_t *tenant_id, const spectra_job_str_t *id,
     spectra_job_t *job, const spectra_job_pool_t *pool,
@@ -102,32 +83,14 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
     sqlite3_stmt *st, spectra_job_t *job, const spectra_job_pool_t *pool,
     spectra_job_err_t *err);
 
-static void spectra_job_put(spectra_job_out_t *o, const void *s, size_t n);
-static void spectra_job_put_str(spectra_job_out_t *o, const char *s);
-static void spectra_job_put_json(spectra_job_out_t *o, const u_char *s,
-    size_t n);
-static void spectra_job_put_time(spectra_job_out_t *o, const char *name,
-    int64_t ms);
-static void spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags);
-
-
-/* Crockford's base32 alphabet, lowercase: no i, l, o, u */
-static const char  spectra_job_b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
-
-static const char  *spectra_job_statuses[] = {
-    NULL, "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED",
-    "TIMEOUT"
-};
-
-static const char  *spectra_job_types[] = { NULL, "query", "bulk" };
 
 
 #define SPECTRA_JOB_COLUMNS                                                   \
     "id, tenant_id, type, status, statement_id, sql, parameters, "           \
     "idempotency_key, request_hash, db_user, session_id, result, "           \
     "error_code, error_message, sqlstate, created_at, updated_at, "          \
-    "started_at, finished_at, row_count"
+    "started_at, finished_at, row_count, execution_ms, deadline_at, "        \
+    "check_at"
 
 /* the same, with sql and parameters only when ?9 is true (lists) */
 #define SPECTRA_JOB_LIST_COLUMNS                                              \
@@ -135,7 +98,11 @@ static const char  *spectra_job_types[] = { NULL, "query", "bulk" };
     "CASE WHEN ?9 THEN sql END, CASE WHEN ?9 THEN parameters END, "          \
     "idempotency_key, request_hash, db_user, session_id, result, "           \
     "error_code, error_message, sqlstate, created_at, updated_at, "          \
-    "started_at, finished_at, row_count"
+    "started_at, finished_at, row_count, execution_ms, deadline_at, "        \
+    "check_at"
+
+/* the partial index jobs_active covers exactly this */
+#define SPECTRA_JOB_ACTIVE_WHERE  "status IN ('PENDING', 'RUNNING')"
 
 #define SPECTRA_JOB_LIST_WHERE                                                \
     " FROM jobs WHERE tenant_id = ?1"                                         \
@@ -144,10 +111,16 @@ static const char  *spectra_job_types[] = { NULL, "query", "bulk" };
 
 static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
 
-    /* SPECTRA_SQ_INSERT */
-    "INSERT INTO jobs (" SPECTRA_JOB_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5,"
+    /*
+     * SPECTRA_SQ_INSERT: one statement, so the count and the insert are
+     * atomic under SQLite's single writer; ?24 caps the tenant's active
+     * jobs (NULL: no cap)
+     */
+    "INSERT INTO jobs (" SPECTRA_JOB_COLUMNS ") SELECT ?1, ?2, ?3, ?4, ?5,"
     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-    " ?20)",
+    " ?20, ?21, ?22, ?23"
+    " WHERE ?24 IS NULL OR (SELECT count(*) FROM jobs WHERE tenant_id = ?2"
+    " AND " SPECTRA_JOB_ACTIVE_WHERE ") < ?24",
 
     /* SPECTRA_SQ_GET */
     "SELECT " SPECTRA_JOB_COLUMNS " FROM jobs WHERE id = ?1"
@@ -171,7 +144,9 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
     " row_count = COALESCE(?10, row_count),"
     " started_at = COALESCE(?11, started_at, ?12),"
     " finished_at = COALESCE(?13, finished_at, ?14),"
-    " updated_at = ?15"
+    " updated_at = ?15,"
+    " execution_ms = COALESCE(?17, execution_ms),"
+    " check_at = COALESCE(?18, check_at)"
     " WHERE id = ?1 AND tenant_id = ?2"
     " AND (?3 IS NULL OR status = ?3 OR status IN ('PENDING', 'RUNNING'))"
     " AND (?16 IS NULL OR instr(?16, ',' || status || ',') > 0)"
@@ -187,7 +162,16 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
     /* SPECTRA_SQ_LIST_NEXT: after the cursor's (created_at, id) */
     "SELECT " SPECTRA_JOB_LIST_COLUMNS SPECTRA_JOB_LIST_WHERE
     " AND (created_at, id) < (?5, ?6)"
-    " ORDER BY created_at DESC, id DESC LIMIT ?4"
+    " ORDER BY created_at DESC, id DESC LIMIT ?4",
+
+    /* SPECTRA_SQ_DUE: the supervisor's work, every tenant's */
+    "SELECT " SPECTRA_JOB_COLUMNS " FROM jobs WHERE " SPECTRA_JOB_ACTIVE_WHERE
+    " AND COALESCE(check_at, 0) <= ?1 ORDER BY COALESCE(check_at, 0)"
+    " LIMIT ?2",
+
+    /* SPECTRA_SQ_ACTIVE */
+    "SELECT count(*) FROM jobs WHERE tenant_id = ?1"
+    " AND " SPECTRA_JOB_ACTIVE_WHERE
 };
 
 
@@ -219,7 +203,16 @@ static const char  *spectra_job_schema[SPECTRA_JOB_SCHEMA_VERSION] = {
     "CREATE INDEX jobs_tenant_created ON jobs"
     " (tenant_id, created_at DESC, id DESC);"
     "CREATE UNIQUE INDEX jobs_tenant_key ON jobs (tenant_id, idempotency_key)"
-    " WHERE idempotency_key IS NOT NULL;"
+    " WHERE idempotency_key IS NOT NULL;",
+
+    /* 1 -> 2: deadlines that hold without a client, the supervisor */
+    "ALTER TABLE jobs ADD COLUMN execution_ms INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN deadline_at INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN check_at INTEGER;"
+    "CREATE INDEX jobs_active ON jobs (tenant_id)"
+    " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
+    "CREATE INDEX jobs_active_check ON jobs (check_at)"
+    " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
 };
 
 
@@ -233,421 +226,10 @@ const spectra_job_ops_t  spectra_job_sqlite_ops = {
     spectra_job_sqlite_list,
     spectra_job_sqlite_find_key,
     spectra_job_sqlite_cancel,
+    spectra_job_sqlite_due,
+    spectra_job_sqlite_active,
     spectra_job_sqlite_checkpoint
 };
-
-
-static void
-spectra_job_error(spectra_job_err_t *err, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-}
-
-
-static int64_t
-spectra_job_now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-
-/* ids */
-
-int
-spectra_job_id_new(u_char id[SPECTRA_JOB_ID_LEN + 1])
-{
-    int       i, bit;
-    unsigned  v, k;
-    u_char    rnd[16];
-
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        return -1;
-    }
-
-    memcpy(id, "job_", 4);
-
-    /* 128 bits as 26 base32 digits, most significant first: 130 bits of
-     * which the top two are zero */
-
-    for (i = 0; i < 26; i++) {
-        v = 0;
-
-        for (k = 0; k < 5; k++) {
-            bit = i * 5 + (int) k - 2;
-            v <<= 1;
-
-            if (bit >= 0) {
-                v |= (rnd[bit / 8] >> (7 - bit % 8)) & 1;
-            }
-        }
-
-        id[4 + i] = (u_char) spectra_job_b32[v];
-    }
-
-    id[SPECTRA_JOB_ID_LEN] = '\0';
-
-    return 0;
-}
-
-
-int
-spectra_job_id_valid(const u_char *p, size_t len)
-{
-    size_t  i;
-
-    if (len != SPECTRA_JOB_ID_LEN || memcmp(p, "job_", 4) != 0) {
-        return 0;
-    }
-
-    /* the first digit holds the top 3 bits only */
-    if (p[4] < '0' || p[4] > '7') {
-        return 0;
-    }
-
-    for (i = 5; i < len; i++) {
-        if (p[i] == '\0' || strchr(spectra_job_b32, p[i]) == NULL) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* statuses and types */
-
-const char *
-spectra_job_status_name(spectra_job_status_e status)
-{
-    if (status <= SPECTRA_JOB_STATUS_NONE || status > SPECTRA_JOB_TIMEOUT) {
-        return NULL;
-    }
-
-    return spectra_job_statuses[status];
-}
-
-
-spectra_job_status_e
-spectra_job_status_parse(const u_char *p, size_t len)
-{
-    int  i;
-
-    for (i = SPECTRA_JOB_PENDING; i <= SPECTRA_JOB_TIMEOUT; i++) {
-        if (strlen(spectra_job_statuses[i]) == len
-            && memcmp(spectra_job_statuses[i], p, len) == 0)
-        {
-            return (spectra_job_status_e) i;
-        }
-    }
-
-    return SPECTRA_JOB_STATUS_NONE;
-}
-
-
-int
-spectra_job_status_final(spectra_job_status_e status)
-{
-    return status == SPECTRA_JOB_COMPLETED || status == SPECTRA_JOB_FAILED
-           || status == SPECTRA_JOB_CANCELLED || status == SPECTRA_JOB_TIMEOUT;
-}
-
-
-const char *
-spectra_job_type_name(spectra_job_type_e type)
-{
-    if (type != SPECTRA_JOB_QUERY && type != SPECTRA_JOB_BULK) {
-        return NULL;
-    }
-
-    return spectra_job_types[type];
-}
-
-
-spectra_job_type_e
-spectra_job_type_parse(const u_char *p, size_t len)
-{
-    if (len == 5 && memcmp(p, "query", 5) == 0) {
-        return SPECTRA_JOB_QUERY;
-    }
-
-    if (len == 4 && memcmp(p, "bulk", 4) == 0) {
-        return SPECTRA_JOB_BULK;
-    }
-
-    return SPECTRA_JOB_TYPE_NONE;
-}
-
-
-spectra_job_status_e
-spectra_job_status_from_dataapi(const u_char *p, size_t len)
-{
-    static const struct {
-        const char            *name;
-        spectra_job_status_e   status;
-    } map[] = {
-        { "SUBMITTED", SPECTRA_JOB_PENDING },
-        { "PICKED", SPECTRA_JOB_PENDING },
-        { "STARTED", SPECTRA_JOB_RUNNING },
-        { "FINISHED", SPECTRA_JOB_COMPLETED },
-        { "FAILED", SPECTRA_JOB_FAILED },
-        { "ABORTED", SPECTRA_JOB_CANCELLED }
-    };
-
-    size_t  i;
-
-    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (strlen(map[i].name) == len
-            && memcmp(map[i].name, p, len) == 0)
-        {
-            return map[i].status;
-        }
-    }
-
-    return SPECTRA_JOB_STATUS_NONE;
-}
-
-
-/* input checks */
-
-static int
-spectra_job_str_ok(const spectra_job_str_t *s, size_t max, int required)
-{
-    if (s->data == NULL) {
-        return !required;
-    }
-
-    if (s->len > max || (required && s->len == 0)) {
-        return 0;
-    }
-
-    /* stored as TEXT: no NUL inside */
-    return memchr(s->data, '\0', s->len) == NULL;
-}
-
-
-static int
-spectra_job_json_ok(const spectra_job_str_t *s, size_t max)
-{
-    json_t        *j;
-    json_error_t   jerr;
-
-    if (s->data == NULL) {
-        return 1;
-    }
-
-    if (s->len > max) {
-        return 0;
-    }
-
-    j = json_loadb((const char *) s->data, s->len, JSON_DECODE_ANY, &jerr);
-    if (j == NULL) {
-        return 0;
-    }
-
-    json_decref(j);
-
-    return 1;
-}
-
-
-static int
-spectra_job_charset_ok(const spectra_job_str_t *s, const char *set)
-{
-    size_t  i;
-
-    for (i = 0; i < s->len; i++) {
-        if (s->data[i] == '\0' || strchr(set, s->data[i]) == NULL) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* The longest prefix of at most max bytes that ends on a character. */
-
-static size_t
-spectra_job_utf8_cut(const u_char *p, size_t len, size_t max)
-{
-    size_t  n;
-
-    if (len <= max) {
-        return len;
-    }
-
-    n = max;
-
-    /* step back over continuation bytes to a lead byte, then drop it */
-    while (n > 0 && (p[n] & 0xc0) == 0x80) {
-        n--;
-    }
-
-    return n;
-}
-
-
-#define SPECTRA_JOB_UPPER  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#define SPECTRA_JOB_DIGITS "0123456789"
-
-
-static int
-spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err)
-{
-    if (!spectra_job_str_ok(&job->tenant_id, SPECTRA_JOB_TENANT_MAX, 1)) {
-        spectra_job_error(err, "tenant_id must be 1 to %d bytes",
-                          SPECTRA_JOB_TENANT_MAX);
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if (spectra_job_type_name(job->type) == NULL) {
-        spectra_job_error(err, "unknown job type");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if (job->status != SPECTRA_JOB_STATUS_NONE
-        && spectra_job_status_name(job->status) == NULL)
-    {
-        spectra_job_error(err, "unknown job status");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if (job->id[0] != '\0'
-        && !spectra_job_id_valid(job->id, strlen((char *) job->id)))
-    {
-        spectra_job_error(err, "malformed job id");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if (!spectra_job_str_ok(&job->statement_id,
-                            SPECTRA_JOB_STATEMENT_ID_MAX, 0)
-        || !spectra_job_str_ok(&job->sql, SPECTRA_JOB_SQL_MAX, 0)
-        || !spectra_job_str_ok(&job->idempotency_key, SPECTRA_JOB_KEY_MAX, 0)
-        || (job->idempotency_key.data != NULL
-            && job->idempotency_key.len == 0)
-        || !spectra_job_str_ok(&job->request_hash, SPECTRA_JOB_HASH_MAX, 0)
-        || !spectra_job_str_ok(&job->db_user, SPECTRA_JOB_DB_USER_MAX, 0)
-        || !spectra_job_str_ok(&job->session_id,
-                               SPECTRA_JOB_SESSION_ID_MAX, 0))
-    {
-        spectra_job_error(err, "a job field is too long or holds a NUL");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if (!spectra_job_json_ok(&job->parameters, SPECTRA_JOB_PARAMETERS_MAX)
-        || !spectra_job_json_ok(&job->result, SPECTRA_JOB_RESULT_MAX))
-    {
-        spectra_job_error(err, "parameters and result must be JSON text "
-                          "of bounded size");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if ((job->error_code.data != NULL
-         && (job->error_code.len == 0
-             || job->error_code.len > SPECTRA_JOB_ERROR_CODE_MAX
-             || !spectra_job_charset_ok(&job->error_code,
-                                    SPECTRA_JOB_UPPER SPECTRA_JOB_DIGITS "_")))
-        || (job->sqlstate.data != NULL
-            && (job->sqlstate.len != 5
-                || !spectra_job_charset_ok(&job->sqlstate,
-                                    SPECTRA_JOB_UPPER SPECTRA_JOB_DIGITS)))
-        || (job->error_message.data != NULL
-            && memchr(job->error_message.data, '\0',
-                      job->error_message.len) != NULL))
-    {
-        spectra_job_error(err, "malformed error_code, sqlstate or "
-                          "error_message");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    if (job->row_count < -1 || job->created_at < 0 || job->started_at < 0
-        || job->finished_at < 0)
-    {
-        spectra_job_error(err, "negative row_count or time");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    return SPECTRA_JOB_OK;
-}
-
-
-static int
-spectra_job_check_update(const spectra_job_update_t *upd,
-    spectra_job_err_t *err)
-{
-    spectra_job_t  job;
-
-    /* the same rules as a new job, for the fields an update may set */
-
-    memset(&job, 0, sizeof(spectra_job_t));
-
-    job.tenant_id = upd->tenant_id;
-    job.type = SPECTRA_JOB_QUERY;
-    job.status = upd->status;
-    job.statement_id = upd->statement_id;
-    job.session_id = upd->session_id;
-    job.result = upd->result;
-    job.error_code = upd->error_code;
-    job.error_message = upd->error_message;
-    job.sqlstate = upd->sqlstate;
-    job.row_count = upd->row_count;
-    job.started_at = upd->started_at;
-    job.finished_at = upd->finished_at;
-
-    if (upd->from >> (SPECTRA_JOB_TIMEOUT + 1) != 0
-        || (upd->from & 1) != 0)
-    {
-        spectra_job_error(err, "unknown status in the from mask");
-        return SPECTRA_JOB_INVALID;
-    }
-
-    return spectra_job_check(&job, err);
-}
-
-
-/* ",PENDING,RUNNING," for a mask of statuses (or types) */
-
-static void
-spectra_job_mask_text(char *buf, size_t size, unsigned mask, int types)
-{
-    int          i, last;
-    size_t       n;
-    const char  *name;
-
-    n = 0;
-    buf[n++] = ',';
-    last = types ? SPECTRA_JOB_BULK : SPECTRA_JOB_TIMEOUT;
-
-    for (i = 1; i <= last; i++) {
-        if (!(mask & (1u << i))) {
-            continue;
-        }
-
-        name = types ? spectra_job_types[i] : spectra_job_statuses[i];
-
-        if (n + strlen(name) + 2 > size) {
-            break;
-        }
-
-        memcpy(buf + n, name, strlen(name));
-        n += strlen(name);
-        buf[n++] = ',';
-    }
-
-    buf[n] = '\0';
-}
 
 
 /* SQLite */
@@ -952,7 +534,7 @@ spectra_job_bind_str(sqlite3_stmt *st, int i, const spectra_job_str_t *s)
 
 static int
 spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
-    spectra_job_err_t *err)
+    unsigned max_active, spectra_job_err_t *err)
 {
     int                    rc, tries, own_id, i;
     size_t                 n;
@@ -998,9 +580,9 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         sqlite3_bind_text(st, 1, (const char *) job->id, (int) n,
                           SQLITE_STATIC);
         spectra_job_bind_str(st, 2, &job->tenant_id);
-        sqlite3_bind_text(st, 3, spectra_job_types[job->type], -1,
+        sqlite3_bind_text(st, 3, spectra_job_type_name(job->type), -1,
                           SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, spectra_job_statuses[job->status], -1,
+        sqlite3_bind_text(st, 4, spectra_job_status_name(job->status), -1,
                           SQLITE_STATIC);
         spectra_job_bind_str(st, 5, &job->statement_id);
         spectra_job_bind_str(st, 6, &job->sql);
@@ -1016,7 +598,7 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         sqlite3_bind_int64(st, 16, job->created_at);
         sqlite3_bind_int64(st, 17, job->updated_at);
 
-        for (i = 18; i <= 20; i++) {
+        for (i = 18; i <= 24; i++) {
             sqlite3_bind_null(st, i);
         }
 
@@ -1032,11 +614,33 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
             sqlite3_bind_int64(st, 20, job->row_count);
         }
 
+        if (job->execution_ms >= 0) {
+            sqlite3_bind_int64(st, 21, job->execution_ms);
+        }
+
+        if (job->deadline_at > 0) {
+            sqlite3_bind_int64(st, 22, job->deadline_at);
+        }
+
+        if (job->check_at > 0) {
+            sqlite3_bind_int64(st, 23, job->check_at);
+        }
+
+        if (max_active > 0) {
+            sqlite3_bind_int64(st, 24, max_active);
+        }
+
         rc = sqlite3_step(st);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
 
         if (rc == SQLITE_DONE) {
+            if (sqlite3_changes(sq->db) == 0) {
+                spectra_job_error(err, "the tenant has %u active jobs",
+                                  max_active);
+                return SPECTRA_JOB_LIMIT;
+            }
+
             return SPECTRA_JOB_OK;
         }
 
@@ -1127,6 +731,10 @@ spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
     job->finished_at = sqlite3_column_int64(st, 18);
     job->row_count = (sqlite3_column_type(st, 19) == SQLITE_NULL)
                      ? -1 : sqlite3_column_int64(st, 19);
+    job->execution_ms = (sqlite3_column_type(st, 20) == SQLITE_NULL)
+                        ? -1 : sqlite3_column_int64(st, 20);
+    job->deadline_at = sqlite3_column_int64(st, 21);
+    job->check_at = sqlite3_column_int64(st, 22);
 
     return SPECTRA_JOB_OK;
 }
@@ -1271,7 +879,7 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
     spectra_job_bind_str(st, 2, &upd->tenant_id);
 
     if (status != SPECTRA_JOB_STATUS_NONE) {
-        sqlite3_bind_text(st, 3, spectra_job_statuses[status], -1,
+        sqlite3_bind_text(st, 3, spectra_job_status_name(status), -1,
                           SQLITE_STATIC);
     }
 
@@ -1311,6 +919,14 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
     if (upd->from != 0) {
         spectra_job_mask_text(from, sizeof(from), upd->from, 0);
         sqlite3_bind_text(st, 16, from, -1, SQLITE_TRANSIENT);
+    }
+
+    if (upd->execution_ms >= 0) {
+        sqlite3_bind_int64(st, 17, upd->execution_ms);
+    }
+
+    if (upd->check_at > 0) {
+        sqlite3_bind_int64(st, 18, upd->check_at);
     }
 
     rc = spectra_job_sqlite_one(sq, st, job, pool, err);
@@ -1363,7 +979,12 @@ spectra_job_sqlite_cancel(spectra_job_store_t *store,
     upd.id = *id;
     upd.status = SPECTRA_JOB_CANCELLED;
     upd.from = SPECTRA_JOB_ACTIVE;
+    upd.error_code.data = (u_char *) "CANCELLED";
+    upd.error_code.len = sizeof("CANCELLED") - 1;
+    upd.error_message.data = (u_char *) "cancelled by the client";
+    upd.error_message.len = sizeof("cancelled by the client") - 1;
     upd.row_count = -1;
+    upd.execution_ms = -1;
     upd.now = now;
 
     rc = spectra_job_sqlite_update(store, &upd, job, pool, err);
@@ -1377,7 +998,7 @@ spectra_job_sqlite_cancel(spectra_job_store_t *store,
         }
 
         spectra_job_error(err, "job is %s",
-                          spectra_job_statuses[job->status]);
+                          spectra_job_status_name(job->status));
     }
 
     return rc;
@@ -1560,262 +1181,93 @@ bad_cursor:
 }
 
 
-/* The API's JSON view of a job. */
 
-static void
-spectra_job_put(spectra_job_out_t *o, const void *s, size_t n)
+
+static int
+spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
+    size_t limit, spectra_job_list_t *list, const spectra_job_pool_t *pool,
+    spectra_job_err_t *err)
 {
-    if (o->p != NULL) {
-        memcpy(o->p, s, n);
-        o->p += n;
+    int                    rc;
+    sqlite3_stmt          *st;
+    spectra_job_sqlite_t  *sq;
+
+    sq = (spectra_job_sqlite_t *) store;
+
+    memset(list, 0, sizeof(spectra_job_list_t));
+
+    if (limit == 0 || limit > SPECTRA_JOB_LIST_MAX) {
+        spectra_job_error(err, "limit must be 1 to %d", SPECTRA_JOB_LIST_MAX);
+        return SPECTRA_JOB_INVALID;
     }
 
-    o->n += n;
+    list->jobs = pool->alloc(pool->pool, limit * sizeof(spectra_job_t));
+    if (list->jobs == NULL) {
+        return SPECTRA_JOB_NOMEM;
+    }
+
+    st = sq->stmt[SPECTRA_SQ_DUE];
+
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64) limit);
+
+    rc = SPECTRA_JOB_OK;
+
+    while (list->njobs < limit) {
+        rc = sqlite3_step(st);
+
+        if (rc == SQLITE_DONE) {
+            rc = SPECTRA_JOB_OK;
+            break;
+        }
+
+        if (rc != SQLITE_ROW) {
+            rc = spectra_job_sqlite_fail(sq->db, rc, "due", err);
+            break;
+        }
+
+        rc = spectra_job_sqlite_row(st, &list->jobs[list->njobs], pool);
+        if (rc != SPECTRA_JOB_OK) {
+            spectra_job_error(err, "job store: unreadable row");
+            break;
+        }
+
+        list->njobs++;
+        rc = SPECTRA_JOB_OK;
+    }
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+
+    return rc;
 }
 
 
-static void
-spectra_job_put_str(spectra_job_out_t *o, const char *s)
+static int
+spectra_job_sqlite_active(spectra_job_store_t *store,
+    const spectra_job_str_t *tenant_id, unsigned *n, spectra_job_err_t *err)
 {
-    spectra_job_put(o, s, strlen(s));
-}
+    int                    rc;
+    sqlite3_stmt          *st;
+    spectra_job_sqlite_t  *sq;
 
+    sq = (spectra_job_sqlite_t *) store;
 
-/* a JSON string, quotes included */
+    st = sq->stmt[SPECTRA_SQ_ACTIVE];
+    spectra_job_bind_str(st, 1, tenant_id);
 
-static void
-spectra_job_put_json(spectra_job_out_t *o, const u_char *s, size_t n)
-{
-    size_t  len;
+    rc = sqlite3_step(st);
 
-    len = spectra_json_escape_len(s, n);
-
-    spectra_job_put(o, "\"", 1);
-
-    if (o->p != NULL) {
-        o->p = spectra_json_escape(o->p, s, n);
-    }
-
-    o->n += len;
-
-    spectra_job_put(o, "\"", 1);
-}
-
-
-/* ,"name":"2026-..." or ,"name":null */
-
-static void
-spectra_job_put_time(spectra_job_out_t *o, const char *name, int64_t ms)
-{
-    u_char  buf[SPECTRA_JOB_TIME_LEN];
-
-    spectra_job_put(o, ",\"", 2);
-    spectra_job_put_str(o, name);
-    spectra_job_put(o, "\":", 2);
-
-    if (ms <= 0) {
-        spectra_job_put(o, "null", 4);
-        return;
-    }
-
-    spectra_job_put(o, "\"", 1);
-    spectra_job_put(o, buf, (size_t) (spectra_job_time(buf, ms) - buf));
-    spectra_job_put(o, "\"", 1);
-}
-
-
-u_char *
-spectra_job_time(u_char *dst, int64_t ms)
-{
-    char       buf[64];
-    time_t     sec;
-    struct tm  tm;
-
-    if (ms < 0) {
-        ms = 0;
-    }
-
-    sec = (time_t) (ms / 1000);
-
-    if (gmtime_r(&sec, &tm) == NULL || tm.tm_year + 1900 > 9999) {
-        memcpy(dst, "9999-12-31T23:59:59.999Z", SPECTRA_JOB_TIME_LEN);
-        return dst + SPECTRA_JOB_TIME_LEN;
-    }
-
-    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int) (ms % 1000));
-
-    memcpy(dst, buf, SPECTRA_JOB_TIME_LEN);
-
-    return dst + SPECTRA_JOB_TIME_LEN;
-}
-
-
-static void
-spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags)
-{
-    char         num[24];
-    const char  *s;
-
-    spectra_job_put_str(o, "{\"job_id\":\"");
-    spectra_job_put_str(o, (const char *) job->id);
-    spectra_job_put_str(o, "\",\"type\":\"");
-    s = spectra_job_type_name(job->type);
-    spectra_job_put_str(o, s != NULL ? s : "query");
-    spectra_job_put_str(o, "\",\"status\":\"");
-    s = spectra_job_status_name(job->status);
-    spectra_job_put_str(o, s != NULL ? s : "PENDING");
-    spectra_job_put(o, "\"", 1);
-
-    spectra_job_put_time(o, "created_at", job->created_at);
-    spectra_job_put_time(o, "updated_at", job->updated_at);
-    spectra_job_put_time(o, "started_at", job->started_at);
-    spectra_job_put_time(o, "finished_at", job->finished_at);
-
-    spectra_job_put_str(o, ",\"row_count\":");
-
-    if (job->row_count >= 0) {
-        snprintf(num, sizeof(num), "%lld", (long long) job->row_count);
-        spectra_job_put_str(o, num);
+    if (rc == SQLITE_ROW) {
+        *n = (unsigned) sqlite3_column_int64(st, 0);
+        rc = SPECTRA_JOB_OK;
 
     } else {
-        spectra_job_put(o, "null", 4);
+        rc = spectra_job_sqlite_fail(sq->db, rc, "active", err);
     }
 
-    if (job->idempotency_key.data != NULL) {
-        spectra_job_put_str(o, ",\"idempotency_key\":");
-        spectra_job_put_json(o, job->idempotency_key.data,
-                             job->idempotency_key.len);
-    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 
-    if (flags & SPECTRA_JOB_JSON_SQL) {
-        spectra_job_put_str(o, ",\"sql\":");
-
-        if (job->sql.data != NULL) {
-            spectra_job_put_json(o, job->sql.data, job->sql.len);
-
-        } else {
-            spectra_job_put(o, "null", 4);
-        }
-
-        /* stored only after a JSON check, so it goes out as it is */
-        spectra_job_put_str(o, ",\"parameters\":");
-
-        if (job->parameters.data != NULL) {
-            spectra_job_put(o, job->parameters.data, job->parameters.len);
-
-        } else {
-            spectra_job_put(o, "null", 4);
-        }
-    }
-
-    if (job->error_code.data != NULL || job->error_message.data != NULL) {
-        spectra_job_put_str(o, ",\"error\":{\"code\":");
-
-        if (job->error_code.data != NULL) {
-            spectra_job_put_json(o, job->error_code.data,
-                                 job->error_code.len);
-
-        } else {
-            spectra_job_put(o, "null", 4);
-        }
-
-        spectra_job_put_str(o, ",\"message\":");
-
-        if (job->error_message.data != NULL) {
-            spectra_job_put_json(o, job->error_message.data,
-                                 job->error_message.len);
-
-        } else {
-            spectra_job_put(o, "null", 4);
-        }
-
-        if (job->sqlstate.data != NULL) {
-            spectra_job_put_str(o, ",\"sqlstate\":");
-            spectra_job_put_json(o, job->sqlstate.data, job->sqlstate.len);
-        }
-
-        spectra_job_put(o, "}", 1);
-    }
-
-    if ((flags & SPECTRA_JOB_JSON_RESULT) && job->result.data != NULL) {
-        spectra_job_put_str(o, ",\"result\":");
-        spectra_job_put(o, job->result.data, job->result.len);
-    }
-
-    /* links: the prefix is escaped as it sits inside JSON strings */
-
-    spectra_job_put_str(o, ",\"links\":{\"self\":\"");
-
-    if (prefix != NULL && prefix->data != NULL) {
-        o->n += spectra_json_escape_len(prefix->data, prefix->len);
-        if (o->p != NULL) {
-            o->p = spectra_json_escape(o->p, prefix->data, prefix->len);
-        }
-    }
-
-    spectra_job_put_str(o, "/v1/jobs/");
-    spectra_job_put_str(o, (const char *) job->id);
-
-    if (job->type == SPECTRA_JOB_BULK) {
-        spectra_job_put_str(o, "\",\"export\":\"");
-
-    } else {
-        spectra_job_put_str(o, "\",\"results\":\"");
-    }
-
-    if (prefix != NULL && prefix->data != NULL) {
-        o->n += spectra_json_escape_len(prefix->data, prefix->len);
-        if (o->p != NULL) {
-            o->p = spectra_json_escape(o->p, prefix->data, prefix->len);
-        }
-    }
-
-    if (job->type == SPECTRA_JOB_BULK) {
-        spectra_job_put_str(o, "/v1/bulk/");
-        spectra_job_put_str(o, (const char *) job->id);
-
-    } else {
-        spectra_job_put_str(o, "/v1/jobs/");
-        spectra_job_put_str(o, (const char *) job->id);
-        spectra_job_put_str(o, "/results");
-    }
-
-    spectra_job_put_str(o, "\"}");
-
-    if (!(flags & SPECTRA_JOB_JSON_OPEN)) {
-        spectra_job_put(o, "}", 1);
-    }
-}
-
-
-size_t
-spectra_job_json_len(const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags)
-{
-    spectra_job_out_t  o;
-
-    o.p = NULL;
-    o.n = 0;
-
-    spectra_job_render(&o, job, prefix, flags);
-
-    return o.n;
-}
-
-
-u_char *
-spectra_job_json(u_char *dst, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags)
-{
-    spectra_job_out_t  o;
-
-    o.p = dst;
-    o.n = 0;
-
-    spectra_job_render(&o, job, prefix, flags);
-
-    return o.p;
+    return rc;
 }

@@ -1,0 +1,118 @@
+/*
+ * What the files of ngx_http_spectra_module share: the configuration, the
+ * small request context that ties a request's parts together, and the
+ * core headers.  Each glue file declares its own functions in its own
+ * header; this one has types only.
+ */
+
+#ifndef _NGX_HTTP_SPECTRA_COMMON_H_INCLUDED_
+#define _NGX_HTTP_SPECTRA_COMMON_H_INCLUDED_
+
+
+#include "ngx_http_spectra.h"
+
+#include "spectra_core.h"
+#include "spectra_dataapi.h"
+#include "spectra_jobs.h"
+#include "spectra_query.h"
+#include "spectra_result.h"
+#include "spectra_sigv4.h"
+#include "spectra_sql.h"
+
+
+#define NGX_HTTP_SPECTRA_SESSION_ID_LEN  64
+
+
+typedef struct ngx_http_spectra_stmt_s     ngx_http_spectra_stmt_t;
+typedef struct ngx_http_spectra_rows_s     ngx_http_spectra_rows_t;
+typedef struct ngx_http_spectra_curl_s     ngx_http_spectra_curl_t;
+
+
+typedef struct {
+    ngx_int_t                   request_id_index;
+    ngx_flag_t                  enabled;       /* spectra_api is used */
+
+    /* the job store */
+    ngx_str_t                   jobs_path;
+    spectra_job_store_t        *store;         /* this worker's */
+
+    /* shared memory */
+    ngx_shm_zone_t             *sessions;      /* Data API sessions */
+    ngx_shm_zone_t             *queues;        /* per-tenant waiting */
+
+    /*
+     * the supervisor: background Data API calls (libcurl) with the
+     * settings of the http{} block when it names a Data API, else of the
+     * first location with spectra_api
+     */
+    void                       *background;    /* loc conf */
+    void                       *first_api;     /* loc conf */
+    ngx_flag_t                  supervisor;
+    ngx_str_t                   dataapi_url;
+    ngx_str_t                   ca_file;
+    ngx_msec_t                  supervisor_interval;
+    ngx_uint_t                  supervisor_batch;
+    ngx_http_spectra_curl_t    *curl;          /* this worker's */
+} ngx_http_spectra_main_conf_t;
+
+
+typedef struct {
+    time_t                      retry_after;
+
+    /* the Data API: where, as whom, on which warehouse */
+    ngx_str_t                   dataapi_uri;   /* internal location */
+    ngx_str_t                   dataapi_host;  /* signed Host header */
+    ngx_str_t                   region;
+    ngx_str_t                   access_key;
+    ngx_str_t                   secret_key;
+    ngx_str_t                   session_token;
+    ngx_str_t                   cluster;       /* ClusterIdentifier */
+    ngx_str_t                   workgroup;     /* WorkgroupName */
+    ngx_str_t                   database;
+    ngx_http_complex_value_t   *secret_arn;    /* SecretArn, per tenant */
+
+    /* waiting for statements */
+    ngx_msec_t                  long_poll;     /* WaitTimeSeconds, 0: off */
+    ngx_msec_t                  session_keepalive;  /* 0: no sessions */
+    ngx_msec_t                  poll_min;
+    ngx_msec_t                  poll_max;
+    ngx_uint_t                  max_polls;
+    ngx_msec_t                  wait_timeout;      /* default */
+    ngx_msec_t                  query_timeout;     /* default and cap */
+
+    /* fair share, per tenant, over all workers */
+    ngx_uint_t                  max_running;   /* 0: no cap */
+    ngx_uint_t                  max_queued;
+    ngx_msec_t                  queue_timeout;
+
+    /* answers */
+    ngx_uint_t                  row_limit;     /* default and cap */
+    size_t                      byte_limit;    /* default and cap */
+    ngx_bufs_t                  output_bufs;
+    ngx_flag_t                  numeric_as_number;
+
+    /* the SQL policy */
+    size_t                      sql_max_length;
+    spectra_sql_policy_t        policy;
+} ngx_http_spectra_loc_conf_t;
+
+
+/*
+ * The request context: who asks, and the parts of the request that the
+ * files which own them hang here.  One per main request.
+ */
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_http_spectra_tenant_t  *tenant;
+    ngx_http_spectra_stmt_t    *stmt;          /* statement.c */
+    ngx_http_spectra_rows_t    *rows;          /* rows.c */
+    void                       *endpoint;      /* the endpoint's own */
+    u_char                      job_id[SPECTRA_JOB_ID_LEN + 1];
+    unsigned                    done:1;        /* finalized */
+} ngx_http_spectra_ctx_t;
+
+
+extern ngx_module_t  ngx_http_spectra_module;
+
+
+#endif /* _NGX_HTTP_SPECTRA_COMMON_H_INCLUDED_ */

@@ -1,0 +1,80 @@
+/*
+ * The job records: the one place that writes a job's state.  Reads and
+ * the creation complete through a handler, because a network store (a
+ * DynamoDB table) answers later; the SQLite store answers at once, so
+ * there the handler runs before the call returns.  Transitions are sent
+ * and not waited for: a store must apply one job's updates in order, and
+ * a failed one is logged (the supervisor sets the job right later).
+ */
+
+#ifndef _NGX_HTTP_SPECTRA_JOBS_H_INCLUDED_
+#define _NGX_HTTP_SPECTRA_JOBS_H_INCLUDED_
+
+
+#include "ngx_http_spectra_common.h"
+
+
+/*
+ * rc: NGX_OK; NGX_DECLINED: no such job (or, for create, the idempotency
+ * key is taken); NGX_BUSY: the tenant is at its cap of active jobs;
+ * NGX_ERROR: the store failed (logged).
+ */
+typedef void (*ngx_http_spectra_job_pt)(void *data, ngx_int_t rc);
+
+
+typedef struct {
+    ngx_pool_t                 *pool;
+    ngx_log_t                  *log;
+    ngx_http_spectra_job_pt     handler;
+    void                       *data;
+} ngx_http_spectra_job_call_t;
+
+
+ngx_int_t ngx_http_spectra_jobs_open(ngx_cycle_t *cycle);
+void ngx_http_spectra_jobs_close(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle);
+
+/* Reads: job is where the answer goes, in call->pool. */
+void ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
+    spectra_job_t *job, ngx_uint_t max_active);
+void ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
+    ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job);
+void ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
+    ngx_str_t *tenant, ngx_str_t *key, spectra_job_t *job);
+void ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
+    spectra_job_filter_t *filter, spectra_job_list_t *list);
+void ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call,
+    ngx_uint_t limit, spectra_job_list_t *list);
+
+/*
+ * PENDING or RUNNING -> CANCELLED for DELETE /v1/jobs/{id}; NGX_DECLINED
+ * when the job had finished (job then says how).
+ */
+void ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
+    ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job);
+
+/* Transitions of st->job, which each updates to what the store has. */
+void ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st);
+void ngx_http_spectra_job_running(ngx_http_spectra_stmt_t *st);
+void ngx_http_spectra_job_completed(ngx_http_spectra_stmt_t *st,
+    int64_t rows, int64_t execution_ms);
+void ngx_http_spectra_job_failed(ngx_http_spectra_stmt_t *st,
+    const char *code, ngx_str_t *message, ngx_str_t *sqlstate);
+void ngx_http_spectra_job_stopped(ngx_http_spectra_stmt_t *st,
+    spectra_job_status_e status, const char *message);
+void ngx_http_spectra_job_row_count(ngx_http_spectra_stmt_t *st,
+    int64_t rows);
+
+/*
+ * When the supervisor looks at the job next: a request that follows the
+ * statement holds it off until its own wait ends; a request that stops
+ * following hands it over (at: now).
+ */
+void ngx_http_spectra_job_check_at(ngx_http_spectra_stmt_t *st,
+    int64_t at);
+
+/* Milliseconds since the epoch, as job times are. */
+int64_t ngx_http_spectra_job_now(void);
+
+
+#endif /* _NGX_HTTP_SPECTRA_JOBS_H_INCLUDED_ */

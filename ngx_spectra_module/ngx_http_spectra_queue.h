@@ -1,0 +1,29 @@
+/*
+ * Fair share, the waiting part: how many of a tenant's statements wait
+ * for one of its running slots (spectra_max_running), counted in shared
+ * memory over all workers (spectra_queue_zone), so that spectra_max_queued
+ * bounds them.  The running slots themselves are the tenant's active jobs
+ * in the job store, whose creation checks the cap atomically.
+ */
+
+#ifndef _NGX_HTTP_SPECTRA_QUEUE_H_INCLUDED_
+#define _NGX_HTTP_SPECTRA_QUEUE_H_INCLUDED_
+
+
+#include "ngx_http_spectra_common.h"
+
+
+/*
+ * r's statement of tenant joins the tenant's waiters: NGX_OK, or NGX_BUSY
+ * when max wait already (or the zone is full).  It leaves with
+ * ngx_http_spectra_queue_leave(), or when r ends.
+ */
+ngx_int_t ngx_http_spectra_queue_enter(ngx_http_request_t *r,
+    ngx_str_t *tenant, ngx_uint_t max);
+void ngx_http_spectra_queue_leave(ngx_http_request_t *r);
+
+char *ngx_http_spectra_queue_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+#endif /* _NGX_HTTP_SPECTRA_QUEUE_H_INCLUDED_ */

@@ -1,0 +1,28 @@
+/*
+ * The rows of a query answer, streamed: each Data API page is encoded in
+ * slices into a few recycled output buffers (spectra_output_buffers) and
+ * sent as it is encoded; the next page is asked for only when the client
+ * has taken the last one, so a request never holds much more than one
+ * page plus its output buffers.  Small answers, encoded before anything
+ * had to go out, are sent with a Content-Length; larger ones chunked.  An
+ * answer that fails after its header went out ends the connection, so a
+ * client never mistakes a cut answer for a whole one.
+ */
+
+#ifndef _NGX_HTTP_SPECTRA_ROWS_H_INCLUDED_
+#define _NGX_HTTP_SPECTRA_ROWS_H_INCLUDED_
+
+
+#include "ngx_http_spectra_common.h"
+
+
+/*
+ * Answers r with the rows of st: the first page is in st->answer when
+ * st->end is ROWS (COMPLETED: a statement without rows).  Takes the
+ * request over and finalizes it.
+ */
+void ngx_http_spectra_rows_start(ngx_http_request_t *r,
+    ngx_http_spectra_stmt_t *st, spectra_query_t *q);
+
+
+#endif /* _NGX_HTTP_SPECTRA_ROWS_H_INCLUDED_ */
