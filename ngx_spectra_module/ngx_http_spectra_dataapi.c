@@ -325,7 +325,14 @@ ngx_http_spectra_dataapi_done(ngx_http_request_t *sr, void *data,
                 || (sr->out != NULL && sr->out->buf->last
                                        == sr->out->buf->end)))
         {
+            /*
+             * The postpone filter refused an answer too big for
+             * subrequest_output_buffer_size, and ngx_http_output_filter()
+             * then marked the connection as failed: the client's
+             * connection is fine, and gets a JSON 502 saying why.
+             */
             st->answer_too_big = 1;
+            sr->connection->error = 0;
         }
 
     } else if (sr->headers_out.status) {

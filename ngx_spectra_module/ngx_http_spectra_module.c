@@ -479,6 +479,8 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_spectra_loc_conf_t *prev = parent;
     ngx_http_spectra_loc_conf_t *conf = child;
 
+    ngx_http_spectra_main_conf_t  *smcf;
+
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
 
     ngx_conf_merge_msec_value(conf->long_poll, prev->long_poll, 0);
@@ -518,6 +520,20 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->byte_limit < 1024 || conf->byte_limit > 1024 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_byte_limit must be 1k to 1g");
+        return NGX_CONF_ERROR;
+    }
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_spectra_module);
+
+    if (conf->max_queued && smcf->queues == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_max_queued needs spectra_queue_zone");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->max_queued && conf->max_running == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_max_queued needs spectra_max_running");
         return NGX_CONF_ERROR;
     }
 

@@ -16,7 +16,8 @@ use JSON::PP ();
 use Time::HiRes qw(sleep);
 
 our @EXPORT_OK = qw(api_key key_file http_config server_config http json
-                    lazy poll run_id);
+                    lazy poll run_id psql gate_close gate_open gate_waiters
+                    job_of jobs_of worker_peak_kb);
 
 my $json = JSON::PP->new->canonical;
 
@@ -91,13 +92,15 @@ _EOC_
 # The server{} part: authentication (API keys from TEST_NGINX_QT_KEYS, JWTs
 # signed by the auth suites' HS256 key), the warehouse, JSON errors, the
 # API, and the internal Data API location.  %o: extra (directives for the
-# server), read_timeout, secret (the Data API secret), api (directives
+# server), read_timeout, subrequest_buffer (the Data API location's
+# subrequest_output_buffer_size), secret (the Data API secret), api (directives
 # inside location /v1/).
 sub server_config {
     my (%o) = @_;
     my $extra = $o{extra} // '';
     my $api = $o{api} // '';
     my $read = $o{read_timeout} // '30s';
+    my $buffer = $o{subrequest_buffer} // '16m';
     my $secret = $o{secret} // '$TEST_NGINX_DATAAPI_SECRET_KEY';
 
     return <<"_EOC_";
@@ -141,7 +144,7 @@ $api
         proxy_ignore_client_abort on;
         proxy_connect_timeout 2s;
         proxy_read_timeout $read;
-        subrequest_output_buffer_size 16m;
+        subrequest_output_buffer_size $buffer;
     }
 _EOC_
 }
@@ -201,6 +204,128 @@ sub poll {
     }
 
     die "condition not reached after " . ($tries // 100) . " tries\n";
+}
+
+
+# psql(sql): what the warehouse's superuser gets for one statement, as
+# unaligned text without the trailing newline (the fixture says where
+# its password is, when it has one).
+sub psql {
+    my ($sql) = @_;
+    my @cmd = ('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
+               '-h', '127.0.0.1', '-p', $ENV{TEST_NGINX_PG_PORT},
+               '-U', 'postgres', '-d', 'warehouse', '-c', $sql);
+    my $out;
+
+    local $ENV{PGPASSFILE} = $ENV{SPECTRA_PG_PASSFILE}
+        if defined $ENV{SPECTRA_PG_PASSFILE};
+
+    open my $fh, '-|', @cmd or die "psql: $!";
+    $out = do { local $/; <$fh> };
+    close $fh or die "psql failed on: $sql
+";
+
+    chomp $out if defined $out;
+    return $out // '';
+}
+
+
+# A gate for statements that stay long, cost nothing and end only when
+# the test ends them: while the gate is closed, a superuser's transaction
+# holds an ACCESS EXCLUSIVE lock on spectra_gate, and a tenant's
+# "select count(*) from spectra_gate" waits for it inside PostgreSQL.
+my $gate;
+
+sub gate_close {
+    my $tenants = 'tenant_acme, tenant_globex, tenant_initech';
+
+    return if $gate;
+
+    psql("create table if not exists spectra_gate (x int); "
+         . "grant select on spectra_gate to $tenants");
+
+    local $ENV{PGPASSFILE} = $ENV{SPECTRA_PG_PASSFILE}
+        if defined $ENV{SPECTRA_PG_PASSFILE};
+
+    open $gate, '|-', 'psql', '-X', '-q', '-h', '127.0.0.1',
+         '-p', $ENV{TEST_NGINX_PG_PORT}, '-U', 'postgres', '-d', 'warehouse'
+        or die "psql: $!";
+
+    my $old = select $gate;
+    $| = 1;
+    select $old;
+
+    print {$gate} "begin; lock table spectra_gate in access exclusive mode;"
+                  . "\n";
+
+    poll(sub { psql("select count(*) from pg_locks l join pg_class c"
+                    . " on c.oid = l.relation where c.relname ="
+                    . " 'spectra_gate' and l.mode = 'AccessExclusiveLock'"
+                    . " and l.granted") eq '1' }, 100, 0.05);
+}
+
+sub gate_open {
+    return unless $gate;
+
+    print {$gate} "rollback;\n";
+    close $gate;
+    undef $gate;
+}
+
+# Backends waiting at the gate, and the roles they run as.
+sub gate_waiters {
+    my $rows = psql("select usename from pg_stat_activity where"
+                    . " query like '%from spectra_gate%'"
+                    . " and pid <> pg_backend_pid() order by usename");
+
+    return [grep { length } split /\n/, $rows];
+}
+
+
+# The tenant's jobs as the store has them (GET /v1/jobs reads the store
+# and refreshes nothing), by idempotency key.
+sub jobs_of {
+    my ($key) = @_;
+    my ($status, undef, $data) = http('GET', '/v1/jobs?limit=100', undef,
+                                      'X-API-Key' => $key);
+
+    die "GET /v1/jobs answered $status\n" if $status != 200;
+
+    return { map { ($_->{idempotency_key} // '') => $_ }
+             @{ $data->{jobs} } };
+}
+
+sub job_of {
+    my ($key, $idem) = @_;
+    return poll(sub { jobs_of($key)->{$idem} }, 100, 0.05);
+}
+
+
+# The largest resident set (VmHWM, KiB) of the block's nginx workers.
+sub worker_peak_kb {
+    my $root = $Test::Nginx::Util::ServRoot;
+    my ($master, $peak);
+
+    open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!";
+    chomp($master = <$fh>);
+    close $fh;
+
+    $peak = 0;
+
+    for my $pid (split ' ', `pgrep -P $master`) {
+        open my $st, '<', "/proc/$pid/status" or next;
+        while (<$st>) {
+            $peak = $1 if /^VmHWM:\s+(\d+)/ && $1 > $peak;
+        }
+        close $st;
+    }
+
+    return $peak;
+}
+
+
+END {
+    gate_open();
 }
 
 

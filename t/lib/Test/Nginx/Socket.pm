@@ -773,6 +773,27 @@ sub check_response_body {
     $got = defined $res ? $res->{body} : undef;
     $what = "(repeated req $rep, req $idx)";
 
+    # as Test::Nginx::Socket: names (uc, lc) or code refs, in order
+    if (defined $got && defined $block->response_body_filters) {
+        my $filters = $block->response_body_filters;
+
+        $filters = [split ' ', $filters] unless ref $filters;
+        $filters = [$filters] if ref $filters eq 'CODE';
+
+        for my $f (@$filters) {
+            if (ref $f eq 'CODE') {
+                $got = $f->($got);
+            } elsif ($f eq 'uc') {
+                $got = uc $got;
+            } elsif ($f eq 'lc') {
+                $got = lc $got;
+            } else {
+                Test::More::fail("$name - unknown response_body_filters "
+                                 . "entry $f");
+            }
+        }
+    }
+
     if (defined $block->response_body) {
         $want = indexed_value($name, $block->response_body, $idx,
                               $need_array);
