@@ -731,6 +731,184 @@ typedef struct {
 } t_key_t;
 
 
+
+/* the tenant's active cap holds at creation, and only for that tenant */
+START_TEST(test_create_cap)
+{
+    int            i;
+    u_char         id[3][SPECTRA_JOB_ID_LEN + 1];
+    unsigned       n;
+    spectra_job_t  job;
+    spectra_job_str_t  acme = t_str("acme");
+
+    for (i = 0; i < 2; i++) {
+        t_job(&job, "acme", 1000 + i);
+        ck_assert_int_eq(store->ops->create(store, &job, 2, &err),
+                         SPECTRA_JOB_OK);
+        memcpy(id[i], job.id, sizeof(id[i]));
+    }
+
+    t_job(&job, "acme", 1010);
+    ck_assert_int_eq(store->ops->create(store, &job, 2, &err),
+                     SPECTRA_JOB_LIMIT);
+    ck_assert_str_eq(err.message, "the tenant has 2 active jobs");
+
+    /* no cap, another tenant, a finished job: the cap does not apply */
+    t_job(&job, "acme", 1011);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_OK);
+    memcpy(id[2], job.id, sizeof(id[2]));
+
+    t_job(&job, "globex", 1012);
+    ck_assert_int_eq(store->ops->create(store, &job, 1, &err),
+                     SPECTRA_JOB_OK);
+
+    ck_assert_int_eq(store->ops->active(store, &acme, &n, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(n, 3);
+
+    ck_assert_int_eq(store->ops->cancel(store, &acme,
+                                        &(spectra_job_str_t) {
+                                            SPECTRA_JOB_ID_LEN, id[0] },
+                                        2000, NULL, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(store->ops->cancel(store, &acme,
+                                        &(spectra_job_str_t) {
+                                            SPECTRA_JOB_ID_LEN, id[2] },
+                                        2000, NULL, &jpool, &err),
+                     SPECTRA_JOB_OK);
+
+    ck_assert_int_eq(store->ops->active(store, &acme, &n, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(n, 1);
+
+    t_job(&job, "acme", 1020);
+    ck_assert_int_eq(store->ops->create(store, &job, 2, &err),
+                     SPECTRA_JOB_OK);
+}
+END_TEST
+
+
+/* the supervisor's list: active jobs whose time has come, soonest first */
+START_TEST(test_due)
+{
+    int                   i;
+    u_char                ids[4][SPECTRA_JOB_ID_LEN + 1];
+    spectra_job_t         job;
+    spectra_job_list_t    list;
+    spectra_job_update_t  upd;
+
+    static const int64_t  check[] = { 5000, 3000, 9000, 4000 };
+
+    for (i = 0; i < 4; i++) {
+        t_job(&job, i % 2 ? "globex" : "acme", 1000 + i);
+        job.check_at = check[i];
+        job.deadline_at = 8000;
+        job.execution_ms = -1;
+        ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                         SPECTRA_JOB_OK);
+        memcpy(ids[i], job.id, sizeof(ids[i]));
+    }
+
+    /* a finished job is never due */
+    memset(&upd, 0, sizeof(upd));
+    upd.tenant_id = t_str("globex");
+    upd.id = t_str((char *) ids[3]);
+    upd.status = SPECTRA_JOB_COMPLETED;
+    upd.row_count = 1;
+    upd.execution_ms = 42;
+    ck_assert_int_eq(store->ops->update(store, &upd, &job, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(job.execution_ms, 42);
+    ck_assert_int_eq(job.deadline_at, 8000);
+    ck_assert_int_eq(job.check_at, 4000);
+
+    ck_assert_int_eq(store->ops->due(store, 2999, 10, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 0);
+
+    ck_assert_int_eq(store->ops->due(store, 5000, 10, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 2);
+    ck_assert_str_eq((char *) list.jobs[0].id, (char *) ids[1]);
+    ck_assert_str_eq((char *) list.jobs[1].id, (char *) ids[0]);
+    ck_assert_str_eq((char *) list.jobs[0].tenant_id.data, "globex");
+    ck_assert_int_eq(list.jobs[0].deadline_at, 8000);
+
+    ck_assert_int_eq(store->ops->due(store, 99999, 1, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 1);
+
+    /* a check moved later takes the job off the list until then */
+    memset(&upd, 0, sizeof(upd));
+    upd.tenant_id = t_str("globex");
+    upd.id = t_str((char *) ids[1]);
+    upd.check_at = 7000;
+    upd.row_count = -1;
+    upd.execution_ms = -1;
+    ck_assert_int_eq(store->ops->update(store, &upd, &job, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(job.check_at, 7000);
+
+    ck_assert_int_eq(store->ops->due(store, 6000, 10, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 1);
+    ck_assert_str_eq((char *) list.jobs[0].id, (char *) ids[0]);
+
+    ck_assert_int_eq(store->ops->due(store, 6000, 0, &list, &jpool, &err),
+                     SPECTRA_JOB_INVALID);
+}
+END_TEST
+
+
+/* a store of the first schema is taken to the second, its jobs kept */
+START_TEST(test_migrate_v1)
+{
+    sqlite3             *db;
+    spectra_job_t        job;
+    spectra_job_list_t   list;
+
+    store->ops->close(store);
+    store = NULL;
+    unlink(path);
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,"
+        " type TEXT NOT NULL, status TEXT NOT NULL, statement_id TEXT,"
+        " sql TEXT, parameters TEXT, idempotency_key TEXT,"
+        " request_hash TEXT, db_user TEXT, session_id TEXT, result TEXT,"
+        " error_code TEXT, error_message TEXT, sqlstate TEXT,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " started_at INTEGER, finished_at INTEGER, row_count INTEGER);"
+        "CREATE INDEX jobs_tenant_created ON jobs"
+        " (tenant_id, created_at DESC, id DESC);"
+        "CREATE UNIQUE INDEX jobs_tenant_key ON jobs"
+        " (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;"
+        "INSERT INTO jobs (id, tenant_id, type, status, statement_id,"
+        " created_at, updated_at) VALUES ('job_0123456789abcdefghjkmnpqrs',"
+        " 'acme', 'query', 'RUNNING', 's-1', 1000, 1000);"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    ck_assert_int_eq(t_open(&store), SPECTRA_JOB_OK);
+
+    ck_assert_int_eq(t_get(store, "acme",
+                           (u_char *) "job_0123456789abcdefghjkmnpqrs", &job),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(job.status, SPECTRA_JOB_RUNNING);
+    ck_assert_int_eq(job.execution_ms, -1);
+    ck_assert_int_eq(job.deadline_at, 0);
+    ck_assert_int_eq(job.check_at, 0);
+
+    /* a job of before has no check time: due at once */
+    ck_assert_int_eq(store->ops->due(store, 1, 10, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 1);
+}
+END_TEST
+
+
 static int
 t_cmp_desc(const void *a, const void *b)
 {
@@ -1873,6 +2051,9 @@ jobs_suite(void)
     tcase_add_test(tc, test_open_together);
     tcase_add_test(tc, test_busy);
     tcase_add_test(tc, test_schema_version);
+    tcase_add_test(tc, test_create_cap);
+    tcase_add_test(tc, test_due);
+    tcase_add_test(tc, test_migrate_v1);
     tcase_add_test(tc, test_open_failures);
     tcase_add_loop_test(tc, test_bad_inputs, 0, T_BAD_LAST);
     tcase_add_test(tc, test_limits_accepted);

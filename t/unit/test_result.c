@@ -13,7 +13,7 @@
 #include "spectra_result.h"
 
 
-#define T_MAX_ALLOCS  4096
+#define T_MAX_ALLOCS  16384
 #define T_CANARY      16
 
 
@@ -50,6 +50,7 @@ static const char *t_one(const char *type, const char *field,
 static void t_valid_json(void);
 static void t_ref_double(char *buf, size_t size, double v);
 static void t_double_text(const char *text);
+static int t_grow_some(spectra_result_out_t *o, size_t need);
 Suite *result_suite(void);
 
 
@@ -1863,6 +1864,224 @@ START_TEST(test_pass_order_later_page)
 END_TEST
 
 
+
+/* byte limit: the answer ends before the row that would pass it */
+START_TEST(test_byte_limit)
+{
+    const char  *page;
+
+    page = t_int_page(1, 10, NULL, 10);
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    res.max_bytes = 12;        /* "[1],[2],[3]" is 11 bytes, ",[4]" 4 more */
+
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[1],[2],[3]");
+    ck_assert_uint_eq(res.rows, 3);
+    ck_assert_uint_eq(res.bytes, 11);
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_int_eq(res.by_bytes, 1);
+    ck_assert_int_eq(pg.more, 0);
+    t_valid_json();
+
+    /* the keys of the objects format count too */
+    t_teardown();
+    t_setup();
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 100, 0, t_alloc, &pool);
+    res.max_bytes = 20;        /* {"n":1},{"n":2} is 15, ,{"n":3} 8 more */
+
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "{\"n\":1},{\"n\":2}");
+    ck_assert_int_eq(res.by_bytes, 1);
+
+    /* a bound no row reaches truncates nothing */
+    t_teardown();
+    t_setup();
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    res.max_bytes = 1 << 20;
+
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.rows, 10);
+    ck_assert_int_eq(res.truncated, 0);
+    ck_assert_int_eq(res.by_bytes, 0);
+}
+END_TEST
+
+
+/* a byte limit reached on a page stops the next page from being asked */
+START_TEST(test_byte_limit_pages)
+{
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    res.max_bytes = 30;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 5, "t1", 20)), SPECTRA_RESULT_OK);
+    ck_assert_int_eq(pg.more, 1);
+    ck_assert_int_eq(t_page(t_int_page(6, 5, "t2", 20)), SPECTRA_RESULT_OK);
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_int_eq(pg.more, 0);
+    ck_assert_str_eq(t_text(), "[1],[2],[3],[4],[5],[6],[7]");
+    ck_assert_uint_le(res.bytes, 30);
+}
+END_TEST
+
+
+static int  t_room;      /* blocks t_grow_some() still gives */
+
+static int
+t_grow_some(spectra_result_out_t *o, size_t need)
+{
+    if (t_room == 0) {
+        return 1;
+    }
+
+    t_room--;
+    o->hint = 0;
+
+    return t_grow(o, need);
+}
+
+
+/* slices and a sink without room: page_write() stops at row boundaries */
+START_TEST(test_page_write_slices)
+{
+    int          rc, calls;
+    const char  *page;
+
+    page = t_int_page(1, 100, NULL, 100);
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+
+    ck_assert_int_eq(spectra_result_page_open(&res, (const u_char *) page,
+                                              strlen(page), &pg, &err),
+                     SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.emit, 100);
+
+    for (calls = 0; ; calls++) {
+        rc = spectra_result_page_write(&res, &out, 40);
+        if (rc != SPECTRA_RESULT_AGAIN) {
+            break;
+        }
+
+        /* every stop is after a whole row */
+        ck_assert_int_eq(out.pos[-1], ']');
+    }
+
+    ck_assert_int_eq(rc, SPECTRA_RESULT_OK);
+    ck_assert_int_gt(calls, 5);
+    ck_assert_uint_eq(res.rows, 100);
+    t_valid_json();
+
+    /* a sink with no room: AGAIN, then the rest once it has room */
+    t_teardown();
+    t_setup();
+    out.grow = t_grow_some;
+    t_room = 1;
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    ck_assert_int_eq(spectra_result_page_open(&res, (const u_char *) page,
+                                              strlen(page), &pg, &err),
+                     SPECTRA_RESULT_OK);
+
+    /* one block of the first row's size: one row, then no room */
+    ck_assert_int_eq(spectra_result_page_write(&res, &out, 0),
+                     SPECTRA_RESULT_AGAIN);
+    ck_assert_uint_eq(res.rows, 1);
+
+    t_room = 1000;
+    ck_assert_int_eq(spectra_result_page_write(&res, &out, 0),
+                     SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.rows, 100);
+    t_valid_json();
+
+    /* a sink that never has room for a page_write() without a caller */
+    t_teardown();
+    t_setup();
+    out.grow = t_grow_some;
+    t_room = 0;
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_NOMEM);
+}
+END_TEST
+
+
+/* 1,600 columns of one name: a, a_2 ... a_1600, in linear time */
+START_TEST(test_same_names)
+{
+    size_t   i, n;
+    char    *page, *p, want[32];
+
+    n = 1600;
+    page = malloc(n * 64 + 256);
+    ck_assert_ptr_nonnull(page);
+
+    p = page + sprintf(page, "{\"ColumnMetadata\":[");
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, "%s{\"name\":\"a\",\"typeName\":\"int4\"}",
+                     i ? "," : "");
+    }
+    p += sprintf(p, "],\"Records\":[]}");
+
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.ncolumns, n);
+    ck_assert_str_eq((char *) res.columns[0].name, "a");
+
+    for (i = 1; i < n; i++) {
+        snprintf(want, sizeof(want), "a_%zu", i + 1);
+        ck_assert_str_eq((char *) res.columns[i].name, want);
+    }
+
+    free(page);
+}
+END_TEST
+
+
+/* a column that is named like a suffix keeps its name; others step past */
+START_TEST(test_same_names_taken)
+{
+    const char  *page =
+        "{\"ColumnMetadata\":[{\"name\":\"a\"},{\"name\":\"a\"},"
+        "{\"name\":\"a_2\"},{\"name\":\"a\"},{\"name\":\"a_3\"}],"
+        "\"Records\":[]}";
+
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_str_eq((char *) res.columns[0].name, "a");
+    ck_assert_str_eq((char *) res.columns[1].name, "a_4");
+    ck_assert_str_eq((char *) res.columns[2].name, "a_2");
+    ck_assert_str_eq((char *) res.columns[3].name, "a_5");
+    ck_assert_str_eq((char *) res.columns[4].name, "a_3");
+}
+END_TEST
+
+
+/* more columns than supported make the page malformed, not slow */
+START_TEST(test_too_many_columns)
+{
+    size_t   i, n;
+    char    *page, *p;
+
+    n = SPECTRA_RESULT_MAX_COLUMNS + 1;
+    page = malloc(n * 16 + 64);
+    ck_assert_ptr_nonnull(page);
+
+    p = page + sprintf(page, "{\"ColumnMetadata\":[");
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, "%s{}", i ? "," : "");
+    }
+    p += sprintf(p, "],\"Records\":[]}");
+
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
+    ck_assert_str_eq(err.message, "the result has 4097 columns, more than "
+                     "the 4096 supported");
+
+    free(page);
+}
+END_TEST
+
+
 Suite *
 result_suite(void)
 {
@@ -1943,6 +2162,12 @@ result_suite(void)
     tcase_add_loop_test(tc, test_pass_order, 0,
                         sizeof(t_pass_order) / sizeof(t_pass_order[0]));
     tcase_add_test(tc, test_pass_order_later_page);
+    tcase_add_test(tc, test_byte_limit);
+    tcase_add_test(tc, test_byte_limit_pages);
+    tcase_add_test(tc, test_page_write_slices);
+    tcase_add_test(tc, test_same_names);
+    tcase_add_test(tc, test_same_names_taken);
+    tcase_add_test(tc, test_too_many_columns);
     suite_add_tcase(s, tc);
 
     return s;
