@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Demo credentials for the local stack: an HS256 secret, RS256 and ES256
 # key pairs with a JWKS of their public halves, one API key per demo tenant
-# and a ready JWT per tenant, plus the nginx directives that trust them.
+# and a ready JWT per tenant (minted by spectra-jwt, as a user would), plus
+# the nginx directives that trust them.
 # Keys are created once (idempotent); JWTs are re-minted (24 h) each run.
 # Usage: demo-auth.sh STATE_DIR
 # Writes STATE_DIR/auth/{demo-auth.json,auth.conf,...}.
@@ -11,6 +12,9 @@ if [ $# -ne 1 ]; then
     echo "usage: demo-auth.sh STATE_DIR" >&2
     exit 2
 fi
+
+# shellcheck source=scripts/env.sh
+. "$(dirname "$0")/env.sh"
 
 mkdir -p "$1/auth"
 dir=$(cd "$1/auth" && pwd)
@@ -46,10 +50,9 @@ openssl pkey -in "$dir/es256.key" -pubout -out "$dir/es256.pub"
 
 # --- JWKS of the public keys, and the JWTs ----------------------------------
 
-# Crypt::JWT (libcrypt-jwt-perl) mints; CryptX exports the JWKs.
-perl -MCrypt::JWT=encode_jwt -MCrypt::PK::RSA -MCrypt::PK::ECC -MJSON::PP \
-    -e '
-    my ($dir, $iss, $aud, $rs_kid, $es_kid, @tenants) = @ARGV;
+# CryptX (libcrypt-jwt-perl) exports the JWKs.
+perl -MCrypt::PK::RSA -MCrypt::PK::ECC -MJSON::PP -e '
+    my ($dir, $rs_kid, $es_kid) = @ARGV;
     my $json = JSON::PP->new->canonical;
     my $rs = Crypt::PK::RSA->new("$dir/rs256.key");
     my $es = Crypt::PK::ECC->new("$dir/es256.key");
@@ -60,19 +63,13 @@ perl -MCrypt::JWT=encode_jwt -MCrypt::PK::RSA -MCrypt::PK::ECC -MJSON::PP \
     open my $fh, ">", "$dir/jwks.json" or die $!;
     print $fh $json->encode({keys => [$r, $e]}), "\n";
     close $fh;
-    my $now = time;
-    open $fh, ">", "$dir/jwts.txt" or die $!;
-    for my $t (@tenants) {
-        print $fh "$t ", encode_jwt(
-            payload => {iss => $iss, aud => $aud, sub => $t,
-                        tenant_id => $t, iat => $now, nbf => $now,
-                        exp => $now + 86400,
-                        permissions => "query bulk admin"},
-            alg => "RS256", key => $rs,
-            extra_headers => {kid => $rs_kid}), "\n";
-    }
-    close $fh;
-    ' "$dir" "$issuer" "$audience" "$rs_kid" "$es_kid" "${tenants[@]}"
+    ' "$dir" "$rs_kid" "$es_kid"
+
+for t in "${tenants[@]}"; do
+    printf '%s %s\n' "$t" "$("$build/spectra-jwt" --key "$dir/rs256.key" \
+        --alg RS256 --kid "$rs_kid" --tenant "$t" --issuer "$issuer" \
+        --audience "$audience" --ttl 86400 --permissions 'query bulk admin')"
+done > "$dir/jwts.txt"
 
 # --- API keys (created once per tenant) ------------------------------------
 
