@@ -9,6 +9,7 @@
 
 #include "ngx_http_spectra_auth.h"
 #include "spectra_apikey.h"
+#include "spectra_claims.h"
 #include "spectra_jwt.h"
 #include "spectra_tenant.h"
 
@@ -82,10 +83,9 @@ static ngx_int_t ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 static ngx_int_t ngx_http_spectra_auth_api_key(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *key);
+static void *ngx_http_spectra_auth_alloc(void *pool, size_t size);
 static ngx_int_t ngx_http_spectra_auth_db_user(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf);
-static ngx_int_t ngx_http_spectra_auth_claim_role(
-    ngx_http_spectra_auth_ctx_t *ctx, ngx_str_t *claim, ngx_str_t *value);
 static ngx_int_t ngx_http_spectra_auth_reject(ngx_http_request_t *r,
     ngx_uint_t status, ngx_uint_t missing);
 
@@ -729,15 +729,15 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *token)
 {
-    size_t                              i;
+    int                                 crc;
     u_char                              key[NGX_HTTP_SPECTRA_CACHE_KEY_LEN];
-    json_t                             *v, *item;
-    unsigned                            perms;
     ngx_int_t                           cached;
-    ngx_str_t                           value;
     const char                         *reason;
+    spectra_pool_t                      pool;
+    spectra_claims_t                    claims;
     spectra_jwt_rc_t                    rc;
     spectra_jwt_token_t                 tok;
+    spectra_claims_names_t              names;
     spectra_jwt_policy_t                policy;
     ngx_http_spectra_auth_cached_t      hit;
     ngx_http_spectra_auth_main_conf_t  *amcf;
@@ -799,61 +799,41 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     ctx->payload = tok.payload;
     ctx->tenant.auth_method = ngx_http_spectra_auth_jwt_method;
 
-    v = json_object_get(tok.payload, (char *) alcf->claim_tenant_id.data);
+    /* the claims to the tenant context: src/spectra_claims.c */
 
-    if (v == NULL || !json_is_string(v)) {
-        ctx->reason = "jwt rejected: no tenant id claim";
-        return NGX_DECLINED;
-    }
+    names.tenant_id = (const char *) alcf->claim_tenant_id.data;
+    names.db_user = (const char *) alcf->claim_db_user.data;
+    names.db_group = (const char *) alcf->claim_db_group.data;
+    names.permissions = (const char *) alcf->claim_permissions.data;
+    names.db_user_prefix.data = alcf->db_user_prefix.data;
+    names.db_user_prefix.len = alcf->db_user_prefix.len;
 
-    value.data = (u_char *) json_string_value(v);
-    value.len = json_string_length(v);
+    pool.alloc = ngx_http_spectra_auth_alloc;
+    pool.pool = r->pool;
 
-    if (!spectra_tenant_id_valid(value.data, value.len)) {
-        ctx->reason = "jwt rejected: tenant id is not an identifier";
-        return NGX_DECLINED;
-    }
+    crc = spectra_claims_tenant(tok.payload, &names, &pool, &claims, &reason);
 
-    ctx->tenant.tenant_id = value;
+    if (crc != SPECTRA_CLAIMS_OK) {
+        ctx->error = (crc == SPECTRA_CLAIMS_NOMEM);
+        ctx->reason = ngx_pnalloc(r->pool, sizeof("jwt rejected: ")
+                                           + ngx_strlen(reason));
+        if (ctx->reason == NULL) {
+            ctx->reason = "jwt rejected";
 
-    if (ngx_http_spectra_auth_claim_role(ctx, &alcf->claim_db_user,
-                                         &ctx->tenant.db_user)
-        != NGX_OK
-        || ngx_http_spectra_auth_claim_role(ctx, &alcf->claim_db_group,
-                                            &ctx->tenant.db_group)
-           != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    perms = 0;
-    v = json_object_get(tok.payload, (char *) alcf->claim_permissions.data);
-
-    if (json_is_string(v)) {
-        spectra_perms_parse((const u_char *) json_string_value(v),
-                            json_string_length(v), " ", 0, &perms);
-
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, item) {
-            if (!json_is_string(item)) {
-                ctx->reason = "jwt rejected: permissions claim malformed";
-                return NGX_DECLINED;
-            }
-
-            (void) spectra_perm_add((const u_char *) json_string_value(item),
-                                    json_string_length(item), &perms);
+        } else {
+            ngx_sprintf((u_char *) ctx->reason, "jwt rejected: %s%Z", reason);
         }
 
-    } else if (v != NULL) {
-        ctx->reason = "jwt rejected: permissions claim malformed";
         return NGX_DECLINED;
     }
 
-    ctx->tenant.permissions = perms;
-
-    if (ngx_http_spectra_auth_db_user(r, ctx, alcf) != NGX_OK) {
-        return NGX_DECLINED;
-    }
+    ctx->tenant.tenant_id.data = claims.tenant_id.data;
+    ctx->tenant.tenant_id.len = claims.tenant_id.len;
+    ctx->tenant.db_user.data = claims.db_user.data;
+    ctx->tenant.db_user.len = claims.db_user.len;
+    ctx->tenant.db_group.data = claims.db_group.data;
+    ctx->tenant.db_group.len = claims.db_group.len;
+    ctx->tenant.permissions = claims.permissions;
 
     if (cached == NGX_OK) {
         ngx_http_spectra_auth_cache_store(r, ctx, alcf, token, key);
@@ -959,33 +939,10 @@ ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
 }
 
 
-/* An optional role claim: absent is fine, present must be valid. */
-
-static ngx_int_t
-ngx_http_spectra_auth_claim_role(ngx_http_spectra_auth_ctx_t *ctx,
-    ngx_str_t *claim, ngx_str_t *value)
+static void *
+ngx_http_spectra_auth_alloc(void *pool, size_t size)
 {
-    json_t  *v;
-
-    v = json_object_get(ctx->payload, (char *) claim->data);
-
-    if (v == NULL) {
-        ngx_str_null(value);
-        return NGX_OK;
-    }
-
-    if (!json_is_string(v)
-        || !spectra_role_valid((const u_char *) json_string_value(v),
-                               json_string_length(v)))
-    {
-        ctx->reason = "jwt rejected: db_user or db_group is not a role name";
-        return NGX_DECLINED;
-    }
-
-    value->data = (u_char *) json_string_value(v);
-    value->len = json_string_length(v);
-
-    return NGX_OK;
+    return ngx_palloc(pool, size);
 }
 
 

@@ -108,7 +108,7 @@ spectra_apikey_field(const u_char *name, size_t name_len,
             return -1;
         }
 
-        key->tenant_id.data = value;
+        key->tenant_id.data = (u_char *) value;
         key->tenant_id.len = value_len;
         return 0;
     }
@@ -123,11 +123,11 @@ spectra_apikey_field(const u_char *name, size_t name_len,
         }
 
         if (name_len == 7) {
-            key->db_user.data = value;
+            key->db_user.data = (u_char *) value;
             key->db_user.len = value_len;
 
         } else {
-            key->db_group.data = value;
+            key->db_group.data = (u_char *) value;
             key->db_group.len = value_len;
         }
 
@@ -467,7 +467,7 @@ spectra_apikey_attr(const spectra_apikey_t *key, const u_char *name,
         if (eq != NULL && (size_t) (eq - start) == len
             && memcmp(start, name, len) == 0)
         {
-            value->data = eq + 1;
+            value->data = (u_char *) eq + 1;
             value->len = p - eq - 1;
             return 0;
         }

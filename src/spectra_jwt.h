@@ -26,6 +26,8 @@
 #define SPECTRA_JWT_H
 
 #include <stddef.h>
+
+#include "spectra_core.h"
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -74,10 +76,6 @@ typedef enum {
 typedef struct spectra_jwt_keyset_s  spectra_jwt_keyset_t;
 
 
-typedef struct {
-    const u_char               *data;
-    size_t                      len;
-} spectra_str_t;
 
 
 typedef struct {

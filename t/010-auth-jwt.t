@@ -396,7 +396,7 @@ spectra: jwt rejected: permissions claim malformed
 "Authorization: Bearer $::T{long_tenant}"
 --- error_code: 401
 --- error_log
-spectra: rejected: the derived db_user is not a role name
+spectra: jwt rejected: the derived db_user is not a role name
 
 
 

@@ -37,7 +37,7 @@ static spectra_jwt_rc_t rc_parse(const char *name);
 static Suite *jwt_suite(void);
 
 
-static const spectra_str_t  audience = { (const u_char *) "spectra", 7 };
+static const spectra_str_t  audience = spectra_string("spectra");
 
 
 static u_char *
@@ -128,7 +128,7 @@ policy_init(spectra_jwt_policy_t *policy, json_t *vectors)
 {
     memset(policy, 0, sizeof(spectra_jwt_policy_t));
 
-    policy->issuer.data = (const u_char *) "https://issuer.spectra.test";
+    policy->issuer.data = (u_char *) "https://issuer.spectra.test";
     policy->issuer.len = strlen((const char *) policy->issuer.data);
     policy->audiences = &audience;
     policy->naudiences = 1;

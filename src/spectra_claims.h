@@ -1,0 +1,47 @@
+/*
+ * JWT claims to the tenant context, without nginx: which claim carries
+ * which field (configurable names), and what each may hold.
+ *
+ * Guarantees: on SPECTRA_CLAIMS_OK tenant_id is a valid tenant id and
+ * db_user (and db_group, when given) a valid role name
+ * (spectra_tenant.h); db_user defaults to the prefix and the tenant id.
+ * permissions is a space-separated string (an OAuth scope) or an array of
+ * strings; "query", "bulk" and "admin" count, other words are ignored.
+ * Anything else is SPECTRA_CLAIMS_REFUSED with the reason the auth log
+ * line gives (never a claim's value).
+ */
+
+#ifndef SPECTRA_CLAIMS_H
+#define SPECTRA_CLAIMS_H
+
+#include <jansson.h>
+
+#include "spectra_core.h"
+
+
+#define SPECTRA_CLAIMS_OK        0
+#define SPECTRA_CLAIMS_REFUSED  -1
+#define SPECTRA_CLAIMS_NOMEM    -2
+
+
+typedef struct {
+    const char               *tenant_id;      /* claim names, NUL ended */
+    const char               *db_user;
+    const char               *db_group;
+    const char               *permissions;
+    spectra_str_t             db_user_prefix;
+} spectra_claims_names_t;
+
+
+typedef struct {
+    spectra_str_t             tenant_id;      /* into the payload, or */
+    spectra_str_t             db_user;        /* the pool for a default */
+    spectra_str_t             db_group;       /* data NULL: none */
+    unsigned                  permissions;    /* SPECTRA_PERM_* */
+} spectra_claims_t;
+
+
+int spectra_claims_tenant(json_t *payload, const spectra_claims_names_t *names,
+    const spectra_pool_t *pool, spectra_claims_t *out, const char **reason);
+
+#endif /* SPECTRA_CLAIMS_H */
