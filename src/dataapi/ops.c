@@ -242,16 +242,13 @@ da_valid_id(const char *id)
 
 /*
  * Who runs the statement: a session, ClusterIdentifier + DbUser,
- * ClusterIdentifier or WorkgroupName + SecretArn (the db user is the last
- * path component of the secret's name, without Secrets Manager's
- * "-XXXXXX" suffix), or WorkgroupName + DbUser.
+ * ClusterIdentifier or WorkgroupName + SecretArn (the db user is the
+ * username of that secret in --secrets-file), or WorkgroupName + DbUser.
  */
 static int
 da_identity(da_request_t *r, da_identity_t *id)
 {
     da_ctx_t    *ctx = r->ctx;
-    const char  *name, *slash;
-    size_t       len, i;
 
     memset(id, 0, sizeof(*id));
 
@@ -322,41 +319,11 @@ da_identity(da_request_t *r, da_identity_t *id)
                            "DbUser and SecretArn cannot both be specified");
         }
 
-        name = strstr(id->secret_arn, ":secret:");
-        if (strncmp(id->secret_arn, "arn:", 4) != 0 || name == NULL) {
+        /* the db user is the secret's username, as Secrets Manager's */
+        if (da_secret_user(ctx, id->secret_arn, &id->secret_user) != 0) {
             return da_fail(r, 400, "ValidationException",
-                           "SecretArn is not a Secrets Manager secret ARN");
-        }
-
-        name += sizeof(":secret:") - 1;
-        slash = strrchr(name, '/');
-        if (slash != NULL) {
-            name = slash + 1;
-        }
-
-        len = strlen(name);
-
-        if (len > 7 && name[len - 7] == '-') {
-            for (i = len - 6; i < len; i++) {
-                if (!isalnum((u_char) name[i])) {
-                    break;
-                }
-            }
-
-            if (i == len) {
-                len -= 7;
-            }
-        }
-
-        if (len == 0 || len > 63) {
-            return da_fail(r, 400, "ValidationException",
-                           "SecretArn does not name a db user");
-        }
-
-        id->secret_user = strndup(name, len);
-        if (id->secret_user == NULL) {
-            return da_fail(r, 500, "InternalServerException",
-                           "Out of memory");
+                           "Secrets Manager can't find the specified "
+                           "secret.");
         }
 
         id->db_user = id->secret_user;
@@ -569,6 +536,8 @@ da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
     da_ctx_t      *ctx = r->ctx;
     da_stmt_t     *old;
     da_session_t  *se;
+    da_user_t     *u;
+    int            per_user, total;
 
     pthread_mutex_lock(&ctx->lock);
 
@@ -629,20 +598,42 @@ da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
         }
 
     } else if (id->keepalive > 0) {
-        if (ctx->nsessions >= ctx->max_sessions) {
+        /*
+         * A session pins a connection of its own: one user may hold only
+         * a share of them, and they always leave the pool one for others.
+         */
+        u = da_user_get_locked(ctx, s->db_user);
+        per_user = ctx->max_sessions_per_user;
+        total = ctx->pool_max > 1 && ctx->pool_max - 1 < ctx->max_sessions
+                ? ctx->pool_max - 1 : ctx->max_sessions;
+
+        if (u == NULL || ctx->nsessions >= total
+            || u->nsessions >= per_user)
+        {
             da_stmt_unref_locked(ctx, s);
             pthread_mutex_unlock(&ctx->lock);
+
+            if (u != NULL && ctx->nsessions < total) {
+                return da_fail(r, 400, "ActiveSessionsExceededException",
+                               "Active sessions of db user %.64s exceeded "
+                               "the allowed quota of %d", id->db_user,
+                               per_user);
+            }
+
             return da_fail(r, 400, "ActiveSessionsExceededException",
                            "Active sessions exceeded the allowed quota of "
-                           "%d", ctx->max_sessions);
+                           "%d", total);
         }
 
         se = calloc(1, sizeof(da_session_t));
         if (se == NULL || (se->db_user = strdup(s->db_user)) == NULL
-            || (se->access_key = strdup(r->access_key)) == NULL)
+            || (se->access_key = strdup(r->access_key)) == NULL
+            || (s->secret_arn != NULL
+                && (se->secret_arn = strdup(s->secret_arn)) == NULL))
         {
             if (se != NULL) {
                 free(se->db_user);
+                free(se->access_key);
                 free(se);
             }
 
@@ -652,6 +643,8 @@ da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
                            "Out of memory");
         }
 
+        se->user = u;
+        u->nsessions++;
         da_uuid(se->id);
         se->keepalive = (int) id->keepalive;
         se->expires = time(NULL) + se->keepalive;
