@@ -12,7 +12,7 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 
 my $repo = $ENV{SPECTRA_REPO} or plan skip_all => 'run by scripts/test.sh';
-my $base = $ENV{SPECTRA_PORT_BASE} + 50;
+my $base = $ENV{SPECTRA_PORT_BASE} + 45;
 my ($http, $pg, $dataapi) = ($base, $base + 1, $base + 2);
 my $state = "$ENV{SPECTRA_STATE}/make-run";
 my $demo = tempdir(CLEANUP => 1) . '/demo.json';
