@@ -309,6 +309,7 @@ struct da_ctx_s {
     pthread_cond_t    queue_cond;
     pthread_cond_t    state_cond;
     pthread_cond_t    reaper_cond;
+    pthread_cond_t    mem_cond;      /* memory of the bound was given back */
     da_user_t        *users;
     da_user_t        *ring;          /* the next user to serve */
     int               queue_len;
@@ -354,6 +355,23 @@ struct da_ctx_s {
 };
 
 
+/*
+ * A GetStatementResult page, sent without copying the rows: the head
+ * ('{"Records":[') and the tail (column metadata, totals, NextToken) in
+ * one buffer, the rows straight from the result, kept by a reference to
+ * the statement until the reply is sent (http.c).
+ */
+typedef struct {
+    u_char           *text;          /* head, then tail: malloc()ed */
+    size_t            head_len;
+    size_t            tail_len;
+    const u_char     *rows;
+    size_t            rows_len;
+    da_ctx_t         *ctx;
+    da_stmt_t        *hold;
+} da_page_t;
+
+
 /* A parsed request, as the operation handlers see it. */
 typedef struct {
     da_ctx_t         *ctx;
@@ -363,6 +381,7 @@ typedef struct {
     json_t           *reply;         /* object, or NULL on error */
     u_char           *text;          /* or a ready reply, malloc()ed */
     size_t            text_len;
+    da_page_t        *page;          /* or a result page */
     const char       *error_type;
     char              error[512];
     const char       *error_statement_id;
@@ -377,6 +396,7 @@ double da_now(void);
 /* http.c */
 int da_http_start(da_ctx_t *ctx);
 void da_http_stop(da_ctx_t *ctx);
+void da_page_free(void *page);
 
 /* ops.c */
 void da_dispatch(da_request_t *r, const char *operation);
@@ -458,8 +478,8 @@ void da_result_shrink(da_result_t *res);
 int da_result_set_columns(da_result_t *res, PGresult *pg);
 size_t da_result_page_end(da_ctx_t *ctx, const da_result_t *res,
     size_t offset);
-u_char *da_result_page(const da_result_t *res, size_t offset, size_t end,
-    const char *next_token, size_t *len);
+int da_result_page(const da_result_t *res, size_t offset, size_t end,
+    const char *next_token, da_page_t *page);
 json_t *da_column_metadata(const da_column_t *col);
 const u_char *da_result_value(const da_result_t *res, size_t row, int col,
     uint32_t *len);

@@ -623,6 +623,7 @@ main(int argc, char **argv)
     pthread_cond_init(&ctx->queue_cond, NULL);
     pthread_cond_init(&ctx->state_cond, NULL);
     pthread_cond_init(&ctx->reaper_cond, NULL);
+    pthread_cond_init(&ctx->mem_cond, NULL);
 
     if (da_options(ctx, argc, argv) != 0 || da_load_keys(ctx) != 0
         || da_pool_init(ctx) != 0)
@@ -698,6 +699,7 @@ stop:
     ctx->stopping = 1;
     pthread_cond_broadcast(&ctx->state_cond);
     pthread_cond_broadcast(&ctx->reaper_cond);
+    pthread_cond_broadcast(&ctx->mem_cond);
     pthread_mutex_unlock(&ctx->lock);
 
     da_http_stop(ctx);
@@ -718,6 +720,7 @@ done:
     da_pool_free(ctx);
     da_credentials_free(ctx);
 
+    pthread_cond_destroy(&ctx->mem_cond);
     pthread_cond_destroy(&ctx->reaper_cond);
     pthread_cond_destroy(&ctx->state_cond);
     pthread_cond_destroy(&ctx->queue_cond);

@@ -90,6 +90,11 @@ da_fail(da_request_t *r, int status, const char *type, const char *fmt, ...)
     free(r->text);
     r->text = NULL;
 
+    if (r->page != NULL) {
+        da_page_free(r->page);
+        r->page = NULL;
+    }
+
     return -1;
 }
 
@@ -1126,6 +1131,7 @@ da_op_result(da_request_t *r)
 {
     static const char  *known[] = { "Id", "NextToken", "Format", NULL };
     da_stmt_t          *s, *hold;
+    da_page_t          *page;
     const char         *id, *token;
     size_t              offset, end;
     char               *t;
@@ -1185,18 +1191,24 @@ da_op_result(da_request_t *r)
         t = da_token_encode(s->id, end);
     }
 
-    if (end == s->result->nrows || t != NULL) {
-        r->text = da_result_page(s->result, offset, end, t, &r->text_len);
+    page = calloc(1, sizeof(da_page_t));
+
+    if (page != NULL && (end == s->result->nrows || t != NULL)
+        && da_result_page(s->result, offset, end, t, page) == 0)
+    {
+        /* the reference goes with the page until it is sent */
+        page->ctx = r->ctx;
+        page->hold = hold;
+        r->page = page;
+
+    } else {
+        free(page);
+        da_fail(r, 500, "InternalServerException",
+                "The result could not be encoded");
+        da_stmt_unref(r->ctx, hold);
     }
 
     free(t);
-
-    if (r->text == NULL) {
-        da_fail(r, 500, "InternalServerException",
-                "The result could not be encoded");
-    }
-
-    da_stmt_unref(r->ctx, hold);
 }
 
 
@@ -1737,7 +1749,7 @@ da_dispatch(da_request_t *r, const char *operation)
             r->status = 200;
             ops[i].handler(r);
 
-            if (r->reply == NULL && r->text == NULL
+            if (r->reply == NULL && r->text == NULL && r->page == NULL
                 && r->error_type == NULL)
             {
                 da_fail(r, 500, "InternalServerException",

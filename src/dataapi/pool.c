@@ -239,6 +239,8 @@ da_pool_open(da_ctx_t *ctx, da_user_t *u, const char *secret_arn, char *err,
         }
 
         /* the cached password was refused (rotated, expired): mint again */
+        da_log(ctx, "login as db user %s with its cached password failed: "
+               "minting a new one", u->name);
         failed_gen = cred.gen;
     }
 

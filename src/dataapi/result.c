@@ -771,25 +771,24 @@ da_result_page_end(da_ctx_t *ctx, const da_result_t *res, size_t offset)
 
 /*
  * The GetStatementResult reply for rows [offset, end): the stored rows
- * are copied as one run, only the column metadata goes through jansson.
- * Members in the order json_dumps() gave them before: Records,
+ * stay where they are (page->rows), only the column metadata goes through
+ * jansson. Members in the order json_dumps() gave them before: Records,
  * ColumnMetadata, TotalNumRows, NextToken (when next_token is not NULL;
- * base64, nothing to escape). malloc()ed, *len bytes, no NUL.
+ * base64, nothing to escape). Returns 0, or -1 out of memory.
  */
-u_char *
+int
 da_result_page(const da_result_t *res, size_t offset, size_t end,
-    const char *next_token, size_t *len)
+    const char *next_token, da_page_t *page)
 {
-    json_t        *meta;
-    char          *mtext, total[32];
-    const u_char  *rows;
-    size_t         rows_len, mlen, tlen, klen, n;
-    u_char        *page, *p;
-    int            i;
+    json_t  *meta;
+    char    *mtext, total[32];
+    size_t   mlen, tlen, klen, n;
+    u_char  *p;
+    int      i;
 
     meta = json_array();
     if (meta == NULL) {
-        return NULL;
+        return -1;
     }
 
     for (i = 0; i < res->ncolumns; i++) {
@@ -797,7 +796,7 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
             != 0)
         {
             json_decref(meta);
-            return NULL;
+            return -1;
         }
     }
 
@@ -805,16 +804,16 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
     json_decref(meta);
 
     if (mtext == NULL) {
-        return NULL;
+        return -1;
     }
 
-    rows = NULL;
-    rows_len = 0;
+    page->rows = NULL;
+    page->rows_len = 0;
 
     if (end > offset) {
         /* skip the comma in front of the first row */
-        rows = res->data + res->row_offsets[offset] + 1;
-        rows_len = res->row_offsets[end] - res->row_offsets[offset] - 1;
+        page->rows = res->data + res->row_offsets[offset] + 1;
+        page->rows_len = res->row_offsets[end] - res->row_offsets[offset] - 1;
     }
 
     mlen = strlen(mtext);
@@ -826,27 +825,23 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
 #define DA_P_TOTAL    ",\"TotalNumRows\":"
 #define DA_P_TOKEN    ",\"NextToken\":\""
 
-    n = da_lit(DA_P_RECORDS) + rows_len + da_lit(DA_P_META) + mlen
-        + da_lit(DA_P_TOTAL) + tlen + 1;
+    n = da_lit(DA_P_RECORDS) + da_lit(DA_P_META) + mlen + da_lit(DA_P_TOTAL)
+        + tlen + 1;
 
     if (next_token != NULL) {
         n += da_lit(DA_P_TOKEN) + klen + 1;
     }
 
-    page = malloc(n);
-    if (page == NULL) {
+    page->text = malloc(n);
+    if (page->text == NULL) {
         free(mtext);
-        return NULL;
+        return -1;
     }
 
-    p = page;
+    p = page->text;
     memcpy(p, DA_P_RECORDS, da_lit(DA_P_RECORDS));
     p += da_lit(DA_P_RECORDS);
-
-    if (rows_len > 0) {
-        memcpy(p, rows, rows_len);
-        p += rows_len;
-    }
+    page->head_len = da_lit(DA_P_RECORDS);
 
     memcpy(p, DA_P_META, da_lit(DA_P_META));
     p += da_lit(DA_P_META);
@@ -868,9 +863,9 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
     *p++ = '}';
 
     free(mtext);
-    *len = (size_t) (p - page);
+    page->tail_len = (size_t) (p - page->text) - page->head_len;
 
-    return page;
+    return 0;
 }
 
 

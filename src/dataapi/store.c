@@ -23,6 +23,7 @@ static void da_stmt_free(da_stmt_t *s);
 static void da_store_remove_locked(da_ctx_t *ctx, da_stmt_t *s);
 static size_t da_stmt_bytes(const da_stmt_t *s);
 static int da_store_evict_locked(da_ctx_t *ctx, size_t want);
+static da_stmt_t *da_store_youngest_locked(da_ctx_t *ctx, da_stmt_t *s);
 
 
 static const char  *da_status_names[] = {
@@ -248,6 +249,7 @@ da_store_remove_locked(da_ctx_t *ctx, da_stmt_t *s)
 
     if (da_is_terminal(s->status)) {
         ctx->retained_bytes -= da_stmt_bytes(s);
+        pthread_cond_broadcast(&ctx->mem_cond);
     }
 
     da_stmt_unref_locked(ctx, s);
@@ -365,20 +367,47 @@ da_store_evict_locked(da_ctx_t *ctx, size_t want)
 }
 
 
+/* The statement that started last among those building a result. */
+static da_stmt_t *
+da_store_youngest_locked(da_ctx_t *ctx, da_stmt_t *s)
+{
+    da_stmt_t  *cur, *young;
+    int         i;
+
+    young = s;
+
+    for (i = 0; ctx->worker != NULL && i < ctx->workers; i++) {
+        cur = ctx->worker[i].current;
+
+        if (cur != NULL && cur->reserved > 0
+            && cur->query_id > young->query_id)
+        {
+            young = cur;
+        }
+    }
+
+    return young;
+}
+
+
 /*
- * The da_budget_pt of a statement's results (data: the top-level
- * statement): counts what they hold and reserves it from the memory
- * bound in chunks, so the lock is taken once per chunk, not per row.
- * Called by the worker, without the lock.
+ * The da_budget_pt of a statement's results (data: a da_budget_t): counts
+ * what they hold and reserves it from the memory bound in chunks, so the
+ * lock is taken once per chunk, not per row. When the bound is reached
+ * and no finished result can go, the statement that started last fails
+ * (its reservation goes back at once) and the older ones wait for it, at
+ * most 2 s: concurrent large results do not all fail together. Called by
+ * the worker, without the lock.
  */
 int
 da_store_budget(void *data, size_t old_bytes, size_t new_bytes)
 {
-    da_budget_t  *b = data;
-    da_stmt_t    *s = b->stmt;
-    da_ctx_t     *ctx = b->ctx;
-    size_t        chunk, want;
-    int           rc;
+    da_budget_t      *b = data;
+    da_stmt_t        *s = b->stmt;
+    da_ctx_t         *ctx = b->ctx;
+    struct timespec   deadline;
+    size_t            chunk, want, need;
+    int               rc, waited;
 
     if (new_bytes < old_bytes) {
         s->used -= old_bytes - new_bytes < s->used ? old_bytes - new_bytes
@@ -394,18 +423,42 @@ da_store_budget(void *data, size_t old_bytes, size_t new_bytes)
 
     chunk = ctx->max_retained_bytes / 64;
     chunk = chunk < 65536 ? 65536 : chunk > 1048576 ? 1048576 : chunk;
-    want = (s->used - s->reserved + chunk - 1) / chunk * chunk;
+    need = s->used - s->reserved;
+    want = (need + chunk - 1) / chunk * chunk;
+    waited = 0;
 
     pthread_mutex_lock(&ctx->lock);
 
-    rc = da_store_evict_locked(ctx, want);
+    for ( ;; ) {
+        rc = da_store_evict_locked(ctx, want);
 
-    if (rc != 0 && ctx->retained_bytes + ctx->building_bytes
-                   + (s->used - s->reserved) <= ctx->max_retained_bytes)
-    {
-        /* less than a chunk is left: take exactly what is needed */
-        want = s->used - s->reserved;
-        rc = 0;
+        if (rc != 0 && da_store_evict_locked(ctx, need) == 0) {
+            /* less than a chunk is left: take exactly what is needed */
+            want = need;
+            rc = 0;
+        }
+
+        if (rc == 0 || ctx->stopping || waited
+            || da_store_youngest_locked(ctx, s) == s)
+        {
+            break;
+        }
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 2;
+
+        while (!ctx->stopping
+               && pthread_cond_timedwait(&ctx->mem_cond, &ctx->lock,
+                                         &deadline) == 0)
+        {
+            if (ctx->retained_bytes + ctx->building_bytes + need
+                <= ctx->max_retained_bytes)
+            {
+                break;
+            }
+        }
+
+        waited = 1;
     }
 
     if (rc == 0) {
@@ -422,11 +475,18 @@ da_store_budget(void *data, size_t old_bytes, size_t new_bytes)
 }
 
 
-/* A statement ends: its reservation goes back (before its bytes count). */
+/*
+ * A statement ends, or its result was refused: its reservation goes back
+ * (before the bytes it keeps are counted).
+ */
 void
 da_store_release_locked(da_ctx_t *ctx, da_stmt_t *s)
 {
-    ctx->building_bytes -= s->reserved;
+    if (s->reserved > 0) {
+        ctx->building_bytes -= s->reserved;
+        pthread_cond_broadcast(&ctx->mem_cond);
+    }
+
     s->reserved = 0;
     s->used = 0;
 }

@@ -337,6 +337,10 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
                 /* give the memory back now, not when the rows end */
                 da_result_free(out);
                 out = NULL;
+
+                pthread_mutex_lock(&ctx->lock);
+                da_store_release_locked(ctx, budget->stmt);
+                pthread_mutex_unlock(&ctx->lock);
             }
 
             break;
