@@ -561,6 +561,9 @@ da_store_reap(da_ctx_t *ctx, int all)
         se->refs++;
     }
 
+    /* the db users that hold nothing any more */
+    da_users_sweep_locked(ctx);
+
     pthread_mutex_unlock(&ctx->lock);
 
     while (expired != NULL) {

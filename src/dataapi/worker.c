@@ -19,7 +19,9 @@
 
 static void *da_worker_main(void *arg);
 static int da_exec_ok(PGresult *res);
-static int da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t **pcp);
+static PGconn *da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc);
+static PGconn *da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s,
+    da_pconn_t *pc, int reuse);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
     da_budget_t *budget, PGcancel *cancel);
 static int da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms);
@@ -139,10 +141,8 @@ da_worker_main(void *arg)
     da_worker_t  *w = arg;
     da_ctx_t     *ctx = w->ctx;
     da_stmt_t    *s;
-    da_user_t    *u;
     da_pconn_t   *pc;
     PGconn       *evicted, *close;
-    int           reuse;
 
     for ( ;; ) {
         pthread_mutex_lock(&ctx->lock);
@@ -166,28 +166,9 @@ da_worker_main(void *arg)
 
         PQfinish(evicted);
 
-        reuse = da_run(w, s, &pc);
+        close = da_run(w, s, pc);
 
         pthread_mutex_lock(&ctx->lock);
-
-        close = NULL;
-        u = s->user;
-
-        if (pc == NULL) {
-            /* no connection was opened: the reserved slot goes back */
-            da_pool_unreserve_locked(ctx, u, s->session != NULL);
-
-        } else if (s->session != NULL) {
-            s->session->pconn = reuse ? pc : NULL;
-
-            if (!reuse) {
-                close = da_pool_close_locked(ctx, pc);
-            }
-
-        } else {
-            close = da_pool_release_locked(ctx, pc, reuse);
-        }
-
         w->current = NULL;
         da_sched_done_locked(ctx, s);
         da_stmt_unref_locked(ctx, s);
@@ -588,16 +569,41 @@ da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms)
 
 
 /*
- * Runs a statement or a batch in one transaction as its db user, on *pcp
- * (or on a connection it opens into *pcp). Returns 1 if the connection
- * may be used again (reset, idle outside a transaction), else 0.
+ * The statement is done with its connection: back to the pool or to the
+ * session if reuse (reset, idle outside a transaction), else closed; no
+ * connection (pc NULL) gives the reserved slot back. Before the statement
+ * is finished, so that the session's next statement, which may be
+ * dispatched as soon as it is, finds its connection where it belongs.
+ * Returns a PGconn to PQfinish() outside the lock, or NULL.
  */
-static int
-da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t **pcp)
+static PGconn *
+da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s, da_pconn_t *pc, int reuse)
+{
+    if (pc == NULL) {
+        da_pool_unreserve_locked(ctx, s->user, s->session != NULL);
+        return NULL;
+    }
+
+    if (s->session != NULL) {
+        s->session->pconn = reuse ? pc : NULL;
+        return reuse ? NULL : da_pool_close_locked(ctx, pc);
+    }
+
+    return da_pool_release_locked(ctx, pc, reuse);
+}
+
+
+/*
+ * Runs a statement or a batch in one transaction as its db user, on pc
+ * (or, if NULL, on a connection it opens in the slot reserved for it).
+ * Returns a PGconn to PQfinish() (a connection not to be used again), or
+ * NULL.
+ */
+static PGconn *
+da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
 {
     da_ctx_t      *ctx = w->ctx;
-    da_pconn_t    *pc;
-    PGconn        *conn;
+    PGconn        *conn, *close;
     PGresult      *res;
     PGcancel      *cancel;
     da_budget_t    budget;
@@ -633,21 +639,20 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t **pcp)
         goto done;
     }
 
-    if (*pcp == NULL) {
+    if (pc == NULL) {
         /* a slot is reserved for this user: log in as it */
-        *pcp = da_pool_open(ctx, s->user,
-                            s->session != NULL ? s->session->secret_arn
-                                               : s->secret_arn,
-                            err, sizeof(err), s->sqlstate);
-        if (*pcp == NULL) {
+        pc = da_pool_open(ctx, s->user,
+                          s->session != NULL ? s->session->secret_arn
+                                             : s->secret_arn,
+                          err, sizeof(err), s->sqlstate);
+        if (pc == NULL) {
             s->error = strdup(err);
             goto done;
         }
 
-        (*pcp)->session = s->session != NULL;
+        pc->session = s->session != NULL;
     }
 
-    pc = *pcp;
     conn = pc->conn;
 
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -765,12 +770,14 @@ done:
         PQclear(res);
     }
 
+    /* conn is NULL when the db user was refused: its connection goes */
     reuse = conn != NULL && PQstatus(conn) == CONNECTION_OK
             && PQtransactionStatus(conn) == PQTRANS_IDLE;
 
     pthread_mutex_lock(&ctx->lock);
 
     s->cancel = NULL;
+    close = da_done_conn_locked(ctx, s, pc, reuse);
 
     if (s->timed_out && final != DA_FINISHED) {
         /* the watchdog's cancel reads as PostgreSQL's own timeout */
@@ -821,5 +828,5 @@ done:
         PQfreeCancel(cancel);
     }
 
-    return reuse;
+    return close;
 }
