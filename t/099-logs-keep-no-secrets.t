@@ -50,7 +50,10 @@ for my $r (@{ $su->selectall_arrayref(
     $secret{"the SCRAM keys of $r->[0]"} = $keys;
 }
 
-# minting did run in this test run, so its passwords had a chance to leak
+# minting did run in this test run (here, if no suite before made the
+# fixture's daemon mint), so its passwords had a chance to leak
+is statement($env, 'tenant_initech', 'select 1')->{Status}, 'FINISHED',
+   'tenant_initech runs, on a minted password';
 my ($minted) = $su->selectrow_array(
     q{select rolvaliduntil > now() and rolvaliduntil < 'infinity'}
     . q{ from pg_authid where rolname = 'tenant_initech'});

@@ -1,12 +1,16 @@
 /*
  * spectra-dataapi: the Amazon Redshift Data API wire protocol served on
  * PostgreSQL. Shared types of the daemon: configuration, the statement
- * store, sessions, results and the worker pool.
+ * store, sessions, results, the database users (their queues and
+ * connection pools), credentials and the workers.
  *
  * Locking: one mutex (da_ctx_t.lock) protects the store (statements,
- * queue, sessions, caches). A statement's result is written by one worker
- * before the statement becomes FINISHED and is read-only afterwards, so
- * pages are rendered outside the lock while a reference is held.
+ * users, queues, pools, sessions, the memory bound). A statement's result
+ * is written by one worker before the statement becomes FINISHED and is
+ * read-only afterwards, so pages are sent outside the lock while a
+ * reference is held. Credentials (secrets, minted passwords, the db user
+ * cache) and the administrative connection have their own mutex
+ * (da_ctx_t.cred_lock); nothing takes one while holding the other.
  */
 
 #ifndef DA_DATAAPI_H

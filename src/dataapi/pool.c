@@ -8,9 +8,10 @@
  * --pool-max in all, sessions' own connections included (each session
  * pins one; --max-sessions-per-user bounds them); an idle connection
  * closes after --pool-idle-seconds; when the total is reached, the least
- * recently used idle connection (of any user) makes room. The scheduler (sched.c) only
- * hands a statement to a worker once its connection is secured: an idle
- * one, or a reserved slot the worker opens outside the lock.
+ * recently used idle connection (of any user) makes room. The scheduler
+ * (sched.c) only hands a statement to a worker once its connection is
+ * secured: an idle one, or a reserved slot the worker opens outside the
+ * lock.
  *
  * Everything *_locked runs under ctx->lock; connections are opened and
  * closed (PQfinish) outside it.
