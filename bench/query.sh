@@ -9,7 +9,7 @@
 #   - latency p50/p99 of results of 1, 100, 1,000 and 10,000 rows:
 #     wrk with one keep-alive connection for BENCH_LATENCY_SECONDS per
 #     case, against psql running the same SQL BENCH_PSQL_RUNS times in one
-#     session as the tenant role (SET ROLE tenant_acme), timed per
+#     session logged in as the tenant role (tenant_acme), timed per
 #     statement with \timing;
 #   - queries/s of the 100-row query with 32 concurrent clients (wrk -t2
 #     -c32, BENCH_SECONDS), every answer checked (status 200 and the row
@@ -30,12 +30,17 @@
 #   BENCH_LATENCY_SECONDS  duration of each latency case (default 5)
 #   BENCH_PSQL_RUNS   psql statements per latency case (default 300)
 #   BENCH_PG_PORT     reuse a running PostgreSQL that has the demo
-#                     warehouse (scripts/pg.sh demo) instead of starting one
+#                     warehouse (scripts/pg.sh demo) instead of starting one;
+#                     needs BENCH_PG_STATE, the state directory of the stack
+#                     that owns it (its pg.pgpass and dataapi/ files, e.g.
+#                     make run's), for the passwords
 #   BENCH_URL, BENCH_API_KEY  reuse a running Spectra nginx (base URL and
 #                     an API key of tenant acme) instead of starting nginx
 #                     and spectra-dataapi; needs BENCH_PG_PORT, and
 #                     BENCH_MODES does not apply
-#   SPECTRA_DATAAPI_ARGS  extra spectra-dataapi flags (scripts/dataapi.sh)
+#   SPECTRA_DATAAPI_ARGS  extra spectra-dataapi flags (scripts/dataapi.sh);
+#                     one tenant only here, so its share of the workers
+#                     and of the pool is all of them
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -125,7 +130,24 @@ if [ -z "${BENCH_PG_PORT:-}" ]; then
     say "starting PostgreSQL on 127.0.0.1:$pg_port, loading the demo"
     bash "$repo/scripts/pg.sh" start "$state/pg" "$pg_port"
     bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
+    bash "$repo/scripts/demo-credentials.sh" "$state/pg" "$pg_port" \
+        "$state/dataapi"
+    # pgbench's 32 clients are more than the demo's CONNECTION LIMIT
+    PGPASSFILE=$state/pg.pgpass psql -X -q -w -h 127.0.0.1 -p "$pg_port" \
+        -U postgres -d warehouse \
+        -c 'ALTER ROLE tenant_acme CONNECTION LIMIT -1'
+    pg_state=$state
+else
+    pg_state=${BENCH_PG_STATE:?BENCH_PG_PORT needs BENCH_PG_STATE}
+    mkdir -p "$state/dataapi"
+    chmod 700 "$state/dataapi"
+    cp "$pg_state/dataapi/pg-password" "$pg_state/dataapi/secrets.json" \
+        "$state/dataapi/"
 fi
+export PGPASSFILE=$pg_state/pg.pgpass
+# psql and pgbench log in as the tenant, as the daemon does
+tenant_password=$(jq -r '.[] | select(.username == "tenant_acme") | .password' \
+                  "$state/dataapi/secrets.json")
 
 if [ "$own_stack" = 1 ]; then
     if [ ! -f "$build/ngx_spectra_module.so" ]; then
@@ -134,10 +156,11 @@ if [ "$own_stack" = 1 ]; then
         exit 1
     fi
     say "starting spectra-dataapi on 127.0.0.1:$api_port"
-    bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$api_port" \
+    SPECTRA_DATAAPI_ARGS="--max-running-per-user 4 --pool-per-user 4 ${SPECTRA_DATAAPI_ARGS:-}" \
+        bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$api_port" \
         "$pg_port"
     read -r access_key secret_key \
-        < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
+        < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)
     bash "$repo/scripts/demo-auth.sh" "$state"
     api_key=$(jq -r '.tenants[] | select(.tenant_id == "acme") | .api_key' \
               "$state/auth/demo-auth.json")
@@ -285,13 +308,13 @@ psql_latency() {
 
     sql=$(sql_for "$1")
     {
-        echo 'SET ROLE tenant_acme;'
         printf '%s\n' '\timing on'
         for ((i = 0; i < psql_runs; i++)); do
             echo "$sql;"
         done
-    } | psql -X -q -A -t -o /dev/null -v ON_ERROR_STOP=1 -h 127.0.0.1 \
-        -p "$pg_port" -U spectra_dataapi -d warehouse \
+    } | PGPASSWORD=$tenant_password \
+        psql -X -q -A -t -o /dev/null -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+        -p "$pg_port" -U tenant_acme -d warehouse \
       | awk '$1 == "Time:" { print $2 }' | sort -n \
       | awk '{ v[NR] = $1 }
              END {
@@ -307,8 +330,8 @@ pgbench_tps() {
     local file=$state/pgbench-$1.sql
 
     printf '%s;\n' "$(sql_for "$1")" > "$file"
-    PGOPTIONS='-c role=tenant_acme' pgbench -n -h 127.0.0.1 -p "$pg_port" \
-        -U spectra_dataapi -c 32 -j 2 -T "$seconds" -f "$file" warehouse \
+    PGPASSWORD=$tenant_password pgbench -n -h 127.0.0.1 -p "$pg_port" \
+        -U tenant_acme -c 32 -j 2 -T "$seconds" -f "$file" warehouse \
         2> /dev/null \
       | awk '/^tps = / { tps = $3 }
              /^number of failed transactions:/ { failed = $5 }
@@ -440,7 +463,7 @@ report=$state/report.txt
          "load average $load_before at start," \
          "$(cut -d' ' -f1-3 /proc/loadavg) at end"
     echo "nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||'), PostgreSQL" \
-         "$(psql -X -h 127.0.0.1 -p "$pg_port" -U spectra_dataapi \
+         "$(psql -X -h 127.0.0.1 -p "$pg_port" -U postgres \
             -d warehouse -Atc 'show server_version' | cut -d' ' -f1)," \
          "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
     echo "SQL: select * from sales order by id limit N (11 columns) as" \

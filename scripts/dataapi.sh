@@ -2,15 +2,21 @@
 # Starts and stops spectra-dataapi for the local stack and the tests.
 #
 #   dataapi.sh start BUILD_DIR STATE_DIR LISTEN_PORT PG_PORT
-#       writes STATE_DIR/dataapi.keys (a fresh access key id and secret),
-#       starts the daemon in the background (pid STATE_DIR/dataapi.pid,
-#       log STATE_DIR/dataapi.log, UNLOAD files under STATE_DIR/exports)
-#       and waits until the port answers
+#       writes STATE_DIR/dataapi/keys (a fresh access key id and secret),
+#       starts the daemon in the background (pid STATE_DIR/dataapi/pid,
+#       log STATE_DIR/dataapi/log, UNLOAD files under STATE_DIR/exports)
+#       and waits until the port answers. It logs in as spectra_dataapi
+#       with STATE_DIR/dataapi/pg-password and resolves SecretArn through
+#       STATE_DIR/dataapi/secrets.json (scripts/demo-credentials.sh writes
+#       both).
 #   dataapi.sh stop STATE_DIR
 #       stops it (SIGTERM, then waits for the clean shutdown)
 #
+# STATE_DIR/dataapi is 0700 and every file in it 0600: the keys, the
+# secrets, the password and the log are the daemon's alone.
+#
 # SPECTRA_DATAAPI_VALGRIND=1 runs the daemon under valgrind (leak check,
-# log STATE_DIR/dataapi.valgrind); SPECTRA_DATAAPI_ARGS adds flags.
+# log STATE_DIR/dataapi/valgrind); SPECTRA_DATAAPI_ARGS adds flags.
 set -euo pipefail
 
 usage() {
@@ -25,13 +31,14 @@ port_answers() {
 
 start() {
     local build=$1 state=$2 port=$3 pg_port=$4
-    local bin=$build/spectra-dataapi
-    local keys=$state/dataapi.keys pid_file=$state/dataapi.pid
+    local bin=$build/spectra-dataapi dir=$state/dataapi
+    local keys=$state/dataapi/keys pid_file=$state/dataapi/pid
     local akid secret i pg
     local -a cmd extra
 
     [ -x "$bin" ] || { echo "dataapi.sh: $bin not built" >&2; exit 1; }
-    mkdir -p "$state"
+    mkdir -p "$dir"
+    chmod 700 "$dir"
 
     if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
         echo "dataapi.sh: already running (pid $(cat "$pid_file"))" >&2
@@ -60,7 +67,15 @@ start() {
     cmd=("$bin" --listen "127.0.0.1:$port" --pg "$pg"
          --database warehouse --keys-file "$keys"
          --export-dir "$state/exports"
-         --pid-file "$pid_file" --log-file "$state/dataapi.log")
+         --pid-file "$pid_file" --log-file "$dir/log")
+
+    if [ -f "$dir/pg-password" ]; then
+        cmd+=(--pg-password-file "$dir/pg-password")
+    fi
+
+    if [ -f "$dir/secrets.json" ]; then
+        cmd+=(--secrets-file "$dir/secrets.json")
+    fi
 
     if [ -n "${SPECTRA_DATAAPI_ARGS:-}" ]; then
         read -r -a extra <<< "$SPECTRA_DATAAPI_ARGS"
@@ -70,20 +85,23 @@ start() {
     if [ "${SPECTRA_DATAAPI_VALGRIND:-0}" = 1 ]; then
         cmd=(valgrind --leak-check=full "--show-leak-kinds=definite,indirect"
              "--errors-for-leak-kinds=definite,indirect" --error-exitcode=99
-             --log-file="$state/dataapi.valgrind" "${cmd[@]}")
+             --log-file="$dir/valgrind" "${cmd[@]}")
     fi
 
     rm -f "$pid_file"
-    nohup "${cmd[@]}" >> "$state/dataapi.log" 2>&1 < /dev/null &
-    echo $! > "$state/dataapi.launcher.pid"
+    (
+        umask 077
+        nohup "${cmd[@]}" >> "$dir/log" 2>&1 < /dev/null &
+        echo $! > "$dir/launcher.pid"
+    )
 
     for i in $(seq 1 300); do
         if port_answers "$port" && [ -s "$pid_file" ]; then
             return 0
         fi
 
-        if ! kill -0 "$(cat "$state/dataapi.launcher.pid")" 2>/dev/null; then
-            echo "dataapi.sh: the daemon exited; see $state/dataapi.log" >&2
+        if ! kill -0 "$(cat "$dir/launcher.pid")" 2>/dev/null; then
+            echo "dataapi.sh: the daemon exited; see $dir/log" >&2
             exit 1
         fi
 
@@ -99,7 +117,7 @@ stop() {
     local state=$1 pid i
 
     # the launcher pid is the daemon itself, or valgrind running it
-    for f in "$state/dataapi.launcher.pid" "$state/dataapi.pid"; do
+    for f in "$state/dataapi/launcher.pid" "$state/dataapi/pid"; do
         [ -f "$f" ] || continue
         pid=$(cat "$f")
         kill -TERM "$pid" 2>/dev/null || true

@@ -10,15 +10,16 @@ http_port=$2
 pg_port=$3
 dataapi_port=$4
 
-read -r access_key secret_key < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
+read -r access_key secret_key < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)
+pg_password=$(cut -d: -f5- "$state/pg.pgpass")
 
-base=$(jq -n \
+# secrets go to jq on its standard input, never on a command line
+base=$(printf '%s\n%s\n%s\n' "$access_key" "$secret_key" "$pg_password" \
+    | jq -R -n \
     --arg url "http://127.0.0.1:$http_port" \
     --argjson pg_port "$pg_port" \
     --arg endpoint "http://127.0.0.1:$dataapi_port" \
-    --arg access_key "$access_key" \
-    --arg secret_key "$secret_key" \
-    '{
+    'input as $access_key | input as $secret_key | input as $pg_password | {
       url: $url,
       tenants: [
         {tenant_id: "acme", db_user: "tenant_acme", rows: 600000},
@@ -26,7 +27,7 @@ base=$(jq -n \
         {tenant_id: "initech", db_user: "tenant_initech", rows: 100000}
       ],
       postgres: {host: "127.0.0.1", port: $pg_port, user: "postgres",
-                 database: "warehouse"},
+                 password: $pg_password, database: "warehouse"},
       dataapi: {endpoint: $endpoint, region: "us-east-1",
                 access_key_id: $access_key, secret_access_key: $secret_key,
                 database: "warehouse", cluster_identifier: "spectra-local"}

@@ -1,23 +1,160 @@
 -- The demo warehouse: three tenants sharing one RLS-protected fact table.
 -- Loaded by scripts/pg.sh into database "warehouse" as the superuser.
 -- Row split 600,000 / 300,000 / 100,000 is uneven on purpose: a leak shows.
+--
+-- Tenant isolation is the database's: every tenant statement runs in a
+-- session logged in AS the tenant's role (spectra-dataapi connects as it),
+-- and no role that runs tenant SQL is a member of any other role, so no
+-- SQL can become another tenant. docs/hardening.md explains each part.
 
 \set ON_ERROR_STOP on
 
+-- Owns the tables; never logs in.
 CREATE ROLE spectra_owner NOLOGIN;
-CREATE ROLE spectra_tenants NOLOGIN;
-CREATE ROLE tenant_acme NOLOGIN IN ROLE spectra_tenants;
-CREATE ROLE tenant_globex NOLOGIN IN ROLE spectra_tenants;
-CREATE ROLE tenant_initech NOLOGIN IN ROLE spectra_tenants;
 
--- spectra-dataapi logs in as this role and switches to the tenant's role
--- for each statement, so it must be a member of every tenant role; it is no
--- superuser and owns nothing, so RLS applies to everything it runs.
-CREATE ROLE spectra_dataapi LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-GRANT tenant_acme, tenant_globex, tenant_initech TO spectra_dataapi;
+-- One login role per tenant, members of nothing (in PostgreSQL 15 any
+-- membership allows SET ROLE). Their passwords come from the secrets file
+-- or are minted by spectra_admin.get_cluster_credentials() below. The
+-- limits are the DBA's, per role: statement_timeout bounds a statement
+-- (spectra-dataapi keeps the lower of it and its own), temp_file_limit is
+-- superuser-only, so the tenant cannot lift it, and CONNECTION LIMIT bounds
+-- its backends (keep it above --pool-per-user plus --max-sessions-per-user
+-- of every daemon that logs in as the role).
+CREATE ROLE tenant_acme LOGIN CONNECTION LIMIT 24;
+CREATE ROLE tenant_globex LOGIN CONNECTION LIMIT 24;
+CREATE ROLE tenant_initech LOGIN CONNECTION LIMIT 24;
+
+ALTER ROLE tenant_acme SET statement_timeout = '15min';
+ALTER ROLE tenant_acme SET temp_file_limit = '1GB';
+ALTER ROLE tenant_acme SET work_mem = '16MB';
+ALTER ROLE tenant_globex SET statement_timeout = '15min';
+ALTER ROLE tenant_globex SET temp_file_limit = '1GB';
+ALTER ROLE tenant_globex SET work_mem = '16MB';
+ALTER ROLE tenant_initech SET statement_timeout = '15min';
+ALTER ROLE tenant_initech SET temp_file_limit = '1GB';
+ALTER ROLE tenant_initech SET work_mem = '16MB';
+
+-- spectra-dataapi's own login: it only checks db users and mints their
+-- passwords; it is a member of no role, owns nothing, may read no table
+-- and never runs tenant SQL. Its password is set by the fixture scripts.
+CREATE ROLE spectra_dataapi LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+    NOINHERIT CONNECTION LIMIT 8;
+
+-- Owns the minting function: CREATEROLE (to set tenant passwords), never
+-- logs in, has no members.
+CREATE ROLE spectra_credentials NOLOGIN NOINHERIT CREATEROLE;
+
+REVOKE ALL ON DATABASE warehouse FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE warehouse
+    TO tenant_acme, tenant_globex, tenant_initech;
+GRANT CONNECT ON DATABASE warehouse TO spectra_dataapi;
 
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO spectra_tenants;
+GRANT USAGE ON SCHEMA public TO tenant_acme, tenant_globex, tenant_initech;
+
+-- GetClusterCredentials for PostgreSQL: a temporary password for an
+-- ordinary tenant role, valid for duration_seconds (900 to 3600, as AWS).
+-- The function refuses anything else itself, whatever its caller checked.
+CREATE SCHEMA spectra_admin;
+REVOKE ALL ON SCHEMA spectra_admin FROM PUBLIC;
+GRANT USAGE ON SCHEMA spectra_admin TO spectra_dataapi;
+
+CREATE FUNCTION spectra_admin.get_cluster_credentials(
+    db_user name, duration_seconds integer)
+RETURNS TABLE (password text, expiration timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    r       record;
+    pw      text;
+    expires timestamptz;
+BEGIN
+    IF duration_seconds IS NULL OR duration_seconds < 900
+       OR duration_seconds > 3600 THEN
+        RAISE EXCEPTION 'duration_seconds must be from 900 to 3600'
+            USING ERRCODE = '22023';
+    END IF;
+
+    SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname = db_user;
+
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'db user "%" does not exist', db_user
+            USING ERRCODE = '28000';
+    END IF;
+
+    IF r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb
+       OR r.rolreplication OR NOT r.rolcanlogin
+       OR db_user LIKE 'pg\_%'
+       OR db_user IN (session_user, current_user, 'spectra_dataapi',
+                      'spectra_credentials', 'spectra_owner')
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                  WHERE m.member = r.oid)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                  WHERE c.relowner = r.oid AND c.relpersistence <> 't')
+    THEN
+        RAISE EXCEPTION 'db user "%" is not an ordinary tenant role',
+            db_user USING ERRCODE = '42501';
+    END IF;
+
+    -- 244 random bits from the server's strong random source
+    pw := replace(gen_random_uuid()::text || gen_random_uuid()::text,
+                  '-', '');
+    expires := clock_timestamp() + make_interval(secs => duration_seconds);
+
+    BEGIN
+        EXECUTE format('ALTER ROLE %I PASSWORD %L VALID UNTIL %L',
+                       db_user, pw, expires);
+    EXCEPTION WHEN OTHERS THEN
+        -- a new error without the failed statement (and its password)
+        -- as context, so that no log line carries the password
+        RAISE EXCEPTION 'could not set the password of db user "%"',
+            db_user USING ERRCODE = '42501';
+    END;
+
+    RETURN QUERY SELECT pw, expires;
+END
+$fn$;
+
+ALTER FUNCTION spectra_admin.get_cluster_credentials(name, integer)
+    OWNER TO spectra_credentials;
+REVOKE ALL ON FUNCTION spectra_admin.get_cluster_credentials(name, integer)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    spectra_admin.get_cluster_credentials(name, integer) TO spectra_dataapi;
+
+-- Functions with side effects or that show other sessions, other tenants'
+-- data volumes or the cluster's state: nobody but the superuser. What stays
+-- PUBLIC and why is in docs/hardening.md (set_config and current_setting:
+-- SET and SHOW do the same and cannot be revoked; pg_advisory_unlock_all:
+-- the daemon's reset between statements calls it).
+DO $revoke$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+        FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace
+          AND (p.proname IN ('pg_sleep', 'pg_sleep_for', 'pg_sleep_until',
+                             'pg_logical_emit_message', 'pg_notify',
+                             'pg_terminate_backend', 'pg_cancel_backend',
+                             'pg_blocking_pids',
+                             'pg_safe_snapshot_blocking_pids',
+                             'pg_lock_status', 'pg_prepared_xact',
+                             'pg_database_size', 'pg_tablespace_size',
+                             'pg_relation_size', 'pg_total_relation_size',
+                             'pg_table_size', 'pg_indexes_size',
+                             'loread', 'lowrite')
+               OR p.proname LIKE 'lo\_%'
+               OR p.proname LIKE 'pg\_stat\_%'
+               OR (p.proname LIKE '%advisory%'
+                   AND p.proname <> 'pg_advisory_unlock_all'))
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END
+$revoke$;
 
 GRANT CREATE, USAGE ON SCHEMA public TO spectra_owner;
 SET ROLE spectra_owner;
@@ -81,7 +218,8 @@ CREATE POLICY tenant_isolation ON sales FOR SELECT
     USING (tenant_id = (SELECT substr(current_user::text, 8)
                         WHERE current_user::text LIKE 'tenant\_%'));
 
-GRANT SELECT ON regions, sales TO spectra_tenants;
+-- Granted to each tenant role itself: no group role to be a member of.
+GRANT SELECT ON regions, sales TO tenant_acme, tenant_globex, tenant_initech;
 
 RESET ROLE;
 VACUUM ANALYZE regions;

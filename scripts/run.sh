@@ -15,7 +15,7 @@ state=${SPECTRA_STATE_DIR:-$state_root/run}
 bash "$repo/scripts/deps.sh"
 make -s -C "$repo" all
 
-if [ -f "$state/nginx/logs/nginx.pid" ] || [ -f "$state/dataapi.pid" ]; then
+if [ -f "$state/nginx/logs/nginx.pid" ] || [ -f "$state/dataapi/pid" ]; then
     echo "run: Spectra seems to be running already (make stop first)" >&2
     exit 1
 fi
@@ -38,6 +38,8 @@ echo "run: starting PostgreSQL on 127.0.0.1:$pg_port"
 bash "$repo/scripts/pg.sh" start "$state/pg" "$pg_port"
 echo "run: loading the demo warehouse (1,000,000 rows)"
 bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
+bash "$repo/scripts/demo-credentials.sh" "$state/pg" "$pg_port" \
+    "$state/dataapi"
 
 echo "run: starting spectra-dataapi on 127.0.0.1:$dataapi_port"
 # A page must fit nginx's subrequest_output_buffer_size (16m in
@@ -47,7 +49,7 @@ SPECTRA_DATAAPI_ARGS="--page-bytes 8388608 ${SPECTRA_DATAAPI_ARGS:-}" \
     "$pg_port"
 
 bash "$repo/scripts/demo-auth.sh" "$state"
-read -r access_key secret_key < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
+read -r access_key secret_key < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)
 
 echo "run: starting nginx on 127.0.0.1:$http_port"
 mkdir -p "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/tmp" \
@@ -67,8 +69,13 @@ chmod 600 "$state/nginx/conf/nginx.conf"
 wait_port "$http_port" 10
 
 demo_json=${SPECTRA_DEMO_JSON:-$repo/var/demo.json}
-bash "$repo/scripts/demo-json.sh" "$state" "$http_port" "$pg_port" \
-    "$dataapi_port" > "$demo_json"
+# it holds every demo credential: the checkout's user only
+(
+    umask 077
+    bash "$repo/scripts/demo-json.sh" "$state" "$http_port" "$pg_port" \
+        "$dataapi_port" > "$demo_json.tmp"
+    mv -f "$demo_json.tmp" "$demo_json"
+)
 trap - ERR
 
 url=http://127.0.0.1:$http_port
@@ -76,7 +83,9 @@ cat <<MSG
 
 Spectra is running.
   API:          $url/v1/
-  PostgreSQL:   127.0.0.1:$pg_port (database warehouse)
+  PostgreSQL:   127.0.0.1:$pg_port (database warehouse; every role needs
+                its password: the superuser's is postgres.password in
+                $demo_json, PGPASSFILE=$state/pg.pgpass)
   Data API:     http://127.0.0.1:$dataapi_port (spectra-dataapi)
   State, logs:  $state
   Demo facts:   $demo_json (tenants, credentials)

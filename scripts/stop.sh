@@ -14,7 +14,7 @@ if [ -f "$state/nginx/logs/nginx.pid" ]; then
     stop_pid "$state/nginx/logs/nginx.pid"
 fi
 
-if [ -f "$state/dataapi.pid" ]; then
+if [ -f "$state/dataapi/pid" ] || [ -f "$state/dataapi/launcher.pid" ]; then
     echo "stop: spectra-dataapi"
     bash "$repo/scripts/dataapi.sh" stop "$state"
 fi

@@ -5,7 +5,8 @@
 #
 # SPECTRA_PORT_BASE (default 21400) moves every port, so that two runs can
 # share a machine: PostgreSQL base, spectra-dataapi base+1, nginx base+2,
-# base+10..49 for extra daemons a suite starts itself.  The default stays
+# base+10..48 for extra daemons a suite starts itself (t/002's make run
+# stack: base+45..47, t/003: base+48), all below base+50.  The default stays
 # below Linux's ephemeral port range (32768-60999): a listening port there
 # can be taken at random by an outgoing connection, e.g. of a pool.
 set -euo pipefail
@@ -48,6 +49,15 @@ chown nobody: "$state/nginx-data"
 echo "test: starting PostgreSQL and loading the demo warehouse"
 bash "$repo/scripts/pg.sh" start "$state/pg" "$base"
 bash "$repo/scripts/pg.sh" demo "$state/pg" "$base"
+bash "$repo/scripts/demo-credentials.sh" "$state/pg" "$base" "$state/dataapi"
+
+# The test warehouse only: the suites need statements that run long
+# without burning the shared cores, and pg_sleep is what they sleep with
+# (demo.sql revokes it from PUBLIC; t/002 checks make run's warehouse).
+PGPASSFILE=$state/pg.pgpass psql -X -q -w -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$base" -U postgres -d warehouse -c \
+    'GRANT EXECUTE ON FUNCTION pg_sleep(double precision)
+         TO tenant_acme, tenant_globex, tenant_initech'
 
 echo "test: starting spectra-dataapi"
 # small pages (the default is one page up to 100 MiB): keeps the suites'
@@ -55,8 +65,15 @@ echo "test: starting spectra-dataapi"
 SPECTRA_DATAAPI_ARGS="--page-rows 1000 ${SPECTRA_DATAAPI_ARGS:-}" \
     bash "$repo/scripts/dataapi.sh" start "$build" "$state" $((base + 1)) \
     "$base"
-read -r access_key secret_key < <(grep -v '^#' "$state/dataapi.keys" | head -n 1)
+read -r access_key secret_key < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)
 
+# psql -U postgres in the suites finds the superuser's password here
+export PGPASSFILE=$state/pg.pgpass
+export SPECTRA_PG_PASSFILE=$state/pg.pgpass
+export SPECTRA_PG_DIR=$state/pg
+export SPECTRA_DATAAPI_DIR=$state/dataapi
+export SPECTRA_DATAAPI_SECRETS_FILE=$state/dataapi/secrets.json
+export SPECTRA_DATAAPI_PG_PASSWORD_FILE=$state/dataapi/pg-password
 export SPECTRA_REPO=$repo
 export SPECTRA_BUILD=$build
 export SPECTRA_PORT_BASE=$base

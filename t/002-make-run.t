@@ -1,8 +1,10 @@
 # The local stack as `make run` brings it up and `make stop` takes it down:
 # health answers with the versions, the printed request works as printed
-# (each tenant sees its own rows), var/demo.json says what a script needs,
-# a second run while running is refused, a taken port is a clear error,
-# and stop leaves no process and no listening port behind.
+# (each tenant sees its own rows), var/demo.json says what a script needs
+# (the superuser's password too: PostgreSQL trusts no one), the demo
+# warehouse denies tenants the functions demo.sql revokes, a second run
+# while running is refused, a taken port is a clear error, and stop leaves
+# no process and no listening port behind.
 use strict;
 use warnings;
 use Test::More;
@@ -10,9 +12,11 @@ use JSON::PP qw(decode_json);
 use HTTP::Tiny;
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use lib "$ENV{SPECTRA_REPO}/t/data/dataapi";
+use DataAPI qw(statement);
 
 my $repo = $ENV{SPECTRA_REPO} or plan skip_all => 'run by scripts/test.sh';
-my $base = $ENV{SPECTRA_PORT_BASE} + 50;
+my $base = $ENV{SPECTRA_PORT_BASE} + 45;
 my ($http, $pg, $dataapi) = ($base, $base + 1, $base + 2);
 my $state = "$ENV{SPECTRA_STATE}/make-run";
 my $demo = tempdir(CLEANUP => 1) . '/demo.json';
@@ -57,6 +61,47 @@ is_deeply [map { "$_->{tenant_id}:$_->{db_user}:$_->{rows}" }
 is $facts->{postgres}{port}, $pg, 'demo.json has the PostgreSQL port';
 is $facts->{dataapi}{endpoint}, "http://127.0.0.1:$dataapi",
     'demo.json has the Data API endpoint';
+is sprintf('%04o', (stat $demo)[2] & 07777), '0600',
+   'demo.json, full of credentials, is 0600';
+like $facts->{postgres}{password} // '', qr/^[0-9a-f]{48}$/,
+     "demo.json has the superuser's password";
+
+sub psql {
+    my ($password) = @_;
+    local $ENV{PGPASSFILE} = '/dev/null';
+    local $ENV{PGPASSWORD} = $password;
+    delete local $ENV{PGPASSWORD} unless defined $password;
+    my $out = `psql -X -w -At -h 127.0.0.1 -p $pg -U postgres -d warehouse -c 'select count(*) from sales' 2>&1`;
+    return ($? >> 8, $out);
+}
+my ($rc, $psql) = psql(undef);
+isnt $rc, 0, 'psql -U postgres without a password is refused';
+like $psql, qr/no password supplied/, '... no password supplied';
+($rc, $psql) = psql($facts->{postgres}{password});
+is $psql, "1000000
+", "with demo.json's password the superuser sees all";
+
+# the demo warehouse as demo.sql leaves it (the test fixture grants
+# pg_sleep back to its tenants; make run's does not)
+{
+    my $da = { port => $dataapi, region => 'us-east-1',
+               akid => $facts->{dataapi}{access_key_id},
+               secret => $facts->{dataapi}{secret_access_key} };
+    for my $c (['select pg_sleep(0)', 'pg_sleep'],
+               ['select pg_advisory_lock(1)', 'pg_advisory_lock'],
+               ['select count(*) from pg_stat_activity',
+                'pg_stat_get_activity']) {
+        my $d = statement($da, 'tenant_acme', $c->[0]);
+        is $d->{Error}, "ERROR: permission denied for function $c->[1] "
+                        . '(SQLSTATE 42501)',
+           "make run's warehouse: tenants may not call $c->[1]";
+    }
+    my $d = statement($da, 'tenant_initech', 'select count(*) from sales');
+    is $d->{Status}, 'FINISHED', 'tenant_initech runs on a minted password';
+    $d = statement($da, 'tenant_acme', 'set role tenant_globex');
+    is $d->{Error}, 'ERROR: permission denied to set role "tenant_globex" '
+                    . '(SQLSTATE 42501)', 'and no tenant becomes another';
+}
 
 # The printed request, as printed: acme's rows by region.
 $curl =~ s/\\\n//g;

@@ -10,7 +10,7 @@ use HTTP::Tiny;
 
 my $repo = $ENV{SPECTRA_REPO} or plan skip_all => 'run by scripts/test.sh';
 my $module = "$ENV{SPECTRA_BUILD}/ngx_spectra_module.so";
-my $port = $ENV{SPECTRA_PORT_BASE} + 60;
+my $port = $ENV{SPECTRA_PORT_BASE} + 48;
 my $dir = tempdir('spectra-conf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
 chmod 0755, $dir;

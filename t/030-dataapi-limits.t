@@ -218,13 +218,16 @@ sub run_sql {
     is $b->{message}, 'UNLOAD: FORMAT PARQUET and ZSTD are not supported '
                       . 'by spectra-dataapi', 'PARQUET is refused';
 
-    ($st, $b) = call($d, 'ExecuteStatement',
-        { Sql => q{UNLOAD ('select set_config(\'role\', \'x\', false)') }
-                 . q{TO 's3://bucket/p/' IAM_ROLE default},
-          Database => 'warehouse', ClusterIdentifier => 'demo',
-          DbUser => 'tenant_acme' });
-    like $b->{message}, qr/set_config" is not allowed/,
-         'the inner query gets the same checks';
+    # the inner query runs as the tenant: PostgreSQL refuses the switch
+    $id = run_sql($d, 'tenant_acme',
+                  q{UNLOAD ('select set_config(\'role\', }
+                  . q{\'tenant_globex\', false)') }
+                  . q{TO 's3://bucket/role/' IAM_ROLE default});
+    $r = wait_done($d, $id);
+    is $r->{Status}, 'FAILED', 'an UNLOAD whose query switches role FAILS';
+    is $r->{Error}, 'ERROR: permission denied to set role "tenant_globex" '
+                    . '(SQLSTATE 42501)', 'inside PostgreSQL, with 42501';
+    ok !-e "$exports/bucket/role/0000_part_00", 'and writes no file';
 }
 
 is stop_daemon($d), 0, 'SIGTERM: clean exit 0';
@@ -237,16 +240,16 @@ is stop_daemon($d), 0, 'SIGTERM: clean exit 0';
          'one line per statement with status, duration and SQLSTATE';
 }
 
-# SecretArn: the db user is the secret name's last path component
+# SecretArn: the db user is the secret's username (--secrets-file)
 {
     my ($st, $b) = call($env, 'ExecuteStatement',
         { Sql => 'select count(*) from sales', Database => 'warehouse',
           WorkgroupName => 'spectra',
           SecretArn => 'arn:aws:secretsmanager:us-east-1:123456789012:'
-                       . 'secret:spectra/tenant_globex-AbC123' });
+                       . 'secret:spectra/tenant_globex-Ab1Cd2' });
     is $st, 200, 'WorkgroupName + SecretArn';
     is $b->{SecretArn}, 'arn:aws:secretsmanager:us-east-1:123456789012:'
-                        . 'secret:spectra/tenant_globex-AbC123',
+                        . 'secret:spectra/tenant_globex-Ab1Cd2',
        'echoes SecretArn';
     my $r = wait_done($env, $b->{Id});
     is $r->{DbUser}, 'tenant_globex', 'maps to db user tenant_globex';

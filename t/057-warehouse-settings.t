@@ -1,9 +1,10 @@
 # Where and as whom statements run: a provisioned cluster with per-tenant
 # secrets, a Serverless workgroup (which needs them), credentials and
 # region from the standard AWS_* environment of the nginx master, and the
-# settings nginx refuses at configuration time.  spectra-dataapi maps a
-# secret to the database user its name ends with, as a per-tenant secret
-# in Secrets Manager would hold that user's credentials.
+# settings nginx refuses at configuration time.  spectra-dataapi resolves
+# a secret through its secrets file (scripts/demo-credentials.sh writes
+# tenant_acme's and tenant_globex's) to that user and its password, as a
+# per-tenant secret in Secrets Manager holds that user's credentials.
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib";
 use Test::Nginx::Socket 'no_plan';
@@ -98,7 +99,7 @@ __DATA__
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_workgroup_name analytics;
     spectra_database warehouse;
-    spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Zz9Yy8;
+    spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Ab1Cd2;
 --- response_body_like chomp
 "data":\[\{"count":300000\}\]
 

@@ -1,12 +1,16 @@
 /*
  * spectra-dataapi: the Amazon Redshift Data API wire protocol served on
  * PostgreSQL. Shared types of the daemon: configuration, the statement
- * store, sessions, results and the worker pool.
+ * store, sessions, results, the database users (their queues and
+ * connection pools), credentials and the workers.
  *
  * Locking: one mutex (da_ctx_t.lock) protects the store (statements,
- * queue, sessions, caches). A statement's result is written by one worker
- * before the statement becomes FINISHED and is read-only afterwards, so
- * pages are rendered outside the lock while a reference is held.
+ * users, queues, pools, sessions, the memory bound). A statement's result
+ * is written by one worker before the statement becomes FINISHED and is
+ * read-only afterwards, so pages are sent outside the lock while a
+ * reference is held. Credentials (secrets, minted passwords, the db user
+ * cache) and the administrative connection have their own mutex
+ * (da_ctx_t.cred_lock); nothing takes one while holding the other.
  */
 
 #ifndef DA_DATAAPI_H
@@ -45,6 +49,33 @@ typedef struct {
 } da_key_t;
 
 
+/* One Secrets Manager secret of --secrets-file. */
+typedef struct {
+    char             *arn;
+    char             *name;          /* the secret's name, no "-XXXXXX" */
+    char             *username;
+    char             *password;
+} da_secret_t;
+
+
+/* A password minted by get_cluster_credentials(), reused until shortly
+ * before it expires. */
+typedef struct {
+    char             *user;
+    char             *password;
+    time_t            reuse_until;
+    unsigned          gen;
+} da_minted_t;
+
+
+/* What a connection logs in with (credentials.c). */
+typedef struct {
+    char             *password;      /* cleansed and freed by da_cred_clear */
+    int               minted;
+    unsigned          gen;
+} da_cred_t;
+
+
 typedef struct {
     char             *name;          /* column name */
     char             *type_name;     /* pg_type.typname */
@@ -67,6 +98,13 @@ typedef struct {
  * per row, per column a uint32 length (UINT32_MAX for NULL) followed by
  * the bytes, read with da_result_value().
  */
+/*
+ * Called before a result grows from old to new bytes (da_result_bytes);
+ * non-zero refuses the growth (the memory bound, see store.c).
+ */
+typedef int (*da_budget_pt)(void *data, size_t old_bytes, size_t new_bytes);
+
+
 typedef struct {
     da_column_t      *columns;
     int               ncolumns;
@@ -78,18 +116,58 @@ typedef struct {
     size_t            len;
     size_t            cap;
     size_t            size;          /* ResultSize: bytes of the values */
+    da_budget_pt      budget;
+    void             *budget_data;
 } da_result_t;
 
 
 typedef struct da_session_s  da_session_t;
 typedef struct da_unload_s   da_unload_t;
 typedef struct da_stmt_s     da_stmt_t;
+typedef struct da_user_s     da_user_t;
+typedef struct da_pconn_s    da_pconn_t;
+
+
+/* A connection logged in as one database user (pool.c). */
+struct da_pconn_s {
+    PGconn           *conn;
+    da_user_t        *user;
+    long              role_timeout_ms;  /* the role's statement_timeout */
+    int               session;       /* pinned to a session */
+    time_t            idle_since;
+    da_pconn_t       *prev;          /* idle list, least recently used */
+    da_pconn_t       *next;          /* first */
+};
+
+
+/*
+ * A database user: its queue of statements waiting to run (sched.c) and
+ * how many connections it holds (pool.c). Freed when it has neither.
+ */
+struct da_user_s {
+    char             *name;
+    da_user_t        *next;          /* ctx->users */
+
+    da_stmt_t        *queue_head;
+    da_stmt_t        *queue_tail;
+    int               nqueued;
+    int               nrunning;
+    da_user_t        *ring_prev;     /* users with queued statements */
+    da_user_t        *ring_next;
+    int               in_ring;
+
+    int               nconns;        /* pooled: open or opening, idle or busy */
+    int               nsessions;     /* each pins one more connection */
+};
+
 
 struct da_session_s {
     char              id[DA_ID_SIZE];
     char             *db_user;
+    char             *secret_arn;
     char             *access_key;
-    PGconn           *conn;          /* opened by the first statement */
+    da_user_t        *user;
+    da_pconn_t       *pconn;         /* opened by the first statement */
     time_t            expires;
     int               keepalive;
     int               busy;          /* a statement of it is not done */
@@ -142,6 +220,13 @@ struct da_stmt_s {
     PGcancel         *cancel;        /* while STARTED */
     int               cancel_requested;
 
+    da_user_t        *user;          /* while queued or running */
+    struct timespec   deadline;      /* CLOCK_MONOTONIC, while STARTED */
+    int               timed_out;     /* the watchdog cancelled it */
+    time_t            next_cancel;
+    size_t            reserved;      /* of the memory bound (store.c) */
+    size_t            used;
+
     int               refs;
     uint64_t          seq;
     da_stmt_t        *queue_next;
@@ -168,10 +253,16 @@ typedef struct {
 
 typedef struct da_ctx_s  da_ctx_t;
 
+/* The budget_data of a statement's results (store.c). */
+typedef struct {
+    da_ctx_t         *ctx;
+    da_stmt_t        *stmt;          /* the top-level statement */
+} da_budget_t;
+
 typedef struct {
     da_ctx_t         *ctx;
     pthread_t         thread;
-    PGconn           *conn;
+    da_stmt_t        *current;       /* under ctx->lock */
     int               index;
 } da_worker_t;
 
@@ -183,12 +274,20 @@ struct da_ctx_s {
     char             *listen_host;
     int               listen_port;
     char             *pg_conninfo;
+    char             *pg_password_file;
+    char             *secrets_file;
     char             *database;
     char             *keys_file;
     da_key_t         *keys;
     size_t            nkeys;
     int               workers;
     int               queue_max;
+    int               queue_per_user;
+    int               running_per_user;
+    int               pool_per_user;
+    int               pool_max;
+    long              pool_idle;
+    long              cred_duration;
     size_t            max_result_bytes;
     long              retention;
     long              statement_timeout;
@@ -196,6 +295,7 @@ struct da_ctx_s {
     size_t            page_bytes;
     size_t            max_body;
     int               max_sessions;
+    int               max_sessions_per_user;
     long              role_cache_seconds;
     long              max_wait;
     int               max_statements;
@@ -213,19 +313,40 @@ struct da_ctx_s {
     pthread_cond_t    queue_cond;
     pthread_cond_t    state_cond;
     pthread_cond_t    reaper_cond;
-    da_stmt_t        *queue_head;
-    da_stmt_t        *queue_tail;
+    pthread_cond_t    mem_cond;      /* memory of the bound was given back */
+    da_user_t        *users;
+    da_user_t        *ring;          /* the next user to serve */
     int               queue_len;
+    da_pconn_t       *idle_head;     /* least recently used */
+    da_pconn_t       *idle_tail;
+    int               nconns;        /* every connection, sessions' too */
     da_stmt_t        *all_head;      /* oldest */
     da_stmt_t        *all_tail;      /* newest */
     int               nstatements;
     size_t            retained_bytes;
+    size_t            building_bytes;  /* reserved by results being built */
     da_stmt_t        *by_id[DA_HASH_SIZE];
     da_stmt_t        *by_token[DA_HASH_SIZE];
     da_session_t     *sessions;
     int               nsessions;
+
+    /* credentials, under cred_lock */
+    pthread_mutex_t   cred_lock;
+    PGconn           *admin;
+    char             *admin_password;
+    da_secret_t      *secrets;
+    size_t            nsecrets;
+    da_minted_t      *minted;
+    size_t            nminted;
+    unsigned          minted_gen;
     da_role_t        *roles;
     size_t            nroles;
+
+    /* tenant connections: the --pg parameters but user and password */
+    const char      **tenant_keys;
+    const char      **tenant_values;
+    PQconninfoOption *tenant_options;
+
     da_type_t        *types;
     size_t            ntypes;
     uint64_t          seq;
@@ -238,6 +359,23 @@ struct da_ctx_s {
 };
 
 
+/*
+ * A GetStatementResult page, sent without copying the rows: the head
+ * ('{"Records":[') and the tail (column metadata, totals, NextToken) in
+ * one buffer, the rows straight from the result, kept by a reference to
+ * the statement until the reply is sent (http.c).
+ */
+typedef struct {
+    u_char           *text;          /* head, then tail: malloc()ed */
+    size_t            head_len;
+    size_t            tail_len;
+    const u_char     *rows;
+    size_t            rows_len;
+    da_ctx_t         *ctx;
+    da_stmt_t        *hold;
+} da_page_t;
+
+
 /* A parsed request, as the operation handlers see it. */
 typedef struct {
     da_ctx_t         *ctx;
@@ -247,6 +385,7 @@ typedef struct {
     json_t           *reply;         /* object, or NULL on error */
     u_char           *text;          /* or a ready reply, malloc()ed */
     size_t            text_len;
+    da_page_t        *page;          /* or a result page */
     const char       *error_type;
     char              error[512];
     const char       *error_statement_id;
@@ -261,6 +400,7 @@ double da_now(void);
 /* http.c */
 int da_http_start(da_ctx_t *ctx);
 void da_http_stop(da_ctx_t *ctx);
+void da_page_free(void *page);
 
 /* ops.c */
 void da_dispatch(da_request_t *r, const char *operation);
@@ -281,6 +421,8 @@ da_stmt_t *da_store_find_token_locked(da_ctx_t *ctx, const char *token,
 void da_store_set_status_locked(da_ctx_t *ctx, da_stmt_t *s,
     da_status_e status);
 int da_is_terminal(da_status_e status);
+int da_store_budget(void *data, size_t old_bytes, size_t new_bytes);
+void da_store_release_locked(da_ctx_t *ctx, da_stmt_t *s);
 void da_store_reap(da_ctx_t *ctx, int all);
 da_session_t *da_session_find_locked(da_ctx_t *ctx, const char *id,
     const char *access_key);
@@ -288,22 +430,60 @@ void da_session_unref_locked(da_ctx_t *ctx, da_session_t *s);
 void da_store_free(da_ctx_t *ctx);
 void *da_reaper_main(void *arg);
 
+/* sched.c */
+da_user_t *da_user_get_locked(da_ctx_t *ctx, const char *name);
+void da_users_sweep_locked(da_ctx_t *ctx);
+int da_enqueue_locked(da_ctx_t *ctx, da_stmt_t *s);
+void da_sched_remove_locked(da_ctx_t *ctx, da_stmt_t *s);
+da_stmt_t *da_sched_next_locked(da_ctx_t *ctx, da_pconn_t **pc,
+    PGconn **evicted);
+void da_sched_done_locked(da_ctx_t *ctx, da_stmt_t *s);
+da_stmt_t *da_sched_pop_any_locked(da_ctx_t *ctx);
+void da_watchdog(da_ctx_t *ctx);
+
+/* pool.c */
+int da_pool_init(da_ctx_t *ctx);
+da_pconn_t *da_pool_take_locked(da_ctx_t *ctx, da_user_t *u);
+int da_pool_reserve_locked(da_ctx_t *ctx, da_user_t *u, int session,
+    PGconn **evicted);
+void da_pool_unreserve_locked(da_ctx_t *ctx, da_user_t *u, int session);
+da_pconn_t *da_pool_open(da_ctx_t *ctx, da_user_t *u, const char *secret_arn,
+    char *err, size_t errlen, char *sqlstate);
+PGconn *da_pool_release_locked(da_ctx_t *ctx, da_pconn_t *pc, int reuse);
+PGconn *da_pool_close_locked(da_ctx_t *ctx, da_pconn_t *pc);
+void da_pool_reap(da_ctx_t *ctx, int all);
+void da_pool_free(da_ctx_t *ctx);
+
+/* credentials.c */
+int da_credentials_start(da_ctx_t *ctx);
+int da_secrets_reload(da_ctx_t *ctx);
+int da_secret_user(da_ctx_t *ctx, const char *arn, char **user);
+int da_role_check(da_ctx_t *ctx, const char *role, char **reason);
+int da_credentials_get(da_ctx_t *ctx, const char *user,
+    const char *secret_arn, unsigned failed_gen, da_cred_t *out,
+    char *err, size_t errlen, char *sqlstate);
+void da_cred_clear(da_cred_t *c);
+int da_read_private_file(const char *path, const char *what, char **out,
+    size_t *len);
+int da_private_file(const char *path, const char *what, int fd);
+void da_credentials_free(da_ctx_t *ctx);
+
 /* worker.c */
 int da_workers_start(da_ctx_t *ctx);
 void da_workers_stop(da_ctx_t *ctx);
-int da_enqueue_locked(da_ctx_t *ctx, da_stmt_t *s);
 int da_cancel_locked(da_ctx_t *ctx, da_stmt_t *s);
 void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
 
 /* result.c */
 void da_result_free(da_result_t *res);
+size_t da_result_bytes(const da_result_t *res);
 int da_result_add_row(da_result_t *res, PGresult *pg, int row);
 void da_result_shrink(da_result_t *res);
 int da_result_set_columns(da_result_t *res, PGresult *pg);
 size_t da_result_page_end(da_ctx_t *ctx, const da_result_t *res,
     size_t offset);
-u_char *da_result_page(const da_result_t *res, size_t offset, size_t end,
-    const char *next_token, size_t *len);
+int da_result_page(const da_result_t *res, size_t offset, size_t end,
+    const char *next_token, da_page_t *page);
 json_t *da_column_metadata(const da_column_t *col);
 const u_char *da_result_value(const da_result_t *res, size_t row, int col,
     uint32_t *len);

@@ -52,6 +52,9 @@ static enum MHD_Result da_reply(struct MHD_Connection *c, int status,
     json_t *body, const char *error_type);
 static enum MHD_Result da_reply_text(struct MHD_Connection *c, int status,
     u_char *text, size_t len, const char *error_type);
+static ssize_t da_page_read(void *cls, uint64_t pos, char *buf, size_t max);
+static enum MHD_Result da_reply_page(struct MHD_Connection *c,
+    da_page_t *page);
 static enum MHD_Result da_error(struct MHD_Connection *c, int status,
     const char *type, const char *message, const char *statement_id);
 static enum MHD_Result da_handle(da_ctx_t *ctx, struct MHD_Connection *c,
@@ -187,6 +190,87 @@ da_reply_text(struct MHD_Connection *c, int status, u_char *text, size_t len,
 }
 
 
+/* Head, rows, tail: MHD asks for them in blocks, from where it got to. */
+static ssize_t
+da_page_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    da_page_t     *page = cls;
+    const u_char  *seg[3];
+    size_t         len[3], off, n, done;
+    int            i;
+
+    seg[0] = page->text;
+    len[0] = page->head_len;
+    seg[1] = page->rows;
+    len[1] = page->rows_len;
+    seg[2] = page->text + page->head_len;
+    len[2] = page->tail_len;
+
+    off = (size_t) pos;
+    done = 0;
+
+    for (i = 0; i < 3 && done < max; i++) {
+        if (off >= len[i]) {
+            off -= len[i];
+            continue;
+        }
+
+        n = len[i] - off;
+        if (n > max - done) {
+            n = max - done;
+        }
+
+        memcpy(buf + done, seg[i] + off, n);
+        done += n;
+        off = 0;
+    }
+
+    return done > 0 ? (ssize_t) done : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+
+/* The page's statement stays referenced until MHD is done with it. */
+void
+da_page_free(void *cls)
+{
+    da_page_t  *page = cls;
+
+    if (page->hold != NULL) {
+        da_stmt_unref(page->ctx, page->hold);
+    }
+
+    free(page->text);
+    free(page);
+}
+
+
+/* A result page: rows from the result itself, no copy of them here. */
+static enum MHD_Result
+da_reply_page(struct MHD_Connection *c, da_page_t *page)
+{
+    struct MHD_Response  *resp;
+    enum MHD_Result       rc;
+    char                  rid[DA_ID_SIZE];
+
+    resp = MHD_create_response_from_callback(
+               page->head_len + page->rows_len + page->tail_len, 64 * 1024,
+               da_page_read, page, da_page_free);
+    if (resp == NULL) {
+        da_page_free(page);
+        return MHD_NO;
+    }
+
+    da_uuid(rid);
+    MHD_add_response_header(resp, "Content-Type", DA_CONTENT_TYPE);
+    MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+
+    rc = MHD_queue_response(c, 200, resp);
+    MHD_destroy_response(resp);
+
+    return rc;
+}
+
+
 static enum MHD_Result
 da_error(struct MHD_Connection *c, int status, const char *type,
     const char *message, const char *statement_id)
@@ -296,7 +380,10 @@ da_handle(da_ctx_t *ctx, struct MHD_Connection *c, const char *url,
 
     da_dispatch(&r, target + sizeof(DA_TARGET_PREFIX) - 1);
 
-    if (r.text != NULL) {
+    if (r.page != NULL) {
+        rc = da_reply_page(c, r.page);
+
+    } else if (r.text != NULL) {
         rc = da_reply_text(c, r.status, r.text, r.text_len, NULL);
 
     } else if (r.reply != NULL) {

@@ -1,12 +1,13 @@
 /*
- * spectra-dataapi: command line, keys file, start-up and clean shutdown
- * (SIGTERM/SIGINT). See docs/dataapi.md.
+ * spectra-dataapi: command line, keys file, start-up, SIGHUP (the secrets
+ * file again) and clean shutdown (SIGTERM/SIGINT). See docs/dataapi.md.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static int da_load_keys(da_ctx_t *ctx);
 static void da_free_keys(da_ctx_t *ctx);
 static int da_options(da_ctx_t *ctx, int argc, char **argv);
 static int da_daemonize(void);
+static FILE *da_open_private(const char *path, const char *mode);
 static int da_write_pid(da_ctx_t *ctx);
 
 
@@ -71,17 +73,28 @@ da_usage(FILE *out)
         "usage: spectra-dataapi --listen 127.0.0.1:PORT --pg CONNINFO\n"
         "           --database NAME --keys-file FILE [options]\n"
         "\n"
+        "  --pg-password-file FILE      the --pg role's password (0600)\n"
+        "  --secrets-file FILE          SecretArn -> {username, password}\n"
+        "                               (JSON, 0600; SIGHUP reloads it)\n"
+        "  --credentials-duration-seconds N  minted passwords live (900)\n"
         "  --workers N                  statements run at once (4)\n"
+        "  --max-running-per-user N     ...of one db user (workers - 1)\n"
         "  --queue N                    statements waiting at most (500)\n"
+        "  --queue-per-user N           ...of one db user (100)\n"
+        "  --pool-per-user N            connections of one db user (4)\n"
+        "  --pool-max N                 connections in all (64)\n"
+        "  --pool-idle-seconds N        idle connections close after (60)\n"
         "  --max-result-bytes N         result size per statement (100 MiB)\n"
         "  --retention-seconds N        keep finished statements (86400)\n"
-        "  --statement-timeout-seconds N  (86400)\n"
+        "  --statement-timeout-seconds N  every statement's bound\n"
+        "                               (3600, at most 86400)\n"
         "  --page-rows N                GetStatementResult rows/page\n"
         "                               (0: no bound, the default)\n"
         "  --page-bytes N               ...and Records JSON bytes/page\n"
         "                               (100 MiB, as AWS; 0: no bound)\n"
         "  --max-body-bytes N           request body limit (524288)\n"
         "  --max-sessions N             open sessions at most (32)\n"
+        "  --max-sessions-per-user N    ...of one db user (8)\n"
         "  --max-wait-seconds N         WaitTimeSeconds limit (60)\n"
         "  --role-cache-seconds N       db user check cache (5)\n"
         "  --max-statements N           statements retained at most (100000)\n"
@@ -127,6 +140,11 @@ da_load_keys(da_ctx_t *ctx)
     if (f == NULL) {
         fprintf(stderr, "spectra-dataapi: cannot open keys file %s: %s\n",
                 ctx->keys_file, strerror(errno));
+        return -1;
+    }
+
+    if (da_private_file(ctx->keys_file, "keys file", fileno(f)) != 0) {
+        fclose(f);
         return -1;
     }
 
@@ -218,11 +236,25 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         O_MAX_RESULT, O_RETENTION, O_TIMEOUT, O_PAGE_ROWS, O_PAGE_BYTES,
         O_MAX_BODY, O_MAX_SESSIONS, O_MAX_WAIT, O_ROLE_CACHE, O_MAX_STMTS,
         O_MAX_RETAINED, O_CONNECTIONS, O_EXPORT, O_PID, O_LOG, O_DAEMON,
-        O_HELP, O_VERSION
+        O_HELP, O_VERSION, O_PG_PASSWORD, O_SECRETS, O_CRED_DURATION,
+        O_RUNNING_PER_USER, O_QUEUE_PER_USER, O_POOL_PER_USER, O_POOL_MAX,
+        O_POOL_IDLE, O_MAX_SESSIONS_PER_USER
     };
     static const struct option  opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "pg", required_argument, NULL, O_PG },
+        { "pg-password-file", required_argument, NULL, O_PG_PASSWORD },
+        { "secrets-file", required_argument, NULL, O_SECRETS },
+        { "credentials-duration-seconds", required_argument, NULL,
+          O_CRED_DURATION },
+        { "max-running-per-user", required_argument, NULL,
+          O_RUNNING_PER_USER },
+        { "queue-per-user", required_argument, NULL, O_QUEUE_PER_USER },
+        { "pool-per-user", required_argument, NULL, O_POOL_PER_USER },
+        { "pool-max", required_argument, NULL, O_POOL_MAX },
+        { "pool-idle-seconds", required_argument, NULL, O_POOL_IDLE },
+        { "max-sessions-per-user", required_argument, NULL,
+          O_MAX_SESSIONS_PER_USER },
         { "database", required_argument, NULL, O_DATABASE },
         { "keys-file", required_argument, NULL, O_KEYS },
         { "workers", required_argument, NULL, O_WORKERS },
@@ -274,6 +306,51 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
             ctx->pg_conninfo = optarg;
             break;
 
+        case O_PG_PASSWORD:
+            ctx->pg_password_file = optarg;
+            break;
+
+        case O_SECRETS:
+            ctx->secrets_file = optarg;
+            break;
+
+        case O_CRED_DURATION:
+            /* GetClusterCredentials' DurationSeconds */
+            rc = da_parse_long("credentials-duration-seconds", optarg, 900,
+                               3600, &ctx->cred_duration);
+            break;
+
+        case O_RUNNING_PER_USER:
+            rc = da_parse_long("max-running-per-user", optarg, 1, 256, &v);
+            ctx->running_per_user = (int) v;
+            break;
+
+        case O_QUEUE_PER_USER:
+            rc = da_parse_long("queue-per-user", optarg, 1, 100000, &v);
+            ctx->queue_per_user = (int) v;
+            break;
+
+        case O_POOL_PER_USER:
+            rc = da_parse_long("pool-per-user", optarg, 1, 1000, &v);
+            ctx->pool_per_user = (int) v;
+            break;
+
+        case O_POOL_MAX:
+            rc = da_parse_long("pool-max", optarg, 1, 10000, &v);
+            ctx->pool_max = (int) v;
+            break;
+
+        case O_MAX_SESSIONS_PER_USER:
+            rc = da_parse_long("max-sessions-per-user", optarg, 0, 10000,
+                               &v);
+            ctx->max_sessions_per_user = (int) v;
+            break;
+
+        case O_POOL_IDLE:
+            rc = da_parse_long("pool-idle-seconds", optarg, 0, 86400,
+                               &ctx->pool_idle);
+            break;
+
         case O_DATABASE:
             ctx->database = optarg;
             break;
@@ -303,8 +380,8 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
             break;
 
         case O_TIMEOUT:
-            rc = da_parse_long("statement-timeout-seconds", optarg, 0,
-                               2000000, &ctx->statement_timeout);
+            rc = da_parse_long("statement-timeout-seconds", optarg, 1,
+                               86400, &ctx->statement_timeout);
             break;
 
         case O_PAGE_ROWS:
@@ -394,6 +471,19 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         return -1;
     }
 
+    /* one user's long statements leave a worker to the others */
+    if (ctx->running_per_user == 0) {
+        ctx->running_per_user = ctx->workers > 1 ? ctx->workers - 1 : 1;
+    }
+
+    if (ctx->queue_per_user > ctx->queue_max) {
+        ctx->queue_per_user = ctx->queue_max;
+    }
+
+    if (ctx->max_sessions_per_user > ctx->max_sessions) {
+        ctx->max_sessions_per_user = ctx->max_sessions;
+    }
+
     return 0;
 }
 
@@ -431,6 +521,35 @@ da_daemonize(void)
 }
 
 
+/* Logs and pid files are the daemon's alone: created (or made) 0600. */
+static FILE *
+da_open_private(const char *path, const char *mode)
+{
+    FILE  *f;
+    int    fd, flags;
+
+    flags = O_WRONLY | O_CREAT | O_CLOEXEC
+            | (mode[0] == 'a' ? O_APPEND : O_TRUNC);
+
+    fd = open(path, flags, 0600);
+    if (fd < 0) {
+        return NULL;
+    }
+
+    if (fchmod(fd, 0600) != 0) {
+        close(fd);
+        return NULL;
+    }
+
+    f = fdopen(fd, mode);
+    if (f == NULL) {
+        close(fd);
+    }
+
+    return f;
+}
+
+
 static int
 da_write_pid(da_ctx_t *ctx)
 {
@@ -440,7 +559,7 @@ da_write_pid(da_ctx_t *ctx)
         return 0;
     }
 
-    f = fopen(ctx->pid_file, "w");
+    f = da_open_private(ctx->pid_file, "w");
     if (f == NULL) {
         da_log(ctx, "error: cannot write %s: %s", ctx->pid_file,
                strerror(errno));
@@ -468,13 +587,19 @@ main(int argc, char **argv)
 
     ctx->workers = 4;
     ctx->queue_max = 500;
+    ctx->queue_per_user = 100;
+    ctx->pool_per_user = 4;
+    ctx->pool_max = 64;
+    ctx->pool_idle = 60;
+    ctx->cred_duration = 900;
     ctx->max_result_bytes = 100 * 1024 * 1024;
     ctx->retention = 86400;
-    ctx->statement_timeout = 86400;
+    ctx->statement_timeout = 3600;
     ctx->page_rows = 0;
     ctx->page_bytes = 100 * 1024 * 1024;
     ctx->max_body = 512 * 1024;
     ctx->max_sessions = 32;
+    ctx->max_sessions_per_user = 8;
     ctx->max_wait = 60;
     ctx->role_cache_seconds = 5;
     ctx->max_statements = 100000;
@@ -486,17 +611,38 @@ main(int argc, char **argv)
     /* UNLOAD files must be readable by the web server that serves them */
     umask(022);
 
-    if (da_options(ctx, argc, argv) != 0 || da_load_keys(ctx) != 0) {
+    /*
+     * Results grow by realloc(): above 256 KiB they are mmap()ed, so a
+     * result that grows moves no bytes and one that is freed goes back
+     * to the system at once (the memory bound counts what is held).
+     */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+
+    pthread_mutex_init(&ctx->lock, NULL);
+    pthread_mutex_init(&ctx->cred_lock, NULL);
+    pthread_cond_init(&ctx->queue_cond, NULL);
+    pthread_cond_init(&ctx->state_cond, NULL);
+    pthread_cond_init(&ctx->reaper_cond, NULL);
+    pthread_cond_init(&ctx->mem_cond, NULL);
+
+    if (da_options(ctx, argc, argv) != 0 || da_load_keys(ctx) != 0
+        || da_pool_init(ctx) != 0)
+    {
         goto done;
     }
 
     if (ctx->log_file != NULL) {
-        ctx->log = fopen(ctx->log_file, "a");
+        ctx->log = da_open_private(ctx->log_file, "a");
         if (ctx->log == NULL) {
             fprintf(stderr, "spectra-dataapi: cannot open %s: %s\n",
                     ctx->log_file, strerror(errno));
             goto done;
         }
+    }
+
+    /* before daemonizing, so that a bad file or role is seen at once */
+    if (da_credentials_start(ctx) != 0) {
+        goto done;
     }
 
     if (ctx->daemonize && da_daemonize() != 0) {
@@ -512,11 +658,6 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    pthread_mutex_init(&ctx->lock, NULL);
-    pthread_cond_init(&ctx->queue_cond, NULL);
-    pthread_cond_init(&ctx->state_cond, NULL);
-    pthread_cond_init(&ctx->reaper_cond, NULL);
-
     if (da_workers_start(ctx) != 0) {
         goto stop;
     }
@@ -529,9 +670,11 @@ main(int argc, char **argv)
         goto stop;
     }
 
-    da_log(ctx, "listening on %s:%d, database %s, %d workers, %zu keys",
-           ctx->listen_host, ctx->listen_port, ctx->database, ctx->workers,
-           ctx->nkeys);
+    da_log(ctx, "listening on %s:%d, database %s, %d workers "
+           "(%d per db user), pools of %d per db user and %d in all, "
+           "%zu keys, %zu secrets", ctx->listen_host, ctx->listen_port,
+           ctx->database, ctx->workers, ctx->running_per_user,
+           ctx->pool_per_user, ctx->pool_max, ctx->nkeys, ctx->nsecrets);
 
     for ( ;; ) {
         if (sigwait(&set, &sig) != 0) {
@@ -540,6 +683,10 @@ main(int argc, char **argv)
 
         if (sig == SIGTERM || sig == SIGINT) {
             break;
+        }
+
+        if (sig == SIGHUP) {
+            da_secrets_reload(ctx);
         }
     }
 
@@ -552,6 +699,7 @@ stop:
     ctx->stopping = 1;
     pthread_cond_broadcast(&ctx->state_cond);
     pthread_cond_broadcast(&ctx->reaper_cond);
+    pthread_cond_broadcast(&ctx->mem_cond);
     pthread_mutex_unlock(&ctx->lock);
 
     da_http_stop(ctx);
@@ -563,16 +711,21 @@ stop:
 
     da_store_free(ctx);
 
-    pthread_cond_destroy(&ctx->reaper_cond);
-    pthread_cond_destroy(&ctx->state_cond);
-    pthread_cond_destroy(&ctx->queue_cond);
-    pthread_mutex_destroy(&ctx->lock);
-
     if (ctx->pid_file != NULL && rc == 0) {
         unlink(ctx->pid_file);
     }
 
 done:
+
+    da_pool_free(ctx);
+    da_credentials_free(ctx);
+
+    pthread_cond_destroy(&ctx->mem_cond);
+    pthread_cond_destroy(&ctx->reaper_cond);
+    pthread_cond_destroy(&ctx->state_cond);
+    pthread_cond_destroy(&ctx->queue_cond);
+    pthread_mutex_destroy(&ctx->cred_lock);
+    pthread_mutex_destroy(&ctx->lock);
 
     if (ctx->log != NULL) {
         fclose(ctx->log);

@@ -90,6 +90,11 @@ da_fail(da_request_t *r, int status, const char *type, const char *fmt, ...)
     free(r->text);
     r->text = NULL;
 
+    if (r->page != NULL) {
+        da_page_free(r->page);
+        r->page = NULL;
+    }
+
     return -1;
 }
 
@@ -242,16 +247,13 @@ da_valid_id(const char *id)
 
 /*
  * Who runs the statement: a session, ClusterIdentifier + DbUser,
- * ClusterIdentifier or WorkgroupName + SecretArn (the db user is the last
- * path component of the secret's name, without Secrets Manager's
- * "-XXXXXX" suffix), or WorkgroupName + DbUser.
+ * ClusterIdentifier or WorkgroupName + SecretArn (the db user is the
+ * username of that secret in --secrets-file), or WorkgroupName + DbUser.
  */
 static int
 da_identity(da_request_t *r, da_identity_t *id)
 {
     da_ctx_t    *ctx = r->ctx;
-    const char  *name, *slash;
-    size_t       len, i;
 
     memset(id, 0, sizeof(*id));
 
@@ -322,41 +324,11 @@ da_identity(da_request_t *r, da_identity_t *id)
                            "DbUser and SecretArn cannot both be specified");
         }
 
-        name = strstr(id->secret_arn, ":secret:");
-        if (strncmp(id->secret_arn, "arn:", 4) != 0 || name == NULL) {
+        /* the db user is the secret's username, as Secrets Manager's */
+        if (da_secret_user(ctx, id->secret_arn, &id->secret_user) != 0) {
             return da_fail(r, 400, "ValidationException",
-                           "SecretArn is not a Secrets Manager secret ARN");
-        }
-
-        name += sizeof(":secret:") - 1;
-        slash = strrchr(name, '/');
-        if (slash != NULL) {
-            name = slash + 1;
-        }
-
-        len = strlen(name);
-
-        if (len > 7 && name[len - 7] == '-') {
-            for (i = len - 6; i < len; i++) {
-                if (!isalnum((u_char) name[i])) {
-                    break;
-                }
-            }
-
-            if (i == len) {
-                len -= 7;
-            }
-        }
-
-        if (len == 0 || len > 63) {
-            return da_fail(r, 400, "ValidationException",
-                           "SecretArn does not name a db user");
-        }
-
-        id->secret_user = strndup(name, len);
-        if (id->secret_user == NULL) {
-            return da_fail(r, 500, "InternalServerException",
-                           "Out of memory");
+                           "Secrets Manager can't find the specified "
+                           "secret.");
         }
 
         id->db_user = id->secret_user;
@@ -569,6 +541,8 @@ da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
     da_ctx_t      *ctx = r->ctx;
     da_stmt_t     *old;
     da_session_t  *se;
+    da_user_t     *u;
+    int            per_user, total;
 
     pthread_mutex_lock(&ctx->lock);
 
@@ -629,20 +603,42 @@ da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
         }
 
     } else if (id->keepalive > 0) {
-        if (ctx->nsessions >= ctx->max_sessions) {
+        /*
+         * A session pins a connection of its own: one user may hold only
+         * a share of them, and they always leave the pool one for others.
+         */
+        u = da_user_get_locked(ctx, s->db_user);
+        per_user = ctx->max_sessions_per_user;
+        total = ctx->pool_max > 1 && ctx->pool_max - 1 < ctx->max_sessions
+                ? ctx->pool_max - 1 : ctx->max_sessions;
+
+        if (u == NULL || ctx->nsessions >= total
+            || u->nsessions >= per_user)
+        {
             da_stmt_unref_locked(ctx, s);
             pthread_mutex_unlock(&ctx->lock);
+
+            if (u != NULL && ctx->nsessions < total) {
+                return da_fail(r, 400, "ActiveSessionsExceededException",
+                               "Active sessions of db user %.64s exceeded "
+                               "the allowed quota of %d", id->db_user,
+                               per_user);
+            }
+
             return da_fail(r, 400, "ActiveSessionsExceededException",
                            "Active sessions exceeded the allowed quota of "
-                           "%d", ctx->max_sessions);
+                           "%d", total);
         }
 
         se = calloc(1, sizeof(da_session_t));
         if (se == NULL || (se->db_user = strdup(s->db_user)) == NULL
-            || (se->access_key = strdup(r->access_key)) == NULL)
+            || (se->access_key = strdup(r->access_key)) == NULL
+            || (s->secret_arn != NULL
+                && (se->secret_arn = strdup(s->secret_arn)) == NULL))
         {
             if (se != NULL) {
                 free(se->db_user);
+                free(se->access_key);
                 free(se);
             }
 
@@ -652,6 +648,8 @@ da_submit(da_request_t *r, da_identity_t *id, da_stmt_t *s)
                            "Out of memory");
         }
 
+        se->user = u;
+        u->nsessions++;
         da_uuid(se->id);
         se->keepalive = (int) id->keepalive;
         se->expires = time(NULL) + se->keepalive;
@@ -1133,6 +1131,7 @@ da_op_result(da_request_t *r)
 {
     static const char  *known[] = { "Id", "NextToken", "Format", NULL };
     da_stmt_t          *s, *hold;
+    da_page_t          *page;
     const char         *id, *token;
     size_t              offset, end;
     char               *t;
@@ -1192,18 +1191,24 @@ da_op_result(da_request_t *r)
         t = da_token_encode(s->id, end);
     }
 
-    if (end == s->result->nrows || t != NULL) {
-        r->text = da_result_page(s->result, offset, end, t, &r->text_len);
+    page = calloc(1, sizeof(da_page_t));
+
+    if (page != NULL && (end == s->result->nrows || t != NULL)
+        && da_result_page(s->result, offset, end, t, page) == 0)
+    {
+        /* the reference goes with the page until it is sent */
+        page->ctx = r->ctx;
+        page->hold = hold;
+        r->page = page;
+
+    } else {
+        free(page);
+        da_fail(r, 500, "InternalServerException",
+                "The result could not be encoded");
+        da_stmt_unref(r->ctx, hold);
     }
 
     free(t);
-
-    if (r->text == NULL) {
-        da_fail(r, 500, "InternalServerException",
-                "The result could not be encoded");
-    }
-
-    da_stmt_unref(r->ctx, hold);
 }
 
 
@@ -1744,7 +1749,7 @@ da_dispatch(da_request_t *r, const char *operation)
             r->status = 200;
             ops[i].handler(r);
 
-            if (r->reply == NULL && r->text == NULL
+            if (r->reply == NULL && r->text == NULL && r->page == NULL
                 && r->error_type == NULL)
             {
                 da_fail(r, 500, "InternalServerException",

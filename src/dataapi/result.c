@@ -113,19 +113,60 @@ da_result_set_columns(da_result_t *res, PGresult *pg)
 }
 
 
+/* What a result holds in memory: what the memory bound counts. */
+size_t
+da_result_bytes(const da_result_t *res)
+{
+    return sizeof(da_result_t) + res->cap + res->rows_cap * sizeof(size_t)
+           + (size_t) res->ncolumns * (sizeof(da_column_t) + 64);
+}
+
+
+/*
+ * Grows by doubling up to 1 MiB, then by a quarter: large buffers are
+ * mmap()ed (main.c sets the threshold), so realloc() moves no bytes and
+ * the slack the memory bound counts stays small. The budget hook may
+ * refuse the growth: -2.
+ */
 static int
 da_result_reserve(da_result_t *res, size_t more)
 {
-    size_t   cap;
+    size_t   cap, rows_cap, old, want;
     u_char  *p;
     size_t  *o;
 
-    if (res->len + more > res->cap) {
-        cap = res->cap ? res->cap : 256;
-        while (cap < res->len + more) {
-            cap *= 2;
-        }
+    cap = res->cap;
+    rows_cap = res->rows_cap;
 
+    if (res->len + more > cap) {
+        cap = cap ? cap : 256;
+        while (cap < res->len + more) {
+            cap += cap < (1 << 20) ? cap : cap / 4;
+        }
+    }
+
+    if (res->nrows + 2 > rows_cap) {
+        rows_cap = rows_cap ? rows_cap : 8;
+        while (rows_cap < res->nrows + 2) {
+            rows_cap += rows_cap < (1 << 17) ? rows_cap : rows_cap / 4;
+        }
+    }
+
+    if (cap == res->cap && rows_cap == res->rows_cap) {
+        return 0;
+    }
+
+    if (res->budget != NULL) {
+        old = da_result_bytes(res);
+        want = old + (cap - res->cap)
+               + (rows_cap - res->rows_cap) * sizeof(size_t);
+
+        if (res->budget(res->budget_data, old, want) != 0) {
+            return -2;
+        }
+    }
+
+    if (cap != res->cap) {
         p = realloc(res->data, cap);
         if (p == NULL) {
             return -1;
@@ -135,15 +176,14 @@ da_result_reserve(da_result_t *res, size_t more)
         res->cap = cap;
     }
 
-    if (res->nrows + 2 > res->rows_cap) {
-        cap = res->rows_cap ? 2 * res->rows_cap : 8;
-        o = realloc(res->row_offsets, cap * sizeof(size_t));
+    if (rows_cap != res->rows_cap) {
+        o = realloc(res->row_offsets, rows_cap * sizeof(size_t));
         if (o == NULL) {
             return -1;
         }
 
         res->row_offsets = o;
-        res->rows_cap = cap;
+        res->rows_cap = rows_cap;
     }
 
     return 0;
@@ -156,6 +196,9 @@ da_result_shrink(da_result_t *res)
 {
     u_char  *p;
     size_t  *o;
+    size_t   old;
+
+    old = da_result_bytes(res);
 
     if (res->cap > res->len && res->len > 0) {
         p = realloc(res->data, res->len);
@@ -172,6 +215,10 @@ da_result_shrink(da_result_t *res)
             res->rows_cap = res->nrows + 1;
         }
     }
+
+    if (res->budget != NULL) {
+        (void) res->budget(res->budget_data, old, da_result_bytes(res));
+    }
 }
 
 
@@ -179,7 +226,7 @@ da_result_shrink(da_result_t *res)
 static int
 da_result_add_raw(da_result_t *res, PGresult *pg, int row)
 {
-    int       i, n;
+    int       i, n, rc;
     size_t    need;
     uint32_t  len;
 
@@ -190,8 +237,9 @@ da_result_add_raw(da_result_t *res, PGresult *pg, int row)
         need += sizeof(uint32_t) + (size_t) PQgetlength(pg, row, i);
     }
 
-    if (da_result_reserve(res, need) != 0) {
-        return -1;
+    rc = da_result_reserve(res, need);
+    if (rc != 0) {
+        return rc;
     }
 
     if (res->nrows == 0) {
@@ -224,12 +272,14 @@ da_result_add_raw(da_result_t *res, PGresult *pg, int row)
 /*
  * Stores a row as the JSON text of its Records entry, preceded by a
  * comma: ",[{"longValue":1},{"stringValue":"a"},{"isNull":true}]". The
- * rows of a page are then one contiguous run of the buffer.
+ * rows of a page are then one contiguous run of the buffer. Returns 0, -1
+ * (out of memory) or -2 (the budget refused more memory); after an error
+ * the result is only good for da_result_free().
  */
 int
 da_result_add_row(da_result_t *res, PGresult *pg, int row)
 {
-    int            i, n;
+    int            i, n, rc;
     size_t         need, numlen;
     uint32_t       len;
     const u_char  *p;
@@ -243,8 +293,9 @@ da_result_add_row(da_result_t *res, PGresult *pg, int row)
     n = PQnfields(pg);
 
     /* "," "[" and the trailing NUL EVP_EncodeBlock() may write */
-    if (da_result_reserve(res, 3) != 0) {
-        return -1;
+    rc = da_result_reserve(res, 3);
+    if (rc != 0) {
+        return rc;
     }
 
     if (res->nrows == 0) {
@@ -268,8 +319,9 @@ da_result_add_row(da_result_t *res, PGresult *pg, int row)
         need = da_field_len(&res->columns[i], p, len, num, &numlen);
 
         /* the field, its "," or the closing "]", a NUL */
-        if (da_result_reserve(res, need + 2) != 0) {
-            return -1;
+        rc = da_result_reserve(res, need + 2);
+        if (rc != 0) {
+            return rc;
         }
 
         out = da_field_write(&res->columns[i], p, len, num, numlen,
@@ -719,25 +771,24 @@ da_result_page_end(da_ctx_t *ctx, const da_result_t *res, size_t offset)
 
 /*
  * The GetStatementResult reply for rows [offset, end): the stored rows
- * are copied as one run, only the column metadata goes through jansson.
- * Members in the order json_dumps() gave them before: Records,
+ * stay where they are (page->rows), only the column metadata goes through
+ * jansson. Members in the order json_dumps() gave them before: Records,
  * ColumnMetadata, TotalNumRows, NextToken (when next_token is not NULL;
- * base64, nothing to escape). malloc()ed, *len bytes, no NUL.
+ * base64, nothing to escape). Returns 0, or -1 out of memory.
  */
-u_char *
+int
 da_result_page(const da_result_t *res, size_t offset, size_t end,
-    const char *next_token, size_t *len)
+    const char *next_token, da_page_t *page)
 {
-    json_t        *meta;
-    char          *mtext, total[32];
-    const u_char  *rows;
-    size_t         rows_len, mlen, tlen, klen, n;
-    u_char        *page, *p;
-    int            i;
+    json_t  *meta;
+    char    *mtext, total[32];
+    size_t   mlen, tlen, klen, n;
+    u_char  *p;
+    int      i;
 
     meta = json_array();
     if (meta == NULL) {
-        return NULL;
+        return -1;
     }
 
     for (i = 0; i < res->ncolumns; i++) {
@@ -745,7 +796,7 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
             != 0)
         {
             json_decref(meta);
-            return NULL;
+            return -1;
         }
     }
 
@@ -753,16 +804,16 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
     json_decref(meta);
 
     if (mtext == NULL) {
-        return NULL;
+        return -1;
     }
 
-    rows = NULL;
-    rows_len = 0;
+    page->rows = NULL;
+    page->rows_len = 0;
 
     if (end > offset) {
         /* skip the comma in front of the first row */
-        rows = res->data + res->row_offsets[offset] + 1;
-        rows_len = res->row_offsets[end] - res->row_offsets[offset] - 1;
+        page->rows = res->data + res->row_offsets[offset] + 1;
+        page->rows_len = res->row_offsets[end] - res->row_offsets[offset] - 1;
     }
 
     mlen = strlen(mtext);
@@ -774,27 +825,23 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
 #define DA_P_TOTAL    ",\"TotalNumRows\":"
 #define DA_P_TOKEN    ",\"NextToken\":\""
 
-    n = da_lit(DA_P_RECORDS) + rows_len + da_lit(DA_P_META) + mlen
-        + da_lit(DA_P_TOTAL) + tlen + 1;
+    n = da_lit(DA_P_RECORDS) + da_lit(DA_P_META) + mlen + da_lit(DA_P_TOTAL)
+        + tlen + 1;
 
     if (next_token != NULL) {
         n += da_lit(DA_P_TOKEN) + klen + 1;
     }
 
-    page = malloc(n);
-    if (page == NULL) {
+    page->text = malloc(n);
+    if (page->text == NULL) {
         free(mtext);
-        return NULL;
+        return -1;
     }
 
-    p = page;
+    p = page->text;
     memcpy(p, DA_P_RECORDS, da_lit(DA_P_RECORDS));
     p += da_lit(DA_P_RECORDS);
-
-    if (rows_len > 0) {
-        memcpy(p, rows, rows_len);
-        p += rows_len;
-    }
+    page->head_len = da_lit(DA_P_RECORDS);
 
     memcpy(p, DA_P_META, da_lit(DA_P_META));
     p += da_lit(DA_P_META);
@@ -816,9 +863,9 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
     *p++ = '}';
 
     free(mtext);
-    *len = (size_t) (p - page);
+    page->tail_len = (size_t) (p - page->text) - page->head_len;
 
-    return page;
+    return 0;
 }
 
 

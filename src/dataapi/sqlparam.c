@@ -1,6 +1,5 @@
 /*
- * Named parameters (:name) bound server-side, and the statements
- * spectra-dataapi refuses because they would let a tenant leave its role.
+ * Named parameters (:name) bound server-side.
  *
  * A small lexer walks the SQL the way PostgreSQL splits it: '...' and
  * E'...' strings, "identifiers", $tag$ dollar quotes, -- and nested block
@@ -8,11 +7,9 @@
  * a parameter and becomes $n, the same name always the same n. The values
  * are sent as untyped text parameters, never spliced into the SQL.
  *
- * Refused (the login role is a member of every tenant role, so these would
- * reach another tenant's rows): SET/RESET of role, session authorization,
- * statement_timeout or ALL; DO blocks; CREATE FUNCTION/PROCEDURE; and the
- * functions set_config, ts_stat, query_to_xml*, cursor_to_xml*, dblink*,
- * which can change settings or run SQL given as a string.
+ * Nothing is refused for what it does: every statement runs in a session
+ * logged in as its db user, so PostgreSQL's privileges decide (a SET ROLE
+ * to another tenant fails there, with 42501).
  */
 
 #include <ctype.h>
@@ -24,45 +21,8 @@
 #include "dataapi.h"
 
 
-typedef struct {
-    const char   *p;
-    size_t        len;
-} da_word_t;
-
-
-static int da_word_is(const da_word_t *w, const char *lit);
-static int da_denied_function(const da_word_t *w);
 static int da_ident_start(int c);
 static int da_ident_char(int c);
-
-
-static int
-da_word_is(const da_word_t *w, const char *lit)
-{
-    size_t  n = strlen(lit);
-
-    return w->len == n && strncasecmp(w->p, lit, n) == 0;
-}
-
-
-static int
-da_denied_function(const da_word_t *w)
-{
-    static const char  *exact[] = {
-        "set_config", "ts_stat", "query_to_xml", "query_to_xmlschema",
-        "query_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
-        NULL
-    };
-    int  i;
-
-    for (i = 0; exact[i] != NULL; i++) {
-        if (da_word_is(w, exact[i])) {
-            return 1;
-        }
-    }
-
-    return w->len >= 6 && strncasecmp(w->p, "dblink", 6) == 0;
-}
 
 
 static int
@@ -91,9 +51,8 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
 {
     const char   *p, *end, *names[DA_MAX_PARAMS];
     size_t        len, i, nlen[DA_MAX_PARAMS], pos, n;
-    size_t        nparams, depth, t;
-    da_word_t     words[4];
-    int           nwords, nused, k, found, stmt_start;
+    size_t        nparams, depth;
+    int           nused, k, found;
     char         *o;
     const char  **v;
     json_t       *item;
@@ -121,8 +80,6 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
     end = sql + len;
     pos = 0;
     nused = 0;
-    nwords = 0;
-    stmt_start = 1;
 
 #define da_copy(from, to)                                                    \
     do {                                                                     \
@@ -192,8 +149,6 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
             }
 
             da_copy(s, p);
-            stmt_start = 0;
-            nwords = 0;
             continue;
         }
 
@@ -214,21 +169,7 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
                 p++;
             }
 
-            /* a quoted function name is still that function */
-            {
-                da_word_t  w = { s + 1, (size_t) (p - s - 2) };
-
-                if (p - s >= 2 && da_denied_function(&w)) {
-                    snprintf(err, errlen, "Function \"%.*s\" is not "
-                             "allowed through spectra-dataapi",
-                             (int) w.len, w.p);
-                    goto failed;
-                }
-            }
-
             da_copy(s, p);
-            stmt_start = 0;
-            nwords = 0;
             continue;
         }
 
@@ -254,8 +195,6 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
 
                 p = (q + tlen <= end) ? q + tlen : end;
                 da_copy(s, p);
-                stmt_start = 0;
-                nwords = 0;
                 continue;
             }
         }
@@ -263,7 +202,6 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
         if (*p == ':' && p + 1 < end && p[1] == ':') {
             p += 2;
             da_copy(s, p);
-            nwords = 0;
             continue;
         }
 
@@ -316,97 +254,17 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
             }
 
             pos += (size_t) sprintf(o + pos, "$%d", found);
-            stmt_start = 0;
-            nwords = 0;
             continue;
         }
 
         if (da_ident_start((u_char) *p)) {
-            da_word_t  w;
-
+            /* identifiers and keywords are copied whole */
             while (p < end && da_ident_char((u_char) *p)) {
                 p++;
             }
 
-            w.p = s;
-            w.len = (size_t) (p - s);
-
-            if (da_denied_function(&w)) {
-                snprintf(err, errlen, "Function \"%.*s\" is not allowed "
-                         "through spectra-dataapi", (int) w.len, w.p);
-                goto failed;
-            }
-
-            if (stmt_start || nwords > 0) {
-                if (nwords < 4) {
-                    words[nwords++] = w;
-                }
-
-                stmt_start = 0;
-
-                if (da_word_is(&words[0], "do") && nwords == 1) {
-                    snprintf(err, errlen, "DO blocks are not allowed "
-                             "through spectra-dataapi");
-                    goto failed;
-                }
-
-                if (da_word_is(&words[0], "set")
-                    || da_word_is(&words[0], "reset"))
-                {
-                    t = (nwords >= 2
-                         && (da_word_is(&words[1], "local")
-                             || da_word_is(&words[1], "session")))
-                        ? 2 : 1;
-
-                    if ((int) t < nwords
-                        && (da_word_is(&words[t], "role")
-                            || da_word_is(&words[t], "session")
-                            || da_word_is(&words[t], "authorization")
-                            || da_word_is(&words[t], "statement_timeout")
-                            || da_word_is(&words[t], "all")))
-                    {
-                        snprintf(err, errlen, "SET and RESET of %.*s are "
-                                 "not allowed through spectra-dataapi",
-                                 (int) words[t].len, words[t].p);
-                        goto failed;
-                    }
-
-                    if (nwords == 2 && t == 1) {
-                        nwords = 0;
-                    }
-
-                } else if (da_word_is(&words[0], "create")) {
-                    for (k = 1; k < nwords; k++) {
-                        if (da_word_is(&words[k], "function")
-                            || da_word_is(&words[k], "procedure"))
-                        {
-                            snprintf(err, errlen, "CREATE %.*s is not "
-                                     "allowed through spectra-dataapi",
-                                     (int) words[k].len, words[k].p);
-                            goto failed;
-                        }
-                    }
-
-                } else {
-                    nwords = 0;
-                }
-
-                if (nwords == 4) {
-                    nwords = 0;
-                }
-            }
-
             da_copy(s, p);
             continue;
-        }
-
-        if (*p == ';') {
-            stmt_start = 1;
-            nwords = 0;
-
-        } else if (!isspace((u_char) *p)) {
-            stmt_start = 0;
-            nwords = 0;
         }
 
         p++;

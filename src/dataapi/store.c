@@ -1,8 +1,13 @@
 /*
  * The statement store: every statement by id (and by ClientToken), in
  * creation order for ListStatements, with its lifecycle, reference counts,
- * retention and the sessions. Everything here runs under ctx->lock unless
- * the name says otherwise.
+ * retention, the memory bound and the sessions. Everything here runs
+ * under ctx->lock unless the name says otherwise.
+ *
+ * The memory bound (--max-retained-bytes) counts the results kept plus
+ * the results being built: a worker reserves its growth in chunks before
+ * it allocates; past the bound the oldest finished statements go first,
+ * and if that is not enough the growth is refused and the statement fails.
  */
 
 #include <stdlib.h>
@@ -17,6 +22,8 @@ static unsigned da_hash(const char *s);
 static void da_stmt_free(da_stmt_t *s);
 static void da_store_remove_locked(da_ctx_t *ctx, da_stmt_t *s);
 static size_t da_stmt_bytes(const da_stmt_t *s);
+static int da_store_evict_locked(da_ctx_t *ctx, size_t want);
+static da_stmt_t *da_store_youngest_locked(da_ctx_t *ctx, da_stmt_t *s);
 
 
 static const char  *da_status_names[] = {
@@ -242,6 +249,7 @@ da_store_remove_locked(da_ctx_t *ctx, da_stmt_t *s)
 
     if (da_is_terminal(s->status)) {
         ctx->retained_bytes -= da_stmt_bytes(s);
+        pthread_cond_broadcast(&ctx->mem_cond);
     }
 
     da_stmt_unref_locked(ctx, s);
@@ -323,9 +331,7 @@ da_stmt_bytes(const da_stmt_t *s)
         + (s->bound_sql != NULL ? strlen(s->bound_sql) : 0);
 
     if (s->result != NULL) {
-        n += sizeof(da_result_t) + s->result->cap
-             + s->result->rows_cap * sizeof(size_t)
-             + (size_t) s->result->ncolumns * (sizeof(da_column_t) + 64);
+        n += da_result_bytes(s->result);
     }
 
     for (i = 0; i < s->nsubs; i++) {
@@ -333,6 +339,156 @@ da_stmt_bytes(const da_stmt_t *s)
     }
 
     return n;
+}
+
+
+/* Drops the oldest finished statements until want more bytes fit. */
+static int
+da_store_evict_locked(da_ctx_t *ctx, size_t want)
+{
+    da_stmt_t  *s, *next;
+
+    for (s = ctx->all_head; s != NULL; s = next) {
+        if (ctx->retained_bytes + ctx->building_bytes + want
+            <= ctx->max_retained_bytes)
+        {
+            return 0;
+        }
+
+        next = s->all_next;
+
+        if (da_is_terminal(s->status)) {
+            da_store_remove_locked(ctx, s);
+        }
+    }
+
+    return ctx->retained_bytes + ctx->building_bytes + want
+           <= ctx->max_retained_bytes ? 0 : -1;
+}
+
+
+/* The statement that started last among those building a result. */
+static da_stmt_t *
+da_store_youngest_locked(da_ctx_t *ctx, da_stmt_t *s)
+{
+    da_stmt_t  *cur, *young;
+    int         i;
+
+    young = s;
+
+    for (i = 0; ctx->worker != NULL && i < ctx->workers; i++) {
+        cur = ctx->worker[i].current;
+
+        if (cur != NULL && cur->reserved > 0
+            && cur->query_id > young->query_id)
+        {
+            young = cur;
+        }
+    }
+
+    return young;
+}
+
+
+/*
+ * The da_budget_pt of a statement's results (data: a da_budget_t): counts
+ * what they hold and reserves it from the memory bound in chunks, so the
+ * lock is taken once per chunk, not per row. When the bound is reached
+ * and no finished result can go, the statement that started last fails
+ * (its reservation goes back at once) and the older ones wait for it, at
+ * most 2 s: concurrent large results do not all fail together. Called by
+ * the worker, without the lock.
+ */
+int
+da_store_budget(void *data, size_t old_bytes, size_t new_bytes)
+{
+    da_budget_t      *b = data;
+    da_stmt_t        *s = b->stmt;
+    da_ctx_t         *ctx = b->ctx;
+    struct timespec   deadline;
+    size_t            chunk, want, need;
+    int               rc, waited;
+
+    if (new_bytes < old_bytes) {
+        s->used -= old_bytes - new_bytes < s->used ? old_bytes - new_bytes
+                                                   : s->used;
+        return 0;
+    }
+
+    s->used += new_bytes - old_bytes;
+
+    if (s->used <= s->reserved) {
+        return 0;
+    }
+
+    chunk = ctx->max_retained_bytes / 64;
+    chunk = chunk < 65536 ? 65536 : chunk > 1048576 ? 1048576 : chunk;
+    need = s->used - s->reserved;
+    want = (need + chunk - 1) / chunk * chunk;
+    waited = 0;
+
+    pthread_mutex_lock(&ctx->lock);
+
+    for ( ;; ) {
+        rc = da_store_evict_locked(ctx, want);
+
+        if (rc != 0 && da_store_evict_locked(ctx, need) == 0) {
+            /* less than a chunk is left: take exactly what is needed */
+            want = need;
+            rc = 0;
+        }
+
+        if (rc == 0 || ctx->stopping || waited
+            || da_store_youngest_locked(ctx, s) == s)
+        {
+            break;
+        }
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 2;
+
+        while (!ctx->stopping
+               && pthread_cond_timedwait(&ctx->mem_cond, &ctx->lock,
+                                         &deadline) == 0)
+        {
+            if (ctx->retained_bytes + ctx->building_bytes + need
+                <= ctx->max_retained_bytes)
+            {
+                break;
+            }
+        }
+
+        waited = 1;
+    }
+
+    if (rc == 0) {
+        ctx->building_bytes += want;
+        s->reserved += want;
+
+    } else {
+        s->used -= new_bytes - old_bytes;
+    }
+
+    pthread_mutex_unlock(&ctx->lock);
+
+    return rc;
+}
+
+
+/*
+ * A statement ends, or its result was refused: its reservation goes back
+ * (before the bytes it keeps are counted).
+ */
+void
+da_store_release_locked(da_ctx_t *ctx, da_stmt_t *s)
+{
+    if (s->reserved > 0) {
+        ctx->building_bytes -= s->reserved;
+        pthread_cond_broadcast(&ctx->mem_cond);
+    }
+
+    s->reserved = 0;
+    s->used = 0;
 }
 
 
@@ -361,6 +517,7 @@ da_store_reap(da_ctx_t *ctx, int all)
 {
     da_stmt_t     *s, *next;
     da_session_t  *se, **pp, *expired;
+    PGconn        *conn;
     double         now;
     time_t         t;
 
@@ -404,16 +561,22 @@ da_store_reap(da_ctx_t *ctx, int all)
         se->refs++;
     }
 
+    /* the db users that hold nothing any more */
+    da_users_sweep_locked(ctx);
+
     pthread_mutex_unlock(&ctx->lock);
 
     while (expired != NULL) {
         se = expired;
         expired = se->next;
 
-        if (se->conn != NULL) {
-            PQfinish(se->conn);
-            se->conn = NULL;
-        }
+        pthread_mutex_lock(&ctx->lock);
+        conn = se->pconn != NULL ? da_pool_close_locked(ctx, se->pconn)
+                                 : NULL;
+        se->pconn = NULL;
+        pthread_mutex_unlock(&ctx->lock);
+
+        PQfinish(conn);
 
         pthread_mutex_lock(&ctx->lock);
         da_session_unref_locked(ctx, se);     /* the list's reference */
@@ -447,11 +610,17 @@ da_session_unref_locked(da_ctx_t *ctx, da_session_t *se)
         return;
     }
 
-    if (se->conn != NULL) {
-        PQfinish(se->conn);
+    if (se->pconn != NULL) {
+        /* only at shutdown: a closing session's connection goes first */
+        PQfinish(da_pool_close_locked(ctx, se->pconn));
+    }
+
+    if (se->user != NULL) {
+        se->user->nsessions--;
     }
 
     free(se->db_user);
+    free(se->secret_arn);
     free(se->access_key);
     free(se);
 }
@@ -480,7 +649,9 @@ da_reaper_main(void *arg)
             break;
         }
 
+        da_watchdog(ctx);
         da_store_reap(ctx, 0);
+        da_pool_reap(ctx, 0);
     }
 
     return NULL;
@@ -503,12 +674,11 @@ da_store_free(da_ctx_t *ctx)
 
     pthread_mutex_unlock(&ctx->lock);
 
-    for (i = 0; i < ctx->nroles; i++) {
-        free(ctx->roles[i].name);
-        free(ctx->roles[i].reason);
-    }
+    da_pool_reap(ctx, 1);
 
-    free(ctx->roles);
+    pthread_mutex_lock(&ctx->lock);
+    da_users_sweep_locked(ctx);
+    pthread_mutex_unlock(&ctx->lock);
 
     for (i = 0; i < ctx->ntypes; i++) {
         free(ctx->types[i].name);

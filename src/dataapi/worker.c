@@ -1,11 +1,13 @@
 /*
- * The worker pool: each worker owns one PostgreSQL connection (logged in
- * as the daemon's role) and runs queued statements one at a time, each in
- * its own transaction after switching to the statement's db user with
- * set_config('role', $1, true), so row-level security applies. A db user
- * that does not exist, is a superuser or BYPASSRLS, owns tables (or is a
- * member of such a role), or is the login role itself is refused.
- * Sessions run on their own connection, kept open between statements.
+ * The workers: each takes the next statement the scheduler (sched.c)
+ * hands out, with a connection of the statement's db user from its pool
+ * (pool.c), logged in AS that user, and runs it in its own transaction:
+ * row-level security and every privilege check are PostgreSQL's, and no
+ * role is ever switched. A db user that is not an ordinary tenant role is
+ * refused first (credentials.c). Each statement is bounded in time by
+ * statement_timeout in its transaction (and by the watchdog, sched.c),
+ * its result by the memory bound (store.c). Sessions keep their own
+ * connection between statements.
  */
 
 #include <errno.h>
@@ -15,60 +17,24 @@
 #include "dataapi.h"
 
 
-#define DA_ROLE_CACHE_MAX  1024
-
-
 static void *da_worker_main(void *arg);
-static PGconn *da_connect(da_ctx_t *ctx);
-static int da_role_check(da_ctx_t *ctx, PGconn *conn, const char *role,
-    char **reason);
-static int da_exec_ok(PGconn *conn, PGresult *res);
-static void da_run(da_worker_t *w, da_stmt_t *s);
+static int da_exec_ok(PGresult *res);
+static PGconn *da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc);
+static PGconn *da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s,
+    da_pconn_t *pc, int reuse);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
-    PGcancel *cancel);
-static int da_begin(PGconn *conn, da_stmt_t *s, const char *timeout);
-static int da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s);
+    da_budget_t *budget, PGcancel *cancel);
+static int da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms);
+static int da_commit(PGconn *conn, da_stmt_t *s);
 static void da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st);
 static void da_log_statement(da_ctx_t *ctx, da_stmt_t *s);
 static int64_t da_elapsed_ns(const struct timespec *start);
 
 
-static PGconn *
-da_connect(da_ctx_t *ctx)
-{
-    PGconn             *conn;
-    static const char  *keys[] = {
-        "dbname", "options", "application_name", NULL
-    };
-    const char         *values[4];
-
-    /*
-     * Startup options, not SET: they are what RESET ALL and DISCARD ALL
-     * return to. Redshift answers in UTC; bytea in hex so blobs decode.
-     */
-    values[0] = ctx->pg_conninfo;
-    values[1] = "-c TimeZone=UTC -c bytea_output=hex";
-    values[2] = "spectra-dataapi";
-    values[3] = NULL;
-
-    conn = PQconnectdbParams(keys, values, 1);
-
-    if (PQstatus(conn) != CONNECTION_OK) {
-        da_log(ctx, "error: connecting to PostgreSQL: %s",
-               PQerrorMessage(conn));
-        PQfinish(conn);
-        return NULL;
-    }
-
-    return conn;
-}
-
-
 int
 da_workers_start(da_ctx_t *ctx)
 {
-    PGconn  *conn;
-    int      i;
+    int  i;
 
     ctx->worker = calloc((size_t) ctx->workers, sizeof(da_worker_t));
     if (ctx->worker == NULL) {
@@ -78,20 +44,7 @@ da_workers_start(da_ctx_t *ctx)
     for (i = 0; i < ctx->workers; i++) {
         ctx->worker[i].ctx = ctx;
         ctx->worker[i].index = i;
-        ctx->worker[i].conn = da_connect(ctx);
 
-        if (ctx->worker[i].conn == NULL) {
-            return -1;
-        }
-    }
-
-    conn = ctx->worker[0].conn;
-
-    if (da_types_load(ctx, conn) != 0) {
-        return -1;
-    }
-
-    for (i = 0; i < ctx->workers; i++) {
         if (pthread_create(&ctx->worker[i].thread, NULL, da_worker_main,
                            &ctx->worker[i]) != 0)
         {
@@ -104,7 +57,7 @@ da_workers_start(da_ctx_t *ctx)
 }
 
 
-/* Called with ctx->stopping set: aborts what is queued, joins, closes. */
+/* Called with ctx->stopping set: aborts what is queued, joins. */
 void
 da_workers_stop(da_ctx_t *ctx)
 {
@@ -113,10 +66,7 @@ da_workers_stop(da_ctx_t *ctx)
 
     pthread_mutex_lock(&ctx->lock);
 
-    while ((s = ctx->queue_head) != NULL) {
-        ctx->queue_head = s->queue_next;
-        ctx->queue_len--;
-
+    while ((s = da_sched_pop_any_locked(ctx)) != NULL) {
         if (!da_is_terminal(s->status)) {
             s->error = strdup("The statement was aborted because "
                               "spectra-dataapi is shutting down");
@@ -125,8 +75,6 @@ da_workers_stop(da_ctx_t *ctx)
 
         da_stmt_unref_locked(ctx, s);
     }
-
-    ctx->queue_tail = NULL;
 
     /* running statements are cancelled so that the workers come back */
     for (s = ctx->all_head; s != NULL; s = s->all_next) {
@@ -146,41 +94,10 @@ da_workers_stop(da_ctx_t *ctx)
         if (ctx->worker[i].thread) {
             pthread_join(ctx->worker[i].thread, NULL);
         }
-
-        if (ctx->worker[i].conn != NULL) {
-            PQfinish(ctx->worker[i].conn);
-        }
     }
 
     free(ctx->worker);
     ctx->worker = NULL;
-}
-
-
-/* Returns -1 when the queue is full (ActiveStatementsExceeded). */
-int
-da_enqueue_locked(da_ctx_t *ctx, da_stmt_t *s)
-{
-    if (ctx->queue_len >= ctx->queue_max || ctx->stopping) {
-        return -1;
-    }
-
-    s->refs++;                          /* the queue's reference */
-    s->queue_next = NULL;
-
-    if (ctx->queue_tail != NULL) {
-        ctx->queue_tail->queue_next = s;
-
-    } else {
-        ctx->queue_head = s;
-    }
-
-    ctx->queue_tail = s;
-    ctx->queue_len++;
-
-    pthread_cond_signal(&ctx->queue_cond);
-
-    return 0;
 }
 
 
@@ -198,7 +115,8 @@ da_cancel_locked(da_ctx_t *ctx, da_stmt_t *s)
     s->cancel_requested = 1;
 
     if (s->status == DA_SUBMITTED) {
-        /* still queued: the worker that pops it drops it */
+        /* still queued: out of its queue at once */
+        da_sched_remove_locked(ctx, s);
         s->error = strdup("Query cancelled on user's request");
 
         for (i = 0; i < s->nsubs; i++) {
@@ -223,42 +141,40 @@ da_worker_main(void *arg)
     da_worker_t  *w = arg;
     da_ctx_t     *ctx = w->ctx;
     da_stmt_t    *s;
+    da_pconn_t   *pc;
+    PGconn       *evicted, *close;
 
     for ( ;; ) {
         pthread_mutex_lock(&ctx->lock);
 
-        while (ctx->queue_head == NULL && !ctx->stopping) {
+        s = NULL;
+
+        while (!ctx->stopping
+               && (s = da_sched_next_locked(ctx, &pc, &evicted)) == NULL)
+        {
             pthread_cond_wait(&ctx->queue_cond, &ctx->lock);
         }
 
-        if (ctx->stopping) {
+        if (s == NULL) {
             pthread_mutex_unlock(&ctx->lock);
             break;
         }
 
-        s = ctx->queue_head;
-        ctx->queue_head = s->queue_next;
-        if (ctx->queue_head == NULL) {
-            ctx->queue_tail = NULL;
-        }
-
-        ctx->queue_len--;
-
-        if (s->status != DA_SUBMITTED) {
-            /* cancelled while queued */
-            da_stmt_unref_locked(ctx, s);
-            pthread_mutex_unlock(&ctx->lock);
-            continue;
-        }
-
+        w->current = s;
         da_store_set_status_locked(ctx, s, DA_PICKED);
         pthread_mutex_unlock(&ctx->lock);
 
-        da_run(w, s);
+        PQfinish(evicted);
+
+        close = da_run(w, s, pc);
 
         pthread_mutex_lock(&ctx->lock);
+        w->current = NULL;
+        da_sched_done_locked(ctx, s);
         da_stmt_unref_locked(ctx, s);
         pthread_mutex_unlock(&ctx->lock);
+
+        PQfinish(close);
     }
 
     return NULL;
@@ -274,137 +190,6 @@ da_elapsed_ns(const struct timespec *start)
 
     return (int64_t) (now.tv_sec - start->tv_sec) * 1000000000
            + (now.tv_nsec - start->tv_nsec);
-}
-
-
-/*
- * Decides whether statements may run as role: cached for
- * role_cache_seconds. Returns 1 if allowed, 0 if refused (*reason set,
- * malloc()ed), -1 on a database error.
- */
-static int
-da_role_check(da_ctx_t *ctx, PGconn *conn, const char *role, char **reason)
-{
-    PGresult     *res;
-    const char   *values[1];
-    const char   *why;
-    char          buf[512];
-    da_role_t    *r, *slot;
-    size_t        i;
-    time_t        now;
-    int           allowed;
-
-    now = time(NULL);
-    *reason = NULL;
-
-    pthread_mutex_lock(&ctx->lock);
-
-    for (i = 0; i < ctx->nroles; i++) {
-        r = &ctx->roles[i];
-
-        if (r->expires > now && strcmp(r->name, role) == 0) {
-            allowed = r->allowed;
-            if (!allowed) {
-                *reason = strdup(r->reason);
-            }
-
-            pthread_mutex_unlock(&ctx->lock);
-            return allowed;
-        }
-    }
-
-    pthread_mutex_unlock(&ctx->lock);
-
-    values[0] = role;
-    res = PQexecParams(conn,
-        "select r.rolsuper or r.rolbypassrls"
-        "   or exists (select 1 from pg_catalog.pg_roles s"
-        "              where (s.rolsuper or s.rolbypassrls)"
-        "                and pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER')),"
-        " exists (select 1 from pg_catalog.pg_class c"
-        "         join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
-        "         where n.nspname not in ('pg_catalog', 'information_schema')"
-        "           and n.nspname not like 'pg\\_toast%'"
-        "           and c.relpersistence <> 't'"
-        "           and pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')),"
-        " r.rolname = session_user,"
-        " pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER')"
-        " from pg_catalog.pg_roles r where r.rolname = $1",
-        1, NULL, values, NULL, NULL, 0);
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
-        return -1;
-    }
-
-    why = NULL;
-
-    if (PQntuples(res) == 0) {
-        why = "does not exist";
-
-    } else if (PQgetvalue(res, 0, 0)[0] == 't') {
-        why = "is refused: a superuser or BYPASSRLS role (or a member of "
-              "one) is not subject to row-level security";
-
-    } else if (PQgetvalue(res, 0, 1)[0] == 't') {
-        why = "is refused: it owns tables (or is a member of a role that "
-              "does), so row-level security may not apply";
-
-    } else if (PQgetvalue(res, 0, 2)[0] == 't') {
-        why = "is refused: it is the login role of spectra-dataapi";
-
-    } else if (PQgetvalue(res, 0, 3)[0] != 't') {
-        why = "is refused: spectra-dataapi's login role is not a member "
-              "of it";
-    }
-
-    PQclear(res);
-
-    allowed = (why == NULL);
-
-    if (!allowed) {
-        snprintf(buf, sizeof(buf), "ERROR: db user \"%.64s\" %s "
-                 "(SQLSTATE 28000)", role, why);
-        *reason = strdup(buf);
-    }
-
-    pthread_mutex_lock(&ctx->lock);
-
-    slot = NULL;
-    for (i = 0; i < ctx->nroles; i++) {
-        if (ctx->roles[i].expires <= now
-            || strcmp(ctx->roles[i].name, role) == 0)
-        {
-            slot = &ctx->roles[i];
-            free(slot->name);
-            free(slot->reason);
-            break;
-        }
-    }
-
-    if (slot == NULL && ctx->nroles < DA_ROLE_CACHE_MAX) {
-        r = realloc(ctx->roles, (ctx->nroles + 1) * sizeof(da_role_t));
-        if (r != NULL) {
-            ctx->roles = r;
-            slot = &ctx->roles[ctx->nroles++];
-        }
-    }
-
-    if (slot != NULL) {
-        slot->name = strdup(role);
-        slot->reason = allowed ? NULL : strdup(buf);
-        slot->allowed = allowed;
-        slot->expires = now + ctx->role_cache_seconds;
-
-        if (slot->name == NULL) {
-            slot->expires = 0;
-            slot->name = strdup("");
-        }
-    }
-
-    pthread_mutex_unlock(&ctx->lock);
-
-    return allowed;
 }
 
 
@@ -438,11 +223,9 @@ da_set_error(da_stmt_t *s, PGresult *res, const char *fallback)
 
 
 static int
-da_exec_ok(PGconn *conn, PGresult *res)
+da_exec_ok(PGresult *res)
 {
     ExecStatusType  st = PQresultStatus(res);
-
-    (void) conn;
 
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
@@ -450,17 +233,19 @@ da_exec_ok(PGconn *conn, PGresult *res)
 
 /*
  * Runs one SQL statement (s is a plain statement or a sub-statement) on
- * conn inside the open transaction. Returns 0 on success, -1 on failure
- * (s->error set).
+ * conn inside the open transaction; its rows count against the memory
+ * bound through budget. Returns 0 on success, -1 on failure (s->error
+ * set).
  */
 static int
-da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
+da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
+    PGcancel *cancel)
 {
     PGresult        *res;
     ExecStatusType   st;
     da_result_t     *out;
     char             errbuf[256];
-    int              i, failed, too_big;
+    int              i, rc, failed, too_big, over_budget;
 
     out = calloc(1, sizeof(da_result_t));
     if (out == NULL) {
@@ -470,6 +255,8 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
 
     /* catalog lookups read values back, results for clients are JSON */
     out->raw = s->internal;
+    out->budget = da_store_budget;
+    out->budget_data = budget;
 
     if (!PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
                            (const char * const *) s->values, NULL, NULL, 0))
@@ -483,6 +270,7 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
 
     failed = 0;
     too_big = 0;
+    over_budget = 0;
     s->has_result_set = 0;
 
     while ((res = PQgetResult(conn)) != NULL) {
@@ -491,7 +279,7 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
         switch (st) {
 
         case PGRES_SINGLE_TUPLE:
-            if (failed || too_big) {
+            if (failed || too_big || over_budget) {
                 break;
             }
 
@@ -502,7 +290,14 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
             }
 
             for (i = 0; i < PQntuples(res); i++) {
-                if (da_result_add_row(out, res, i) != 0) {
+                rc = da_result_add_row(out, res, i);
+
+                if (rc == -2) {
+                    over_budget = 1;
+                    break;
+                }
+
+                if (rc != 0) {
                     failed = 1;
                     s->error = strdup("ERROR: out of memory "
                                       "(SQLSTATE 53200)");
@@ -512,17 +307,27 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
 
             if (out->size > ctx->max_result_bytes) {
                 too_big = 1;
+            }
 
+            if ((too_big || over_budget || failed) && cancel != NULL) {
                 /* stop the server producing rows nobody will keep */
-                if (cancel != NULL) {
-                    PQcancel(cancel, errbuf, sizeof(errbuf));
-                }
+                PQcancel(cancel, errbuf, sizeof(errbuf));
+            }
+
+            if (too_big || over_budget) {
+                /* give the memory back now, not when the rows end */
+                da_result_free(out);
+                out = NULL;
+
+                pthread_mutex_lock(&ctx->lock);
+                da_store_release_locked(ctx, budget->stmt);
+                pthread_mutex_unlock(&ctx->lock);
             }
 
             break;
 
         case PGRES_TUPLES_OK:
-            if (!failed && !too_big) {
+            if (!failed && !too_big && !over_budget) {
                 if (da_result_set_columns(out, res) != 0) {
                     failed = 1;
                 }
@@ -537,7 +342,7 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
             break;
 
         default:
-            if (!failed && !too_big) {
+            if (!failed && !too_big && !over_budget) {
                 da_set_error(s, res, PQerrorMessage(conn));
                 failed = 1;
             }
@@ -555,6 +360,17 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
                  "(SQLSTATE 54000)", ctx->max_result_bytes);
         s->error = strdup(errbuf);
         snprintf(s->sqlstate, sizeof(s->sqlstate), "54000");
+        failed = 1;
+
+    } else if (over_budget) {
+        free(s->error);
+        snprintf(errbuf, sizeof(errbuf),
+                 "ERROR: Query results held by spectra-dataapi would "
+                 "exceed its memory bound of %zu bytes; fetch or let "
+                 "finished results expire and retry (SQLSTATE 53200)",
+                 ctx->max_retained_bytes);
+        s->error = strdup(errbuf);
+        snprintf(s->sqlstate, sizeof(s->sqlstate), "53200");
         failed = 1;
     }
 
@@ -574,6 +390,8 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, PGcancel *cancel)
 
     if (s->has_result_set) {
         da_result_shrink(out);
+        out->budget = NULL;
+        out->budget_data = NULL;
         s->result = out;
         s->result_rows = (int64_t) out->nrows;
         s->result_size = (int64_t) out->size;
@@ -608,6 +426,11 @@ da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st)
         s->has_result_set = 0;
     }
 
+    if (s->parent == NULL) {
+        /* the reservation goes back before the kept bytes are counted */
+        da_store_release_locked(ctx, s);
+    }
+
     da_store_set_status_locked(ctx, s, st);
 
     if (s->parent == NULL) {
@@ -625,23 +448,25 @@ static void
 da_log_statement(da_ctx_t *ctx, da_stmt_t *s)
 {
     da_log(ctx, "statement id=%s key=%s db_user=%s status=%s "
-           "duration_ms=%.3f rows=%lld size=%lld%s%s%s",
+           "duration_ms=%.3f rows=%lld size=%lld%s%s%s%s",
            s->id, s->access_key, s->db_user, da_status_name(s->status),
            s->duration_ns >= 0 ? (double) s->duration_ns / 1e6 : 0.0,
            (long long) s->result_rows, (long long) s->result_size,
            s->sqlstate[0] ? " sqlstate=" : "", s->sqlstate,
-           s->session != NULL ? " session=1" : "");
+           s->session != NULL ? " session=1" : "",
+           s->timed_out ? " watchdog=1" : "");
 }
 
 
 /*
- * Ends a successful statement in one round trip: checks that it did not
- * leave its role (a division by zero if it did), then, outside sessions,
- * resets what DISCARD ALL would (which cannot run in a transaction) so
- * the pooled connection carries nothing to the next tenant, and commits.
+ * Ends a successful statement in one round trip: checks that it is still
+ * its db user (a division by zero if not: nothing should let it change,
+ * this only proves it), then, outside sessions, resets what DISCARD ALL
+ * would (which cannot run in a transaction) so the pooled connection
+ * carries nothing to the user's next statement, and commits.
  */
 static int
-da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
+da_commit(PGconn *conn, da_stmt_t *s)
 {
     static const char  reset[] =
         "; close all; reset all; deallocate all; unlisten *;"
@@ -652,15 +477,13 @@ da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
     size_t        len;
     int           failed, stage;
 
-    (void) ctx;
-
     role = PQescapeLiteral(conn, s->db_user, strlen(s->db_user));
     if (role == NULL) {
         da_set_error(s, NULL, PQerrorMessage(conn));
         return -1;
     }
 
-    len = strlen(role) + sizeof(reset) + 128;
+    len = 2 * strlen(role) + sizeof(reset) + 128;
     sql = malloc(len);
     if (sql == NULL) {
         PQfreemem(role);
@@ -668,8 +491,9 @@ da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
         return -1;
     }
 
-    snprintf(sql, len, "select 1 / (current_user = %s)::int%s; commit",
-             role, s->session == NULL ? reset : "");
+    snprintf(sql, len, "select 1 / (current_user = %s"
+             " and session_user = %s)::int%s; commit",
+             role, role, s->session == NULL ? reset : "");
     PQfreemem(role);
 
     failed = 0;
@@ -684,7 +508,7 @@ da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
     free(sql);
 
     while ((res = PQgetResult(conn)) != NULL) {
-        if (!failed && !da_exec_ok(conn, res)) {
+        if (!failed && !da_exec_ok(res)) {
             failed = 1;
             da_set_error(s, res, PQerrorMessage(conn));
 
@@ -711,109 +535,101 @@ da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
 
 
 /*
- * begin, then set_config('role', $1, true) with the db user as a bound
- * parameter, in one round trip (a libpq pipeline).
+ * begin, then the statement's time bound, in one round trip. The value is
+ * a number the daemon formats: nothing of the request is in this SQL.
  */
 static int
-da_begin(PGconn *conn, da_stmt_t *s, const char *timeout)
+da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms)
 {
-    PGresult        *res;
-    ExecStatusType   st;
-    const char      *values[2];
-    int              failed, n;
+    PGresult  *res;
+    char       sql[96];
+    int        failed;
 
-    values[0] = s->db_user;
-    values[1] = timeout;
+    snprintf(sql, sizeof(sql), "begin; set local statement_timeout = %ld",
+             timeout_ms);
 
-    if (!PQenterPipelineMode(conn)
-        || !PQsendQueryParams(conn, "begin", 0, NULL, NULL, NULL, NULL, 0)
-        || !PQsendQueryParams(conn, "select set_config('role', $1, true),"
-                              " set_config('statement_timeout', $2, true)",
-                              2, NULL, values, NULL, NULL, 0)
-        || !PQpipelineSync(conn))
-    {
+    if (!PQsendQuery(conn, sql)) {
         da_set_error(s, NULL, PQerrorMessage(conn));
-        PQexitPipelineMode(conn);
         return -1;
     }
 
     failed = 0;
 
-    /* two queries (each ends with a NULL), then the sync */
-    for (n = 0; n < 2; n++) {
-        while ((res = PQgetResult(conn)) != NULL) {
-            st = PQresultStatus(res);
-
-            if (!failed && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-                da_set_error(s, res, PQerrorMessage(conn));
-                failed = 1;
-            }
-
-            PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (!failed && !da_exec_ok(res)) {
+            da_set_error(s, res, PQerrorMessage(conn));
+            failed = 1;
         }
-    }
 
-    res = PQgetResult(conn);
-    if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && !failed) {
-        da_set_error(s, res, PQerrorMessage(conn));
-        failed = 1;
-    }
-
-    PQclear(res);
-
-    if (!PQexitPipelineMode(conn) && !failed) {
-        da_set_error(s, NULL, PQerrorMessage(conn));
-        failed = 1;
+        PQclear(res);
     }
 
     return failed ? -1 : 0;
 }
 
 
-/* Runs a statement or a batch in one transaction as its db user. */
-static void
-da_run(da_worker_t *w, da_stmt_t *s)
+/*
+ * The statement is done with its connection: back to the pool or to the
+ * session if reuse (reset, idle outside a transaction), else closed; no
+ * connection (pc NULL) gives the reserved slot back. Before the statement
+ * is finished, so that the session's next statement, which may be
+ * dispatched as soon as it is, finds its connection where it belongs.
+ * Returns a PGconn to PQfinish() outside the lock, or NULL.
+ */
+static PGconn *
+da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s, da_pconn_t *pc, int reuse)
+{
+    if (pc == NULL) {
+        da_pool_unreserve_locked(ctx, s->user, s->session != NULL);
+        return NULL;
+    }
+
+    if (s->session != NULL) {
+        s->session->pconn = reuse ? pc : NULL;
+        return reuse ? NULL : da_pool_close_locked(ctx, pc);
+    }
+
+    return da_pool_release_locked(ctx, pc, reuse);
+}
+
+
+/*
+ * Runs a statement or a batch in one transaction as its db user, on pc
+ * (or, if NULL, on a connection it opens in the slot reserved for it).
+ * Returns a PGconn to PQfinish() (a connection not to be used again), or
+ * NULL.
+ */
+static PGconn *
+da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
 {
     da_ctx_t      *ctx = w->ctx;
-    PGconn        *conn, **slot;
+    PGconn        *conn, *close;
     PGresult      *res;
     PGcancel      *cancel;
-    char           timeout[32], *reason;
+    da_budget_t    budget;
+    char          *reason, err[512];
     da_stmt_t     *cur, *failed_sub;
     da_status_e    final;
-    int            i, n, rc, in_tx, started;
+    long           timeout_ms;
+    int            i, n, rc, in_tx, started, reuse;
 
     clock_gettime(CLOCK_MONOTONIC, &s->started);
     started = 0;
-
-    slot = s->session != NULL ? &s->session->conn : &w->conn;
-
-    if (*slot != NULL && PQstatus(*slot) != CONNECTION_OK) {
-        PQfinish(*slot);
-        *slot = NULL;
-    }
-
-    if (*slot == NULL) {
-        *slot = da_connect(ctx);
-    }
-
-    conn = *slot;
     in_tx = 0;
     cancel = NULL;
     failed_sub = NULL;
     reason = NULL;
+    conn = NULL;
     final = DA_FAILED;
+    budget.ctx = ctx;
+    budget.stmt = s;
 
-    if (conn == NULL) {
-        s->error = strdup("ERROR: could not connect to the database "
-                          "(SQLSTATE 08006)");
-        goto done;
-    }
-
-    rc = da_role_check(ctx, conn, s->db_user, &reason);
+    rc = da_role_check(ctx, s->db_user, &reason);
 
     if (rc < 0) {
-        da_set_error(s, NULL, "could not check the db user");
+        da_set_error(s, NULL, "could not check the db user "
+                     "(SQLSTATE 08006)");
+        snprintf(s->sqlstate, sizeof(s->sqlstate), "08006");
         goto done;
     }
 
@@ -823,11 +639,38 @@ da_run(da_worker_t *w, da_stmt_t *s)
         goto done;
     }
 
-    snprintf(timeout, sizeof(timeout), "%ld", ctx->statement_timeout * 1000);
+    if (pc == NULL) {
+        /* a slot is reserved for this user: log in as it */
+        pc = da_pool_open(ctx, s->user,
+                          s->session != NULL ? s->session->secret_arn
+                                             : s->secret_arn,
+                          err, sizeof(err), s->sqlstate);
+        if (pc == NULL) {
+            s->error = strdup(err);
+            goto done;
+        }
+
+        pc->session = s->session != NULL;
+    }
+
+    conn = pc->conn;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        s->error = strdup("ERROR: the connection to the database was lost "
+                          "(SQLSTATE 08006)");
+        snprintf(s->sqlstate, sizeof(s->sqlstate), "08006");
+        goto done;
+    }
+
+    /* the daemon's bound, or the role's own if that is lower */
+    timeout_ms = ctx->statement_timeout * 1000;
+    if (pc->role_timeout_ms > 0 && pc->role_timeout_ms < timeout_ms) {
+        timeout_ms = pc->role_timeout_ms;
+    }
 
     in_tx = 1;
 
-    if (da_begin(conn, s, timeout) != 0) {
+    if (da_begin(conn, s, timeout_ms) != 0) {
         goto done;
     }
 
@@ -845,6 +688,8 @@ da_run(da_worker_t *w, da_stmt_t *s)
     s->cancel = cancel;
     s->backend_pid = PQbackendPID(conn);
     s->query_id = ++ctx->query_ids;
+    clock_gettime(CLOCK_MONOTONIC, &s->deadline);
+    s->deadline.tv_sec += ctx->statement_timeout;
     da_store_set_status_locked(ctx, s, DA_STARTED);
     pthread_mutex_unlock(&ctx->lock);
 
@@ -863,7 +708,8 @@ da_run(da_worker_t *w, da_stmt_t *s)
         }
 
         rc = cur->unload != NULL ? da_unload_run(ctx, conn, cur)
-                                 : da_run_sql(ctx, conn, cur, cancel);
+                                 : da_run_sql(ctx, conn, cur, &budget,
+                                              cancel);
 
         if (rc != 0) {
             failed_sub = cur;
@@ -878,7 +724,7 @@ da_run(da_worker_t *w, da_stmt_t *s)
     }
 
     if (failed_sub == NULL) {
-        if (da_commit(ctx, conn, s) != 0) {
+        if (da_commit(conn, s) != 0) {
             failed_sub = s->is_batch ? s->subs[n - 1] : s;
 
             if (failed_sub != s) {
@@ -913,7 +759,7 @@ da_run(da_worker_t *w, da_stmt_t *s)
 
 done:
 
-    if (in_tx) {
+    if (in_tx && conn != NULL) {
         res = PQexec(conn, "rollback");
         PQclear(res);
     }
@@ -924,12 +770,25 @@ done:
         PQclear(res);
     }
 
+    /* conn is NULL when the db user was refused: its connection goes */
+    reuse = conn != NULL && PQstatus(conn) == CONNECTION_OK
+            && PQtransactionStatus(conn) == PQTRANS_IDLE;
+
     pthread_mutex_lock(&ctx->lock);
 
     s->cancel = NULL;
+    close = da_done_conn_locked(ctx, s, pc, reuse);
 
-    if (final == DA_FAILED && s->cancel_requested
-        && strcmp(s->sqlstate, "57014") == 0)
+    if (s->timed_out && final != DA_FINISHED) {
+        /* the watchdog's cancel reads as PostgreSQL's own timeout */
+        final = DA_FAILED;
+        free(s->error);
+        s->error = strdup("ERROR: canceling statement due to statement "
+                          "timeout (SQLSTATE 57014)");
+        snprintf(s->sqlstate, sizeof(s->sqlstate), "57014");
+
+    } else if (final == DA_FAILED && s->cancel_requested
+               && strcmp(s->sqlstate, "57014") == 0)
     {
         final = DA_ABORTED;
         free(s->error);
@@ -945,6 +804,9 @@ done:
             cur = s->subs[i];
 
             if (cur == failed_sub && final == DA_FAILED) {
+                free(cur->error);
+                cur->error = s->error != NULL ? strdup(s->error) : NULL;
+                memcpy(cur->sqlstate, s->sqlstate, sizeof(s->sqlstate));
                 da_finish_locked(ctx, cur, DA_FAILED);
 
             } else if (cur->status == DA_FINISHED) {
@@ -965,4 +827,6 @@ done:
     if (cancel != NULL) {
         PQfreeCancel(cancel);
     }
+
+    return close;
 }

@@ -17,7 +17,8 @@ use Symbol 'gensym';
 use Test::More;
 
 our @EXPORT = qw(env_or_skip cli cli_json sign_v4 call raw_post wait_done
-                 execute json_decode start_daemon stop_daemon);
+                 execute statement submit json_decode start_daemon
+                 stop_daemon);
 
 my $json = JSON::PP->new->canonical;
 
@@ -150,7 +151,29 @@ sub execute {
     return wait_done($env, $r->{Id});
 }
 
-# An extra daemon for limit tests: returns a hash like env_or_skip's.
+# ExecuteStatement signed here (faster than the CLI) as db_user, %more
+# added to the request; returns the statement id (dies on an error).
+sub submit {
+    my ($env, $user, $sql, %more) = @_;
+    my ($st, $b) = call($env, 'ExecuteStatement',
+                        { Sql => $sql, Database => 'warehouse',
+                          ClusterIdentifier => 'demo',
+                          (defined $user ? (DbUser => $user) : ()),
+                          %more });
+    die "ExecuteStatement: $st " . ($b->{__type} // '') . ' '
+        . ($b->{message} // '') unless $st == 200;
+    return $b->{Id};
+}
+
+# submit, then wait: returns the described end.
+sub statement {
+    my ($env, $user, $sql, %more) = @_;
+    return wait_done($env, submit($env, $user, $sql, %more));
+}
+
+# An extra daemon for limit tests: returns a hash like env_or_skip's. It
+# logs in and resolves secrets as the fixture's daemon does (the files
+# scripts/test.sh exports), unless @flags name their own.
 sub start_daemon {
     my ($port, @flags) = @_;
     my $build = $ENV{SPECTRA_BUILD} or die "SPECTRA_BUILD is not set";
@@ -158,18 +181,32 @@ sub start_daemon {
         if HTTP::Tiny->new(timeout => 1)
                ->request('GET', "http://127.0.0.1:$port/")->{status} != 599;
     my $dir = "/tmp/spectra-dataapi-test-$port";
-    mkdir $dir;
+    mkdir $dir, 0700;
+    chmod 0700, $dir;
     my $keys = "$dir/keys";
     my $akid = 'AKIDEXTRA' . sprintf('%011d', $port);
     my $secret = 'extra/secret+' . $port;
+    my $old = umask 077;
+    unlink $keys, "$dir/log";          # a file of an older run keeps its mode
     open my $fh, '>', $keys or die "$keys: $!";
     print $fh "# test keys\n$akid $secret\n";
     close $fh;
+    umask $old;
     my $pg = "host=127.0.0.1 port=$ENV{TEST_NGINX_PG_PORT} "
              . "user=spectra_dataapi dbname=warehouse";
+    unshift @flags, '--pg-password-file',
+                    $ENV{SPECTRA_DATAAPI_PG_PASSWORD_FILE}
+        if $ENV{SPECTRA_DATAAPI_PG_PASSWORD_FILE}
+           && !grep { $_ eq '--pg-password-file' } @flags;
+    unshift @flags, '--secrets-file', $ENV{SPECTRA_DATAAPI_SECRETS_FILE}
+        if $ENV{SPECTRA_DATAAPI_SECRETS_FILE}
+           && !grep { $_ eq '--secrets-file' || $_ eq '--no-secrets' }
+                    @flags;
+    @flags = grep { $_ ne '--no-secrets' } @flags;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        open STDOUT, '>>', "$dir/log";
+        umask 077;
+        open STDOUT, ">>", "$dir/log";
         open STDERR, '>&', \*STDOUT;
         my @vg = $ENV{SPECTRA_DATAAPI_VALGRIND}
             ? ('valgrind', '--leak-check=full',
@@ -189,7 +226,8 @@ sub start_daemon {
         select undef, undef, undef, 0.05;
     }
     return { port => $port, akid => $akid, secret => $secret,
-             region => 'us-east-1', pid => $pid, dir => $dir };
+             region => 'us-east-1', pid => $pid, dir => $dir,
+             log => "$dir/log" };
 }
 
 sub stop_daemon {
