@@ -170,22 +170,23 @@ error_is([call($env, 'ExecuteStatement',
                { Sql => 'SET ROLE tenant_globex', Database => 'warehouse',
                  ClusterIdentifier => 'demo', DbUser => 'tenant_acme' })],
          400, 'ValidationException',
-         'SET and RESET of ROLE are not allowed through spectra-dataapi',
+         'SET and RESET of role are not allowed through spectra-dataapi',
          'SET ROLE is refused');
 
-# every way out of the tenant role that the lexer knows is refused
+# every way out of the tenant role is refused, in every spelling the
+# parser decodes
 for my $c (['reset role', qr/SET and RESET of role are not allowed/],
            ['set local role tenant_globex',
             qr/SET and RESET of role are not allowed/],
            ['SET SESSION AUTHORIZATION postgres',
-            qr/SET and RESET of AUTHORIZATION are not allowed/],
+            qr/SET and RESET of session authorization are not allowed/],
            ['set statement_timeout = 0',
             qr/SET and RESET of statement_timeout are not allowed/],
            ["do \$\$ begin perform 1; end \$\$",
             qr/DO blocks are not allowed/],
-           ['create or replace function pg_temp.f() returns int '
-            . 'language sql as \$\$ select 1 \$\$',
-            qr/CREATE function is not allowed/],
+           [q{create or replace function pg_temp.f() returns int }
+            . q{language sql as $$ select 1 $$},
+            qr/CREATE FUNCTION is not allowed/],
            [q{select query_to_xml('select 1', true, true, '')},
             qr/Function "query_to_xml" is not allowed/],
            [q{select * from ts_stat('select 1')},
@@ -193,7 +194,16 @@ for my $c (['reset role', qr/SET and RESET of role are not allowed/],
            [q{select "set_config"('role', 'x', false)},
             qr/Function "set_config" is not allowed/],
            [q{select pg_catalog.SET_CONFIG('role', 'x', false)},
-            qr/Function "SET_CONFIG" is not allowed/]) {
+            qr/Function "set_config" is not allowed/],
+           [q{select U&"!0073et_config" UESCAPE $$!$$('role', 'x', false)},
+            qr/Function "set_config" is not allowed/],
+           [q{with c as (select set_config('role', 'x', false)) select 1},
+            qr/Function "set_config" is not allowed/],
+           ['reset all', qr/RESET ALL is not allowed/],
+           ['discard all', qr/DISCARD ALL is not allowed/],
+           ['alter role tenant_acme set role = tenant_globex',
+            qr/SET and RESET of role are not allowed/],
+           ['select 1 from', qr/^syntax error at end of input at line 1, /]) {
     my ($st, $b) = call($env, 'ExecuteStatement',
                         { Sql => $c->[0], Database => 'warehouse',
                           ClusterIdentifier => 'demo',
@@ -242,7 +252,8 @@ error_is([call($env, 'ListStatements', { MaxResults => 'ten' })],
              'Sql over 100000 characters');
 }
 
-# :name is found by a lexer: not in strings, comments, dollar quotes, casts
+# :name is found by PostgreSQL's scanner: not in strings, comments, dollar
+# quotes, casts
 {
     my ($st, $b) = call($env, 'ExecuteStatement',
         { Sql => q{select ':nope' as a, 2::int as b, $q$ :nope $q$ as c, }

@@ -2,81 +2,22 @@
  * Named parameters (:name) bound server-side, and the statements
  * spectra-dataapi refuses because they would let a tenant leave its role.
  *
- * A small lexer walks the SQL the way PostgreSQL splits it: '...' and
- * E'...' strings, "identifiers", $tag$ dollar quotes, -- and nested block
- * comments are skipped; "::" is a cast; ":name" (a letter or '_' first) is
- * a parameter and becomes $n, the same name always the same n. The values
- * are sent as untyped text parameters, never spliced into the SQL.
- *
- * Refused (the login role is a member of every tenant role, so these would
- * reach another tenant's rows): SET/RESET of role, session authorization,
- * statement_timeout or ALL; DO blocks; CREATE FUNCTION/PROCEDURE; and the
- * functions set_config, ts_stat, query_to_xml*, cursor_to_xml*, dblink*,
- * which can change settings or run SQL given as a string.
+ * Both are the core's, on PostgreSQL's own scanner and parse tree:
+ * spectra_sql_bind() turns each :name into $n (the same name always the
+ * same n; :name in strings, comments, dollar quotes and "::" casts is not
+ * one), and spectra_sql_session_check() refuses SET/RESET of role,
+ * session authorization or statement_timeout, RESET ALL, DISCARD ALL,
+ * DO, CREATE FUNCTION/PROCEDURE and calls of set_config and of functions
+ * that run SQL given as a string, at any depth. The values are sent as
+ * untyped text parameters, never spliced into the SQL.
  */
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "dataapi.h"
-
-
-typedef struct {
-    const char   *p;
-    size_t        len;
-} da_word_t;
-
-
-static int da_word_is(const da_word_t *w, const char *lit);
-static int da_denied_function(const da_word_t *w);
-static int da_ident_start(int c);
-static int da_ident_char(int c);
-
-
-static int
-da_word_is(const da_word_t *w, const char *lit)
-{
-    size_t  n = strlen(lit);
-
-    return w->len == n && strncasecmp(w->p, lit, n) == 0;
-}
-
-
-static int
-da_denied_function(const da_word_t *w)
-{
-    static const char  *exact[] = {
-        "set_config", "ts_stat", "query_to_xml", "query_to_xmlschema",
-        "query_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
-        NULL
-    };
-    int  i;
-
-    for (i = 0; exact[i] != NULL; i++) {
-        if (da_word_is(w, exact[i])) {
-            return 1;
-        }
-    }
-
-    return w->len >= 6 && strncasecmp(w->p, "dblink", 6) == 0;
-}
-
-
-static int
-da_ident_start(int c)
-{
-    return isalpha(c) || c == '_' || c >= 0x80;
-}
-
-
-static int
-da_ident_char(int c)
-{
-    return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
-}
+#include "spectra_sql.h"
 
 
 /*
@@ -89,14 +30,13 @@ int
 da_sql_bind(const char *sql, json_t *parameters, char **out,
     const char ***values, int *nvalues, char *err, size_t errlen)
 {
-    const char   *p, *end, *names[DA_MAX_PARAMS];
-    size_t        len, i, nlen[DA_MAX_PARAMS], pos, n;
-    size_t        nparams, depth, t;
-    da_word_t     words[4];
-    int           nwords, nused, k, found, stmt_start;
-    char         *o;
-    const char  **v;
-    json_t       *item;
+    int             rc;
+    char           *o;
+    size_t          len, olen, i, k, nparams, nnames;
+    json_t         *item;
+    const char     *pn, **v;
+    spectra_err_t   e;
+    spectra_str_t   names[DA_MAX_PARAMS];
 
     len = strlen(sql);
     nparams = parameters != NULL ? json_array_size(parameters) : 0;
@@ -107,9 +47,8 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
         return -1;
     }
 
-    /* each ":x" becomes at most "$256": the output is at most 2x + 1 */
-    o = malloc(2 * len + 1);
-    v = calloc(nparams + 1, sizeof(char *));
+    o = malloc(spectra_sql_bind_len(len));
+    v = calloc(DA_MAX_PARAMS + 1, sizeof(char *));
     if (o == NULL || v == NULL) {
         free(o);
         free(v);
@@ -117,308 +56,49 @@ da_sql_bind(const char *sql, json_t *parameters, char **out,
         return -1;
     }
 
-    p = sql;
-    end = sql + len;
-    pos = 0;
-    nused = 0;
-    nwords = 0;
-    stmt_start = 1;
+    rc = spectra_sql_bind((const u_char *) sql, len, (u_char *) o, &olen,
+                          names, DA_MAX_PARAMS, &nnames, &e);
 
-#define da_copy(from, to)                                                    \
-    do {                                                                     \
-        memcpy(o + pos, from, (size_t) ((to) - (from)));                     \
-        pos += (size_t) ((to) - (from));                                     \
-    } while (0)
-
-    while (p < end) {
-        const char  *s = p;
-
-        if (*p == '-' && p + 1 < end && p[1] == '-') {
-            while (p < end && *p != '\n') {
-                p++;
-            }
-
-            da_copy(s, p);
-            continue;
-        }
-
-        if (*p == '/' && p + 1 < end && p[1] == '*') {
-            depth = 1;
-            p += 2;
-
-            while (p < end && depth > 0) {
-                if (*p == '/' && p + 1 < end && p[1] == '*') {
-                    depth++;
-                    p += 2;
-
-                } else if (*p == '*' && p + 1 < end && p[1] == '/') {
-                    depth--;
-                    p += 2;
-
-                } else {
-                    p++;
-                }
-            }
-
-            da_copy(s, p);
-            continue;
-        }
-
-        if (*p == '\'' || ((*p == 'E' || *p == 'e') && p + 1 < end
-                           && p[1] == '\''
-                           && (p == sql || !da_ident_char((u_char) p[-1]))))
-        {
-            int  escapes = (*p != '\'');
-
-            p += escapes ? 2 : 1;
-
-            while (p < end) {
-                if (escapes && *p == '\\' && p + 1 < end) {
-                    p += 2;
-                    continue;
-                }
-
-                if (*p == '\'') {
-                    if (p + 1 < end && p[1] == '\'') {
-                        p += 2;
-                        continue;
-                    }
-
-                    p++;
-                    break;
-                }
-
-                p++;
-            }
-
-            da_copy(s, p);
-            stmt_start = 0;
-            nwords = 0;
-            continue;
-        }
-
-        if (*p == '"') {
-            p++;
-
-            while (p < end) {
-                if (*p == '"') {
-                    if (p + 1 < end && p[1] == '"') {
-                        p += 2;
-                        continue;
-                    }
-
-                    p++;
-                    break;
-                }
-
-                p++;
-            }
-
-            /* a quoted function name is still that function */
-            {
-                da_word_t  w = { s + 1, (size_t) (p - s - 2) };
-
-                if (p - s >= 2 && da_denied_function(&w)) {
-                    snprintf(err, errlen, "Function \"%.*s\" is not "
-                             "allowed through spectra-dataapi",
-                             (int) w.len, w.p);
-                    goto failed;
-                }
-            }
-
-            da_copy(s, p);
-            stmt_start = 0;
-            nwords = 0;
-            continue;
-        }
-
-        if (*p == '$' && (p + 1 < end)
-            && (p[1] == '$' || da_ident_start((u_char) p[1]))
-            && (p == sql || !da_ident_char((u_char) p[-1])))
-        {
-            const char  *tag_end = p + 1;
-
-            while (tag_end < end && *tag_end != '$'
-                   && da_ident_char((u_char) *tag_end))
-            {
-                tag_end++;
-            }
-
-            if (tag_end < end && *tag_end == '$') {
-                size_t       tlen = (size_t) (tag_end - p + 1);
-                const char  *q = tag_end + 1;
-
-                while (q + tlen <= end && memcmp(q, p, tlen) != 0) {
-                    q++;
-                }
-
-                p = (q + tlen <= end) ? q + tlen : end;
-                da_copy(s, p);
-                stmt_start = 0;
-                nwords = 0;
-                continue;
-            }
-        }
-
-        if (*p == ':' && p + 1 < end && p[1] == ':') {
-            p += 2;
-            da_copy(s, p);
-            nwords = 0;
-            continue;
-        }
-
-        if (*p == ':' && p + 1 < end
-            && (isalpha((u_char) p[1]) || p[1] == '_'))
-        {
-            const char  *name = p + 1;
-
-            p = name;
-
-            while (p < end && (isalnum((u_char) *p) || *p == '_')) {
-                p++;
-            }
-
-            n = (size_t) (p - name);
-            found = 0;
-
-            for (k = 0; k < nused; k++) {
-                if (nlen[k] == n && memcmp(names[k], name, n) == 0) {
-                    found = k + 1;
-                    break;
-                }
-            }
-
-            if (!found) {
-                for (i = 0; i < nparams; i++) {
-                    const char  *pn;
-
-                    item = json_array_get(parameters, i);
-                    pn = json_string_value(json_object_get(item, "name"));
-
-                    if (pn != NULL && strlen(pn) == n
-                        && memcmp(pn, name, n) == 0)
-                    {
-                        break;
-                    }
-                }
-
-                if (i == nparams) {
-                    snprintf(err, errlen, "The parameter \"%.*s\" in the "
-                             "SQL has no value in Parameters",
-                             (int) (n > 64 ? 64 : n), name);
-                    goto failed;
-                }
-
-                names[nused] = name;
-                nlen[nused] = n;
-                v[nused] = json_string_value(json_object_get(item, "value"));
-                found = ++nused;
-            }
-
-            pos += (size_t) sprintf(o + pos, "$%d", found);
-            stmt_start = 0;
-            nwords = 0;
-            continue;
-        }
-
-        if (da_ident_start((u_char) *p)) {
-            da_word_t  w;
-
-            while (p < end && da_ident_char((u_char) *p)) {
-                p++;
-            }
-
-            w.p = s;
-            w.len = (size_t) (p - s);
-
-            if (da_denied_function(&w)) {
-                snprintf(err, errlen, "Function \"%.*s\" is not allowed "
-                         "through spectra-dataapi", (int) w.len, w.p);
-                goto failed;
-            }
-
-            if (stmt_start || nwords > 0) {
-                if (nwords < 4) {
-                    words[nwords++] = w;
-                }
-
-                stmt_start = 0;
-
-                if (da_word_is(&words[0], "do") && nwords == 1) {
-                    snprintf(err, errlen, "DO blocks are not allowed "
-                             "through spectra-dataapi");
-                    goto failed;
-                }
-
-                if (da_word_is(&words[0], "set")
-                    || da_word_is(&words[0], "reset"))
-                {
-                    t = (nwords >= 2
-                         && (da_word_is(&words[1], "local")
-                             || da_word_is(&words[1], "session")))
-                        ? 2 : 1;
-
-                    if ((int) t < nwords
-                        && (da_word_is(&words[t], "role")
-                            || da_word_is(&words[t], "session")
-                            || da_word_is(&words[t], "authorization")
-                            || da_word_is(&words[t], "statement_timeout")
-                            || da_word_is(&words[t], "all")))
-                    {
-                        snprintf(err, errlen, "SET and RESET of %.*s are "
-                                 "not allowed through spectra-dataapi",
-                                 (int) words[t].len, words[t].p);
-                        goto failed;
-                    }
-
-                    if (nwords == 2 && t == 1) {
-                        nwords = 0;
-                    }
-
-                } else if (da_word_is(&words[0], "create")) {
-                    for (k = 1; k < nwords; k++) {
-                        if (da_word_is(&words[k], "function")
-                            || da_word_is(&words[k], "procedure"))
-                        {
-                            snprintf(err, errlen, "CREATE %.*s is not "
-                                     "allowed through spectra-dataapi",
-                                     (int) words[k].len, words[k].p);
-                            goto failed;
-                        }
-                    }
-
-                } else {
-                    nwords = 0;
-                }
-
-                if (nwords == 4) {
-                    nwords = 0;
-                }
-            }
-
-            da_copy(s, p);
-            continue;
-        }
-
-        if (*p == ';') {
-            stmt_start = 1;
-            nwords = 0;
-
-        } else if (!isspace((u_char) *p)) {
-            stmt_start = 0;
-            nwords = 0;
-        }
-
-        p++;
-        da_copy(s, p);
+    if (rc == SPECTRA_SQL_OK) {
+        rc = spectra_sql_session_check((const u_char *) o, olen, &e);
     }
 
-#undef da_copy
+    if (rc == SPECTRA_SQL_ERR_DENIED || rc == SPECTRA_SQL_ERR_NOT_READ_ONLY) {
+        snprintf(err, errlen, "%s through spectra-dataapi", e.message);
+        goto failed;
+    }
 
-    o[pos] = '\0';
+    if (rc != SPECTRA_SQL_OK) {
+        snprintf(err, errlen, "%s", e.message);
+        goto failed;
+    }
+
+    for (k = 0; k < nnames; k++) {
+        for (i = 0; i < nparams; i++) {
+            item = json_array_get(parameters, i);
+            pn = json_string_value(json_object_get(item, "name"));
+
+            if (pn != NULL && strlen(pn) == names[k].len
+                && memcmp(pn, names[k].data, names[k].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == nparams) {
+            snprintf(err, errlen, "The parameter \"%.*s\" in the SQL has no "
+                     "value in Parameters",
+                     (int) (names[k].len > 64 ? 64 : names[k].len),
+                     (const char *) names[k].data);
+            goto failed;
+        }
+
+        v[k] = json_string_value(json_object_get(item, "value"));
+    }
+
     *out = o;
     *values = v;
-    *nvalues = nused;
+    *nvalues = (int) nnames;
 
     return 0;
 
