@@ -194,7 +194,16 @@ spectra_sql_text_parse(const spectra_sql_text_t *t,
 
     *tree = NULL;
 
-    if (spectra_sql_depth(t, &where) != 0) {
+    switch (spectra_sql_depth(t, &where)) {
+
+    case 0:
+        break;
+
+    case -2:
+        return spectra_err_set(err, SPECTRA_SQL_ERR_NOMEM, SPECTRA_POS_NONE,
+                               "out of memory");
+
+    default:
         return spectra_sql_fail(err, SPECTRA_SQL_ERR_SYNTAX, t->p, t->len,
                                 where, NULL, "the statement is nested too "
                                 "deeply to be checked");
@@ -480,16 +489,17 @@ spectra_sql_token_before(const spectra_sql_text_t *t, size_t loc,
 
 
 /*
- * The nesting estimate. Parentheses, brackets and CASE ... END open a
- * level. Within a level the tree grows one step per operator (a chain of
- * "+" nests left-deep), and per set operation or join (they nest as well,
- * across the commas of their select lists); a comma, AND, OR (both
- * flattened into one list by the grammar) or a clause keyword starts a
- * sibling, so the operator run starts again there (not at GROUP or
- * WITH: "WITHIN GROUP" and "timestamp WITH time zone" sit inside an
- * expression). Leaves (names,
- * constants, parameters, '.') add nothing. Every other token counts as an
- * operator, which over-counts keywords: the estimate errs on the deep side.
+ * The nesting estimate: 0, -1 too deep (*where says where it got so), -2
+ * no memory. Parentheses, brackets and CASE ... END open a level. Within
+ * a level the tree grows one step per operator (a chain of "+" nests
+ * left-deep), and per set operation or join (they nest as well, across
+ * the commas of their select lists); a comma, AND, OR (both flattened
+ * into one list by the grammar) or a clause keyword starts a sibling, so
+ * the operator run starts again there (not at GROUP or WITH: "WITHIN
+ * GROUP" and "timestamp WITH time zone" sit inside an expression).
+ * Leaves (names, constants, parameters, '.') add nothing. Every other
+ * token counts as an operator, which over-counts keywords: the estimate
+ * errs on the deep side.
  */
 
 static int
@@ -503,7 +513,7 @@ spectra_sql_depth(const spectra_sql_text_t *t, size_t *where)
 
     stack = calloc(t->ntok + 1, sizeof(spectra_sql_level_t));
     if (stack == NULL) {
-        return -1;
+        return -2;
     }
 
     top = 0;
