@@ -19,6 +19,8 @@ ALL_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -D_GNU_SOURCE -fPIC $(WARN) \
 
 CORE_SRCS  = $(wildcard src/spectra_*.c)
 CORE_OBJS  = $(CORE_SRCS:src/%.c=$(BUILD)/core/%.o)
+# libpg_query has no pkg-config file; it carries the protobuf-c runtime
+# itself (link no -lprotobuf-c next to it: the symbols would clash).
 CORE_LIBS  = $(shell pkg-config --libs $(CORE_PKGS)) -lpg_query -lm
 
 DATAAPI_SRCS = $(wildcard src/dataapi/*.c)

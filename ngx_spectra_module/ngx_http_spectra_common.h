@@ -93,6 +93,11 @@ typedef struct {
 
     /* the SQL policy */
     size_t                      sql_max_length;
+    ngx_flag_t                  sql_allow_values;
+    ngx_array_t                *sql_deny_functions;   /* of ngx_str_t */
+    ngx_array_t                *sql_deny_relations;
+    ngx_array_t                *sql_deny_schemas;
+    ngx_array_t                *sql_allow_functions;  /* NULL: no list */
     spectra_sql_policy_t        policy;
 } ngx_http_spectra_loc_conf_t;
 

@@ -30,6 +30,11 @@ static ngx_int_t ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
     const char *name1, const char *name2);
 static char *ngx_http_spectra_session_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_spectra_sql_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_spectra_sql_allow_functions(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_http_spectra_sql_policy(ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -38,6 +43,14 @@ static char *ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_spectra_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_spectra_init_process(ngx_cycle_t *cycle);
 static void ngx_http_spectra_exit_process(ngx_cycle_t *cycle);
+
+
+static spectra_sql_list_e  ngx_http_spectra_sql_functions =
+    SPECTRA_SQL_LIST_FUNCTIONS;
+static spectra_sql_list_e  ngx_http_spectra_sql_relations =
+    SPECTRA_SQL_LIST_RELATIONS;
+static spectra_sql_list_e  ngx_http_spectra_sql_schemas =
+    SPECTRA_SQL_LIST_SCHEMAS;
 
 
 static ngx_command_t  ngx_http_spectra_commands[] = {
@@ -201,6 +214,41 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_spectra_loc_conf_t, sql_max_length),
+      NULL },
+
+    { ngx_string("spectra_sql_allow_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, sql_allow_values),
+      NULL },
+
+    { ngx_string("spectra_sql_deny_functions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_spectra_sql_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, sql_deny_functions),
+      &ngx_http_spectra_sql_functions },
+
+    { ngx_string("spectra_sql_deny_relations"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_spectra_sql_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, sql_deny_relations),
+      &ngx_http_spectra_sql_relations },
+
+    { ngx_string("spectra_sql_deny_schemas"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_spectra_sql_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, sql_deny_schemas),
+      &ngx_http_spectra_sql_schemas },
+
+    { ngx_string("spectra_sql_allow_functions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_sql_allow_functions,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("spectra_byte_limit"),
@@ -468,6 +516,11 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
     slcf->byte_limit = NGX_CONF_UNSET_SIZE;
     slcf->numeric_as_number = NGX_CONF_UNSET;
     slcf->sql_max_length = NGX_CONF_UNSET_SIZE;
+    slcf->sql_allow_values = NGX_CONF_UNSET;
+    slcf->sql_deny_functions = NGX_CONF_UNSET_PTR;
+    slcf->sql_deny_relations = NGX_CONF_UNSET_PTR;
+    slcf->sql_deny_schemas = NGX_CONF_UNSET_PTR;
+    slcf->sql_allow_functions = NGX_CONF_UNSET_PTR;
 
     return slcf;
 }
@@ -503,6 +556,15 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->numeric_as_number, prev->numeric_as_number, 0);
     ngx_conf_merge_size_value(conf->sql_max_length, prev->sql_max_length,
                               SPECTRA_SQL_MAX_LEN);
+    ngx_conf_merge_value(conf->sql_allow_values, prev->sql_allow_values, 1);
+    ngx_conf_merge_ptr_value(conf->sql_deny_functions,
+                             prev->sql_deny_functions, NULL);
+    ngx_conf_merge_ptr_value(conf->sql_deny_relations,
+                             prev->sql_deny_relations, NULL);
+    ngx_conf_merge_ptr_value(conf->sql_deny_schemas, prev->sql_deny_schemas,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->sql_allow_functions,
+                             prev->sql_allow_functions, NULL);
 
     if (conf->poll_min == 0 || conf->poll_max < conf->poll_min) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -573,8 +635,7 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->wait_timeout = conf->query_timeout;
     }
 
-    spectra_sql_policy_default(&conf->policy);
-    conf->policy.max_len = conf->sql_max_length;
+    ngx_http_spectra_sql_policy(conf);
 
     return ngx_http_spectra_merge_dataapi(cf, prev, conf);
 }
@@ -766,6 +827,213 @@ ngx_http_spectra_session_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     smcf->sessions->data = ss;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The SQL policy of a location: the built-in deny lists (the core's),
+ * plus the lists of the directives; ngx_str_t has spectra_str_t's layout.
+ */
+
+static void
+ngx_http_spectra_sql_policy(ngx_http_spectra_loc_conf_t *conf)
+{
+    spectra_sql_policy_t  *policy;
+
+    policy = &conf->policy;
+
+    spectra_sql_policy_default(policy);
+    policy->max_len = conf->sql_max_length;
+    policy->allow_values = conf->sql_allow_values ? 1 : 0;
+
+    if (conf->sql_deny_functions != NULL) {
+        policy->deny_functions = conf->sql_deny_functions->elts;
+        policy->ndeny_functions = conf->sql_deny_functions->nelts;
+    }
+
+    if (conf->sql_deny_relations != NULL) {
+        policy->deny_relations = conf->sql_deny_relations->elts;
+        policy->ndeny_relations = conf->sql_deny_relations->nelts;
+    }
+
+    if (conf->sql_deny_schemas != NULL) {
+        policy->deny_schemas = conf->sql_deny_schemas->elts;
+        policy->ndeny_schemas = conf->sql_deny_schemas->nelts;
+    }
+
+    if (conf->sql_allow_functions != NULL) {
+        policy->allow_functions = conf->sql_allow_functions->elts;
+        policy->nallow_functions = conf->sql_allow_functions->nelts;
+    }
+}
+
+
+/* spectra_sql_deny_functions|relations|schemas name ...; */
+
+static char *
+ngx_http_spectra_sql_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t            *value, *s;
+    ngx_uint_t            i;
+    ngx_array_t         **a;
+    spectra_err_t         err;
+    spectra_sql_list_e   *list;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+    list = cmd->post;
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (spectra_sql_list_entry_check(*list, value[i].data, value[i].len,
+                                         &err)
+            != SPECTRA_SQL_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name,
+                               err.message);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * spectra_sql_allow_functions file|off; one name a line, '#' comments,
+ * read here once: a bad file fails nginx -t.
+ */
+
+static char *
+ngx_http_spectra_sql_allow_functions(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_spectra_loc_conf_t *slcf = conf;
+
+    size_t            n, size;
+    u_char           *buf;
+    ssize_t           nread;
+    ngx_str_t        *value;
+    ngx_file_t        file;
+    ngx_array_t      *a;
+    spectra_err_t     err;
+    ngx_file_info_t   fi;
+
+    if (slcf->sql_allow_functions != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->sql_allow_functions = NULL;
+        return NGX_CONF_OK;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = value[1];
+    file.log = cf->log;
+
+    if (ngx_conf_full_name(cf->cycle, &file.name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    file.fd = ngx_open_file(file.name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN,
+                            0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &file.name);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = NULL;
+    size = 0;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", &file.name);
+        goto failed;
+    }
+
+    size = (size_t) ngx_file_size(&fi);
+
+    if (size > 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is larger than 1 MB", &file.name);
+        goto failed;
+    }
+
+    buf = ngx_pnalloc(cf->pool, size + 1);
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    nread = ngx_read_file(&file, buf, size, 0);
+
+    if (nread != (ssize_t) size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_file_n " \"%V\" failed", &file.name);
+        goto failed;
+    }
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &file.name);
+    }
+
+    if (spectra_sql_list_parse(SPECTRA_SQL_LIST_FUNCTIONS, buf, size, NULL,
+                               0, &n, &err)
+        != SPECTRA_SQL_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &file.name,
+                           err.message);
+        return NGX_CONF_ERROR;
+    }
+
+    a = ngx_array_create(cf->pool, n ? n : 1, sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (spectra_sql_list_parse(SPECTRA_SQL_LIST_FUNCTIONS, buf, size,
+                               a->elts, n, &n, &err)
+        != SPECTRA_SQL_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &file.name,
+                           err.message);
+        return NGX_CONF_ERROR;
+    }
+
+    a->nelts = n;
+
+    slcf->sql_allow_functions = a;
+
+    return NGX_CONF_OK;
+
+failed:
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &file.name);
+    }
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -18,49 +18,6 @@
 #include "ngx_http_spectra_statement.h"
 
 
-
-/* TEMPORARY: the old lexer behind the new policy API, until it lands */
-#ifndef SPECTRA_SQL_MAX_PARAMS
-#define SPECTRA_SQL_MAX_PARAMS 64
-typedef struct {
-    size_t          stmt_len;
-    spectra_str_t   params[SPECTRA_SQL_MAX_PARAMS];
-    size_t          nparams;
-} ngx_http_spectra_tmp_info_t;
-#define spectra_sql_info_t ngx_http_spectra_tmp_info_t
-static int ngx_http_spectra_tmp_check(const spectra_sql_policy_t *policy,
-    const u_char *p, size_t len, ngx_http_spectra_tmp_info_t *info,
-    spectra_err_t *err);
-static int
-ngx_http_spectra_tmp_check(const spectra_sql_policy_t *policy,
-    const u_char *p, size_t len, ngx_http_spectra_tmp_info_t *info,
-    spectra_err_t *err)
-{
-    size_t               i, n;
-    struct { size_t stmt_len; unsigned wrappable:1; }  oi;
-    spectra_sql_error_t  e;
-    spectra_sql_str_t    names[SPECTRA_SQL_MAX_PARAMS];
-    if (spectra_sql_check(policy, p, len, (void *) &oi, &e) != 0
-        || spectra_sql_params(p, len, names, SPECTRA_SQL_MAX_PARAMS, &n, &e)
-           != 0)
-    {
-        ngx_cpystrn((u_char *) err->message, (u_char *) e.message,
-                    sizeof(err->message));
-        return -1;
-    }
-    info->stmt_len = oi.stmt_len;
-    for (i = 0; i < n; i++) {
-        info->params[i].data = (u_char *) names[i].data;
-        info->params[i].len = names[i].len;
-    }
-    info->nparams = n;
-    return 0;
-}
-#define spectra_sql_check ngx_http_spectra_tmp_check
-#define spectra_sql_wrap_limit_len(i, l) (spectra_sql_wrap_limit_len)((i)->stmt_len, l)
-#define spectra_sql_wrap_limit(d, p, i, l) (spectra_sql_wrap_limit)(d, p, (i)->stmt_len, l)
-#endif
-
 #define NGX_HTTP_SPECTRA_MAX_BODY    (16 * 1024 * 1024)
 
 /* how often a waiting statement looks for a free slot */
@@ -301,8 +258,16 @@ ngx_http_spectra_query_sql(ngx_http_request_t *r,
                           &qc->info, &qc->err)
         != SPECTRA_SQL_OK)
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "spectra: SQL rejected: %s", qc->err.message);
+        /* the message says where in lines and columns, the log in bytes */
+        if (qc->err.position != SPECTRA_POS_NONE) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "spectra: SQL rejected: %s (byte %uz)",
+                          qc->err.message, qc->err.position);
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "spectra: SQL rejected: %s", qc->err.message);
+        }
 
         qc->code = "INVALID_SQL";
         return NGX_HTTP_BAD_REQUEST;

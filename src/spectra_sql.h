@@ -1,44 +1,38 @@
 /*
- * SQL text handling for the query API, without nginx: a PostgreSQL/Redshift
- * lexer, the read-only policy check, the LIMIT wrap, named parameter
- * discovery and the UNLOAD statement (building it and parsing it back).
+ * SQL for the query API, without nginx: the read-only policy decided on
+ * PostgreSQL's own parse tree (libpg_query, the PostgreSQL 15 parser as a
+ * library), the LIMIT wrap, named parameters (:name) found with the real
+ * scanner and bound as $n for libpq, the session guard of spectra-dataapi,
+ * and the UNLOAD statement (built, and read back).
  *
- * What the lexer guarantees: it splits any byte string into the tokens the
- * PostgreSQL scanner would see (white space, "--" and nested block
- * comments, '' / E'' / U&'' / N'' / B'' / X'' strings, $tag$ dollar quotes,
- * "quoted" and U&"quoted" identifiers, words, numbers, $n and :name
- * parameters, operators, punctuation, ';'). It fails, with the position,
- * on an unterminated string, comment, identifier or dollar quote, on an
- * empty quoted identifier, and on a string that PostgreSQL and Redshift
- * would end in different places (an odd run of backslashes before a quote
- * in a non-E string: Redshift treats the backslash as an escape, PostgreSQL
- * with standard_conforming_strings does not).
+ * What spectra_sql_check() guarantees when it returns SPECTRA_SQL_OK: the
+ * text is at most max_len bytes of valid UTF-8 without NUL bytes, holds
+ * exactly one statement (a trailing ';' and comments are fine), that
+ * statement is a SELECT (or TABLE, or VALUES when allowed) in which no
+ * node at any depth is another kind of statement (INSERT, UPDATE,
+ * DELETE, MERGE in a CTE), has an INTO clause or a locking clause (FOR
+ * UPDATE/SHARE), calls a denied function or reads a denied relation or
+ * schema, each compared by the name the parser decoded (U& escapes and
+ * UESCAPE resolved, quotes removed, case folded); its string literals
+ * end where both PostgreSQL and Redshift end them; it uses no $n
+ * placeholder; and the parser accepted it. Anything the parser refuses,
+ * and any failure of the library, is a refusal. docs/sql-policy.md says
+ * why each rule is there.
  *
- * What the policy check guarantees: when it returns SPECTRA_SQL_OK the text
- * is exactly one statement (plus an optional ';' and trailing comments),
- * starts with an allowed keyword, has balanced parentheses, contains no
- * data-modifying statement (INSERT INTO, UPDATE t, DELETE FROM, MERGE INTO)
- * anywhere, no SELECT INTO, no FOR UPDATE/SHARE locking clause, no
- * EXPLAIN ANALYZE, and names no denied schema, relation or function.
- * docs/sql-policy.md explains each rule.
- *
- * Positions are 0-based byte offsets; lines and columns are 1-based, a
- * column counts characters (UTF-8 sequences), not bytes.
+ * Positions are 0-based byte offsets into the caller's text; messages say
+ * "at line L, column C" with 1-based lines and columns, a column counting
+ * characters, not bytes.
  */
 
 #ifndef SPECTRA_SQL_H
 #define SPECTRA_SQL_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
+#include "spectra_core.h"
 
 
-/* The same layout as ngx_str_t, so an ngx_array_t of them can be passed. */
-typedef struct {
-    size_t          len;
-    const u_char   *data;
-} spectra_sql_str_t;
+#define SPECTRA_SQL_MAX_LEN     100000
+#define SPECTRA_SQL_MAX_PARAMS  64
+#define SPECTRA_SQL_NAME_MAX    63      /* PostgreSQL's NAMEDATALEN - 1 */
 
 
 typedef enum {
@@ -46,167 +40,123 @@ typedef enum {
     SPECTRA_SQL_ERR_EMPTY,          /* empty, blank or comment-only text */
     SPECTRA_SQL_ERR_TOO_LONG,       /* longer than the policy's max_len */
     SPECTRA_SQL_ERR_NUL,            /* a NUL byte */
-    SPECTRA_SQL_ERR_SYNTAX,         /* the lexer cannot split the text */
+    SPECTRA_SQL_ERR_SYNTAX,         /* the parser refused it, bad UTF-8,
+                                       ambiguous literal, nested too deep */
     SPECTRA_SQL_ERR_MULTIPLE,       /* more than one statement */
     SPECTRA_SQL_ERR_NOT_READ_ONLY,  /* statement kind or clause not allowed */
     SPECTRA_SQL_ERR_DENIED,         /* denied schema, relation or function */
-    SPECTRA_SQL_ERR_PARAMS,         /* more named parameters than room */
-    SPECTRA_SQL_ERR_INVALID         /* bad configuration or UNLOAD form */
+    SPECTRA_SQL_ERR_PARAMS,         /* $n, a bad :name, too many names */
+    SPECTRA_SQL_ERR_INVALID,        /* bad configuration or UNLOAD form */
+    SPECTRA_SQL_ERR_NOMEM
 } spectra_sql_rc_e;
-
-
-/*
- * An error as a value. message is a short human sentence without the code
- * and already says where ("... at line 1, column 8"), ready for a 400
- * response (it may quote the caller's own identifiers, JSON-escape it).
- */
-typedef struct {
-    spectra_sql_rc_e    code;
-    size_t              offset;
-    size_t              line;
-    size_t              column;
-    char                message[200];
-} spectra_sql_error_t;
-
-
-/* Lexer */
-
-typedef enum {
-    SPECTRA_SQL_TOK_EOF = 0,
-    SPECTRA_SQL_TOK_SPACE,
-    SPECTRA_SQL_TOK_COMMENT,        /* -- line or nested block comment */
-    SPECTRA_SQL_TOK_WORD,           /* identifier or keyword, unquoted */
-    SPECTRA_SQL_TOK_QIDENT,         /* "quoted" or U&"quoted" identifier */
-    SPECTRA_SQL_TOK_STRING,         /* '', E'', U&'', N'', B'', X'' */
-    SPECTRA_SQL_TOK_DOLLAR,         /* $$...$$ or $tag$...$tag$ */
-    SPECTRA_SQL_TOK_NUMBER,
-    SPECTRA_SQL_TOK_PARAM,          /* $1 */
-    SPECTRA_SQL_TOK_NAMED_PARAM,    /* :name (Data API style) */
-    SPECTRA_SQL_TOK_OPERATOR,       /* + <= ->> :: := and the like */
-    SPECTRA_SQL_TOK_PUNCT,          /* ( ) [ ] , . : and any other byte */
-    SPECTRA_SQL_TOK_SEMICOLON
-} spectra_sql_tok_e;
-
-
-typedef struct {
-    spectra_sql_tok_e   type;
-    size_t              start;      /* byte offset of the first byte */
-    size_t              len;        /* bytes, quotes and prefixes included */
-} spectra_sql_token_t;
-
-
-typedef struct {
-    const u_char       *p;
-    size_t              len;
-    size_t              pos;
-} spectra_sql_lexer_t;
-
-
-void spectra_sql_lexer_init(spectra_sql_lexer_t *lx, const u_char *p,
-    size_t len);
-
-/*
- * Reads the next token; at the end it returns SPECTRA_SQL_OK with a
- * SPECTRA_SQL_TOK_EOF token (again on every later call).
- */
-int spectra_sql_lexer_next(spectra_sql_lexer_t *lx, spectra_sql_token_t *tok,
-    spectra_sql_error_t *err);
 
 
 /* Policy */
 
+/*
+ * The built-in deny lists (docs/sql-policy.md) always apply; the lists
+ * here add to them. Entries match case-insensitively, and '*' in an entry
+ * matches any run of characters ("pg_stat_*", "pg_*_size"). Functions
+ * and relations match by their own name whatever qualifies them; a
+ * schema entry denies every relation in that schema and every function
+ * qualified with it, except that functions qualified with pg_catalog are
+ * judged by their name alone (pg_catalog is first on every search path:
+ * pg_catalog.lower(x) is lower(x)).
+ *
+ * allow_functions non-NULL (even with nallow_functions 0) is allow-list
+ * mode: every function call must match an entry; the deny lists still
+ * win, and calls written in SQL-standard syntax (EXTRACT, SUBSTRING ...
+ * FROM, x AT TIME ZONE y) are not looked up in the allow list.
+ */
 typedef struct {
-    const spectra_sql_str_t  *allow;        /* first keywords */
-    size_t                    nallow;
-    const spectra_sql_str_t  *deny_schemas;     /* qualifiers: s.x */
-    size_t                    ndeny_schemas;
-    const spectra_sql_str_t  *deny_relations;   /* unqualified names */
-    size_t                    ndeny_relations;
-    const spectra_sql_str_t  *deny_functions;   /* f( and s.f( */
+    const spectra_str_t      *deny_functions;
     size_t                    ndeny_functions;
-    size_t                    max_len;      /* bytes, 0: no limit */
+    const spectra_str_t      *deny_relations;
+    size_t                    ndeny_relations;
+    const spectra_str_t      *deny_schemas;
+    size_t                    ndeny_schemas;
+    const spectra_str_t      *allow_functions;
+    size_t                    nallow_functions;
+    unsigned                  allow_values:1;   /* a VALUES statement */
+    size_t                    max_len;          /* bytes, 0: no limit */
 } spectra_sql_policy_t;
 
-/*
- * Entries match case-insensitively; an entry ending in '*' matches every
- * name that starts with the rest ("pg_*").
- */
-typedef enum {
-    SPECTRA_SQL_LIST_ALLOW = 0,
-    SPECTRA_SQL_LIST_SCHEMAS,
-    SPECTRA_SQL_LIST_RELATIONS,
-    SPECTRA_SQL_LIST_FUNCTIONS
-} spectra_sql_list_e;
-
-#define SPECTRA_SQL_MAX_LEN  100000
-
-
-/*
- * Fills the defaults: allow SELECT, WITH, VALUES; deny the schemas, relations
- * and functions listed in docs/sql-policy.md; max_len 100000. The lists
- * point to constant data.
- */
+/* No extra lists, VALUES allowed, max_len SPECTRA_SQL_MAX_LEN. */
 void spectra_sql_policy_default(spectra_sql_policy_t *policy);
-
-/*
- * Validates one list entry: for ALLOW one of SELECT, WITH, VALUES, TABLE,
- * SHOW, EXPLAIN (statements that cannot write); for the deny lists a name of
- * identifier characters, at most 63 bytes, optionally ending in '*'.
- */
-int spectra_sql_list_entry_check(spectra_sql_list_e list, const u_char *p,
-    size_t len, spectra_sql_error_t *err);
-
-/*
- * Splits a list written as one string ("pg_sleep, dblink*  lo_*") at commas
- * and white space into out[]; entries point into p and are validated as
- * above. *n is the number of entries; more than nout is an error.
- */
-int spectra_sql_list_parse(spectra_sql_list_e list, const u_char *p,
-    size_t len, spectra_sql_str_t *out, size_t nout, size_t *n,
-    spectra_sql_error_t *err);
 
 
 typedef struct {
-    size_t              stmt_len;   /* text without a trailing ';', trailing
-                                       comments and white space */
-    unsigned            wrappable:1;    /* SELECT, WITH, VALUES, TABLE or
-                                           '(': may go in a subquery */
+    size_t                    stmt_start;   /* the statement in the input, */
+    size_t                    stmt_len;     /* without leading or trailing
+                                               space, comments and ';' */
+    spectra_str_t             params[SPECTRA_SQL_MAX_PARAMS];
+    size_t                    nparams;      /* distinct :names in order of
+                                               first use, pointing into the
+                                               input after the ':' */
 } spectra_sql_info_t;
 
 /* info may be NULL. */
 int spectra_sql_check(const spectra_sql_policy_t *policy, const u_char *p,
-    size_t len, spectra_sql_info_t *info, spectra_sql_error_t *err);
+    size_t len, spectra_sql_info_t *info, spectra_err_t *err);
+
+
+/* Lists */
+
+typedef enum {
+    SPECTRA_SQL_LIST_FUNCTIONS = 0,
+    SPECTRA_SQL_LIST_RELATIONS,
+    SPECTRA_SQL_LIST_SCHEMAS
+} spectra_sql_list_e;
 
 /*
- * The length of the statement without a trailing ';' and without the
- * comments and white space around it at the end (leading ones are kept).
+ * One list entry: 1 to 63 bytes of letters, digits, '_', '$', '*' or
+ * non-ASCII (UTF-8) bytes, not starting with a digit or '$'.
  */
-int spectra_sql_trim(const u_char *p, size_t len, size_t *stmt_len,
-    spectra_sql_error_t *err);
-
-
-/* LIMIT wrap: "SELECT * FROM (<sql>\n) AS spectra_q LIMIT <limit + 1>" */
+int spectra_sql_list_entry_check(spectra_sql_list_e list, const u_char *p,
+    size_t len, spectra_err_t *err);
 
 /*
- * stmt_len is the trimmed length (spectra_sql_check() or spectra_sql_trim());
- * returns 0 when limit + 1 overflows.
+ * Splits a list ("pg_sleep, dblink*  lo_*", or a file with one name a
+ * line) at commas and white space; '#' starts a comment that runs to the
+ * end of the line. Entries point into p and are checked as above. With
+ * out NULL it only counts; more than nout entries is an error.
  */
-size_t spectra_sql_wrap_limit_len(size_t stmt_len, uint64_t limit);
+int spectra_sql_list_parse(spectra_sql_list_e list, const u_char *p,
+    size_t len, spectra_str_t *out, size_t nout, size_t *n,
+    spectra_err_t *err);
 
-/* Writes the wrapped statement; returns the end of the output. */
-u_char *spectra_sql_wrap_limit(u_char *dst, const u_char *p, size_t stmt_len,
+/* Whether name matches an entry (case-insensitive, '*' wildcards). */
+int spectra_sql_list_match(const spectra_str_t *list, size_t n,
+    const u_char *name, size_t len);
+
+
+/* LIMIT wrap: "SELECT * FROM (<stmt>\n) AS spectra_q LIMIT <limit + 1>" */
+
+/* 0 when limit + 1 overflows. */
+size_t spectra_sql_wrap_limit_len(const spectra_sql_info_t *info,
     uint64_t limit);
 
+/* p is the text spectra_sql_check() accepted; returns the end of dst. */
+u_char *spectra_sql_wrap_limit(u_char *dst, const u_char *p,
+    const spectra_sql_info_t *info, uint64_t limit);
 
-/* Named parameters */
+
+/* Binding :name parameters for libpq (spectra-dataapi) */
+
+/* Room for spectra_sql_bind()'s output, its terminating NUL included. */
+size_t spectra_sql_bind_len(size_t len);
 
 /*
- * Lists the distinct :name placeholders (outside strings, comments and ::
- * casts) in order of first appearance; names[] point into p after the ':'.
- * Names are case-sensitive. More than nnames distinct names is an error.
+ * Copies the text into out with each :name replaced by $k, k being the
+ * name's index in names[] plus one (the same name always the same k);
+ * names[] point into p after the ':', distinct, in order of first use.
+ * The output is NUL-terminated (not counted in *out_len). A $n already in
+ * the text, a :name that is not a plain identifier, more than max_names
+ * names, and text the scanner refuses are errors.
  */
-int spectra_sql_params(const u_char *p, size_t len, spectra_sql_str_t *names,
-    size_t nnames, size_t *n, spectra_sql_error_t *err);
+int spectra_sql_bind(const u_char *p, size_t len, u_char *out,
+    size_t *out_len, spectra_str_t *names, size_t max_names, size_t *nnames,
+    spectra_err_t *err);
 
 
 /* UNLOAD */
@@ -225,7 +175,7 @@ u_char *spectra_sql_unload_escape(u_char *dst, const u_char *p, size_t len);
  * suffices), sets *dst_len and *used (bytes read, both quotes included).
  */
 int spectra_sql_unload_unescape(const u_char *p, size_t len, u_char *dst,
-    size_t *dst_len, size_t *used, spectra_sql_error_t *err);
+    size_t *dst_len, size_t *used, spectra_err_t *err);
 
 
 typedef enum {
@@ -251,9 +201,9 @@ typedef enum {
  * (IAM_ROLE default).
  */
 typedef struct {
-    spectra_sql_str_t                   query;      /* unescaped */
-    spectra_sql_str_t                   target;     /* s3://bucket/prefix/ */
-    spectra_sql_str_t                   iam_role;
+    spectra_str_t                       query;      /* unescaped */
+    spectra_str_t                       target;     /* s3://bucket/prefix/ */
+    spectra_str_t                       iam_role;
     spectra_sql_unload_format_e         format;
     spectra_sql_unload_compression_e    compression;
     u_char                              delimiter;  /* 0: the default */
@@ -271,7 +221,7 @@ typedef struct {
  * PARQUET; compression with PARQUET; MAXFILESIZE outside 5..6348 MB.
  */
 int spectra_sql_unload_validate(const spectra_sql_unload_t *u,
-    spectra_sql_error_t *err);
+    spectra_err_t *err);
 
 /* 0 when spectra_sql_unload_validate() would fail. */
 size_t spectra_sql_unload_len(const spectra_sql_unload_t *u);
@@ -281,10 +231,11 @@ u_char *spectra_sql_unload(u_char *dst, const spectra_sql_unload_t *u);
  * Parses the form above (keywords in any case, options in any order, each
  * at most once, FORMAT [AS] optional before CSV/JSON/PARQUET, DELIMITER [AS],
  * MAXFILESIZE [AS] <n> [MB|GB], PARALLEL ON|OFF|TRUE|FALSE, MANIFEST,
- * an optional trailing ';'). The query is unescaped into query_buf (room
- * for len bytes); target and role point into p. The result is validated.
+ * an optional trailing ';'; white space and comments between the parts).
+ * The query is unescaped into query_buf (room for len bytes); target and
+ * role point into p. The result is validated.
  */
 int spectra_sql_unload_parse(const u_char *p, size_t len, u_char *query_buf,
-    spectra_sql_unload_t *u, spectra_sql_error_t *err);
+    spectra_sql_unload_t *u, spectra_err_t *err);
 
 #endif /* SPECTRA_SQL_H */

@@ -178,7 +178,11 @@ for my $c (["select set_config('role', 'tenant_globex', false)",
            [q{select "set_config"('role', 'tenant_globex', false)},
             'a quoted set_config'],
            [q{select pg_catalog.SET_CONFIG('role', 'tenant_globex', false)},
-            'a qualified SET_CONFIG']) {
+            'a qualified SET_CONFIG'],
+           [q{select U&"!0073et_config" UESCAPE '!'('role', 'tenant_globex', }
+            . q{false)}, 'a UESCAPE spelling of set_config'],
+           [q{with c as (select set_config('role', 'tenant_globex', false) }
+            . q{as r) select r from c}, 'set_config in a CTE']) {
     my ($sql, $name, $message) = @$c;
     $message //= 'permission denied to set role "tenant_globex"';
     my $d = statement($env, 'tenant_acme', $sql);
@@ -192,9 +196,19 @@ for my $c (['reset role', 'RESET ROLE goes back to the session user'],
            ['set statement_timeout = 0',
             'SET statement_timeout (the watchdog still bounds it)'],
            ['create or replace function pg_temp.f() returns int '
-            . 'language sql as $$ select 1 $$', 'CREATE FUNCTION in pg_temp']) {
+            . 'language sql as $$ select 1 $$', 'CREATE FUNCTION in pg_temp'],
+           ['reset all', 'RESET ALL'],
+           ['discard all', 'DISCARD ALL']) {
     my $d = statement($env, 'tenant_acme', $c->[0]);
     is $d->{Status}, 'FINISHED', "$c->[1]: FINISHED as tenant_acme";
+}
+
+# SQL PostgreSQL cannot parse reaches it, as with the Data API, and FAILS
+{
+    my $d = statement($env, 'tenant_acme', 'select 1 from');
+    is $d->{Status}, 'FAILED', 'a syntax error FAILS in PostgreSQL';
+    like $d->{Error}, qr/syntax error at end of input.*\(SQLSTATE 42601\)/,
+         'with its message and SQLSTATE';
 }
 
 # ... while look-alikes in strings and names still run

@@ -87,7 +87,7 @@ int
 da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
     char *err, size_t errlen)
 {
-    spectra_sql_error_t   e;
+    spectra_err_t         e;
     da_unload_t          *un;
     const char           *p, *target, *slash;
     size_t                len, tlen, i;
