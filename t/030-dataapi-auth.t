@@ -197,10 +197,18 @@ for my $c (['reset role', 'RESET ROLE goes back to the session user'],
             'SET statement_timeout (the watchdog still bounds it)'],
            ['create or replace function pg_temp.f() returns int '
             . 'language sql as $$ select 1 $$', 'CREATE FUNCTION in pg_temp'],
-           ['reset all', 'RESET ALL'],
-           ['discard all', 'DISCARD ALL']) {
+           ['reset all', 'RESET ALL']) {
     my $d = statement($env, 'tenant_acme', $c->[0]);
     is $d->{Status}, 'FINISHED', "$c->[1]: FINISHED as tenant_acme";
+}
+
+{
+    # the daemon runs each statement in a transaction, so PostgreSQL
+    # refuses DISCARD ALL itself; the connection goes on as the tenant
+    my $d = statement($env, 'tenant_acme', 'discard all');
+    is $d->{Status}, 'FAILED', 'DISCARD ALL FAILS in PostgreSQL';
+    like $d->{Error}, qr/DISCARD ALL cannot run inside a transaction block .*\(SQLSTATE 25001\)/,
+         'inside the statement\'s transaction';
 }
 
 # SQL PostgreSQL cannot parse reaches it, as with the Data API, and FAILS
