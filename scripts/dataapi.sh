@@ -54,7 +54,7 @@ start() {
     akid=AKID$(openssl rand -hex 8 | tr 'a-f' 'A-F')
     secret=$(openssl rand -base64 30)
     mkdir -p "$state/exports"
-    chmod 755 "$state/exports"
+    chmod 700 "$state/exports"
     (
         umask 077
         {

@@ -17,6 +17,7 @@ fi
 . "$(dirname "$0")/env.sh"
 
 mkdir -p "$1/auth"
+chmod 700 "$1/auth"
 dir=$(cd "$1/auth" && pwd)
 umask 077
 

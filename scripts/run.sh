@@ -29,7 +29,11 @@ for port in "$http_port" "$pg_port" "$dataapi_port"; do
 done
 
 mkdir -p "$state" "$repo/var"
-chmod 755 "$state_root" "$state" 2>/dev/null || chmod 755 "$state"
+# Private: directories 0700 and files 0600 to root and the user that uses
+# them. The state directories themselves are 0711, so PostgreSQL (pg/) and
+# nginx's workers (nginx/data, nginx/tmp) reach their own, and nobody can
+# list them.
+chmod 711 "$state_root" "$state" 2>/dev/null || chmod 711 "$state"
 
 # From here on, a failure stops whatever was started.
 trap 'echo "run: failed; stopping what was started" >&2; bash "$repo/scripts/stop.sh"' ERR
@@ -54,6 +58,8 @@ read -r access_key secret_key < <(grep -v '^#' "$state/dataapi/keys" | head -n 1
 echo "run: starting nginx on 127.0.0.1:$http_port"
 mkdir -p "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/tmp" \
     "$state/nginx/data"
+chmod 711 "$state/nginx" "$state/nginx/tmp"
+chmod 700 "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/data"
 chown nobody: "$state/nginx/data"
 sed -e "s|@MODULE@|$build/ngx_spectra_module.so|g" \
     -e "s|@STATE@|$state|g" \
@@ -64,6 +70,12 @@ sed -e "s|@MODULE@|$build/ngx_spectra_module.so|g" \
     -e "s|@DATAAPI_SECRET_KEY@|$secret_key|g" \
     "$repo/conf/spectra-local.conf" > "$state/nginx/conf/nginx.conf"
 chmod 600 "$state/nginx/conf/nginx.conf"
+# nginx creates files 0644 whatever the umask (ngx_daemon() sets it to 0),
+# but keeps the mode of files that exist; logs/ is 0700 all the same
+(
+    umask 077
+    touch "$state/nginx/logs/error.log" "$state/nginx/logs/access.log"
+)
 /usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf -t -q
 /usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf
 wait_port "$http_port" 10

@@ -43,7 +43,8 @@ trap cleanup EXIT
 
 rm -rf "$state"
 mkdir -p "$state/nginx-data"
-chmod 755 "$state_root" "$state"
+chmod 711 "$state_root" "$state"
+chmod 700 "$state/nginx-data"
 chown nobody: "$state/nginx-data"
 
 echo "test: starting PostgreSQL and loading the demo warehouse"

@@ -130,6 +130,31 @@ for my $t (@{$facts->{tenants} // []}) {
     is $n, $t->{rows}, "$t->{tenant_id}'s demo JWT sees its $t->{rows} rows";
 }
 
+# Everything the stack keeps is private to root and the user that uses
+# it: state directories only traversable, the rest 0700 and 0600.
+{
+    my %want = ('' => '0711', 'nginx' => '0711', 'nginx/tmp' => '0711',
+                'nginx/conf' => '0700', 'nginx/logs' => '0700',
+                'nginx/data' => '0700', 'auth' => '0700',
+                'dataapi' => '0700', 'exports' => '0700', 'pg' => '0700');
+    for my $d (sort keys %want) {
+        is sprintf('%04o', (stat "$state/$d")[2] & 07777), $want{$d},
+           "state dir ./$d is $want{$d}";
+    }
+    # (but nginx.pid, which nginx makes 0644 after its umask(0))
+    my @files = grep { -f $_ && !/nginx\.pid$/ } (glob("$state/nginx/*/*"),
+                                glob("$state/auth/*"), glob("$state/dataapi/*"),
+                                "$state/pg.pgpass", "$state/pg/server.log");
+    ok scalar(grep { m{nginx/logs/error\.log$} } @files)
+       && scalar(grep { m{nginx/data/jobs\.db$} } @files)
+       && scalar(grep { m{auth/api\.keys$} } @files),
+       'the logs, the job store and the key files are there';
+    my @open = grep { (stat $_)[2] & 077 } @files;
+    is_deeply \@open, [], 'and every file in them is 0600'
+        or diag join ' ', map { sprintf '%s %04o', $_, (stat $_)[2] & 07777 }
+                              @open;
+}
+
 $out = `bash $repo/scripts/run.sh 2>&1`;
 isnt $?, 0, 'a second run while running fails';
 like $out, qr/running already/, '... and says why';
