@@ -4,6 +4,11 @@
  * credentials only.  The same lazy, cached authentication backs the
  * $spectra_* variables, so that limit_req (preaccess) can key on
  * $spectra_tenant_id.  Keys are loaded at configuration time.
+ *
+ * The glue's only jansson: it holds the verified JWT payload (a json_t,
+ * released with the request pool; after a cache hit parsed again from
+ * the cached payload text) and hands it to the core, which reads the
+ * claims (spectra_claims.c).
  */
 
 
@@ -901,8 +906,7 @@ ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_auth_module);
 
-    exp = json_number_value(json_object_get(ctx->payload, "exp"))
-          + (double) alcf->leeway;
+    exp = spectra_claims_expires(ctx->payload) + (double) alcf->leeway;
 
     expires = ngx_time() + 86400;
 
@@ -1061,8 +1065,7 @@ ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
 {
     ngx_str_t *name = (ngx_str_t *) data;
 
-    u_char                       *p, buf[NGX_INT64_LEN];
-    json_t                       *claim;
+    u_char                        buf[SPECTRA_CLAIMS_NUMBER_LEN];
     ngx_str_t                     key;
     spectra_str_t                 value;
     ngx_http_spectra_auth_ctx_t  *ctx;
@@ -1090,8 +1093,6 @@ ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
         goto found;
     }
 
-    claim = NULL;
-
     if (ctx->payload == NULL && ctx->payload_text.len) {
         ctx->payload = json_loadb((const char *) ctx->payload_text.data,
                                   ctx->payload_text.len, 0, NULL);
@@ -1104,40 +1105,23 @@ ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
         }
     }
 
-    if (ctx->payload != NULL) {
-        p = ngx_pnalloc(r->pool, key.len + 1);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_cpystrn(p, key.data, key.len + 1);
-        claim = json_object_get(ctx->payload, (char *) p);
+    if (ctx->payload == NULL
+        || spectra_claims_value(ctx->payload, key.data, key.len, buf, &value)
+           != 0)
+    {
+        return NGX_OK;
     }
 
-    if (json_is_string(claim)) {
-        v->data = (u_char *) json_string_value(claim);
-        v->len = json_string_length(claim);
+    v->len = value.len;
+    v->data = value.data;
 
-    } else if (json_is_integer(claim)) {
-        v->len = ngx_sprintf(buf, "%L", (int64_t) json_integer_value(claim))
-                 - buf;
-        v->data = ngx_pnalloc(r->pool, v->len);
+    if (value.data == buf) {
+        v->data = ngx_pnalloc(r->pool, value.len);
         if (v->data == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(v->data, buf, v->len);
-
-    } else if (json_is_true(claim)) {
-        v->data = (u_char *) "true";
-        v->len = 4;
-
-    } else if (json_is_false(claim)) {
-        v->data = (u_char *) "false";
-        v->len = 5;
-
-    } else {
-        return NGX_OK;
+        ngx_memcpy(v->data, buf, value.len);
     }
 
 found:

@@ -2,6 +2,7 @@
  * JWT claims to the tenant context (spectra_claims.h).
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "spectra_claims.h"
@@ -100,6 +101,46 @@ spectra_claims_tenant(json_t *payload, const spectra_claims_names_t *names,
     out->db_user.len = len;
 
     return SPECTRA_CLAIMS_OK;
+}
+
+
+int
+spectra_claims_value(json_t *payload, const u_char *name, size_t len,
+    u_char *buf, spectra_str_t *out)
+{
+    int      n;
+    json_t  *v;
+
+    v = json_object_getn(payload, (const char *) name, len);
+
+    if (json_is_string(v)) {
+        out->data = (u_char *) json_string_value(v);
+        out->len = json_string_length(v);
+        return 0;
+    }
+
+    if (json_is_integer(v)) {
+        n = snprintf((char *) buf, SPECTRA_CLAIMS_NUMBER_LEN, "%lld",
+                     (long long) json_integer_value(v));
+        out->data = buf;
+        out->len = (size_t) n;
+        return 0;
+    }
+
+    if (json_is_boolean(v)) {
+        out->data = (u_char *) (json_is_true(v) ? "true" : "false");
+        out->len = json_is_true(v) ? 4 : 5;
+        return 0;
+    }
+
+    return -1;
+}
+
+
+double
+spectra_claims_expires(json_t *payload)
+{
+    return json_number_value(json_object_get(payload, "exp"));
 }
 
 

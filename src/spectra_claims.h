@@ -44,4 +44,18 @@ typedef struct {
 int spectra_claims_tenant(json_t *payload, const spectra_claims_names_t *names,
     const spectra_pool_t *pool, spectra_claims_t *out, const char **reason);
 
+/* Room for an integer claim's text in spectra_claims_value(). */
+#define SPECTRA_CLAIMS_NUMBER_LEN  21
+
+/*
+ * The text of a claim for $spectra_claim_NAME: a string as it is, an
+ * integer in decimal (into buf, SPECTRA_CLAIMS_NUMBER_LEN bytes), true or
+ * false. Returns 0, or -1 when the claim is absent or of another type.
+ */
+int spectra_claims_value(json_t *payload, const u_char *name, size_t len,
+    u_char *buf, spectra_str_t *out);
+
+/* The "exp" claim (the verifier checked it is a number), 0 if absent. */
+double spectra_claims_expires(json_t *payload);
+
 #endif /* SPECTRA_CLAIMS_H */

@@ -145,6 +145,37 @@ START_TEST(test_refused)
 END_TEST
 
 
+START_TEST(test_value)
+{
+    u_char         buf[SPECTRA_CLAIMS_NUMBER_LEN];
+    spectra_str_t  v;
+
+    ck_assert_int_eq(t_claims("{\"tenant_id\": \"acme\", \"tier\": \"gold\", "
+                              "\"n\": -9223372036854775807, \"b\": false, "
+                              "\"f\": 1.5, \"o\": {}, \"exp\": 1700000000}"),
+                     SPECTRA_CLAIMS_OK);
+
+    ck_assert_int_eq(spectra_claims_value(t_payload, (u_char *) "tierX", 4,
+                                          buf, &v), 0);
+    t_str_eq(v, "gold");
+    ck_assert_int_eq(spectra_claims_value(t_payload, (u_char *) "n", 1,
+                                          buf, &v), 0);
+    t_str_eq(v, "-9223372036854775807");
+    ck_assert_ptr_eq(v.data, buf);
+    ck_assert_int_eq(spectra_claims_value(t_payload, (u_char *) "b", 1,
+                                          buf, &v), 0);
+    t_str_eq(v, "false");
+    ck_assert_int_eq(spectra_claims_value(t_payload, (u_char *) "f", 1,
+                                          buf, &v), -1);
+    ck_assert_int_eq(spectra_claims_value(t_payload, (u_char *) "o", 1,
+                                          buf, &v), -1);
+    ck_assert_int_eq(spectra_claims_value(t_payload, (u_char *) "none", 4,
+                                          buf, &v), -1);
+    ck_assert(spectra_claims_expires(t_payload) == 1700000000.0);
+}
+END_TEST
+
+
 static Suite *
 claims_suite(void)
 {
@@ -158,6 +189,7 @@ claims_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_value);
 
     suite_add_tcase(s, tc);
 
