@@ -24,6 +24,9 @@ static int spectra_query_parameters(json_t *params,
     const spectra_pool_t *pool, spectra_query_t *q, spectra_err_t *err);
 static uint64_t spectra_query_option(const u_char *p, size_t len,
     const char *key);
+static int spectra_query_too_big(const u_char *body, size_t len,
+    const spectra_query_limits_t *limits, const spectra_pool_t *pool,
+    spectra_query_t *q, spectra_err_t *err);
 
 
 int
@@ -51,6 +54,15 @@ spectra_query_parse(const u_char *body, size_t len,
     /* any JSON value parses, so that a valid non-object gets its message */
     root = json_loadb((const char *) body, len,
                       JSON_REJECT_DUPLICATES|JSON_DECODE_ANY, &jerr);
+
+    if (root == NULL
+        && (strncmp(jerr.text, "too big integer", 15) == 0
+            || strncmp(jerr.text, "too big negative integer", 24) == 0)
+        && spectra_query_too_big(body, len, limits, pool, q, err)
+           == SPECTRA_QUERY_INVALID)
+    {
+        return SPECTRA_QUERY_INVALID;
+    }
 
     if (root == NULL) {
         return spectra_err_set(err, SPECTRA_QUERY_INVALID,
@@ -194,6 +206,66 @@ bad_type:
  * of the wrong type like 2.5 and "2", as a client that sends them has
  * likely computed them.
  */
+
+/*
+ * An integer past 64 bits is a JSON error to jansson. When it is the value
+ * of one of the integer fields, the answer names the field's range, as
+ * for any other value out of range: the field is checked again with the
+ * largest (or smallest) 64-bit value in its place. Elsewhere (a parameter
+ * value) it stays malformed JSON.
+ */
+
+static int
+spectra_query_too_big(const u_char *body, size_t len,
+    const spectra_query_limits_t *limits, const spectra_pool_t *pool,
+    spectra_query_t *q, spectra_err_t *err)
+{
+    int            n;
+    char           text[64];
+    double         d;
+    json_t        *root, *value;
+    const char    *key;
+    json_error_t   jerr;
+
+    root = json_loadb((const char *) body, len,
+                      JSON_REJECT_DUPLICATES|JSON_DECODE_INT_AS_REAL, &jerr);
+
+    if (root == NULL) {
+        return SPECTRA_QUERY_OK;
+    }
+
+    n = 0;
+
+    json_object_foreach(root, key, value) {
+        if (!json_is_real(value)
+            || (strcmp(key, "wait_timeout_seconds") != 0
+                && strcmp(key, "timeout_seconds") != 0
+                && strcmp(key, "row_limit") != 0
+                && strcmp(key, "byte_limit") != 0))
+        {
+            continue;
+        }
+
+        d = json_real_value(value);
+
+        if (d >= 9223372036854775807.0 || d <= -9223372036854775808.0) {
+            n = snprintf(text, sizeof(text), "{\"%s\": %s}", key,
+                         d > 0 ? "9223372036854775807"
+                               : "-9223372036854775808");
+            break;
+        }
+    }
+
+    json_decref(root);
+
+    if (n <= 0 || (size_t) n >= sizeof(text)) {
+        return SPECTRA_QUERY_OK;
+    }
+
+    return spectra_query_parse((const u_char *) text, (size_t) n, limits,
+                               pool, q, err);
+}
+
 
 static int
 spectra_query_integer(json_t *v, const char *name, uint64_t min,

@@ -520,3 +520,36 @@ client sent invalid request
 --- response_body_like eval
 ['^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1, column \d+: \\\\\\\\u0000 is not allowed without JSON_ALLOW_NUL.*","request_id":"[0-9a-f]{32}"\}\}\n\z',
  '^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1, column \d+: \\\\\\\\u0000 is not allowed without JSON_ALLOW_NUL.*","request_id":"[0-9a-f]{32}"\}\}\n\z']
+
+
+
+=== TEST 37: integers past 2^53 and 2^64 are out of range, never wrapped
+--- request eval
+["POST /v1/queries\n{\"sql\": \"select 1\", \"timeout_seconds\": 18446744073709552}",
+ "POST /v1/queries\n{\"sql\": \"select 1\", \"wait_timeout_seconds\": 18446744073709552}",
+ "POST /v1/queries\n{\"sql\": \"select 1\", \"timeout_seconds\": 18446744073709551617}",
+ "POST /v1/queries\n{\"sql\": \"select 1\", \"row_limit\": 9223372036854775808}",
+ "POST /v1/queries\n{\"sql\": \"select 1\", \"byte_limit\": 9007199254740993}",
+ "POST /v1/queries\n{\"sql\": \"select 1\", \"byte_limit\": 1023}",
+ "POST /v1/queries\n{\"sql\": \"select 1\", \"timeout_seconds\": -18446744073709551617}",
+ "POST /v1/queries\n{\"sql\": \"select :a\", \"parameters\": [{\"name\": \"a\", \"value\": 18446744073709551617}]}",
+ "GET /v1/jobs?limit=18446744073709551617",
+ "GET /v1/jobs?limit=0"]
+--- more_headers eval
+[("X-API-Key: $::K{acme}\nContent-Type: application/json") x 10]
+--- error_code eval
+[400, 400, 400, 400, 400, 400, 400, 400, 400, 400]
+--- response_body_like eval
+['"message":"timeout_seconds must be an integer from 1 to 300"',
+ '"message":"wait_timeout_seconds must be an integer from 0 to 300"',
+ '"message":"timeout_seconds must be an integer from 1 to 300"',
+ '"message":"row_limit must be an integer from 1 to 10000 \(use the bulk API for more rows\)"',
+ '"message":"byte_limit must be an integer from 1024 to 26214400"',
+ '"message":"byte_limit must be an integer from 1024 to 26214400"',
+ '"message":"timeout_seconds must be an integer from 1 to 300"',
+ '"message":"malformed JSON at line 1, column \d+: too big integer',
+ '"message":"limit must be an integer from 1 to \d+"',
+ '"message":"limit must be an integer from 1 to \d+"']
+--- no_error_log
+[crit]
+[alert]

@@ -143,6 +143,17 @@ START_TEST(test_ranges)
     t_refused("{\"sql\": \"select 1\", \"wait_timeout_seconds\": "
               "18446744073709552}",
               "wait_timeout_seconds must be an integer from 0 to 300");
+    /* past 64 bits jansson refuses the JSON; a field still names its range */
+    t_refused("{\"sql\": \"select 1\", \"timeout_seconds\": "
+              "18446744073709551617}",
+              "timeout_seconds must be an integer from 1 to 300");
+    t_refused("{\"row_limit\": -99999999999999999999, \"sql\": \"x\"}",
+              "row_limit must be an integer from 1 to 10000 (use the bulk "
+              "API for more rows)");
+    t_refused("{\"sql\": \"select :a\", \"parameters\": [{\"name\": "
+              "\"a\", \"value\": 18446744073709551617}]}",
+              "malformed JSON at line 1, column 79: too big integer near "
+              "'18446744073709551617'");
     t_refused("{\"sql\": \"select 1\", \"timeout_seconds\": 0}",
               "timeout_seconds must be an integer from 1 to 300");
     t_refused("{\"sql\": \"select 1\", \"timeout_seconds\": -1}",
