@@ -95,7 +95,13 @@ echo "test: Test::Nginx and end-to-end suites"
 cd "$repo"
 # TESTS="t/050-query.t t/053-jobs.t" runs only those files (and no lint)
 read -r -a files <<< "${TESTS:-$(echo t/*.t)}"
-prove -I t/lib "${files[@]}"
+# TEST_NGINX_LIB=/path/to/test-nginx/lib runs the suites under the
+# real Test::Nginx (openresty/test-nginx) instead of t/lib's runner
+if [ -n "${TEST_NGINX_LIB:-}" ]; then
+    prove -I "$TEST_NGINX_LIB" -I t/lib "${files[@]}"
+else
+    prove -I t/lib "${files[@]}"
+fi
 
 if [ -z "${TESTS:-}" ]; then
     echo "test: lint"

@@ -1,7 +1,11 @@
 # The /v1/ surface without a warehouse: health, routing, and nginx's own
 # errors rendered as the API's JSON error object.
+use FindBin ();
+use lib "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use SpectraAuth ();
 
+add_block_preprocessor(sub { SpectraAuth::store_in_logs(shift) });
 no_shuffle();
 run_tests();
 

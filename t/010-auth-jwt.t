@@ -67,6 +67,8 @@ _EOC_
     if (!defined $block->request) {
         $block->set_value('request', "GET /v1/health\n");
     }
+
+    SpectraAuth::store_in_logs($block);
 });
 
 no_shuffle();

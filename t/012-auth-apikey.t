@@ -78,6 +78,8 @@ _EOC_
         unless defined $block->request;
     $block->set_value('log_level', "info\n")
         unless defined $block->log_level;
+
+    SpectraAuth::store_in_logs($block);
 });
 
 no_shuffle();

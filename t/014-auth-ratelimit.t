@@ -76,6 +76,8 @@ _EOC_
 >>> api.keys
 $TEST_NGINX_KEY_LINE
 _EOF_
+
+    SpectraAuth::store_in_logs($block);
 });
 
 no_shuffle();

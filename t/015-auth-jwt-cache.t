@@ -54,6 +54,8 @@ _EOC_
 
     $block->set_value('request', "GET /v1/health\n")
         unless defined $block->request;
+
+    SpectraAuth::store_in_logs($block);
 });
 
 # the second round runs against the same nginx: its cache is warm

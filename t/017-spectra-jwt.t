@@ -83,6 +83,8 @@ _EOC_
 
     $block->set_value('user_files', ">>> who\nhello\n")
         unless defined $block->user_files;
+
+    SpectraAuth::store_in_logs($block);
 });
 
 run_tests();

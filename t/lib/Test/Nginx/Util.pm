@@ -166,8 +166,9 @@ sub env_to_nginx {
 }
 
 
+# as the real one: the last added runs first
 sub add_block_preprocessor {
-    push @BlockPreprocessors, @_;
+    unshift @BlockPreprocessors, @_;
 }
 
 
