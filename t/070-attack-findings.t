@@ -1,0 +1,361 @@
+# Findings of an attack on the gateway and the daemon (branch "attack").
+#
+# Each case says what it is:
+#   FINDING  fails today; it passes once the finding is fixed
+#   HOLDS    a hostile case nobody tested before, which the product
+#            resists today (a regression test)
+#
+# The suite creates its own roles in the warehouse (tenant_acme_t070ro,
+# tenant_t070, tenant_t070sjis) so that the role settings it needs do not
+# touch the demo tenants, and so that every role logs in afresh (a role's
+# settings apply at login; the daemon's pools keep connections).
+use FindBin ();
+use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib",
+        "$FindBin::Bin/data/dataapi";
+use Test::Nginx::Socket 'no_plan';
+use Socket qw(PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF pack_sockaddr_in
+              inet_aton);
+use Time::HiRes qw(sleep);
+use SpectraAuth qw(ensure_keys);
+use SpectraQuery qw(api_key key_file http_config server_config http json
+                    lazy poll run_id psql);
+use DataAPI ();
+
+our (%K, $RUN, @HELD);
+
+$RUN = run_id();
+
+my @lines;
+
+for my $k (
+    [acme      => 'tenant=acme permissions=query'],
+    # the same tenant, a narrower database role (no SELECT on sales)
+    [acmero    => 'tenant=acme db_user=tenant_acme_t070ro permissions=query'],
+    [initech   => 'tenant=initech permissions=query'],
+    [globex    => 'tenant=globex permissions=query'],
+    # a tenant whose role has client_encoding SJIS as its default
+    [sjis      => 'tenant=t070sjis permissions=query'],
+) {
+    my $line;
+    ($K{ $k->[0] }, $line) = api_key("q070$k->[0]", $k->[1]);
+    push @lines, $line;
+}
+
+$ENV{TEST_NGINX_QT_KEYS} = key_file(@lines);
+$ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
+
+# The suite's own roles: ordinary tenant roles, members of nothing, owning
+# nothing, as spectra-dataapi requires.
+sub role {
+    my ($name, @settings) = @_;
+
+    psql("do \$\$ begin create role $name login connection limit 24; "
+         . "exception when duplicate_object then null; end \$\$");
+    psql("grant connect, temporary on database warehouse to $name");
+    psql("grant usage on schema public to $name");
+    psql("alter role $name set $_") for @settings;
+}
+
+if (defined $ENV{TEST_NGINX_PG_PORT}) {
+    role('tenant_acme_t070ro');
+    psql('grant select on regions to tenant_acme_t070ro');
+
+    role('tenant_t070sjis', "client_encoding = 'SJIS'");
+    psql('grant select on regions, sales to tenant_t070sjis');
+
+    role('tenant_t070', "statement_timeout = '2s'",
+         "temp_file_limit = '10MB'");
+    psql('grant select on regions, sales to tenant_t070');
+    psql('grant execute on function pg_sleep(double precision) '
+         . 'to tenant_t070');
+}
+
+
+# ---------------------------------------------------------------------
+# Straight at spectra-dataapi (the AWS JSON protocol, signed by
+# DataAPI.pm): what a db user can do beyond its role.
+# ---------------------------------------------------------------------
+
+if (defined $ENV{TEST_NGINX_DATAAPI_PORT}) {
+    my $env = DataAPI::env_or_skip();
+    my ($st, $b, $d, $r);
+
+    # HOLDS: the role's own statement_timeout (2 s) ends a statement
+    $d = DataAPI::statement($env, 'tenant_t070', 'select pg_sleep(4)');
+    is $d->{Status}, 'FAILED',
+       'HOLDS: the role\'s statement_timeout (2 s) ends pg_sleep(4)';
+
+    # FINDING: a batch that sets statement_timeout = 0 first runs past the
+    # role's bound, up to the daemon's --statement-timeout-seconds: the
+    # watchdog's deadline is the daemon's, not the lower one
+    ($st, $r) = DataAPI::call($env, 'BatchExecuteStatement',
+                              { Sqls => ['set statement_timeout = 0',
+                                         'select pg_sleep(4)'],
+                                Database => 'warehouse',
+                                ClusterIdentifier => 'demo',
+                                DbUser => 'tenant_t070' });
+    is $st, 200, 'the batch is accepted';
+    $d = DataAPI::wait_done($env, $r->{Id});
+    is $d->{Status}, 'FAILED',
+       'FINDING: set statement_timeout = 0 does not lift the role\'s 2 s '
+       . 'bound (the watchdog should end it)';
+
+    # FINDING: temporary tables are not temporary files: temp_file_limit
+    # (10 MB for this role) does not bound them, and the tenant roles have
+    # TEMPORARY on the database
+    $d = DataAPI::statement($env, 'tenant_t070',
+                            'create temp table t070_big as select '
+                            . 'repeat(md5(i::text), 40) as x '
+                            . 'from generate_series(1, 20000) i');
+    is $d->{Status}, 'FAILED',
+       'FINDING: a 25 MB temporary table is refused for a role whose '
+       . 'temp_file_limit is 10 MB';
+
+    # FINDING: EXPLAIN's estimates come from statistics of every tenant's
+    # rows (texteq is leakproof, so RLS does not hide them): acme learns
+    # how many rows globex has (300,000)
+    $d = DataAPI::statement($env, 'tenant_acme',
+                            "explain select * from sales "
+                            . "where tenant_id = 'globex'");
+    is $d->{Status}, 'FINISHED', 'EXPLAIN runs for a db user';
+    ($st, $b) = DataAPI::call($env, 'GetStatementResult', { Id => $d->{Id} });
+    my @rows = map { /rows=(\d+)/ ? $1 : () }
+               map { $_->[0]{stringValue} } @{ $b->{Records} // [] };
+    ok !(grep { $_ > 240000 && $_ < 360000 } @rows),
+       'FINDING: no EXPLAIN estimate as acme gives globex\'s row count '
+       . "(estimates: @rows)";
+
+    # HOLDS: a role that makes another role its default (ALTER ROLE me SET
+    # role = ...) still logs in as itself: PostgreSQL checks the default at
+    # login and ignores it
+    $d = DataAPI::statement($env, 'tenant_t070',
+                            "alter role tenant_t070 set role = "
+                            . "'tenant_globex'");
+    is $d->{Status}, 'FINISHED', 'a role may set its own default role';
+    ($st, $r) = DataAPI::call($env, 'ExecuteStatement',
+                              { Sql => 'select current_user::text || \'/\' '
+                                       . '|| session_user::text',
+                                Database => 'warehouse',
+                                ClusterIdentifier => 'demo',
+                                DbUser => 'tenant_t070',
+                                SessionKeepAliveSeconds => 5 });
+    $d = DataAPI::wait_done($env, $r->{Id});
+    ($st, $b) = DataAPI::call($env, 'GetStatementResult', { Id => $d->{Id} });
+    is $b->{Records}[0][0]{stringValue}, 'tenant_t070/tenant_t070',
+       'HOLDS: the next login (a new session) is still tenant_t070';
+    psql('alter role tenant_t070 reset role');
+}
+
+
+# ---------------------------------------------------------------------
+# Through nginx.
+# ---------------------------------------------------------------------
+
+# One request to the block's nginx with a key; returns (status, body, json).
+sub q070 {
+    my ($key, $method, $uri, $body) = @_;
+    return http($method, $uri, defined $body ? json()->encode($body) : undef,
+                'X-API-Key' => $K{$key},
+                'Content-Type' => 'application/json');
+}
+
+# A job of acme's full role, with rows only that role may read.
+sub acme_job {
+    my ($idem) = @_;
+    my ($status, undef, $data) = q070('acme', 'POST', '/v1/queries', {
+        sql => 'select id, amount, note from sales order by id limit 3',
+        (defined $idem ? (idempotency_key => $idem) : ()) });
+
+    die "acme's query answered $status\n" if $status != 200;
+    return $data->{job_id};
+}
+
+# Connections that ask for the same large answer and do not read it.
+sub hold_answers {
+    my ($n, $uri, $key) = @_;
+
+    for (1 .. $n) {
+        socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+        setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096);
+        connect($s, pack_sockaddr_in($ENV{TEST_NGINX_SERVER_PORT},
+                                     inet_aton('127.0.0.1')))
+            or die "connect: $!";
+        syswrite $s, "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                     . "X-API-Key: $K{$key}\r\n\r\n";
+        push @HELD, $s;
+        sleep(0.03);   # within limit_req, were there one
+    }
+}
+
+# A finished job whose Data API pages are ~7 MB each (rows of 7,000 bytes;
+# the fixture's daemon pages by 1,000 rows, make run's by 8 MiB); the query
+# answers 202 at once, so this client does not read the rows.
+sub big_job {
+    my ($status, undef, $data) = q070('initech', 'POST', '/v1/queries', {
+        sql => "select i, repeat('x', 7000) as pad "
+               . 'from generate_series(1, 1100) i',
+        wait_timeout_seconds => 0 });
+
+    die "the large query answered $status\n" if $status != 202;
+
+    my $id = $data->{job_id};
+
+    poll(sub {
+        my (undef, undef, $job) = q070('initech', 'GET', "/v1/jobs/$id");
+        return $job && $job->{status} eq 'COMPLETED';
+    }, 200, 0.1);
+
+    return $id;
+}
+
+# The largest resident set (VmHWM, KiB) of the block's nginx: its
+# processes, the one in nginx.pid included (the runner has no master
+# process by default, so SpectraQuery::worker_peak_kb, which reads only
+# the children, finds none there and answers 0).
+sub nginx_peak_kb {
+    my $root = $Test::Nginx::Util::ServRoot;
+    my ($pid, $peak);
+
+    open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!";
+    chomp($pid = <$fh>);
+    close $fh;
+
+    $peak = 0;
+
+    for my $p ($pid, split ' ', `pgrep -P $pid`) {
+        open my $st, '<', "/proc/$p/status" or next;
+        while (<$st>) {
+            $peak = $1 if /^VmHWM:\s+(\d+)/ && $1 > $peak;
+        }
+        close $st;
+    }
+
+    return $peak;
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value('http_config', http_config());
+    $block->set_value('config', server_config());
+});
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: FINDING: a narrower db user of the same tenant reads the results of a job of another db user
+Jobs are looked up by tenant_id only, and /results is fetched with the
+gateway's Data API key: tenant_acme_t070ro, which may not read sales at
+all, gets tenant_acme's rows.
+--- request eval
+[main::lazy { my $id = main::acme_job();
+              "GET /v1/jobs/$id/results" }]
+--- more_headers eval
+"X-API-Key: $::K{acmero}"
+--- error_code: 404
+--- response_body_unlike: "note":"order 1"
+
+
+
+=== TEST 2: FINDING: ...and its SQL and parameters (?include=sql)
+--- request eval
+[main::lazy { my $id = main::acme_job();
+              "GET /v1/jobs/$id?include=sql" }]
+--- more_headers eval
+"X-API-Key: $::K{acmero}"
+--- error_code: 404
+--- response_body_unlike: "sql":
+
+
+
+=== TEST 3: FINDING: ...and replays its answer with the same idempotency key and body
+--- request eval
+[main::lazy { main::acme_job("t070-idem-$::RUN");
+              "POST /v1/queries\n"
+              . main::json()->encode({
+                  sql => 'select id, amount, note from sales order by id limit 3',
+                  idempotency_key => "t070-idem-$::RUN" }) }]
+--- more_headers eval
+"X-API-Key: $::K{acmero}\nContent-Type: application/json"
+--- response_body_unlike: "note":"order 1"
+
+
+
+=== TEST 4: HOLDS: the narrower db user running the same SQL itself is refused by the warehouse
+--- request
+POST /v1/queries
+{"sql": "select id, amount, note from sales order by id limit 3"}
+--- more_headers eval
+"X-API-Key: $::K{acmero}\nContent-Type: application/json"
+--- error_code: 422
+--- response_body_like: permission denied for table sales
+
+
+
+=== TEST 5: HOLDS: another tenant's job id, spelled otherwise (upper case, percent-encoded), is never found
+--- request eval
+[map { my $u = $_; main::lazy { my $id = main::acme_job(); $u->($id) } }
+ (sub { "GET /v1/jobs/" . uc $_[0] },
+  sub { my $i = $_[0]; $i =~ s/^j/%6a/; "GET /v1/jobs/$i/results" },
+  sub { my $i = $_[0]; $i =~ s/^j/%6a/; "GET /v1/jobs/$i?include=sql" })]
+--- more_headers eval
+"X-API-Key: $::K{globex}"
+--- error_code eval
+[404, 404, 404]
+--- response_body_unlike eval
+[qr/order 1/, qr/order 1/, qr/"sql"/]
+
+
+
+=== TEST 6: HOLDS: strings that end differently only in a client-only encoding are plain strings for a UTF-8 role
+The text of TEST 7, sent by a tenant whose role keeps the default encoding.
+--- request
+POST /v1/queries
+{"sql": "select E'\u00c1\\'', ', current_setting($q$work_mem$q$) as leaked --'"}
+--- more_headers eval
+"X-API-Key: $::K{acme}\nContent-Type: application/json"
+--- error_code: 200
+--- response_body_unlike: "leaked"
+
+
+
+=== TEST 7: FINDING: with client_encoding SJIS as the role's default, the SQL policy checks one text and PostgreSQL runs another
+spectra-dataapi does not set client_encoding on its tenant connections, so
+a role (or database) default applies. In SJIS the second byte of "Á"
+(0xC3 0x81) leads a two-byte character that swallows the backslash, so
+PostgreSQL reads E'Á\'' as a string that goes on past the quote where the
+policy's parser ended it: the "string" the policy accepted runs as a call
+of current_setting, a denied function.
+--- request
+POST /v1/queries
+{"sql": "select E'\u00c1\\'', ', current_setting($q$work_mem$q$) as leaked --'"}
+--- more_headers eval
+"X-API-Key: $::K{sjis}\nContent-Type: application/json"
+--- response_body_unlike: "leaked"
+
+
+
+=== TEST 8: FINDING: answers held by clients that do not read them are not bounded: 48 of one tenant take over 200 MB of nginx
+spectra_max_running bounds statements, not answers: once its statement has
+ended, a request keeps its Data API page (~7 MB here) until the client
+reads it. 48 such connections of one tenant (within any limit_req) should
+not cost nginx more than 128 MB (the runner allows 64 connections).
+--- request eval
+[main::lazy { my $id = main::big_job();
+              my $before = main::nginx_peak_kb();
+              main::hold_answers(48, "/v1/jobs/$id/results", 'initech');
+              Time::HiRes::sleep(3);
+              my $after = main::nginx_peak_kb();
+              my $grown = int(($after - $before) / 1024);
+              Test::More::diag("nginx VmHWM before $before KiB, after $after KiB");
+              Test::More::cmp_ok($grown, "<", 128,
+                  "FINDING: nginx grew by less than 128 MB for 48 held answers (grew $grown MB)");
+              close $_ for @::HELD;
+              @::HELD = ();
+              "GET /v1/jobs?limit=1" }]
+--- more_headers eval
+"X-API-Key: $::K{initech}"
+--- error_code: 200
+--- timeout: 60
