@@ -97,11 +97,12 @@ cd "$repo"
 read -r -a files <<< "${TESTS:-$(echo t/*.t)}"
 # TEST_NGINX_LIB=/path/to/test-nginx/lib runs the suites under the
 # real Test::Nginx (openresty/test-nginx) instead of t/lib's runner
+# (PROVE_FLAGS=-v: prove's own options)
+read -r -a flags <<< "${PROVE_FLAGS:-}"
 if [ -n "${TEST_NGINX_LIB:-}" ]; then
-    prove -I "$TEST_NGINX_LIB" -I t/lib "${files[@]}"
-else
-    prove -I t/lib "${files[@]}"
+    flags+=(-I "$TEST_NGINX_LIB")
 fi
+prove "${flags[@]}" -I t/lib "${files[@]}"
 
 if [ -z "${TESTS:-}" ]; then
     echo "test: lint"

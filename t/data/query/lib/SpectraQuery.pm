@@ -301,7 +301,8 @@ sub job_of {
 }
 
 
-# The largest resident set (VmHWM, KiB) of the block's nginx workers.
+# The largest resident set (VmHWM, KiB) of the block's nginx workers
+# (dies when there is none, so a check of it cannot pass on 0).
 sub worker_peak_kb {
     my $root = $Test::Nginx::Util::ServRoot;
     my ($master, $peak);
@@ -312,7 +313,13 @@ sub worker_peak_kb {
 
     $peak = 0;
 
-    for my $pid (split ' ', `pgrep -P $master`) {
+    # the workers; with master_process off (the project's runner), nginx
+    # itself
+    my @pids = split ' ', `pgrep -P $master`;
+    @pids = ($master) unless @pids;
+    die "no nginx process under $master" unless kill 0, @pids;
+
+    for my $pid (@pids) {
         open my $st, '<', "/proc/$pid/status" or next;
         while (<$st>) {
             $peak = $1 if /^VmHWM:\s+(\d+)/ && $1 > $peak;
