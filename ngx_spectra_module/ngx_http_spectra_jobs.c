@@ -15,7 +15,7 @@ static ngx_int_t ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
     ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store);
 static void *ngx_http_spectra_jobs_alloc(void *pool, size_t size);
 static ngx_int_t ngx_http_spectra_job_rc(ngx_log_t *log, int rc,
-    spectra_job_err_t *err);
+    spectra_err_t *err);
 static void ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd);
 static void ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
@@ -23,7 +23,7 @@ static void ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
 
 
 #define ngx_http_spectra_job_str(s)                                           \
-    (spectra_job_str_t) { (s)->len, (s)->data }
+    (spectra_str_t) { (s)->len, (s)->data }
 
 
 static spectra_job_store_t *
@@ -155,7 +155,7 @@ ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
 {
     u_char              *path;
     mode_t               mask;
-    spectra_job_err_t    err;
+    spectra_err_t        err;
     spectra_job_conf_t   conf;
 
     path = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
@@ -232,7 +232,7 @@ ngx_http_spectra_jobs_close(ngx_cycle_t *cycle)
 
 
 static ngx_int_t
-ngx_http_spectra_job_rc(ngx_log_t *log, int rc, spectra_job_err_t *err)
+ngx_http_spectra_job_rc(ngx_log_t *log, int rc, spectra_err_t *err)
 {
     switch (rc) {
 
@@ -259,7 +259,7 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_uint_t max_active)
 {
     int                   rc;
-    spectra_job_err_t     err;
+    spectra_err_t         err;
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -282,8 +282,8 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
     ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = { ngx_http_spectra_jobs_alloc, call->pool };
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -310,8 +310,8 @@ ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
     ngx_str_t *tenant, ngx_str_t *key, spectra_job_t *job)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = { ngx_http_spectra_jobs_alloc, call->pool };
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -334,8 +334,8 @@ ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
     spectra_job_filter_t *filter, spectra_job_list_t *list)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = { ngx_http_spectra_jobs_alloc, call->pool };
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -362,8 +362,8 @@ ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call, ngx_uint_t limit,
     spectra_job_list_t *list)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = { ngx_http_spectra_jobs_alloc, call->pool };
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -385,8 +385,8 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
     ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = { ngx_http_spectra_jobs_alloc, call->pool };
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -428,8 +428,8 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, st->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = { ngx_http_spectra_jobs_alloc, st->pool };
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
