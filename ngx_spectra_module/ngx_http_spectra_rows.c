@@ -81,6 +81,7 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
     ngx_http_spectra_stmt_t *st, spectra_query_t *q)
 {
     unsigned                      flags;
+    spectra_pool_t                pool;
     ngx_pool_cleanup_t           *cln;
     ngx_http_spectra_ctx_t       *ctx;
     ngx_http_spectra_rows_t      *rows;
@@ -113,8 +114,10 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
 
     flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
 
-    spectra_result_init(&rows->res, q->format, q->row_limit, flags,
-                        ngx_http_spectra_rows_alloc, r->pool);
+    pool.alloc = ngx_http_spectra_rows_alloc;
+    pool.pool = r->pool;
+
+    spectra_result_init(&rows->res, q->format, q->row_limit, flags, &pool);
 
     rows->sink.grow = ngx_http_spectra_rows_grow;
     rows->sink.data = rows;
@@ -293,7 +296,7 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     int                       rc, first;
     size_t                    meta;
     ngx_uint_t                i;
-    spectra_result_err_t      err;
+    spectra_err_t             err;
     spectra_result_page_t     pg;
     ngx_http_spectra_stmt_t  *st;
 

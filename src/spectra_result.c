@@ -13,7 +13,6 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +70,7 @@ typedef struct {
     const u_char             *start;
     const u_char             *p;
     const u_char             *end;
-    spectra_result_err_t     *err;
+    spectra_err_t            *err;
     int                       esc;        /* the last string had escapes */
     int                       plain;      /* ... and only bytes 0x20-0x7e */
 } spectra_scan_t;
@@ -128,8 +127,6 @@ typedef struct {
 } spectra_name_set_t;
 
 
-static void spectra_result_error(spectra_result_err_t *err, size_t pos,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int spectra_scan_fail(spectra_scan_t *s, const char *what);
 static int spectra_result_word_stop(uint64_t w);
 static inline void spectra_scan_ws(spectra_scan_t *s);
@@ -157,7 +154,7 @@ static u_char *spectra_result_str_write(u_char *dst, const u_char *raw,
 static u_char *spectra_result_unescape(u_char *dst, const u_char *raw,
     size_t len);
 static int spectra_result_paging(spectra_doc_t *doc,
-    spectra_result_page_t *page, spectra_result_alloc_pt alloc, void *pool);
+    spectra_result_page_t *page, const spectra_pool_t *pool);
 static int spectra_result_read_columns(spectra_scan_t *s, size_t n,
     spectra_raw_column_t *cols);
 static int spectra_result_set_columns(spectra_result_t *res,
@@ -265,24 +262,6 @@ static const spectra_result_type_t  spectra_result_types[] = {
 };
 
 
-static void
-spectra_result_error(spectra_result_err_t *err, size_t pos,
-    const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-
-    err->position = pos;
-}
-
-
 const char *
 spectra_result_type_name(const u_char *type, size_t len)
 {
@@ -302,16 +281,14 @@ spectra_result_type_name(const u_char *type, size_t len)
 
 void
 spectra_result_init(spectra_result_t *res, spectra_result_format_e format,
-    uint64_t max_rows, unsigned flags, spectra_result_alloc_pt alloc,
-    void *pool)
+    uint64_t max_rows, unsigned flags, const spectra_pool_t *pool)
 {
     memset(res, 0, sizeof(spectra_result_t));
 
     res->format = format;
     res->flags = flags;
     res->max_rows = max_rows;
-    res->alloc = alloc;
-    res->pool = pool;
+    res->pool = *pool;
     res->total_rows = -1;
 }
 
@@ -325,11 +302,9 @@ spectra_scan_fail(spectra_scan_t *s, const char *what)
 
     pos = (size_t) (s->p - s->start);
 
-    spectra_result_error(s->err, pos,
-                         "result page is not valid JSON: %s at byte %zu",
-                         what, pos);
-
-    return SPECTRA_RESULT_ERROR;
+    return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                           "result page is not valid JSON: %s at byte %zu",
+                           what, pos);
 }
 
 
@@ -791,9 +766,9 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
                               || *s->p == '-'
                               || (*s->p >= '0' && *s->p <= '9')))
         {
-            spectra_result_error(s->err, (size_t) (s->p - s->start),
-                                 "result page is not a JSON object");
-            return SPECTRA_RESULT_ERROR;
+            return spectra_err_set(s->err, SPECTRA_RESULT_ERROR,
+                                   (size_t) (s->p - s->start),
+                                   "result page is not a JSON object");
         }
 
         return spectra_scan_fail(s, "expected '{'");
@@ -823,9 +798,8 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
             if ((key[0] == 'C' && doc->meta != NULL)
                 || (key[0] == 'R' && doc->records != NULL))
             {
-                spectra_result_error(s->err, pos,
-                                     "result page has two %s members", key);
-                return SPECTRA_RESULT_ERROR;
+                return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                       "result page has two %s members", key);
             }
 
             if (key[0] == 'C') {
@@ -845,9 +819,8 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
 
             } else {
                 if (s->p == s->end || *s->p != '[') {
-                    spectra_result_error(s->err, pos,
-                                     "result page has no Records array");
-                    return SPECTRA_RESULT_ERROR;
+                    return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                           "result page has no Records array");
                 }
 
                 doc->records = s->p;
@@ -902,8 +875,8 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
                 }
 
             } else {
-                spectra_result_error(s->err, pos, "NextToken is not a string");
-                return SPECTRA_RESULT_ERROR;
+                return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                       "NextToken is not a string");
             }
 
         } else if (strcmp(key, "TotalNumRows") == 0) {
@@ -916,9 +889,9 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
                    != SPECTRA_RESULT_OK
                 || doc->total < 0)
             {
-                spectra_result_error(s->err, pos,
-                                 "TotalNumRows is not a non-negative integer");
-                return SPECTRA_RESULT_ERROR;
+                return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                       "TotalNumRows is not a non-negative "
+                                       "integer");
             }
 
         } else if (spectra_scan_value(s, 1) != SPECTRA_RESULT_OK) {
@@ -937,8 +910,8 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
     }
 
     if (doc->records == NULL) {
-        spectra_result_error(s->err, 0, "result page has no Records array");
-        return SPECTRA_RESULT_ERROR;
+        return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, 0,
+                               "result page has no Records array");
     }
 
     return SPECTRA_RESULT_OK;
@@ -1188,7 +1161,7 @@ spectra_result_unescape(u_char *dst, const u_char *raw, size_t len)
 
 static int
 spectra_result_paging(spectra_doc_t *doc, spectra_result_page_t *page,
-    spectra_result_alloc_pt alloc, void *pool)
+    const spectra_pool_t *pool)
 {
     u_char  *end;
 
@@ -1199,7 +1172,7 @@ spectra_result_paging(spectra_doc_t *doc, spectra_result_page_t *page,
 
     /* an empty NextToken means "no more pages" */
     if (doc->token != NULL && doc->token_len > 0) {
-        page->next_token = alloc(pool, doc->token_len + 1);
+        page->next_token = spectra_palloc(pool, doc->token_len + 1);
         if (page->next_token == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
@@ -1217,8 +1190,8 @@ spectra_result_paging(spectra_doc_t *doc, spectra_result_page_t *page,
 
 int
 spectra_result_page_info(const u_char *p, size_t len,
-    spectra_result_page_t *page, spectra_result_alloc_pt alloc, void *pool,
-    spectra_result_err_t *err)
+    spectra_result_page_t *page, const spectra_pool_t *pool,
+    spectra_err_t *err)
 {
     spectra_doc_t   doc;
     spectra_scan_t  s;
@@ -1235,7 +1208,7 @@ spectra_result_page_info(const u_char *p, size_t len,
         return SPECTRA_RESULT_ERROR;
     }
 
-    return spectra_result_paging(&doc, page, alloc, pool);
+    return spectra_result_paging(&doc, page, pool);
 }
 
 
@@ -1263,9 +1236,8 @@ spectra_result_read_columns(spectra_scan_t *s, size_t n,
         pos = (size_t) (s->p - s->start);
 
         if (s->p == s->end || *s->p != '{') {
-            spectra_result_error(s->err, pos,
-                                 "ColumnMetadata[%zu] is not an object", i);
-            return SPECTRA_RESULT_ERROR;
+            return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                   "ColumnMetadata[%zu] is not an object", i);
         }
 
         s->p++;
@@ -1315,10 +1287,9 @@ spectra_result_read_columns(spectra_scan_t *s, size_t n,
                 }
 
             } else if (*raw != NULL || s->p == s->end || *s->p != '"') {
-                spectra_result_error(s->err, pos,
-                                     "ColumnMetadata[%zu].%s is not "
-                                     "one string", i, key);
-                return SPECTRA_RESULT_ERROR;
+                return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                       "ColumnMetadata[%zu].%s is not one "
+                                       "string", i, key);
 
             } else if (spectra_scan_string(s, raw, len)
                        != SPECTRA_RESULT_OK)
@@ -1391,15 +1362,16 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
     spectra_result_column_t  *c;
     char                      num[24];
 
-    res->columns = res->alloc(res->pool,
-                              (n ? n : 1) * sizeof(spectra_result_column_t));
-    names = res->alloc(res->pool, (n ? n : 1) * sizeof(u_char *));
-    lens = res->alloc(res->pool, (n ? n : 1) * sizeof(size_t));
+    res->columns = spectra_palloc(&res->pool,
+                                  (n ? n : 1)
+                                  * sizeof(spectra_result_column_t));
+    names = spectra_palloc(&res->pool, (n ? n : 1) * sizeof(u_char *));
+    lens = spectra_palloc(&res->pool, (n ? n : 1) * sizeof(size_t));
 
     /* every own name and every name given out: 2n entries at most */
     for (cap = 16; cap < 4 * n; cap *= 2) { /* void */ }
 
-    set.slots = res->alloc(res->pool, cap * sizeof(spectra_name_slot_t));
+    set.slots = spectra_palloc(&res->pool, cap * sizeof(spectra_name_slot_t));
     set.mask = cap - 1;
 
     if (res->columns == NULL || names == NULL || lens == NULL
@@ -1427,7 +1399,7 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
         }
 
         /* room for a "_NNN" suffix too */
-        names[i] = res->alloc(res->pool, len + sizeof(num) + 1);
+        names[i] = spectra_palloc(&res->pool, len + sizeof(num) + 1);
         if (names[i] == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
@@ -1486,7 +1458,7 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
         c->name_len = len;
 
         c->key_len = spectra_json_escape_len(c->name, c->name_len) + 3;
-        c->key = res->alloc(res->pool, c->key_len);
+        c->key = spectra_palloc(&res->pool, c->key_len);
         if (c->key == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
@@ -1498,7 +1470,7 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
         *p = ':';
 
         if (raw[i].type != NULL && raw[i].type_len > 0) {
-            p = res->alloc(res->pool, raw[i].type_len + 1);
+            p = spectra_palloc(&res->pool, raw[i].type_len + 1);
             if (p == NULL) {
                 return SPECTRA_RESULT_NOMEM;
             }
@@ -1958,10 +1930,9 @@ spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
 
         if (spectra_result_field(s, &f) != 0) {
             spectra_scan_ws(s);
-            spectra_result_error(s->err, pos,
-                                 "Records[%zu][%zu] is not a valid Field",
-                                 rowno, i);
-            return SPECTRA_RESULT_ERROR;
+            return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                                   "Records[%zu][%zu] is not a valid Field",
+                                   rowno, i);
         }
 
         if (spectra_scan_next(s, ']', &more) != SPECTRA_RESULT_OK
@@ -2088,11 +2059,9 @@ spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
 
 shape:
 
-    spectra_result_error(s->err, pos,
-                         "Records[%zu] is not an array of %zu fields",
-                         rowno, ncols);
-
-    return SPECTRA_RESULT_ERROR;
+    return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, pos,
+                           "Records[%zu] is not an array of %zu fields",
+                           rowno, ncols);
 }
 
 
@@ -2114,7 +2083,7 @@ spectra_result_size_put(spectra_result_t *res, size_t i, size_t size)
             n *= 2;
         }
 
-        sizes = res->alloc(res->pool, n * sizeof(size_t));
+        sizes = spectra_palloc(&res->pool, n * sizeof(size_t));
         if (sizes == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
@@ -2198,7 +2167,7 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
 
 int
 spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
-    spectra_result_page_t *page, spectra_result_err_t *err)
+    spectra_result_page_t *page, spectra_err_t *err)
 {
     int                    rc, more;
     size_t                 i, emit, size, keys;
@@ -2225,28 +2194,27 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
 
     if (!res->has_columns) {
         if (doc.meta == NULL) {
-            spectra_result_error(err, 0,
-                                 "first result page has no ColumnMetadata");
-            return SPECTRA_RESULT_ERROR;
+            return spectra_err_set(err, SPECTRA_RESULT_ERROR, 0,
+                                   "first result page has no ColumnMetadata");
         }
 
         if (!doc.meta_array) {
-            spectra_result_error(err, (size_t) (doc.meta - p),
-                                 "ColumnMetadata is not an array");
-            return SPECTRA_RESULT_ERROR;
+            return spectra_err_set(err, SPECTRA_RESULT_ERROR,
+                                   (size_t) (doc.meta - p),
+                                   "ColumnMetadata is not an array");
         }
 
         if (doc.nmeta > SPECTRA_RESULT_MAX_COLUMNS) {
-            spectra_result_error(err, (size_t) (doc.meta - p),
-                                 "the result has %zu columns, more than "
-                                 "the %d supported", doc.nmeta,
-                                 SPECTRA_RESULT_MAX_COLUMNS);
-            return SPECTRA_RESULT_ERROR;
+            return spectra_err_set(err, SPECTRA_RESULT_ERROR,
+                                   (size_t) (doc.meta - p),
+                                   "the result has %zu columns, more than the "
+                                   "%d supported", doc.nmeta,
+                                   SPECTRA_RESULT_MAX_COLUMNS);
         }
 
         /* scratch for the raw spans, from the pool: small and once */
-        raw = res->alloc(res->pool, (doc.nmeta ? doc.nmeta : 1)
-                                    * sizeof(spectra_raw_column_t));
+        raw = spectra_palloc(&res->pool, (doc.nmeta ? doc.nmeta : 1)
+                                         * sizeof(spectra_raw_column_t));
         if (raw == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
@@ -2267,12 +2235,12 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     } else if (doc.meta != NULL
                && (!doc.meta_array || doc.nmeta != res->ncolumns))
     {
-        spectra_result_error(err, (size_t) (doc.meta - p),
-                             "ColumnMetadata differs from the first page's");
-        return SPECTRA_RESULT_ERROR;
+        return spectra_err_set(err, SPECTRA_RESULT_ERROR,
+                               (size_t) (doc.meta - p),
+                               "ColumnMetadata differs from the first page's");
     }
 
-    rc = spectra_result_paging(&doc, &pg, res->alloc, res->pool);
+    rc = spectra_result_paging(&doc, &pg, &res->pool);
     if (rc != SPECTRA_RESULT_OK) {
         return rc;
     }
@@ -2439,7 +2407,7 @@ spectra_result_page_write(spectra_result_t *res, spectra_result_out_t *out,
 int
 spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
     spectra_result_out_t *out, spectra_result_page_t *page,
-    spectra_result_err_t *err)
+    spectra_err_t *err)
 {
     int  rc;
 

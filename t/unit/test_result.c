@@ -55,11 +55,12 @@ Suite *result_suite(void);
 
 
 static t_pool_t              pool;
+static spectra_pool_t        tpool = { t_alloc, &pool };
 static t_sink_t             *sink;
 static spectra_result_out_t  out;
 static spectra_result_t      res;
 static spectra_result_page_t pg;
-static spectra_result_err_t  err;
+static spectra_err_t         err;
 
 
 static void *
@@ -192,7 +193,7 @@ t_pages(spectra_result_format_e format, uint64_t max, unsigned flags,
     int     rc;
     size_t  i;
 
-    spectra_result_init(&res, format, max, flags, t_alloc, &pool);
+    spectra_result_init(&res, format, max, flags, &tpool);
 
     for (i = 0; i < n; i++) {
         rc = t_page(pages[i]);
@@ -270,8 +271,7 @@ t_one(const char *type, const char *field, unsigned flags)
              "{\"ColumnMetadata\":[{\"name\":\"v\",\"typeName\":\"%s\"}],"
              "\"Records\":[[%s]],\"TotalNumRows\":1}", type, field);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, flags,
-                        t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, flags, &tpool);
 
     ck_assert_msg(t_page(page) == SPECTRA_RESULT_OK, "%s: %s", field,
                   err.message);
@@ -417,6 +417,7 @@ START_TEST(test_int64_overflow)
 
     ck_assert_int_eq(t_pages(SPECTRA_RESULT_ARRAYS, 10, 0, &page, 1),
                      SPECTRA_RESULT_ERROR);
+    ck_assert_int_eq(err.code, SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "Records[0][0] is not a valid Field");
     ck_assert_uint_eq(err.position, strstr(page, "{\"longValue") - page);
 }
@@ -767,8 +768,7 @@ t_truncation(size_t total, uint64_t limit, int use_total,
         npages = 1;
     }
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, limit, 0, t_alloc,
-                        &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, limit, 0, &tpool);
 
     for (i = 0; i < npages; i++) {
         first = i * 2;
@@ -851,7 +851,7 @@ START_TEST(test_trunc_total_exact)
     /* TotalNumRows 4 with a NextToken left: all rows seen, stop */
     const char  *page = t_int_page(1, 4, "more", 4);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
     ck_assert_int_eq(pg.more, 0);
     ck_assert_int_eq(res.truncated, 0);
@@ -867,7 +867,7 @@ START_TEST(test_trunc_total_below_limit_continues)
 
     pages[0] = t_int_page(1, 2, "t2", 5);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, &tpool);
     ck_assert_int_eq(t_page(pages[0]), SPECTRA_RESULT_OK);
     ck_assert_int_eq(pg.more, 1);
     ck_assert_int_eq(res.truncated, 0);
@@ -884,7 +884,7 @@ END_TEST
 START_TEST(test_trunc_empty_last_page)
 {
     /* limit reached at a page end; the next page is empty: not truncated */
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
     ck_assert_int_eq(t_page(t_int_page(1, 2, "t2", -1)), SPECTRA_RESULT_OK);
     ck_assert_int_eq(pg.more, 1);
     ck_assert_int_eq(t_page(t_int_page(3, 0, NULL, -1)), SPECTRA_RESULT_OK);
@@ -897,7 +897,7 @@ END_TEST
 
 START_TEST(test_trunc_zero_limit)
 {
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 0, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 0, 0, &tpool);
     ck_assert_int_eq(t_page(t_int_page(1, 1, NULL, -1)), SPECTRA_RESULT_OK);
     ck_assert_int_eq(res.truncated, 1);
     ck_assert_uint_eq(res.rows, 0);
@@ -909,7 +909,7 @@ END_TEST
 START_TEST(test_trunc_objects_pages)
 {
     /* commas between pages in objects format */
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 3, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 3, 0, &tpool);
     ck_assert_int_eq(t_page(t_int_page(1, 2, "x", -1)), SPECTRA_RESULT_OK);
     ck_assert_int_eq(t_page(t_int_page(3, 2, NULL, -1)), SPECTRA_RESULT_OK);
     ck_assert_str_eq(t_text(), "{\"n\":1},{\"n\":2},{\"n\":3}");
@@ -1270,7 +1270,7 @@ START_TEST(test_malformed_is_atomic)
     pages[0] = t_int_page(1, 2, "p2", -1);
     pages[1] = "{\"Records\":[[{\"longValue\":3}],[{\"longValue\":true}]]}";
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(pages[0]), SPECTRA_RESULT_OK);
     ck_assert_int_eq(t_page(pages[1]), SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "Records[1][0] is not a valid Field");
@@ -1367,7 +1367,7 @@ START_TEST(test_page_info)
     p = "{\"Records\":[[],[],[]],\"NextToken\":\"abc==\","
         "\"TotalNumRows\":1234567890123}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
     ck_assert_str_eq((char *) pg.next_token, "abc==");
     ck_assert_uint_eq(pg.next_token_len, 5);
@@ -1377,7 +1377,7 @@ START_TEST(test_page_info)
 
     p = "{\"Records\":[],\"NextToken\":\"\"}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
     ck_assert_ptr_null(pg.next_token);
     ck_assert_int_eq(pg.total_rows, -1);
@@ -1385,19 +1385,19 @@ START_TEST(test_page_info)
 
     p = "{\"Records\":[],\"NextToken\":null}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
     ck_assert_ptr_null(pg.next_token);
 
     p = "{\"NextToken\":\"x\"}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "result page has no Records array");
 
     p = "{\"Records\":[], \"NextToken\":\"x\"";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_ERROR);
     ck_assert_uint_eq(err.position, strlen(p));
 }
@@ -1516,8 +1516,7 @@ t_double_text(const char *text)
         snprintf(page, sizeof(page),
                  "{\"ColumnMetadata\":[{\"name\":\"v\",\"typeName\":"
                  "\"float8\"}],\"Records\":[[{\"doubleValue\":%s}]]}", text);
-        spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, t_alloc,
-                            &pool);
+        spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
         rc = t_page(page);
         ck_assert_msg(rc == SPECTRA_RESULT_ERROR, "%s: not rejected", text);
         ck_assert_str_eq(t_text(), "");
@@ -1747,8 +1746,7 @@ START_TEST(test_string_bad_every_position)
 
             t_teardown();
             t_setup();
-            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0,
-                                t_alloc, &pool);
+            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
 
             ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
             ck_assert_uint_eq(err.position, n + (size_t) pos);
@@ -1760,8 +1758,7 @@ START_TEST(test_string_bad_every_position)
 
             t_teardown();
             t_setup();
-            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0,
-                                t_alloc, &pool);
+            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
 
             ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
             ck_assert_str_eq(t_text(), "");
@@ -1872,7 +1869,7 @@ START_TEST(test_byte_limit)
 
     page = t_int_page(1, 10, NULL, 10);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
     res.max_bytes = 12;        /* "[1],[2],[3]" is 11 bytes, ",[4]" 4 more */
 
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
@@ -1887,7 +1884,7 @@ START_TEST(test_byte_limit)
     /* the keys of the objects format count too */
     t_teardown();
     t_setup();
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 100, 0, &tpool);
     res.max_bytes = 20;        /* {"n":1},{"n":2} is 15, ,{"n":3} 8 more */
 
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
@@ -1897,7 +1894,7 @@ START_TEST(test_byte_limit)
     /* a bound no row reaches truncates nothing */
     t_teardown();
     t_setup();
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
     res.max_bytes = 1 << 20;
 
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
@@ -1911,7 +1908,7 @@ END_TEST
 /* a byte limit reached on a page stops the next page from being asked */
 START_TEST(test_byte_limit_pages)
 {
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
     res.max_bytes = 30;
 
     ck_assert_int_eq(t_page(t_int_page(1, 5, "t1", 20)), SPECTRA_RESULT_OK);
@@ -1949,7 +1946,7 @@ START_TEST(test_page_write_slices)
 
     page = t_int_page(1, 100, NULL, 100);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, &tpool);
 
     ck_assert_int_eq(spectra_result_page_open(&res, (const u_char *) page,
                                               strlen(page), &pg, &err),
@@ -1977,7 +1974,7 @@ START_TEST(test_page_write_slices)
     out.grow = t_grow_some;
     t_room = 1;
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, &tpool);
     ck_assert_int_eq(spectra_result_page_open(&res, (const u_char *) page,
                                               strlen(page), &pg, &err),
                      SPECTRA_RESULT_OK);
@@ -1999,7 +1996,7 @@ START_TEST(test_page_write_slices)
     out.grow = t_grow_some;
     t_room = 0;
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_NOMEM);
 }
 END_TEST
@@ -2022,7 +2019,7 @@ START_TEST(test_same_names)
     }
     p += sprintf(p, "],\"Records\":[]}");
 
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
     ck_assert_uint_eq(res.ncolumns, n);
     ck_assert_str_eq((char *) res.columns[0].name, "a");
@@ -2045,7 +2042,7 @@ START_TEST(test_same_names_taken)
         "{\"name\":\"a_2\"},{\"name\":\"a\"},{\"name\":\"a_3\"}],"
         "\"Records\":[]}";
 
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
     ck_assert_str_eq((char *) res.columns[0].name, "a");
     ck_assert_str_eq((char *) res.columns[1].name, "a_4");
@@ -2072,7 +2069,7 @@ START_TEST(test_too_many_columns)
     }
     p += sprintf(p, "],\"Records\":[]}");
 
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "the result has 4097 columns, more than "
                      "the 4096 supported");
