@@ -1432,7 +1432,7 @@ ngx_http_spectra_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                 i;
     unsigned                   algs;
     ngx_pool_cleanup_t        *cln;
-    spectra_jwt_error_t        err;
+    spectra_err_t              err;
     spectra_jwt_key_format_t   format;
 
     value = cf->args->elts;
@@ -1575,7 +1575,7 @@ ngx_http_spectra_api_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t            *value, name, content;
     ngx_pool_cleanup_t   *cln;
-    spectra_jwt_error_t   err;
+    spectra_err_t         err;
 
     if (alcf->api_keys != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
