@@ -333,7 +333,7 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
 
         for (i = 0; i < rows->res.ncolumns; i++) {
             meta += sizeof("{\"name\":\"\",\"type\":\"\"},") - 1
-                    + rows->res.columns[i].key_len
+                    + rows->res.columns[i].key.len
                     + ngx_strlen(rows->res.columns[i].type) + 8;
         }
 
@@ -350,8 +350,8 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     }
 
     /* NextToken lives in the pool, not in the page that goes soon */
-    st->next_token.data = pg.next_token;
-    st->next_token.len = pg.next_token_len;
+    st->next_token.data = pg.next_token.data;
+    st->next_token.len = pg.next_token.len;
 
     ngx_http_spectra_rows_write(rows);
 }

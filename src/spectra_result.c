@@ -1172,15 +1172,15 @@ spectra_result_paging(spectra_doc_t *doc, spectra_result_page_t *page,
 
     /* an empty NextToken means "no more pages" */
     if (doc->token != NULL && doc->token_len > 0) {
-        page->next_token = spectra_palloc(pool, doc->token_len + 1);
-        if (page->next_token == NULL) {
+        page->next_token.data = spectra_palloc(pool, doc->token_len + 1);
+        if (page->next_token.data == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
 
-        end = spectra_result_unescape(page->next_token, doc->token,
+        end = spectra_result_unescape(page->next_token.data, doc->token,
                                       doc->token_len);
         *end = '\0';
-        page->next_token_len = (size_t) (end - page->next_token);
+        page->next_token.len = (size_t) (end - page->next_token.data);
         page->more = 1;
     }
 
@@ -1454,18 +1454,18 @@ spectra_result_set_columns(spectra_result_t *res, spectra_raw_column_t *raw,
             own->given = 1;
         }
 
-        c->name = name;
-        c->name_len = len;
+        c->name.data = name;
+        c->name.len = len;
 
-        c->key_len = spectra_json_escape_len(c->name, c->name_len) + 3;
-        c->key = spectra_palloc(&res->pool, c->key_len);
-        if (c->key == NULL) {
+        c->key.len = spectra_json_escape_len(c->name.data, c->name.len) + 3;
+        c->key.data = spectra_palloc(&res->pool, c->key.len);
+        if (c->key.data == NULL) {
             return SPECTRA_RESULT_NOMEM;
         }
 
-        p = c->key;
+        p = c->key.data;
         *p++ = '"';
-        p = spectra_json_escape(p, c->name, c->name_len);
+        p = spectra_json_escape(p, c->name.data, c->name.len);
         *p++ = '"';
         *p = ':';
 
@@ -1973,8 +1973,8 @@ spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
         }
 
         if (res->format == SPECTRA_RESULT_OBJECTS) {
-            memcpy(d, res->columns[i].key, res->columns[i].key_len);
-            d += res->columns[i].key_len;
+            memcpy(d, res->columns[i].key.data, res->columns[i].key.len);
+            d += res->columns[i].key.len;
         }
 
         switch (f.kind) {
@@ -2258,7 +2258,7 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
 
     if (res->format == SPECTRA_RESULT_OBJECTS) {
         for (i = 0; i < res->ncolumns; i++) {
-            keys += res->columns[i].key_len;
+            keys += res->columns[i].key.len;
         }
     }
 
@@ -2443,7 +2443,7 @@ spectra_result_columns(spectra_result_t *res, spectra_result_out_t *out)
     for (i = 0; i < res->ncolumns; i++) {
         c = &res->columns[i];
         size += sizeof("{\"name\":\"\",\"type\":\"\"},") - 1
-                + spectra_json_escape_len(c->name, c->name_len)
+                + spectra_json_escape_len(c->name.data, c->name.len)
                 + spectra_json_escape_len((const u_char *) c->type,
                                           strlen(c->type));
     }
@@ -2463,7 +2463,7 @@ spectra_result_columns(spectra_result_t *res, spectra_result_out_t *out)
         }
 
         memcpy(p, "{\"name\":", 8);
-        p = spectra_result_string(p + 8, c->name, c->name_len);
+        p = spectra_result_string(p + 8, c->name.data, c->name.len);
         memcpy(p, ",\"type\":", 8);
         p = spectra_result_string(p + 8, (const u_char *) c->type,
                                   strlen(c->type));

@@ -71,11 +71,9 @@ struct spectra_result_out_s {
 };
 
 typedef struct {
-    u_char                   *name;       /* unique name, UTF-8, NUL ended */
-    size_t                    name_len;
+    spectra_str_t             name;       /* unique name, UTF-8, NUL ended */
     const char               *type;       /* stable type name, NUL ended */
-    u_char                   *key;        /* "name": escaped, for objects */
-    size_t                    key_len;
+    spectra_str_t             key;        /* "name": escaped, for objects */
     unsigned                  numeric:1;
 } spectra_result_column_t;
 
@@ -118,8 +116,7 @@ typedef struct {
 
 /* What one page says about paging; next_token lives in the pool. */
 typedef struct {
-    u_char                   *next_token; /* NULL when this is the last page */
-    size_t                    next_token_len;
+    spectra_str_t             next_token; /* data NULL: the last page */
     int64_t                   total_rows; /* TotalNumRows, -1 when absent */
     size_t                    records;    /* records in this page */
     unsigned                  more:1;     /* fetch next_token for more rows */

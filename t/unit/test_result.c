@@ -335,7 +335,7 @@ START_TEST(test_every_type_objects)
     ck_assert_int_eq(pg.more, 0);
     ck_assert_int_eq(pg.total_rows, 2);
     ck_assert_uint_eq(pg.records, 2);
-    ck_assert_ptr_null(pg.next_token);
+    ck_assert_ptr_null(pg.next_token.data);
     t_valid_json();
 
     /* one block for the whole page */
@@ -786,8 +786,8 @@ t_truncation(size_t total, uint64_t limit, int use_total,
             break;
         }
 
-        ck_assert_str_eq((char *) pg.next_token, tok);
-        ck_assert_uint_eq(pg.next_token_len, strlen(tok));
+        ck_assert_str_eq((char *) pg.next_token.data, tok);
+        ck_assert_uint_eq(pg.next_token.len, strlen(tok));
     }
 
     ck_assert_str_eq(t_text(), expect);
@@ -1246,8 +1246,8 @@ START_TEST(test_escaped_names_and_token)
     ck_assert_int_eq(t_pages(SPECTRA_RESULT_OBJECTS, 10, 0, &page, 1),
                      SPECTRA_RESULT_OK);
     ck_assert_str_eq(t_text(), "{\"caf\xc3\xa9\\n\":1}");
-    ck_assert_str_eq((char *) pg.next_token, "a/b");
-    ck_assert_uint_eq(pg.next_token_len, 3);
+    ck_assert_str_eq((char *) pg.next_token.data, "a/b");
+    ck_assert_uint_eq(pg.next_token.len, 3);
     ck_assert_str_eq(t_columns(),
         "[{\"name\":\"caf\xc3\xa9\\n\",\"type\":\"integer\"}]");
 }
@@ -1369,8 +1369,8 @@ START_TEST(test_page_info)
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
                                               &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
-    ck_assert_str_eq((char *) pg.next_token, "abc==");
-    ck_assert_uint_eq(pg.next_token_len, 5);
+    ck_assert_str_eq((char *) pg.next_token.data, "abc==");
+    ck_assert_uint_eq(pg.next_token.len, 5);
     ck_assert_int_eq(pg.total_rows, 1234567890123LL);
     ck_assert_uint_eq(pg.records, 3);
     ck_assert_int_eq(pg.more, 1);
@@ -1379,7 +1379,7 @@ START_TEST(test_page_info)
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
                                               &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
-    ck_assert_ptr_null(pg.next_token);
+    ck_assert_ptr_null(pg.next_token.data);
     ck_assert_int_eq(pg.total_rows, -1);
     ck_assert_int_eq(pg.more, 0);
 
@@ -1387,7 +1387,7 @@ START_TEST(test_page_info)
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
                                               &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
-    ck_assert_ptr_null(pg.next_token);
+    ck_assert_ptr_null(pg.next_token.data);
 
     p = "{\"NextToken\":\"x\"}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
@@ -2022,11 +2022,11 @@ START_TEST(test_same_names)
     spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
     ck_assert_uint_eq(res.ncolumns, n);
-    ck_assert_str_eq((char *) res.columns[0].name, "a");
+    ck_assert_str_eq((char *) res.columns[0].name.data, "a");
 
     for (i = 1; i < n; i++) {
         snprintf(want, sizeof(want), "a_%zu", i + 1);
-        ck_assert_str_eq((char *) res.columns[i].name, want);
+        ck_assert_str_eq((char *) res.columns[i].name.data, want);
     }
 
     free(page);
@@ -2044,11 +2044,11 @@ START_TEST(test_same_names_taken)
 
     spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
-    ck_assert_str_eq((char *) res.columns[0].name, "a");
-    ck_assert_str_eq((char *) res.columns[1].name, "a_4");
-    ck_assert_str_eq((char *) res.columns[2].name, "a_2");
-    ck_assert_str_eq((char *) res.columns[3].name, "a_5");
-    ck_assert_str_eq((char *) res.columns[4].name, "a_3");
+    ck_assert_str_eq((char *) res.columns[0].name.data, "a");
+    ck_assert_str_eq((char *) res.columns[1].name.data, "a_4");
+    ck_assert_str_eq((char *) res.columns[2].name.data, "a_2");
+    ck_assert_str_eq((char *) res.columns[3].name.data, "a_5");
+    ck_assert_str_eq((char *) res.columns[4].name.data, "a_3");
 }
 END_TEST
 
