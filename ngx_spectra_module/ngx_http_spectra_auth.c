@@ -83,7 +83,6 @@ static ngx_int_t ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 static ngx_int_t ngx_http_spectra_auth_api_key(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *key);
-static void *ngx_http_spectra_auth_alloc(void *pool, size_t size);
 static ngx_int_t ngx_http_spectra_auth_db_user(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_spectra_auth_reject(ngx_http_request_t *r,
@@ -808,8 +807,7 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     names.db_user_prefix.data = alcf->db_user_prefix.data;
     names.db_user_prefix.len = alcf->db_user_prefix.len;
 
-    pool.alloc = ngx_http_spectra_auth_alloc;
-    pool.pool = r->pool;
+    pool = ngx_http_spectra_pool(r->pool);
 
     crc = spectra_claims_tenant(tok.payload, &names, &pool, &claims, &reason);
 
@@ -936,13 +934,6 @@ ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
 
     ngx_http_spectra_auth_cache_put(amcf->cache, key, expires, &in,
                                     r->connection->log);
-}
-
-
-static void *
-ngx_http_spectra_auth_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
 }
 
 

@@ -49,7 +49,6 @@ struct ngx_http_spectra_rows_s {
 
 
 static void ngx_http_spectra_rows_cleanup(void *data);
-static void *ngx_http_spectra_rows_alloc(void *pool, size_t size);
 static int ngx_http_spectra_rows_grow(spectra_result_out_t *out,
     size_t need);
 static ngx_int_t ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows,
@@ -67,13 +66,6 @@ static void ngx_http_spectra_rows_resume_handler(ngx_event_t *ev);
 static void ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows);
 static void ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows,
     ngx_uint_t status, const char *code, const char *message);
-
-
-static void *
-ngx_http_spectra_rows_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
-}
 
 
 void
@@ -114,8 +106,7 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
 
     flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
 
-    pool.alloc = ngx_http_spectra_rows_alloc;
-    pool.pool = r->pool;
+    pool = ngx_http_spectra_pool(r->pool);
 
     spectra_result_init(&rows->res, q->format, q->row_limit, flags, &pool);
 
