@@ -1,5 +1,6 @@
 /*
- * Unit tests of src/spectra_result.c: GetStatementResult pages to rows.
+ * Unit tests of src/spectra_result*.c, through spectra_result.h:
+ * GetStatementResult pages to rows.
  */
 
 #include <check.h>
@@ -51,6 +52,7 @@ static void t_valid_json(void);
 static void t_ref_double(char *buf, size_t size, double v);
 static void t_double_text(const char *text);
 static int t_grow_some(spectra_result_out_t *o, size_t need);
+static TCase *t_tcase(Suite *s, const char *name);
 Suite *result_suite(void);
 
 
@@ -1443,7 +1445,7 @@ END_TEST
 /*
  * The encoder's doubles against the plain algorithm it must match: the
  * shortest "%.Ng" that reads back, "%.15g" when that has fewer than 15
- * digits and reads back (what spectra_result.c did before its fast paths).
+ * digits and reads back (what the encoder did before its fast paths).
  */
 
 static void
@@ -2079,6 +2081,21 @@ START_TEST(test_too_many_columns)
 END_TEST
 
 
+/* A test case of the suite, each test with a fresh pool and sink. */
+
+static TCase *
+t_tcase(Suite *s, const char *name)
+{
+    TCase  *tc;
+
+    tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, t_setup, t_teardown);
+    suite_add_tcase(s, tc);
+
+    return tc;
+}
+
+
 Suite *
 result_suite(void)
 {
@@ -2086,11 +2103,9 @@ result_suite(void)
     TCase  *tc;
 
     s = suite_create("result");
-    tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, t_setup, t_teardown);
 
-    tcase_add_test(tc, test_every_type_objects);
-    tcase_add_test(tc, test_every_type_arrays);
+    /* int64 and double text */
+    tc = t_tcase(s, "numbers");
     tcase_add_test(tc, test_int64_limits);
     tcase_add_test(tc, test_int64_min);
     tcase_add_test(tc, test_int64_zero);
@@ -2100,20 +2115,67 @@ result_suite(void)
                         sizeof(t_doubles) / sizeof(t_doubles[0]));
     tcase_add_test(tc, test_double_shortest_roundtrip);
     tcase_add_test(tc, test_double_bad);
+    tcase_add_loop_test(tc, test_double_shapes, 0,
+                        sizeof(t_double_shapes) / sizeof(t_double_shapes[0]));
+    tcase_add_test(tc, test_double_random_texts);
+
+    /* the JSON scanner and string bodies */
+    tc = t_tcase(s, "scan");
+    tcase_add_loop_test(tc, test_strings, 0,
+                        sizeof(t_strings) / sizeof(t_strings[0]));
+    tcase_add_loop_test(tc, test_bad_text, 0,
+                        sizeof(t_bad_text) / sizeof(t_bad_text[0]));
+    tcase_add_loop_test(tc, test_malformed, 0,
+                        sizeof(t_malformed) / sizeof(t_malformed[0]));
+    tcase_add_test(tc, test_nesting_limit);
+    tcase_add_loop_test(tc, test_string_every_position, 0,
+                        sizeof(t_inserts) / sizeof(t_inserts[0]));
+    tcase_add_test(tc, test_string_bad_every_position);
+
+    /* a page's members, paging and ColumnMetadata */
+    tc = t_tcase(s, "page");
+    tcase_add_test(tc, test_metadata_repeated_on_later_pages);
+    tcase_add_test(tc, test_later_page_without_metadata);
+    tcase_add_test(tc, test_escaped_names_and_token);
+    tcase_add_test(tc, test_column_count_changes);
+    tcase_add_test(tc, test_page_info);
+    tcase_add_loop_test(tc, test_pass_order, 0,
+                        sizeof(t_pass_order) / sizeof(t_pass_order[0]));
+    tcase_add_test(tc, test_pass_order_later_page);
+    tcase_add_test(tc, test_too_many_columns);
+
+    /* unique names and stable types */
+    tc = t_tcase(s, "columns");
+    tcase_add_test(tc, test_duplicate_names);
+    tcase_add_test(tc, test_duplicate_names_arrays);
+    tcase_add_test(tc, test_label_and_escaped_names);
+    tcase_add_test(tc, test_zero_columns);
+    tcase_add_loop_test(tc, test_type_names, 0,
+                        sizeof(t_types) / sizeof(t_types[0]));
+    tcase_add_test(tc, test_type_names_unknown);
+    tcase_add_test(tc, test_same_names);
+    tcase_add_test(tc, test_same_names_taken);
+
+    /* every Field, every row */
+    tc = t_tcase(s, "rows");
+    tcase_add_test(tc, test_every_type_objects);
+    tcase_add_test(tc, test_every_type_arrays);
     tcase_add_test(tc, test_numeric_string_default);
     tcase_add_test(tc, test_numeric_as_number);
     tcase_add_loop_test(tc, test_numeric_validation, 0,
                         sizeof(t_numerics) / sizeof(t_numerics[0]));
     tcase_add_test(tc, test_numeric_option_other_types);
     tcase_add_test(tc, test_numeric_decimal_alias);
-    tcase_add_loop_test(tc, test_strings, 0,
-                        sizeof(t_strings) / sizeof(t_strings[0]));
-    tcase_add_loop_test(tc, test_bad_text, 0,
-                        sizeof(t_bad_text) / sizeof(t_bad_text[0]));
     tcase_add_test(tc, test_blob);
     tcase_add_loop_test(tc, test_blob_bad, 0,
                         sizeof(t_bad_blobs) / sizeof(t_bad_blobs[0]));
     tcase_add_test(tc, test_booleans_nulls);
+    tcase_add_test(tc, test_blob_escaped_slash);
+    tcase_add_loop_test(tc, test_field_forms, 0,
+                        sizeof(t_field_forms) / sizeof(t_field_forms[0]));
+
+    /* limits, truncation, slices, sinks */
+    tc = t_tcase(s, "encoder");
     tcase_add_test(tc, test_trunc_below);
     tcase_add_test(tc, test_trunc_exact);
     tcase_add_test(tc, test_trunc_over);
@@ -2125,47 +2187,16 @@ result_suite(void)
     tcase_add_test(tc, test_trunc_empty_last_page);
     tcase_add_test(tc, test_trunc_zero_limit);
     tcase_add_test(tc, test_trunc_objects_pages);
-    tcase_add_test(tc, test_duplicate_names);
-    tcase_add_test(tc, test_duplicate_names_arrays);
-    tcase_add_test(tc, test_label_and_escaped_names);
     tcase_add_test(tc, test_empty_result);
-    tcase_add_test(tc, test_zero_columns);
-    tcase_add_test(tc, test_metadata_repeated_on_later_pages);
-    tcase_add_test(tc, test_later_page_without_metadata);
-    tcase_add_loop_test(tc, test_malformed, 0,
-                        sizeof(t_malformed) / sizeof(t_malformed[0]));
-    tcase_add_test(tc, test_nesting_limit);
     tcase_add_test(tc, test_layout);
-    tcase_add_test(tc, test_escaped_names_and_token);
-    tcase_add_test(tc, test_blob_escaped_slash);
     tcase_add_test(tc, test_malformed_is_atomic);
-    tcase_add_test(tc, test_column_count_changes);
     tcase_add_test(tc, test_rows_beyond_limit_not_checked);
     tcase_add_test(tc, test_grow_failure);
     tcase_add_test(tc, test_alloc_failure);
     tcase_add_test(tc, test_caller_block_used_first);
-    tcase_add_test(tc, test_page_info);
-    tcase_add_loop_test(tc, test_type_names, 0,
-                        sizeof(t_types) / sizeof(t_types[0]));
-    tcase_add_test(tc, test_type_names_unknown);
-    tcase_add_loop_test(tc, test_double_shapes, 0,
-                        sizeof(t_double_shapes) / sizeof(t_double_shapes[0]));
-    tcase_add_test(tc, test_double_random_texts);
-    tcase_add_loop_test(tc, test_string_every_position, 0,
-                        sizeof(t_inserts) / sizeof(t_inserts[0]));
-    tcase_add_test(tc, test_string_bad_every_position);
-    tcase_add_loop_test(tc, test_field_forms, 0,
-                        sizeof(t_field_forms) / sizeof(t_field_forms[0]));
-    tcase_add_loop_test(tc, test_pass_order, 0,
-                        sizeof(t_pass_order) / sizeof(t_pass_order[0]));
-    tcase_add_test(tc, test_pass_order_later_page);
     tcase_add_test(tc, test_byte_limit);
     tcase_add_test(tc, test_byte_limit_pages);
     tcase_add_test(tc, test_page_write_slices);
-    tcase_add_test(tc, test_same_names);
-    tcase_add_test(tc, test_same_names_taken);
-    tcase_add_test(tc, test_too_many_columns);
-    suite_add_tcase(s, tc);
 
     return s;
 }
