@@ -106,21 +106,21 @@ bc_call(CURL *curl, const char *op, json_t *body)
     snprintf(target, sizeof(target), "RedshiftData.%s", op);
 
     memset(&cred, 0, sizeof(cred));
-    cred.access_key.data = (const u_char *) bc_akid;
+    cred.access_key.data = (u_char *) bc_akid;
     cred.access_key.len = strlen(bc_akid);
-    cred.secret_key.data = (const u_char *) bc_secret;
+    cred.secret_key.data = (u_char *) bc_secret;
     cred.secret_key.len = strlen(bc_secret);
-    cred.region.data = (const u_char *) "us-east-1";
+    cred.region.data = (u_char *) "us-east-1";
     cred.region.len = 9;
-    cred.service.data = (const u_char *) "redshift-data";
+    cred.service.data = (u_char *) "redshift-data";
     cred.service.len = 13;
 
     memset(&in, 0, sizeof(in));
-    in.host.data = (const u_char *) host;
+    in.host.data = (u_char *) host;
     in.host.len = strlen(host);
-    in.target.data = (const u_char *) target;
+    in.target.data = (u_char *) target;
     in.target.len = strlen(target);
-    in.body.data = (const u_char *) text;
+    in.body.data = (u_char *) text;
     in.body.len = strlen(text);
     in.now = time(NULL);
 

@@ -82,6 +82,7 @@ read -r akid secret < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)
 client=$state/dataapi-client
 cc -O2 -std=c99 -D_DEFAULT_SOURCE -I"$repo/src" -o "$client" \
     "$repo/bench/dataapi-client.c" "$repo/src/spectra_sigv4.c" \
+    "$repo/src/spectra_core.c" \
     -lcurl -ljansson -lcrypto -lpthread
 
 # pgbench with the same SQL, as the tenant

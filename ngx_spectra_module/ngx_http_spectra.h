@@ -1,6 +1,7 @@
 /*
  * Declarations shared by the files of ngx_spectra_module: the tenant
- * context produced by authentication and the JSON reply helpers.
+ * context produced by authentication, the JSON reply helpers, and how
+ * nginx's strings and pools are handed to the nginx-free core.
  */
 
 #ifndef _NGX_HTTP_SPECTRA_H_INCLUDED_
@@ -11,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "spectra_core.h"
+
 
 #define NGX_HTTP_SPECTRA_PERM_QUERY   0x01
 #define NGX_HTTP_SPECTRA_PERM_BULK    0x02
@@ -18,6 +21,20 @@
 
 /* with the bits above: one of them is enough (all of them, without) */
 #define NGX_HTTP_SPECTRA_PERM_ANY     0x100
+
+
+/*
+ * ngx_str_t and the core's spectra_str_t have the same layout ({len,
+ * data}; ngx_http_spectra_module.c fails to compile if that changes), so
+ * the glue hands one to the other through these pointer casts, without a
+ * copy.
+ */
+#define ngx_http_spectra_str(s)       ((spectra_str_t *) (s))
+#define ngx_http_spectra_ngx_str(s)   ((ngx_str_t *) (s))
+
+/* An nginx pool as the core's allocator. */
+#define ngx_http_spectra_pool(p)                                              \
+    ((spectra_pool_t) { ngx_http_spectra_palloc, (p) })
 
 
 /* Who the caller is, derived from verified credentials only. */
@@ -57,6 +74,9 @@ ngx_int_t ngx_http_spectra_send_json(ngx_http_request_t *r,
 
 /* Adds X-Request-Id (nginx's $request_id) to the response headers. */
 ngx_int_t ngx_http_spectra_set_request_id(ngx_http_request_t *r);
+
+/* ngx_palloc() as a spectra_alloc_pt, for ngx_http_spectra_pool(). */
+void *ngx_http_spectra_palloc(void *pool, size_t size);
 
 
 /*

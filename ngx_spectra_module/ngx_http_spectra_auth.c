@@ -88,7 +88,6 @@ static ngx_int_t ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 static ngx_int_t ngx_http_spectra_auth_api_key(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *key);
-static void *ngx_http_spectra_auth_alloc(void *pool, size_t size);
 static ngx_int_t ngx_http_spectra_auth_db_user(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_spectra_auth_reject(ngx_http_request_t *r,
@@ -813,8 +812,7 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     names.db_user_prefix.data = alcf->db_user_prefix.data;
     names.db_user_prefix.len = alcf->db_user_prefix.len;
 
-    pool.alloc = ngx_http_spectra_auth_alloc;
-    pool.pool = r->pool;
+    pool = ngx_http_spectra_pool(r->pool);
 
     crc = spectra_claims_tenant(tok.payload, &names, &pool, &claims, &reason);
 
@@ -940,13 +938,6 @@ ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
 
     ngx_http_spectra_auth_cache_put(amcf->cache, key, expires, &in,
                                     r->connection->log);
-}
-
-
-static void *
-ngx_http_spectra_auth_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
 }
 
 
@@ -1416,7 +1407,7 @@ ngx_http_spectra_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                 i;
     unsigned                   algs;
     ngx_pool_cleanup_t        *cln;
-    spectra_jwt_error_t        err;
+    spectra_err_t              err;
     spectra_jwt_key_format_t   format;
 
     value = cf->args->elts;
@@ -1559,7 +1550,7 @@ ngx_http_spectra_api_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t            *value, name, content;
     ngx_pool_cleanup_t   *cln;
-    spectra_jwt_error_t   err;
+    spectra_err_t         err;
 
     if (alcf->api_keys != NGX_CONF_UNSET_PTR) {
         return "is duplicate";

@@ -13,17 +13,12 @@
 static spectra_job_store_t *ngx_http_spectra_jobs_store(void);
 static ngx_int_t ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
     ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store);
-static void *ngx_http_spectra_jobs_alloc(void *pool, size_t size);
 static ngx_int_t ngx_http_spectra_job_rc(ngx_log_t *log, int rc,
-    spectra_job_err_t *err);
+    spectra_err_t *err);
 static void ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd);
 static void ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd);
-
-
-#define ngx_http_spectra_job_str(s)                                           \
-    (spectra_job_str_t) { (s)->len, (s)->data }
 
 
 static spectra_job_store_t *
@@ -35,13 +30,6 @@ ngx_http_spectra_jobs_store(void)
                                                ngx_http_spectra_module);
 
     return (smcf != NULL) ? smcf->store : NULL;
-}
-
-
-static void *
-ngx_http_spectra_jobs_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
 }
 
 
@@ -155,7 +143,7 @@ ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
 {
     u_char              *path;
     mode_t               mask;
-    spectra_job_err_t    err;
+    spectra_err_t        err;
     spectra_job_conf_t   conf;
 
     path = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
@@ -232,7 +220,7 @@ ngx_http_spectra_jobs_close(ngx_cycle_t *cycle)
 
 
 static ngx_int_t
-ngx_http_spectra_job_rc(ngx_log_t *log, int rc, spectra_job_err_t *err)
+ngx_http_spectra_job_rc(ngx_log_t *log, int rc, spectra_err_t *err)
 {
     switch (rc) {
 
@@ -259,7 +247,7 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_uint_t max_active)
 {
     int                   rc;
-    spectra_job_err_t     err;
+    spectra_err_t         err;
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -282,8 +270,8 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
     ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -298,8 +286,8 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
         return;
     }
 
-    rc = store->ops->get(store, &ngx_http_spectra_job_str(tenant),
-                         &ngx_http_spectra_job_str(id), job, &pool, &err);
+    rc = store->ops->get(store, ngx_http_spectra_str(tenant),
+                         ngx_http_spectra_str(id), job, &pool, &err);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
 }
@@ -310,8 +298,8 @@ ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
     ngx_str_t *tenant, ngx_str_t *key, spectra_job_t *job)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -321,8 +309,8 @@ ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
         return;
     }
 
-    rc = store->ops->find_key(store, &ngx_http_spectra_job_str(tenant),
-                              &ngx_http_spectra_job_str(key), job, &pool,
+    rc = store->ops->find_key(store, ngx_http_spectra_str(tenant),
+                              ngx_http_spectra_str(key), job, &pool,
                               &err);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
@@ -334,8 +322,8 @@ ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
     spectra_job_filter_t *filter, spectra_job_list_t *list)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -362,8 +350,8 @@ ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call, ngx_uint_t limit,
     spectra_job_list_t *list)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -385,8 +373,8 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
     ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, call->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -396,8 +384,8 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
         return;
     }
 
-    rc = store->ops->cancel(store, &ngx_http_spectra_job_str(tenant),
-                            &ngx_http_spectra_job_str(id),
+    rc = store->ops->cancel(store, ngx_http_spectra_str(tenant),
+                            ngx_http_spectra_str(id),
                             ngx_http_spectra_job_now(), job, &pool, &err);
 
     if (rc == SPECTRA_JOB_CONFLICT) {
@@ -428,8 +416,8 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)
 {
     int                   rc;
-    spectra_job_err_t     err;
-    spectra_job_pool_t    pool = { ngx_http_spectra_jobs_alloc, st->pool };
+    spectra_err_t         err;
+    spectra_pool_t        pool = ngx_http_spectra_pool(st->pool);
     spectra_job_store_t  *store;
 
     store = ngx_http_spectra_jobs_store();
@@ -467,7 +455,7 @@ ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st)
 
     ngx_http_spectra_job_update_init(st, &upd);
 
-    upd.statement_id = ngx_http_spectra_job_str(&st->statement_id);
+    upd.statement_id = *ngx_http_spectra_str(&st->statement_id);
 
     ngx_http_spectra_job_update(st, &upd);
 }
@@ -533,11 +521,11 @@ ngx_http_spectra_job_failed(ngx_http_spectra_stmt_t *st, const char *code,
     upd.from = SPECTRA_JOB_ACTIVE;
     upd.error_code.data = (u_char *) code;
     upd.error_code.len = ngx_strlen(code);
-    upd.error_message = ngx_http_spectra_job_str(message);
+    upd.error_message = *ngx_http_spectra_str(message);
     upd.finished_at = ngx_http_spectra_job_now();
 
     if (sqlstate != NULL && sqlstate->len == 5) {
-        upd.sqlstate = ngx_http_spectra_job_str(sqlstate);
+        upd.sqlstate = *ngx_http_spectra_str(sqlstate);
     }
 
     if (st->described.duration_ms >= 0) {

@@ -45,6 +45,18 @@ static ngx_int_t ngx_http_spectra_init_process(ngx_cycle_t *cycle);
 static void ngx_http_spectra_exit_process(ngx_cycle_t *cycle);
 
 
+/*
+ * The casts of ngx_http_spectra_str() hold only while ngx_str_t and
+ * spectra_str_t have the same layout: a negative array size stops the
+ * build if they ever differ.
+ */
+typedef char  ngx_http_spectra_str_layout_t[
+    (sizeof(ngx_str_t) == sizeof(spectra_str_t)
+     && offsetof(ngx_str_t, len) == offsetof(spectra_str_t, len)
+     && offsetof(ngx_str_t, data) == offsetof(spectra_str_t, data))
+    ? 1 : -1];
+
+
 static spectra_sql_list_e  ngx_http_spectra_sql_functions =
     SPECTRA_SQL_LIST_FUNCTIONS;
 static spectra_sql_list_e  ngx_http_spectra_sql_relations =
@@ -366,6 +378,13 @@ static ngx_http_variable_t  ngx_http_spectra_vars[] = {
 
       ngx_http_null_variable
 };
+
+
+void *
+ngx_http_spectra_palloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
 
 
 /* $spectra_job_id: the job the request created or acted on, for logs. */
@@ -832,7 +851,8 @@ ngx_http_spectra_session_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * The SQL policy of a location: the built-in deny lists (the core's),
- * plus the lists of the directives; ngx_str_t has spectra_str_t's layout.
+ * plus the lists of the directives (arrays of ngx_str_t, which has
+ * spectra_str_t's layout).
  */
 
 static void

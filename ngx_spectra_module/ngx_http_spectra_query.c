@@ -51,16 +51,6 @@ static void ngx_http_spectra_query_created(void *data, ngx_int_t rc);
 static void ngx_http_spectra_query_queue_handler(ngx_event_t *ev);
 static void ngx_http_spectra_query_cleanup(void *data);
 static void ngx_http_spectra_query_run(ngx_http_spectra_query_ctx_t *qc);
-static void *ngx_http_spectra_query_alloc(void *pool, size_t size);
-
-
-static void *
-ngx_http_spectra_query_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
-}
-
-
 void
 ngx_http_spectra_query_limits(ngx_http_spectra_loc_conf_t *slcf,
     spectra_query_limits_t *limits)
@@ -176,8 +166,8 @@ ngx_http_spectra_query_body(ngx_http_request_t *r)
     call->data = qc;
 
     ngx_http_spectra_job_find_key(call, &qc->tenant->tenant_id,
-                                  (ngx_str_t *) &qc->q.idempotency_key,
-                                  &qc->job);
+                        ngx_http_spectra_ngx_str(&qc->q.idempotency_key),
+                        &qc->job);
 }
 
 
@@ -193,8 +183,7 @@ ngx_http_spectra_query_read(ngx_http_request_t *r,
     off_t                          max;
     ngx_int_t                      rc;
     ngx_str_t                      body;
-    spectra_pool_t                 pool = { ngx_http_spectra_query_alloc,
-                                            r->pool };
+    spectra_pool_t                 pool = ngx_http_spectra_pool(r->pool);
     spectra_query_limits_t         limits;
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_spectra_loc_conf_t   *slcf;
@@ -337,8 +326,7 @@ ngx_http_spectra_query_create(ngx_http_spectra_query_ctx_t *qc)
     r = qc->request;
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
 
-    pool.alloc = ngx_http_spectra_query_alloc;
-    pool.pool = r->pool;
+    pool = ngx_http_spectra_pool(r->pool);
 
     options = ngx_pnalloc(r->pool, SPECTRA_QUERY_OPTIONS_LEN);
     call = ngx_pcalloc(r->pool, sizeof(ngx_http_spectra_job_call_t));
@@ -376,7 +364,7 @@ ngx_http_spectra_query_create(ngx_http_spectra_query_ctx_t *qc)
     job->check_at = now + (int64_t) qc->q.wait_ms + 2000;
 
     if (spectra_query_params_json(&qc->q, &pool,
-                                  (spectra_str_t *) &job->parameters)
+                                  ngx_http_spectra_str(&job->parameters))
         != SPECTRA_QUERY_OK)
     {
         ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -434,8 +422,8 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
         call->data = qc;
 
         ngx_http_spectra_job_find_key(call, &qc->tenant->tenant_id,
-                                      (ngx_str_t *) &qc->q.idempotency_key,
-                                      &qc->job);
+                            ngx_http_spectra_ngx_str(&qc->q.idempotency_key),
+                            &qc->job);
         return;
 
     case NGX_BUSY:

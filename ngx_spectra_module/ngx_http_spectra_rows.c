@@ -49,7 +49,6 @@ struct ngx_http_spectra_rows_s {
 
 
 static void ngx_http_spectra_rows_cleanup(void *data);
-static void *ngx_http_spectra_rows_alloc(void *pool, size_t size);
 static int ngx_http_spectra_rows_grow(spectra_result_out_t *out,
     size_t need);
 static ngx_int_t ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows,
@@ -69,18 +68,12 @@ static void ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows,
     ngx_uint_t status, const char *code, const char *message);
 
 
-static void *
-ngx_http_spectra_rows_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
-}
-
-
 void
 ngx_http_spectra_rows_start(ngx_http_request_t *r,
     ngx_http_spectra_stmt_t *st, spectra_query_t *q)
 {
     unsigned                      flags;
+    spectra_pool_t                pool;
     ngx_pool_cleanup_t           *cln;
     ngx_http_spectra_ctx_t       *ctx;
     ngx_http_spectra_rows_t      *rows;
@@ -113,8 +106,9 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
 
     flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
 
-    spectra_result_init(&rows->res, q->format, q->row_limit, flags,
-                        ngx_http_spectra_rows_alloc, r->pool);
+    pool = ngx_http_spectra_pool(r->pool);
+
+    spectra_result_init(&rows->res, q->format, q->row_limit, flags, &pool);
 
     rows->sink.grow = ngx_http_spectra_rows_grow;
     rows->sink.data = rows;
@@ -293,7 +287,7 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     int                       rc, first;
     size_t                    meta;
     ngx_uint_t                i;
-    spectra_result_err_t      err;
+    spectra_err_t             err;
     spectra_result_page_t     pg;
     ngx_http_spectra_stmt_t  *st;
 
@@ -330,7 +324,7 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
 
         for (i = 0; i < rows->res.ncolumns; i++) {
             meta += sizeof("{\"name\":\"\",\"type\":\"\"},") - 1
-                    + rows->res.columns[i].key_len
+                    + rows->res.columns[i].key.len
                     + ngx_strlen(rows->res.columns[i].type) + 8;
         }
 
@@ -347,8 +341,8 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     }
 
     /* NextToken lives in the pool, not in the page that goes soon */
-    st->next_token.data = pg.next_token;
-    st->next_token.len = pg.next_token_len;
+    st->next_token.data = pg.next_token.data;
+    st->next_token.len = pg.next_token.len;
 
     ngx_http_spectra_rows_write(rows);
 }

@@ -41,20 +41,6 @@ static void ngx_http_spectra_stmt_cancelled(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_stopped(ngx_http_spectra_stmt_t *st,
     ngx_http_spectra_end_e end);
 static ngx_int_t ngx_http_spectra_stmt_record(ngx_http_spectra_stmt_t *st);
-static void *ngx_http_spectra_stmt_alloc(void *pool, size_t size);
-
-
-#define ngx_http_spectra_stmt_pool(st)                                        \
-    (spectra_pool_t) { ngx_http_spectra_stmt_alloc, (st)->pool }
-
-
-static void *
-ngx_http_spectra_stmt_alloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
-}
-
-
 ngx_http_spectra_stmt_t *
 ngx_http_spectra_stmt_create(ngx_http_request_t *r)
 {
@@ -250,12 +236,12 @@ static ngx_int_t
 ngx_http_spectra_stmt_id_body(ngx_http_spectra_stmt_t *st,
     ngx_str_t *next_token, ngx_uint_t wait, ngx_str_t *body)
 {
-    spectra_pool_t  pool = ngx_http_spectra_stmt_pool(st);
+    spectra_pool_t  pool = ngx_http_spectra_pool(st->pool);
 
-    if (spectra_dataapi_id_body((spectra_str_t *) &st->statement_id,
-                                (spectra_str_t *) next_token,
+    if (spectra_dataapi_id_body(ngx_http_spectra_str(&st->statement_id),
+                                ngx_http_spectra_str(next_token),
                                 (unsigned) wait, &pool,
-                                (spectra_str_t *) body)
+                                ngx_http_spectra_str(body))
         != SPECTRA_DATAAPI_OK)
     {
         return NGX_ERROR;
@@ -445,7 +431,7 @@ ngx_http_spectra_stmt_submit(ngx_http_spectra_stmt_t *st)
 {
     u_char                      *p;
     ngx_str_t                    body;
-    spectra_pool_t               pool = ngx_http_spectra_stmt_pool(st);
+    spectra_pool_t               pool = ngx_http_spectra_pool(st->pool);
     spectra_dataapi_execute_t    in;
     ngx_http_spectra_loc_conf_t *conf;
 
@@ -467,11 +453,11 @@ ngx_http_spectra_stmt_submit(ngx_http_spectra_stmt_t *st)
 
     in.sql.data = st->sql.data;
     in.sql.len = st->sql.len;
-    in.database = *(spectra_str_t *) &conf->database;
-    in.cluster = *(spectra_str_t *) &conf->cluster;
-    in.workgroup = *(spectra_str_t *) &conf->workgroup;
-    in.db_user = *(spectra_str_t *) &st->db_user;
-    in.secret_arn = *(spectra_str_t *) &st->secret_arn;
+    in.database = *ngx_http_spectra_str(&conf->database);
+    in.cluster = *ngx_http_spectra_str(&conf->cluster);
+    in.workgroup = *ngx_http_spectra_str(&conf->workgroup);
+    in.db_user = *ngx_http_spectra_str(&st->db_user);
+    in.secret_arn = *ngx_http_spectra_str(&st->secret_arn);
     in.statement_name.data = st->job.id;
     in.statement_name.len = ngx_strlen(st->job.id);
     in.wait_seconds = (unsigned) st->wait_seconds;
@@ -491,13 +477,13 @@ ngx_http_spectra_stmt_submit(ngx_http_spectra_stmt_t *st)
                           - p;
 
     if (st->session_id.len) {
-        in.session_id = *(spectra_str_t *) &st->session_id;
+        in.session_id = *ngx_http_spectra_str(&st->session_id);
 
     } else if (st->session_create) {
         in.session_keepalive = (unsigned) (conf->session_keepalive / 1000);
     }
 
-    if (spectra_dataapi_execute_body(&in, &pool, (spectra_str_t *) &body)
+    if (spectra_dataapi_execute_body(&in, &pool, ngx_http_spectra_str(&body))
         != SPECTRA_DATAAPI_OK)
     {
         ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
@@ -514,7 +500,7 @@ ngx_http_spectra_stmt_executed(ngx_http_spectra_stmt_t *st)
 {
     ngx_str_t                    msg;
     spectra_err_t                err;
-    spectra_pool_t               pool = ngx_http_spectra_stmt_pool(st);
+    spectra_pool_t               pool = ngx_http_spectra_pool(st->pool);
     spectra_dataapi_submitted_t  sub;
 
     if (st->status != NGX_HTTP_OK) {
@@ -575,7 +561,8 @@ ngx_http_spectra_stmt_executed(ngx_http_spectra_stmt_t *st)
     st->statement_id.len = sub.id.len;
 
     if (st->session_create && sub.session_id.len) {
-        ngx_http_spectra_session_created(st, (ngx_str_t *) &sub.session_id);
+        ngx_http_spectra_session_created(st,
+                                    ngx_http_spectra_ngx_str(&sub.session_id));
     }
 
     ngx_http_spectra_job_submitted(st);
@@ -692,7 +679,7 @@ ngx_http_spectra_stmt_record(ngx_http_spectra_stmt_t *st)
 {
     int64_t                       rows;
     spectra_err_t                 err;
-    spectra_pool_t                pool = ngx_http_spectra_stmt_pool(st);
+    spectra_pool_t                pool = ngx_http_spectra_pool(st->pool);
     ngx_str_t                     msg;
     spectra_dataapi_described_t  *d;
 
@@ -740,7 +727,7 @@ ngx_http_spectra_stmt_record(ngx_http_spectra_stmt_t *st)
         }
 
         ngx_http_spectra_job_failed(st, "QUERY_FAILED", &msg,
-                                    (ngx_str_t *) &d->sqlstate);
+                                    ngx_http_spectra_ngx_str(&d->sqlstate));
         break;
 
     case SPECTRA_JOB_CANCELLED:

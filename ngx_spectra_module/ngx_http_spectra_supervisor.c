@@ -253,7 +253,7 @@ ngx_http_spectra_supervisor_stmt(spectra_job_t *job)
     st->job.parameters.data = NULL;
 
     st->job.tenant_id.data = ngx_pstrdup(st->pool,
-                                         (ngx_str_t *) &job->tenant_id);
+                                    ngx_http_spectra_ngx_str(&job->tenant_id));
     if (st->job.tenant_id.data == NULL) {
         ngx_http_spectra_stmt_destroy(st);
         return NULL;
@@ -262,7 +262,7 @@ ngx_http_spectra_supervisor_stmt(spectra_job_t *job)
     if (job->statement_id.len) {
         st->statement_id.len = job->statement_id.len;
         st->statement_id.data = ngx_pstrdup(st->pool,
-                                        (ngx_str_t *) &job->statement_id);
+                                 ngx_http_spectra_ngx_str(&job->statement_id));
         if (st->statement_id.data == NULL) {
             ngx_http_spectra_stmt_destroy(st);
             return NULL;
@@ -354,7 +354,7 @@ ngx_http_spectra_supervisor_cancel(ngx_http_spectra_stmt_t *rst)
     st->job.result.data = NULL;
 
     st->job.tenant_id.data = ngx_pstrdup(st->pool,
-                                         (ngx_str_t *) &rst->job.tenant_id);
+                                ngx_http_spectra_ngx_str(&rst->job.tenant_id));
     st->statement_id.len = rst->statement_id.len;
     st->statement_id.data = ngx_pstrdup(st->pool, &rst->statement_id);
 

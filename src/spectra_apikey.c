@@ -3,6 +3,7 @@
  */
 
 #include "spectra_apikey.h"
+#include "spectra_jwt.h"
 #include "spectra_tenant.h"
 
 #include <stdio.h>
@@ -251,7 +252,7 @@ spectra_apikey_parse_line(u_char *p, u_char *last, spectra_apikey_t *key,
 
 
 spectra_apikeys_t *
-spectra_apikeys_parse(const u_char *p, size_t len, spectra_jwt_error_t *err)
+spectra_apikeys_parse(const u_char *p, size_t len, spectra_err_t *err)
 {
     size_t              line, i;
     u_char             *s, *last, *eol;
@@ -261,7 +262,7 @@ spectra_apikeys_parse(const u_char *p, size_t len, spectra_jwt_error_t *err)
 
     set = calloc(1, sizeof(spectra_apikeys_t));
     if (set == NULL) {
-        snprintf(err->message, sizeof(err->message), "out of memory");
+        spectra_err_set(err, -1, SPECTRA_POS_NONE, "out of memory");
         return NULL;
     }
 
@@ -269,7 +270,7 @@ spectra_apikeys_parse(const u_char *p, size_t len, spectra_jwt_error_t *err)
     set->text = malloc(len + 1);
 
     if (set->sha256 == NULL || set->text == NULL) {
-        snprintf(err->message, sizeof(err->message), "out of memory");
+        spectra_err_set(err, -1, SPECTRA_POS_NONE, "out of memory");
         goto failed;
     }
 
@@ -299,15 +300,15 @@ spectra_apikeys_parse(const u_char *p, size_t len, spectra_jwt_error_t *err)
 
         keys = realloc(set->keys, (set->nkeys + 1) * sizeof(spectra_apikey_t));
         if (keys == NULL) {
-            snprintf(err->message, sizeof(err->message), "out of memory");
+            spectra_err_set(err, -1, SPECTRA_POS_NONE, "out of memory");
             goto failed;
         }
 
         set->keys = keys;
 
         if (spectra_apikey_parse_line(s, eol, &keys[set->nkeys], &msg) != 0) {
-            snprintf(err->message, sizeof(err->message), "line %zu: %s",
-                     line, msg);
+            spectra_err_set(err, -1, (size_t) (s - set->text), "line %zu: %s",
+                            line, msg);
             goto failed;
         }
 
@@ -320,9 +321,9 @@ spectra_apikeys_parse(const u_char *p, size_t len, spectra_jwt_error_t *err)
 
         for (i = 1; i < set->nkeys; i++) {
             if (strcmp(set->keys[i - 1].keyid, set->keys[i].keyid) == 0) {
-                snprintf(err->message, sizeof(err->message),
-                         "the key id \"%s\" appears twice",
-                         set->keys[i].keyid);
+                spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                "the key id \"%s\" appears twice",
+                                set->keys[i].keyid);
                 goto failed;
             }
         }

@@ -18,10 +18,7 @@
 #ifndef SPECTRA_APIKEY_H
 #define SPECTRA_APIKEY_H
 
-#include <stddef.h>
-#include <sys/types.h>
-
-#include "spectra_jwt.h"
+#include "spectra_core.h"
 
 
 #define SPECTRA_APIKEY_PREFIX       "spk_"
@@ -55,10 +52,11 @@ typedef enum {
 
 /*
  * Parses a key file's content.  Returns the set, or NULL with err filled
- * ("line 3: ..."); an empty file gives an empty set.
+ * (code -1; "line 3: ..." with the position of that line's first byte);
+ * an empty file gives an empty set.
  */
 spectra_apikeys_t *spectra_apikeys_parse(const u_char *p, size_t len,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 void spectra_apikeys_free(spectra_apikeys_t *keys);
 size_t spectra_apikeys_count(const spectra_apikeys_t *keys);
 

@@ -1,6 +1,6 @@
 /*
  * Data API request bodies and answers (spectra_dataapi.h), with jansson:
- * they are small, unlike result pages (spectra_result.c).
+ * they are small, unlike result pages (spectra_result.h).
  */
 
 #include <stdio.h>

@@ -8,7 +8,6 @@
 
 #include <jansson.h>
 #include <openssl/rand.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,8 @@ typedef struct {
 } spectra_job_out_t;
 
 
-static int spectra_job_json_ok(const spectra_job_str_t *s, size_t max);
-static int spectra_job_charset_ok(const spectra_job_str_t *s,
+static int spectra_job_json_ok(const spectra_str_t *s, size_t max);
+static int spectra_job_charset_ok(const spectra_str_t *s,
     const char *set);
 static void spectra_job_put(spectra_job_out_t *o, const void *s, size_t n);
 static void spectra_job_put_str(spectra_job_out_t *o, const char *s);
@@ -32,7 +31,7 @@ static void spectra_job_put_json(spectra_job_out_t *o, const u_char *s,
 static void spectra_job_put_time(spectra_job_out_t *o, const char *name,
     int64_t ms);
 static void spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags);
+    const spectra_str_t *prefix, unsigned flags);
 
 
 
@@ -46,21 +45,6 @@ static const char  *spectra_job_statuses[] = {
 };
 
 static const char  *spectra_job_types[] = { NULL, "query", "bulk" };
-
-
-void
-spectra_job_error(spectra_job_err_t *err, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-}
 
 
 int64_t
@@ -233,7 +217,7 @@ spectra_job_status_from_dataapi(const u_char *p, size_t len)
 /* input checks */
 
 int
-spectra_job_str_ok(const spectra_job_str_t *s, size_t max, int required)
+spectra_job_str_ok(const spectra_str_t *s, size_t max, int required)
 {
     if (s->data == NULL) {
         return !required;
@@ -249,7 +233,7 @@ spectra_job_str_ok(const spectra_job_str_t *s, size_t max, int required)
 
 
 static int
-spectra_job_json_ok(const spectra_job_str_t *s, size_t max)
+spectra_job_json_ok(const spectra_str_t *s, size_t max)
 {
     json_t        *j;
     json_error_t   jerr;
@@ -274,7 +258,7 @@ spectra_job_json_ok(const spectra_job_str_t *s, size_t max)
 
 
 static int
-spectra_job_charset_ok(const spectra_job_str_t *s, const char *set)
+spectra_job_charset_ok(const spectra_str_t *s, const char *set)
 {
     size_t  i;
 
@@ -315,31 +299,31 @@ spectra_job_utf8_cut(const u_char *p, size_t len, size_t max)
 
 
 int
-spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err)
+spectra_job_check(const spectra_job_t *job, spectra_err_t *err)
 {
     if (!spectra_job_str_ok(&job->tenant_id, SPECTRA_JOB_TENANT_MAX, 1)) {
-        spectra_job_error(err, "tenant_id must be 1 to %d bytes",
-                          SPECTRA_JOB_TENANT_MAX);
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "tenant_id must be 1 to %d bytes",
+                               SPECTRA_JOB_TENANT_MAX);
     }
 
     if (spectra_job_type_name(job->type) == NULL) {
-        spectra_job_error(err, "unknown job type");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "unknown job type");
     }
 
     if (job->status != SPECTRA_JOB_STATUS_NONE
         && spectra_job_status_name(job->status) == NULL)
     {
-        spectra_job_error(err, "unknown job status");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "unknown job status");
     }
 
     if (job->id[0] != '\0'
         && !spectra_job_id_valid(job->id, strlen((char *) job->id)))
     {
-        spectra_job_error(err, "malformed job id");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "malformed job id");
     }
 
     if (!spectra_job_str_ok(&job->statement_id,
@@ -353,16 +337,16 @@ spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err)
         || !spectra_job_str_ok(&job->session_id,
                                SPECTRA_JOB_SESSION_ID_MAX, 0))
     {
-        spectra_job_error(err, "a job field is too long or holds a NUL");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "a job field is too long or holds a NUL");
     }
 
     if (!spectra_job_json_ok(&job->parameters, SPECTRA_JOB_PARAMETERS_MAX)
         || !spectra_job_json_ok(&job->result, SPECTRA_JOB_RESULT_MAX))
     {
-        spectra_job_error(err, "parameters and result must be JSON text "
-                          "of bounded size");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "parameters and result must be JSON text of "
+                               "bounded size");
     }
 
     if ((job->error_code.data != NULL
@@ -378,9 +362,9 @@ spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err)
             && memchr(job->error_message.data, '\0',
                       job->error_message.len) != NULL))
     {
-        spectra_job_error(err, "malformed error_code, sqlstate or "
-                          "error_message");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "malformed error_code, sqlstate or "
+                               "error_message");
     }
 
     if (job->row_count < -1 || job->execution_ms < -1
@@ -388,8 +372,8 @@ spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err)
         || job->finished_at < 0 || job->deadline_at < 0
         || job->check_at < 0)
     {
-        spectra_job_error(err, "negative row_count or time");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "negative row_count or time");
     }
 
     return SPECTRA_JOB_OK;
@@ -398,7 +382,7 @@ spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err)
 
 int
 spectra_job_check_update(const spectra_job_update_t *upd,
-    spectra_job_err_t *err)
+    spectra_err_t *err)
 {
     spectra_job_t  job;
 
@@ -424,8 +408,8 @@ spectra_job_check_update(const spectra_job_update_t *upd,
     if (upd->from >> (SPECTRA_JOB_TIMEOUT + 1) != 0
         || (upd->from & 1) != 0)
     {
-        spectra_job_error(err, "unknown status in the from mask");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "unknown status in the from mask");
     }
 
     return spectra_job_check(&job, err);
@@ -559,7 +543,7 @@ spectra_job_time(u_char *dst, int64_t ms)
 
 static void
 spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags)
+    const spectra_str_t *prefix, unsigned flags)
 {
     char         num[24];
     const char  *s;
@@ -708,7 +692,7 @@ spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
 
 size_t
 spectra_job_json_len(const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags)
+    const spectra_str_t *prefix, unsigned flags)
 {
     spectra_job_out_t  o;
 
@@ -723,7 +707,7 @@ spectra_job_json_len(const spectra_job_t *job,
 
 u_char *
 spectra_job_json(u_char *dst, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags)
+    const spectra_str_t *prefix, unsigned flags)
 {
     spectra_job_out_t  o;
 

@@ -38,50 +38,50 @@ typedef struct {
 
 
 static int spectra_job_sqlite_open(spectra_job_store_t **store,
-    const spectra_job_conf_t *conf, spectra_job_err_t *err);
+    const spectra_job_conf_t *conf, spectra_err_t *err);
 static void spectra_job_sqlite_close(spectra_job_store_t *store);
 static int spectra_job_sqlite_create(spectra_job_store_t *store,
-    spectra_job_t *job, unsigned max_active, spectra_job_err_t *err);
+    spectra_job_t *job, unsigned max_active, spectra_err_t *err);
 static int spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
-    size_t limit, spectra_job_list_t *list, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err);
+    size_t limit, spectra_job_list_t *list, const spectra_pool_t *pool,
+    spectra_err_t *err);
 static int spectra_job_sqlite_active(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, unsigned *n, spectra_job_err_t *err);
+    const spectra_str_t *tenant_id, unsigned *n, spectra_err_t *err);
 static int spectra_job_sqlite_get(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, const spectra_job_str_t *id,
-    spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err);
+    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err);
 static int spectra_job_sqlite_update(spectra_job_store_t *store,
     const spectra_job_update_t *upd, spectra_job_t *job,
-    const spectra_job_pool_t *pool, spectra_job_err_t *err);
+    const spectra_pool_t *pool, spectra_err_t *err);
 static int spectra_job_sqlite_list(spectra_job_store_t *store,
     const spectra_job_filter_t *filter, spectra_job_list_t *list,
-    const spectra_job_pool_t *pool, spectra_job_err_t *err);
+    const spectra_pool_t *pool, spectra_err_t *err);
 static int spectra_job_sqlite_find_key(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, const spectra_job_str_t *key,
-    spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err);
+    const spectra_str_t *tenant_id, const spectra_str_t *key,
+    spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err);
 static int spectra_job_sqlite_cancel(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, const spectra_job_str_t *id,
-    int64_t now, spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err);
+    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    int64_t now, spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err);
 static int spectra_job_sqlite_checkpoint(spectra_job_store_t *store,
-    spectra_job_err_t *err);
+    spectra_err_t *err);
 
 static int spectra_job_sqlite_fail(sqlite3 *db, int rc, const char *what,
-    spectra_job_err_t *err);
+    spectra_err_t *err);
 static int spectra_job_sqlite_busy(void *data, int count);
 static void spectra_job_sleep(int64_t us);
 static int spectra_job_sqlite_exec(sqlite3 *db, const char *sql,
-    spectra_job_err_t *err);
-static int spectra_job_sqlite_schema(sqlite3 *db, spectra_job_err_t *err);
+    spectra_err_t *err);
+static int spectra_job_sqlite_schema(sqlite3 *db, spectra_err_t *err);
 static int spectra_job_bind_str(sqlite3_stmt *st, int i,
-    const spectra_job_str_t *s);
+    const spectra_str_t *s);
 static int spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
-    const spectra_job_pool_t *pool);
+    const spectra_pool_t *pool);
 static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
-    sqlite3_stmt *st, spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err);
+    sqlite3_stmt *st, spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err);
 
 
 
@@ -236,27 +236,32 @@ const spectra_job_ops_t  spectra_job_sqlite_ops = {
 
 static int
 spectra_job_sqlite_fail(sqlite3 *db, int rc, const char *what,
-    spectra_job_err_t *err)
+    spectra_err_t *err)
 {
-    spectra_job_error(err, "job store: %s: %s", what,
-                      db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    int  code;
 
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return SPECTRA_JOB_BUSY;
+        code = SPECTRA_JOB_BUSY;
+        break;
 
     case SQLITE_NOMEM:
-        return SPECTRA_JOB_NOMEM;
+        code = SPECTRA_JOB_NOMEM;
+        break;
 
     default:
-        return SPECTRA_JOB_ERROR;
+        code = SPECTRA_JOB_ERROR;
     }
+
+    return spectra_err_set(err, code, SPECTRA_POS_NONE, "job store: %s: %s",
+                           what, db != NULL ? sqlite3_errmsg(db)
+                                            : sqlite3_errstr(rc));
 }
 
 
 static int
-spectra_job_sqlite_exec(sqlite3 *db, const char *sql, spectra_job_err_t *err)
+spectra_job_sqlite_exec(sqlite3 *db, const char *sql, spectra_err_t *err)
 {
     int  rc;
 
@@ -325,7 +330,7 @@ spectra_job_sqlite_busy(void *data, int count)
  */
 
 static int
-spectra_job_sqlite_schema(sqlite3 *db, spectra_job_err_t *err)
+spectra_job_sqlite_schema(sqlite3 *db, spectra_err_t *err)
 {
     int            rc, version;
     char           sql[64];
@@ -347,10 +352,10 @@ spectra_job_sqlite_schema(sqlite3 *db, spectra_job_err_t *err)
     sqlite3_finalize(st);
 
     if (version < 0 || version > SPECTRA_JOB_SCHEMA_VERSION) {
-        spectra_job_error(err, "job store: schema version %d is not one "
-                          "this module knows (up to %d)", version,
-                          SPECTRA_JOB_SCHEMA_VERSION);
-        rc = SPECTRA_JOB_ERROR;
+        rc = spectra_err_set(err, SPECTRA_JOB_ERROR, SPECTRA_POS_NONE,
+                             "job store: schema version %d is not one this "
+                             "module knows (up to %d)", version,
+                             SPECTRA_JOB_SCHEMA_VERSION);
         goto rollback;
     }
 
@@ -380,7 +385,7 @@ rollback:
 
 static int
 spectra_job_sqlite_open(spectra_job_store_t **store,
-    const spectra_job_conf_t *conf, spectra_job_err_t *err)
+    const spectra_job_conf_t *conf, spectra_err_t *err)
 {
     int                    rc, i;
     char                   pragma[64];
@@ -391,8 +396,8 @@ spectra_job_sqlite_open(spectra_job_store_t **store,
     *store = NULL;
 
     if (conf->path == NULL || conf->path[0] == '\0') {
-        spectra_job_error(err, "job store: no database path");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "job store: no database path");
     }
 
     sq = calloc(1, sizeof(spectra_job_sqlite_t));
@@ -448,9 +453,9 @@ spectra_job_sqlite_open(spectra_job_store_t **store,
         sqlite3_finalize(st);
 
         if ((rc & 0xff) != SQLITE_BUSY || i == 1000) {
-            spectra_job_error(err, "job store: %s cannot use WAL mode: %s",
-                              conf->path, sqlite3_errmsg(db));
-            rc = SPECTRA_JOB_ERROR;
+            rc = spectra_err_set(err, SPECTRA_JOB_ERROR, SPECTRA_POS_NONE,
+                                 "job store: %s cannot use WAL mode: %s",
+                                 conf->path, sqlite3_errmsg(db));
             goto failed;
         }
 
@@ -521,7 +526,7 @@ spectra_job_sqlite_close(spectra_job_store_t *store)
 
 
 static int
-spectra_job_bind_str(sqlite3_stmt *st, int i, const spectra_job_str_t *s)
+spectra_job_bind_str(sqlite3_stmt *st, int i, const spectra_str_t *s)
 {
     if (s->data == NULL) {
         return sqlite3_bind_null(st, i);
@@ -534,12 +539,12 @@ spectra_job_bind_str(sqlite3_stmt *st, int i, const spectra_job_str_t *s)
 
 static int
 spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
-    unsigned max_active, spectra_job_err_t *err)
+    unsigned max_active, spectra_err_t *err)
 {
     int                    rc, tries, own_id, i;
     size_t                 n;
     sqlite3_stmt          *st;
-    spectra_job_str_t      msg;
+    spectra_str_t          msg;
     spectra_job_sqlite_t  *sq;
 
     sq = (spectra_job_sqlite_t *) store;
@@ -571,8 +576,8 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
 
     for (tries = 0; tries < 3; tries++) {
         if (own_id && spectra_job_id_new(job->id) != 0) {
-            spectra_job_error(err, "job store: no random bytes for an id");
-            return SPECTRA_JOB_ERROR;
+            return spectra_err_set(err, SPECTRA_JOB_ERROR, SPECTRA_POS_NONE,
+                                   "job store: no random bytes for an id");
         }
 
         n = strlen((char *) job->id);
@@ -636,9 +641,9 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
 
         if (rc == SQLITE_DONE) {
             if (sqlite3_changes(sq->db) == 0) {
-                spectra_job_error(err, "the tenant has %u active jobs",
-                                  max_active);
-                return SPECTRA_JOB_LIMIT;
+                return spectra_err_set(err, SPECTRA_JOB_LIMIT, SPECTRA_POS_NONE,
+                                       "the tenant has %u active jobs",
+                                       max_active);
             }
 
             return SPECTRA_JOB_OK;
@@ -650,21 +655,20 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         }
 
         if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-            spectra_job_error(err, "idempotency key already used");
-            return SPECTRA_JOB_DUPLICATE;
+            return spectra_err_set(err, SPECTRA_JOB_DUPLICATE, SPECTRA_POS_NONE,
+                                   "idempotency key already used");
         }
 
         if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            spectra_job_error(err, "job id already exists");
-            return SPECTRA_JOB_CONFLICT;
+            return spectra_err_set(err, SPECTRA_JOB_CONFLICT, SPECTRA_POS_NONE,
+                                   "job id already exists");
         }
 
         return spectra_job_sqlite_fail(sq->db, rc, "insert", err);
     }
 
-    spectra_job_error(err, "job store: no free job id");
-
-    return SPECTRA_JOB_ERROR;
+    return spectra_err_set(err, SPECTRA_JOB_ERROR, SPECTRA_POS_NONE,
+                           "job store: no free job id");
 }
 
 
@@ -672,12 +676,12 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
 
 static int
 spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
-    const spectra_job_pool_t *pool)
+    const spectra_pool_t *pool)
 {
     int                 i, n;
     const u_char       *text;
-    spectra_job_str_t  *s;
-    spectra_job_str_t  *strs[] = {
+    spectra_str_t      *s;
+    spectra_str_t      *strs[] = {
         NULL, &job->tenant_id, NULL, NULL, &job->statement_id, &job->sql,
         &job->parameters, &job->idempotency_key, &job->request_hash,
         &job->db_user, &job->session_id, &job->result, &job->error_code,
@@ -744,8 +748,8 @@ spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
 
 static int
 spectra_job_sqlite_one(spectra_job_sqlite_t *sq, sqlite3_stmt *st,
-    spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err)
+    spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err)
 {
     int  rc;
 
@@ -764,7 +768,8 @@ spectra_job_sqlite_one(spectra_job_sqlite_t *sq, sqlite3_stmt *st,
         sqlite3_clear_bindings(st);
 
         if (rc != SPECTRA_JOB_OK) {
-            spectra_job_error(err, "job store: cannot read a job");
+            spectra_err_set(err, rc, SPECTRA_POS_NONE,
+                            "job store: cannot read a job");
         }
 
         return rc;
@@ -774,8 +779,8 @@ spectra_job_sqlite_one(spectra_job_sqlite_t *sq, sqlite3_stmt *st,
     sqlite3_clear_bindings(st);
 
     if (rc == SQLITE_DONE) {
-        spectra_job_error(err, "job not found");
-        return SPECTRA_JOB_NOT_FOUND;
+        return spectra_err_set(err, SPECTRA_JOB_NOT_FOUND, SPECTRA_POS_NONE,
+                               "job not found");
     }
 
     return spectra_job_sqlite_fail(sq->db, rc, "query", err);
@@ -784,9 +789,9 @@ spectra_job_sqlite_one(spectra_job_sqlite_t *sq, sqlite3_stmt *st,
 
 static int
 spectra_job_sqlite_get(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, const spectra_job_str_t *id,
-    spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err)
+    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err)
 {
     sqlite3_stmt          *st;
     spectra_job_sqlite_t  *sq;
@@ -796,8 +801,8 @@ spectra_job_sqlite_get(spectra_job_store_t *store,
     if (id->data == NULL || !spectra_job_id_valid(id->data, id->len)
         || !spectra_job_str_ok(tenant_id, SPECTRA_JOB_TENANT_MAX, 1))
     {
-        spectra_job_error(err, "job not found");
-        return SPECTRA_JOB_NOT_FOUND;
+        return spectra_err_set(err, SPECTRA_JOB_NOT_FOUND, SPECTRA_POS_NONE,
+                               "job not found");
     }
 
     st = sq->stmt[SPECTRA_SQ_GET];
@@ -811,9 +816,9 @@ spectra_job_sqlite_get(spectra_job_store_t *store,
 
 static int
 spectra_job_sqlite_find_key(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, const spectra_job_str_t *key,
-    spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err)
+    const spectra_str_t *tenant_id, const spectra_str_t *key,
+    spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err)
 {
     sqlite3_stmt          *st;
     spectra_job_sqlite_t  *sq;
@@ -823,9 +828,9 @@ spectra_job_sqlite_find_key(spectra_job_store_t *store,
     if (!spectra_job_str_ok(tenant_id, SPECTRA_JOB_TENANT_MAX, 1)
         || !spectra_job_str_ok(key, SPECTRA_JOB_KEY_MAX, 1))
     {
-        spectra_job_error(err, "tenant_id or idempotency key is empty, "
-                          "too long or holds a NUL");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "tenant_id or idempotency key is empty, too "
+                               "long or holds a NUL");
     }
 
     st = sq->stmt[SPECTRA_SQ_KEY];
@@ -840,13 +845,13 @@ spectra_job_sqlite_find_key(spectra_job_store_t *store,
 static int
 spectra_job_sqlite_update(spectra_job_store_t *store,
     const spectra_job_update_t *upd, spectra_job_t *job,
-    const spectra_job_pool_t *pool, spectra_job_err_t *err)
+    const spectra_pool_t *pool, spectra_err_t *err)
 {
     int                    rc;
     char                   from[80];
     int64_t                now;
     sqlite3_stmt          *st;
-    spectra_job_str_t      msg;
+    spectra_str_t          msg;
     spectra_job_status_e   status;
     spectra_job_sqlite_t  *sq;
 
@@ -855,8 +860,8 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
     if (upd->id.data == NULL || !spectra_job_id_valid(upd->id.data,
                                                       upd->id.len))
     {
-        spectra_job_error(err, "job not found");
-        return SPECTRA_JOB_NOT_FOUND;
+        return spectra_err_set(err, SPECTRA_JOB_NOT_FOUND, SPECTRA_POS_NONE,
+                               "job not found");
     }
 
     rc = spectra_job_check_update(upd, err);
@@ -945,13 +950,13 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
     rc = sqlite3_step(st);
 
     if (rc == SQLITE_ROW) {
-        spectra_job_error(err, "job is %s",
-                          (const char *) sqlite3_column_text(st, 0));
-        rc = SPECTRA_JOB_CONFLICT;
+        rc = spectra_err_set(err, SPECTRA_JOB_CONFLICT, SPECTRA_POS_NONE,
+                             "job is %s",
+                             (const char *) sqlite3_column_text(st, 0));
 
     } else if (rc == SQLITE_DONE) {
-        spectra_job_error(err, "job not found");
-        rc = SPECTRA_JOB_NOT_FOUND;
+        rc = spectra_err_set(err, SPECTRA_JOB_NOT_FOUND, SPECTRA_POS_NONE,
+                             "job not found");
 
     } else {
         rc = spectra_job_sqlite_fail(sq->db, rc, "query", err);
@@ -966,9 +971,9 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
 
 static int
 spectra_job_sqlite_cancel(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, const spectra_job_str_t *id,
-    int64_t now, spectra_job_t *job, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err)
+    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    int64_t now, spectra_job_t *job, const spectra_pool_t *pool,
+    spectra_err_t *err)
 {
     int                   rc;
     spectra_job_update_t  upd;
@@ -997,8 +1002,8 @@ spectra_job_sqlite_cancel(spectra_job_store_t *store,
             return SPECTRA_JOB_ERROR;
         }
 
-        spectra_job_error(err, "job is %s",
-                          spectra_job_status_name(job->status));
+        spectra_err_set(err, rc, SPECTRA_POS_NONE, "job is %s",
+                        spectra_job_status_name(job->status));
     }
 
     return rc;
@@ -1012,7 +1017,7 @@ spectra_job_sqlite_cancel(spectra_job_store_t *store,
 
 static int
 spectra_job_sqlite_checkpoint(spectra_job_store_t *store,
-    spectra_job_err_t *err)
+    spectra_err_t *err)
 {
     int                    rc;
     spectra_job_sqlite_t  *sq;
@@ -1037,7 +1042,7 @@ spectra_job_sqlite_checkpoint(spectra_job_store_t *store,
 static int
 spectra_job_sqlite_list(spectra_job_store_t *store,
     const spectra_job_filter_t *filter, spectra_job_list_t *list,
-    const spectra_job_pool_t *pool, spectra_job_err_t *err)
+    const spectra_pool_t *pool, spectra_err_t *err)
 {
     int                    rc;
     char                   statuses[80], types[16], hex[17];
@@ -1055,22 +1060,21 @@ spectra_job_sqlite_list(spectra_job_store_t *store,
     list->next_cursor[0] = '\0';
 
     if (!spectra_job_str_ok(&filter->tenant_id, SPECTRA_JOB_TENANT_MAX, 1)) {
-        spectra_job_error(err, "tenant_id must be 1 to %d bytes",
-                          SPECTRA_JOB_TENANT_MAX);
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "tenant_id must be 1 to %d bytes",
+                               SPECTRA_JOB_TENANT_MAX);
     }
 
     if (filter->limit < 1 || filter->limit > SPECTRA_JOB_LIST_MAX) {
-        spectra_job_error(err, "limit must be 1 to %d",
-                          SPECTRA_JOB_LIST_MAX);
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "limit must be 1 to %d", SPECTRA_JOB_LIST_MAX);
     }
 
     if ((filter->statuses & ~(unsigned) 0x7e) != 0
         || (filter->types & ~(unsigned) 0x6) != 0)
     {
-        spectra_job_error(err, "unknown status or type in the filter");
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "unknown status or type in the filter");
     }
 
     if (filter->cursor.data != NULL && filter->cursor.len > 0) {
@@ -1157,7 +1161,8 @@ spectra_job_sqlite_list(spectra_job_store_t *store,
 
         rc = spectra_job_sqlite_row(st, &list->jobs[n], pool);
         if (rc != SPECTRA_JOB_OK) {
-            spectra_job_error(err, "job store: cannot read a job");
+            spectra_err_set(err, rc, SPECTRA_POS_NONE,
+                            "job store: cannot read a job");
             goto done;
         }
 
@@ -1175,9 +1180,8 @@ done:
 
 bad_cursor:
 
-    spectra_job_error(err, "malformed cursor");
-
-    return SPECTRA_JOB_INVALID;
+    return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                           "malformed cursor");
 }
 
 
@@ -1185,8 +1189,8 @@ bad_cursor:
 
 static int
 spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
-    size_t limit, spectra_job_list_t *list, const spectra_job_pool_t *pool,
-    spectra_job_err_t *err)
+    size_t limit, spectra_job_list_t *list, const spectra_pool_t *pool,
+    spectra_err_t *err)
 {
     int                    rc;
     sqlite3_stmt          *st;
@@ -1197,8 +1201,8 @@ spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
     memset(list, 0, sizeof(spectra_job_list_t));
 
     if (limit == 0 || limit > SPECTRA_JOB_LIST_MAX) {
-        spectra_job_error(err, "limit must be 1 to %d", SPECTRA_JOB_LIST_MAX);
-        return SPECTRA_JOB_INVALID;
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "limit must be 1 to %d", SPECTRA_JOB_LIST_MAX);
     }
 
     list->jobs = pool->alloc(pool->pool, limit * sizeof(spectra_job_t));
@@ -1228,7 +1232,8 @@ spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
 
         rc = spectra_job_sqlite_row(st, &list->jobs[list->njobs], pool);
         if (rc != SPECTRA_JOB_OK) {
-            spectra_job_error(err, "job store: unreadable row");
+            spectra_err_set(err, rc, SPECTRA_POS_NONE,
+                            "job store: unreadable row");
             break;
         }
 
@@ -1245,7 +1250,7 @@ spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
 
 static int
 spectra_job_sqlite_active(spectra_job_store_t *store,
-    const spectra_job_str_t *tenant_id, unsigned *n, spectra_job_err_t *err)
+    const spectra_str_t *tenant_id, unsigned *n, spectra_err_t *err)
 {
     int                    rc;
     sqlite3_stmt          *st;

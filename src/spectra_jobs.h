@@ -23,9 +23,7 @@
 #ifndef SPECTRA_JOBS_H
 #define SPECTRA_JOBS_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
+#include "spectra_core.h"
 
 
 #define SPECTRA_JOB_OK                  0
@@ -80,29 +78,23 @@ typedef enum {
 } spectra_job_type_e;
 
 
-/* Same layout as ngx_str_t; data == NULL means absent (SQL NULL). */
-typedef struct {
-    size_t                    len;
-    u_char                   *data;
-} spectra_job_str_t;
-
-
+/* A string field with data == NULL is absent (SQL NULL). */
 typedef struct {
     u_char                    id[SPECTRA_JOB_ID_LEN + 1];
-    spectra_job_str_t         tenant_id;
+    spectra_str_t             tenant_id;
     spectra_job_type_e        type;
     spectra_job_status_e      status;
-    spectra_job_str_t         statement_id;     /* Data API Id */
-    spectra_job_str_t         sql;              /* audit trail */
-    spectra_job_str_t         parameters;       /* JSON text */
-    spectra_job_str_t         idempotency_key;
-    spectra_job_str_t         request_hash;
-    spectra_job_str_t         db_user;
-    spectra_job_str_t         session_id;       /* Data API SessionId */
-    spectra_job_str_t         result;           /* JSON text */
-    spectra_job_str_t         error_code;       /* e.g. QUERY_FAILED */
-    spectra_job_str_t         error_message;
-    spectra_job_str_t         sqlstate;         /* 5 characters */
+    spectra_str_t             statement_id;     /* Data API Id */
+    spectra_str_t             sql;              /* audit trail */
+    spectra_str_t             parameters;       /* JSON text */
+    spectra_str_t             idempotency_key;
+    spectra_str_t             request_hash;
+    spectra_str_t             db_user;
+    spectra_str_t             session_id;       /* Data API SessionId */
+    spectra_str_t             result;           /* JSON text */
+    spectra_str_t             error_code;       /* e.g. QUERY_FAILED */
+    spectra_str_t             error_message;
+    spectra_str_t             sqlstate;         /* 5 characters */
     int64_t                   created_at;       /* ms; 0: not yet */
     int64_t                   updated_at;
     int64_t                   started_at;
@@ -122,17 +114,17 @@ typedef struct {
  * them (RUNNING or a finished one that is not CANCELLED; any finished one).
  */
 typedef struct {
-    spectra_job_str_t         tenant_id;
-    spectra_job_str_t         id;
+    spectra_str_t             tenant_id;
+    spectra_str_t             id;
     spectra_job_status_e      status;
     unsigned                  from;         /* allowed current statuses,
                                                SPECTRA_JOB_MASK()s; 0: any */
-    spectra_job_str_t         statement_id;
-    spectra_job_str_t         session_id;
-    spectra_job_str_t         result;
-    spectra_job_str_t         error_code;
-    spectra_job_str_t         error_message;
-    spectra_job_str_t         sqlstate;
+    spectra_str_t             statement_id;
+    spectra_str_t             session_id;
+    spectra_str_t             result;
+    spectra_str_t             error_code;
+    spectra_str_t             error_message;
+    spectra_str_t             sqlstate;
     int64_t                   row_count;
     int64_t                   execution_ms; /* -1: as it is */
     int64_t                   started_at;
@@ -143,10 +135,10 @@ typedef struct {
 
 
 typedef struct {
-    spectra_job_str_t         tenant_id;
+    spectra_str_t             tenant_id;
     unsigned                  statuses;     /* SPECTRA_JOB_MASK()s, 0: all */
     unsigned                  types;        /* 1 << type, 0: all */
-    spectra_job_str_t         cursor;       /* next_cursor of the last page */
+    spectra_str_t             cursor;       /* next_cursor of the last page */
     size_t                    limit;        /* 1 .. SPECTRA_JOB_LIST_MAX */
     int                       with_sql;     /* also read sql, parameters */
 } spectra_job_filter_t;
@@ -158,18 +150,6 @@ typedef struct {
     u_char                    next_cursor[SPECTRA_JOB_CURSOR_LEN + 1];
                                             /* "" on the last page */
 } spectra_job_list_t;
-
-
-/* Where records read from a store live; never freed by the store. */
-typedef struct {
-    void                   *(*alloc)(void *pool, size_t size);
-    void                     *pool;
-} spectra_job_pool_t;
-
-
-typedef struct {
-    char                      message[160];
-} spectra_job_err_t;
 
 
 typedef struct {
@@ -184,12 +164,17 @@ typedef struct {
 
 typedef struct spectra_job_store_s  spectra_job_store_t;
 
+/*
+ * Records a store reads live in the caller's pool and are never freed by
+ * the store.  A failure returns SPECTRA_JOB_* and fills err (which may be
+ * NULL) with that code and a message; job errors have no position.
+ */
 typedef struct {
     const char               *name;
 
     int                     (*open)(spectra_job_store_t **store,
                                     const spectra_job_conf_t *conf,
-                                    spectra_job_err_t *err);
+                                    spectra_err_t *err);
     void                    (*close)(spectra_job_store_t *store);
 
     /*
@@ -201,60 +186,60 @@ typedef struct {
     int                     (*create)(spectra_job_store_t *store,
                                       spectra_job_t *job,
                                       unsigned max_active,
-                                      spectra_job_err_t *err);
+                                      spectra_err_t *err);
     int                     (*get)(spectra_job_store_t *store,
-                                   const spectra_job_str_t *tenant_id,
-                                   const spectra_job_str_t *id,
+                                   const spectra_str_t *tenant_id,
+                                   const spectra_str_t *id,
                                    spectra_job_t *job,
-                                   const spectra_job_pool_t *pool,
-                                   spectra_job_err_t *err);
+                                   const spectra_pool_t *pool,
+                                   spectra_err_t *err);
     /* job (may be NULL) receives the job as updated */
     int                     (*update)(spectra_job_store_t *store,
                                       const spectra_job_update_t *upd,
                                       spectra_job_t *job,
-                                      const spectra_job_pool_t *pool,
-                                      spectra_job_err_t *err);
+                                      const spectra_pool_t *pool,
+                                      spectra_err_t *err);
     int                     (*list)(spectra_job_store_t *store,
                                     const spectra_job_filter_t *filter,
                                     spectra_job_list_t *list,
-                                    const spectra_job_pool_t *pool,
-                                    spectra_job_err_t *err);
+                                    const spectra_pool_t *pool,
+                                    spectra_err_t *err);
     /* the tenant's job with this idempotency key, request_hash included */
     int                     (*find_key)(spectra_job_store_t *store,
-                                        const spectra_job_str_t *tenant_id,
-                                        const spectra_job_str_t *key,
+                                        const spectra_str_t *tenant_id,
+                                        const spectra_str_t *key,
                                         spectra_job_t *job,
-                                        const spectra_job_pool_t *pool,
-                                        spectra_job_err_t *err);
+                                        const spectra_pool_t *pool,
+                                        spectra_err_t *err);
     /*
      * PENDING or RUNNING -> CANCELLED; a finished job is a CONFLICT.
      * Either way job (may be NULL) receives the job, so the caller can
      * send CancelStatement for its statement_id or name its status.
      */
     int                     (*cancel)(spectra_job_store_t *store,
-                                      const spectra_job_str_t *tenant_id,
-                                      const spectra_job_str_t *id,
+                                      const spectra_str_t *tenant_id,
+                                      const spectra_str_t *id,
                                       int64_t now, spectra_job_t *job,
-                                      const spectra_job_pool_t *pool,
-                                      spectra_job_err_t *err);
+                                      const spectra_pool_t *pool,
+                                      spectra_err_t *err);
     /*
      * Active jobs of every tenant whose check_at or deadline_at is due
      * (<= now), soonest first, at most limit of them, for the supervisor.
      */
     int                     (*due)(spectra_job_store_t *store, int64_t now,
                                    size_t limit, spectra_job_list_t *list,
-                                   const spectra_job_pool_t *pool,
-                                   spectra_job_err_t *err);
+                                   const spectra_pool_t *pool,
+                                   spectra_err_t *err);
     /* How many PENDING or RUNNING jobs the tenant has. */
     int                     (*active)(spectra_job_store_t *store,
-                                      const spectra_job_str_t *tenant_id,
-                                      unsigned *n, spectra_job_err_t *err);
+                                      const spectra_str_t *tenant_id,
+                                      unsigned *n, spectra_err_t *err);
     /*
      * Housekeeping that may take milliseconds (SQLite: a WAL checkpoint).
      * With autocheckpoint -1, run it now and then off the event loop.
      */
     int                     (*checkpoint)(spectra_job_store_t *store,
-                                          spectra_job_err_t *err);
+                                          spectra_err_t *err);
 } spectra_job_ops_t;
 
 
@@ -309,22 +294,20 @@ u_char *spectra_job_time(u_char *dst, int64_t ms);
  * exact size.
  */
 size_t spectra_job_json_len(const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags);
+    const spectra_str_t *prefix, unsigned flags);
 u_char *spectra_job_json(u_char *dst, const spectra_job_t *job,
-    const spectra_job_str_t *prefix, unsigned flags);
+    const spectra_str_t *prefix, unsigned flags);
 
 
 /* For the stores: the checks and helpers every store applies. */
 
-void spectra_job_error(spectra_job_err_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 int64_t spectra_job_now(void);
-int spectra_job_str_ok(const spectra_job_str_t *s, size_t max,
+int spectra_job_str_ok(const spectra_str_t *s, size_t max,
     int required);
 size_t spectra_job_utf8_cut(const u_char *p, size_t len, size_t max);
-int spectra_job_check(const spectra_job_t *job, spectra_job_err_t *err);
+int spectra_job_check(const spectra_job_t *job, spectra_err_t *err);
 int spectra_job_check_update(const spectra_job_update_t *upd,
-    spectra_job_err_t *err);
+    spectra_err_t *err);
 /* ",PENDING,RUNNING," for a mask of statuses (types: of types) */
 void spectra_job_mask_text(char *buf, size_t size, unsigned mask,
     int types);

@@ -20,14 +20,14 @@
 
 
 static int spectra_jwk_member(const json_t *jwk, const char *name,
-    u_char *buf, size_t *len, spectra_jwt_error_t *err);
-static int spectra_jwk_check_use(const json_t *jwk, spectra_jwt_error_t *err);
+    u_char *buf, size_t *len, spectra_err_t *err);
+static int spectra_jwk_check_use(const json_t *jwk, spectra_err_t *err);
 static int spectra_jwk_rsa(const json_t *jwk, EVP_PKEY **pkey,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static int spectra_jwk_ec(const json_t *jwk, EVP_PKEY **pkey,
-    spectra_jwt_alg_t *alg, spectra_jwt_error_t *err);
+    spectra_jwt_alg_t *alg, spectra_err_t *err);
 static int spectra_jwk_fromdata(const char *type, OSSL_PARAM_BLD *bld,
-    EVP_PKEY **pkey, spectra_jwt_error_t *err);
+    EVP_PKEY **pkey, spectra_err_t *err);
 
 
 static const char  *spectra_jwk_private[] = {
@@ -51,7 +51,7 @@ static const struct {
 
 int
 spectra_jwk_to_pkey(const json_t *jwk, EVP_PKEY **pkey, unsigned *algs,
-    unsigned *family, spectra_jwt_error_t *err)
+    unsigned *family, spectra_err_t *err)
 {
     int                 a;
     size_t              i;
@@ -62,16 +62,16 @@ spectra_jwk_to_pkey(const json_t *jwk, EVP_PKEY **pkey, unsigned *algs,
     *pkey = NULL;
 
     if (!json_is_object(jwk)) {
-        snprintf(err->message, sizeof(err->message), "a JWK is not an object");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK is not an object");
     }
 
     for (i = 0; spectra_jwk_private[i] != NULL; i++) {
         if (json_object_get(jwk, spectra_jwk_private[i]) != NULL) {
-            snprintf(err->message, sizeof(err->message),
-                     "a JWK has the private member \"%s\": only public keys "
-                     "belong in a verifier's JWKS", spectra_jwk_private[i]);
-            return -1;
+            return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                   "a JWK has the private member \"%s\": only "
+                                   "public keys belong in a verifier's JWKS",
+                                   spectra_jwk_private[i]);
         }
     }
 
@@ -81,9 +81,8 @@ spectra_jwk_to_pkey(const json_t *jwk, EVP_PKEY **pkey, unsigned *algs,
 
     kty = json_string_value(json_object_get(jwk, "kty"));
     if (kty == NULL) {
-        snprintf(err->message, sizeof(err->message),
-                 "a JWK has no \"kty\" string");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK has no \"kty\" string");
     }
 
     if (strcmp(kty, "RSA") == 0) {
@@ -103,10 +102,9 @@ spectra_jwk_to_pkey(const json_t *jwk, EVP_PKEY **pkey, unsigned *algs,
         *algs = *family;
 
     } else {
-        snprintf(err->message, sizeof(err->message),
-                 "a JWK has the unsupported \"kty\" \"%.20s\" "
-                 "(RSA and EC are supported)", kty);
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK has the unsupported \"kty\" \"%.20s\" "
+                               "(RSA and EC are supported)", kty);
     }
 
     v = json_object_get(jwk, "alg");
@@ -118,9 +116,9 @@ spectra_jwk_to_pkey(const json_t *jwk, EVP_PKEY **pkey, unsigned *algs,
                           : -1;
 
         if (a < 0 || (SPECTRA_JWT_ALG_BIT(a) & *family) == 0) {
-            snprintf(err->message, sizeof(err->message),
-                     "a JWK's \"alg\" is not a supported algorithm for its "
-                     "key type");
+            spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                            "a JWK's \"alg\" is not a "
+                            "supported algorithm for its key type");
             EVP_PKEY_free(*pkey);
             *pkey = NULL;
             return -1;
@@ -167,16 +165,15 @@ spectra_jwk_ec_alg(const EVP_PKEY *pkey)
 
 static int
 spectra_jwk_member(const json_t *jwk, const char *name, u_char *buf,
-    size_t *len, spectra_jwt_error_t *err)
+    size_t *len, spectra_err_t *err)
 {
     size_t       slen;
     const char  *s;
 
     s = json_string_value(json_object_get(jwk, name));
     if (s == NULL) {
-        snprintf(err->message, sizeof(err->message),
-                 "a JWK has no \"%s\" string", name);
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK has no \"%s\" string", name);
     }
 
     slen = json_string_length(json_object_get(jwk, name));
@@ -184,10 +181,9 @@ spectra_jwk_member(const json_t *jwk, const char *name, u_char *buf,
     if (slen == 0 || slen / 4 * 3 + 3 > SPECTRA_JWK_MAX_BYTES
         || spectra_base64url_decode((const u_char *) s, slen, buf, len) != 0)
     {
-        snprintf(err->message, sizeof(err->message),
-                 "a JWK's \"%s\" is not valid base64url of a sane size",
-                 name);
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK's \"%s\" is not valid "
+                               "base64url of a sane size", name);
     }
 
     return 0;
@@ -195,7 +191,7 @@ spectra_jwk_member(const json_t *jwk, const char *name, u_char *buf,
 
 
 static int
-spectra_jwk_check_use(const json_t *jwk, spectra_jwt_error_t *err)
+spectra_jwk_check_use(const json_t *jwk, spectra_err_t *err)
 {
     size_t   i;
     json_t  *v, *op;
@@ -205,9 +201,8 @@ spectra_jwk_check_use(const json_t *jwk, spectra_jwt_error_t *err)
     if (v != NULL
         && (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0))
     {
-        snprintf(err->message, sizeof(err->message),
-                 "a JWK's \"use\" is not \"sig\"");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK's \"use\" is not \"sig\"");
     }
 
     v = json_object_get(jwk, "key_ops");
@@ -226,14 +221,13 @@ spectra_jwk_check_use(const json_t *jwk, spectra_jwt_error_t *err)
         }
     }
 
-    snprintf(err->message, sizeof(err->message),
-             "a JWK's \"key_ops\" does not allow \"verify\"");
-    return -1;
+    return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                           "a JWK's \"key_ops\" does not allow \"verify\"");
 }
 
 
 static int
-spectra_jwk_rsa(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_error_t *err)
+spectra_jwk_rsa(const json_t *jwk, EVP_PKEY **pkey, spectra_err_t *err)
 {
     int              rc;
     size_t           nlen, elen, skip;
@@ -252,15 +246,14 @@ spectra_jwk_rsa(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_error_t *err)
     }
 
     if (nlen - skip < SPECTRA_JWK_RSA_MIN_BYTES) {
-        snprintf(err->message, sizeof(err->message),
-                 "an RSA JWK has a modulus of less than 2048 bits");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "an RSA JWK has a modulus "
+                               "of less than 2048 bits");
     }
 
     if (elen > 8) {
-        snprintf(err->message, sizeof(err->message),
-                 "an RSA JWK has an implausible exponent");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "an RSA JWK has an implausible exponent");
     }
 
     rc = -1;
@@ -290,8 +283,8 @@ spectra_jwk_rsa(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_error_t *err)
 
 failed:
 
-    snprintf(err->message, sizeof(err->message),
-             "cannot build an RSA key (out of memory)");
+    spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                    "cannot build an RSA key (out of memory)");
     OSSL_PARAM_BLD_free(bld);
     BN_free(n);
     BN_free(e);
@@ -302,7 +295,7 @@ failed:
 
 static int
 spectra_jwk_ec(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_alg_t *alg,
-    spectra_jwt_error_t *err)
+    spectra_err_t *err)
 {
     int              rc;
     size_t           i, xlen, ylen, size;
@@ -320,9 +313,9 @@ spectra_jwk_ec(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_alg_t *alg,
     }
 
     if (spectra_jwk_curves[i].crv == NULL) {
-        snprintf(err->message, sizeof(err->message),
-                 "an EC JWK's \"crv\" is not P-256, P-384 or P-521");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "an EC JWK's \"crv\" is "
+                               "not P-256, P-384 or P-521");
     }
 
     size = spectra_jwk_curves[i].size;
@@ -334,9 +327,9 @@ spectra_jwk_ec(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_alg_t *alg,
     }
 
     if (xlen != size || ylen != size) {
-        snprintf(err->message, sizeof(err->message),
-                 "an EC JWK's \"x\" or \"y\" is not %zu bytes long", size);
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "an EC JWK's \"x\" or "
+                               "\"y\" is not %zu bytes long", size);
     }
 
     pub[0] = 0x04;
@@ -351,9 +344,8 @@ spectra_jwk_ec(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_alg_t *alg,
                                              pub, 1 + 2 * size))
     {
         OSSL_PARAM_BLD_free(bld);
-        snprintf(err->message, sizeof(err->message),
-                 "cannot build an EC key (out of memory)");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "cannot build an EC key (out of memory)");
     }
 
     rc = spectra_jwk_fromdata("EC", bld, pkey, err);
@@ -368,7 +360,7 @@ spectra_jwk_ec(const json_t *jwk, EVP_PKEY **pkey, spectra_jwt_alg_t *alg,
 
 static int
 spectra_jwk_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **pkey,
-    spectra_jwt_error_t *err)
+    spectra_err_t *err)
 {
     int            ok;
     OSSL_PARAM    *params;
@@ -407,9 +399,8 @@ done:
     if (!ok) {
         EVP_PKEY_free(*pkey);
         *pkey = NULL;
-        snprintf(err->message, sizeof(err->message),
-                 "a JWK is not a valid %s public key", type);
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "a JWK is not a valid %s public key", type);
     }
 
     return 0;

@@ -25,7 +25,7 @@
  * (and curve) could verify.  Returns 0, or -1 with err filled.
  */
 int spectra_jwk_to_pkey(const json_t *jwk, EVP_PKEY **pkey, unsigned *algs,
-    unsigned *family, spectra_jwt_error_t *err);
+    unsigned *family, spectra_err_t *err);
 
 /* The ES* algorithm of an EC key's curve, or -1 for another curve. */
 int spectra_jwk_ec_alg(const EVP_PKEY *pkey);

@@ -53,21 +53,21 @@ struct spectra_jwt_keyset_s {
 static int spectra_jwt_kid_taken(const spectra_jwt_keyset_t *ks,
     const u_char *kid, size_t len);
 static spectra_jwt_key_t *spectra_jwt_key_push(spectra_jwt_keyset_t *ks,
-    const u_char *kid, size_t kid_len, spectra_jwt_error_t *err);
+    const u_char *kid, size_t kid_len, spectra_err_t *err);
 static int spectra_jwt_key_prepare(spectra_jwt_keyset_t *ks,
     spectra_jwt_key_t *key, const u_char *secret, size_t secret_len,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static int spectra_jwt_add_hmac(spectra_jwt_keyset_t *ks, const u_char *p,
     size_t len, unsigned algs, const u_char *kid, size_t kid_len,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static int spectra_jwt_add_pkey(spectra_jwt_keyset_t *ks, EVP_PKEY *pkey,
     unsigned algs, unsigned family, const u_char *kid, size_t kid_len,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static int spectra_jwt_add_pem(spectra_jwt_keyset_t *ks, const u_char *p,
     size_t len, unsigned algs, const u_char *kid, size_t kid_len,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static int spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p,
-    size_t len, unsigned algs, spectra_jwt_error_t *err);
+    size_t len, unsigned algs, spectra_err_t *err);
 static int spectra_jwt_check_sig(const spectra_jwt_keyset_t *ks,
     const spectra_jwt_key_t *key, spectra_jwt_alg_t alg, const u_char *in,
     size_t in_len, const u_char *sig, size_t sig_len);
@@ -350,7 +350,7 @@ spectra_jwt_keyset_count(const spectra_jwt_keyset_t *ks)
 int
 spectra_jwt_keyset_add(spectra_jwt_keyset_t *ks, const u_char *p,
     size_t len, spectra_jwt_key_format_t format, unsigned algs,
-    const u_char *kid, size_t kid_len, spectra_jwt_error_t *err)
+    const u_char *kid, size_t kid_len, spectra_err_t *err)
 {
     size_t  i;
 
@@ -382,9 +382,9 @@ spectra_jwt_keyset_add(spectra_jwt_keyset_t *ks, const u_char *p,
 
     default: /* SPECTRA_JWT_KEY_JWKS */
         if (kid != NULL) {
-            snprintf(err->message, sizeof(err->message),
-                     "a JWKS names its keys itself: no kid= for it");
-            return -1;
+            return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                   "a JWKS names its keys "
+                                   "itself: no kid= for it");
         }
 
         return spectra_jwt_add_jwks(ks, p, len, algs, err);
@@ -412,32 +412,33 @@ spectra_jwt_kid_taken(const spectra_jwt_keyset_t *ks, const u_char *kid,
 
 static spectra_jwt_key_t *
 spectra_jwt_key_push(spectra_jwt_keyset_t *ks, const u_char *kid,
-    size_t kid_len, spectra_jwt_error_t *err)
+    size_t kid_len, spectra_err_t *err)
 {
     spectra_jwt_key_t  *keys, *key;
 
     if (ks->nkeys == SPECTRA_JWT_MAX_KEYS) {
-        snprintf(err->message, sizeof(err->message),
-                 "more than %d keys", SPECTRA_JWT_MAX_KEYS);
+        spectra_err_set(err, -1, SPECTRA_POS_NONE, "more than %d keys",
+                        SPECTRA_JWT_MAX_KEYS);
         return NULL;
     }
 
     if (kid != NULL) {
         if (kid_len == 0) {
-            snprintf(err->message, sizeof(err->message), "an empty kid");
+            spectra_err_set(err, -1, SPECTRA_POS_NONE, "an empty kid");
             return NULL;
         }
 
         if (spectra_jwt_kid_taken(ks, kid, kid_len)) {
-            snprintf(err->message, sizeof(err->message),
-                     "the kid \"%.*s\" is used twice", (int) kid_len, kid);
+            spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                            "the kid \"%.*s\" is used twice", (int) kid_len,
+                            kid);
             return NULL;
         }
     }
 
     keys = realloc(ks->keys, (ks->nkeys + 1) * sizeof(spectra_jwt_key_t));
     if (keys == NULL) {
-        snprintf(err->message, sizeof(err->message), "out of memory");
+        spectra_err_set(err, -1, SPECTRA_POS_NONE, "out of memory");
         return NULL;
     }
 
@@ -448,7 +449,7 @@ spectra_jwt_key_push(spectra_jwt_keyset_t *ks, const u_char *kid,
     if (kid != NULL) {
         key->kid = malloc(kid_len);
         if (key->kid == NULL) {
-            snprintf(err->message, sizeof(err->message), "out of memory");
+            spectra_err_set(err, -1, SPECTRA_POS_NONE, "out of memory");
             return NULL;
         }
 
@@ -466,7 +467,7 @@ spectra_jwt_key_push(spectra_jwt_keyset_t *ks, const u_char *kid,
 
 static int
 spectra_jwt_key_prepare(spectra_jwt_keyset_t *ks, spectra_jwt_key_t *key,
-    const u_char *secret, size_t secret_len, spectra_jwt_error_t *err)
+    const u_char *secret, size_t secret_len, spectra_err_t *err)
 {
     int          a, h;
     OSSL_PARAM   params[2];
@@ -516,16 +517,15 @@ spectra_jwt_key_prepare(spectra_jwt_keyset_t *ks, spectra_jwt_key_t *key,
 
 failed:
 
-    snprintf(err->message, sizeof(err->message),
-             "OpenSSL cannot prepare the key for verification");
-    return -1;
+    return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                           "OpenSSL cannot prepare the key for verification");
 }
 
 
 static int
 spectra_jwt_add_hmac(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
     unsigned algs, const u_char *kid, size_t kid_len,
-    spectra_jwt_error_t *err)
+    spectra_err_t *err)
 {
     int                 a;
     size_t              i;
@@ -536,9 +536,9 @@ spectra_jwt_add_hmac(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
     }
 
     if (algs & ~SPECTRA_JWT_ALGS_HMAC) {
-        snprintf(err->message, sizeof(err->message),
-                 "an HMAC secret verifies only HS256, HS384 and HS512");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "an HMAC secret verifies "
+                               "only HS256, HS384 and HS512");
     }
 
     if (len > 0 && p[len - 1] == '\n') {
@@ -558,21 +558,21 @@ spectra_jwt_add_hmac(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
     if ((len - i >= 5 && memcmp(p + i, "-----", 5) == 0)
         || (i < len && p[i] == '{'))
     {
-        snprintf(err->message, sizeof(err->message),
-                 "the HMAC secret looks like a PEM or JWKS file: a public "
-                 "key must never be used as an HMAC secret");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "the HMAC secret looks like a PEM "
+                               "or JWKS file: a public key must "
+                               "never be used as an HMAC secret");
     }
 
     for (a = 0; a < SPECTRA_JWT_NALGS; a++) {
         if ((algs & SPECTRA_JWT_ALG_BIT(a))
             && len < spectra_jwt_md_sizes[SPECTRA_JWT_HASH(a)])
         {
-            snprintf(err->message, sizeof(err->message),
-                     "the HMAC secret has %zu bytes, %s needs at least %zu",
-                     len, spectra_jwt_alg_names[a],
-                     spectra_jwt_md_sizes[SPECTRA_JWT_HASH(a)]);
-            return -1;
+            return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                   "the HMAC secret has %zu "
+                                   "bytes, %s needs at least %zu", len,
+                                   spectra_jwt_alg_names[a],
+                                   spectra_jwt_md_sizes[SPECTRA_JWT_HASH(a)]);
         }
     }
 
@@ -591,17 +591,19 @@ spectra_jwt_add_hmac(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
 static int
 spectra_jwt_add_pkey(spectra_jwt_keyset_t *ks, EVP_PKEY *pkey, unsigned algs,
     unsigned family, const u_char *kid, size_t kid_len,
-    spectra_jwt_error_t *err)
+    spectra_err_t *err)
 {
     spectra_jwt_key_t  *key;
 
     if (algs & ~family) {
-        snprintf(err->message, sizeof(err->message),
-                 "the algorithms given do not fit the key (%s keys verify "
-                 "only %s)",
-                 (family & SPECTRA_JWT_ALGS_RSA) ? "RSA" : "this curve's EC",
-                 (family & SPECTRA_JWT_ALGS_RSA) ? "RS256, RS384, RS512"
-                 : spectra_jwt_alg_names[__builtin_ctz(family)]);
+        spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                        "the algorithms given do not fit the key (%s keys "
+                        "verify only %s)",
+                        (family & SPECTRA_JWT_ALGS_RSA) ? "RSA"
+                                                        : "this curve's EC",
+                        (family & SPECTRA_JWT_ALGS_RSA)
+                        ? "RS256, RS384, RS512"
+                        : spectra_jwt_alg_names[__builtin_ctz(family)]);
         EVP_PKEY_free(pkey);
         return -1;
     }
@@ -624,7 +626,7 @@ spectra_jwt_add_pkey(spectra_jwt_keyset_t *ks, EVP_PKEY *pkey, unsigned algs,
 static int
 spectra_jwt_add_pem(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
     unsigned algs, const u_char *kid, size_t kid_len,
-    spectra_jwt_error_t *err)
+    spectra_err_t *err)
 {
     int        a;
     BIO       *bio;
@@ -633,24 +635,23 @@ spectra_jwt_add_pem(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
 
     bio = BIO_new_mem_buf(p, (int) len);
     if (bio == NULL) {
-        snprintf(err->message, sizeof(err->message), "out of memory");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE, "out of memory");
     }
 
     pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     BIO_free(bio);
 
     if (pkey == NULL) {
-        snprintf(err->message, sizeof(err->message),
-                 "not a PEM public key (\"BEGIN PUBLIC KEY\" expected)");
-        return -1;
+        return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                               "not a PEM public key (\"BEGIN "
+                               "PUBLIC KEY\" expected)");
     }
 
     if (EVP_PKEY_is_a(pkey, "RSA")) {
         if (EVP_PKEY_get_bits(pkey) < 2048) {
-            snprintf(err->message, sizeof(err->message),
-                     "the RSA key has %d bits, at least 2048 are needed",
-                     EVP_PKEY_get_bits(pkey));
+            spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                            "the RSA key has %d bits, at least 2048 are needed",
+                            EVP_PKEY_get_bits(pkey));
             EVP_PKEY_free(pkey);
             return -1;
         }
@@ -665,9 +666,9 @@ spectra_jwt_add_pem(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
         a = spectra_jwk_ec_alg(pkey);
 
         if (a < 0) {
-            snprintf(err->message, sizeof(err->message),
-                     "the key is neither RSA nor EC on P-256, P-384 or "
-                     "P-521");
+            spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                            "the key is neither RSA nor EC on P-256, P-384 or "
+                            "P-521");
             EVP_PKEY_free(pkey);
             return -1;
         }
@@ -685,7 +686,7 @@ spectra_jwt_add_pem(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
 
 static int
 spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
-    unsigned algs, spectra_jwt_error_t *err)
+    unsigned algs, spectra_err_t *err)
 {
     int            rc;
     size_t         i, n, kid_len;
@@ -697,18 +698,17 @@ spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
 
     root = json_loadb((const char *) p, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        snprintf(err->message, sizeof(err->message),
-                 "the JWKS is not valid JSON (line %d: %.80s)",
-                 jerr.line, jerr.text);
-        return -1;
+        return spectra_err_set(err, -1, (size_t) jerr.position,
+                               "the JWKS is not valid JSON (line %d: %.80s)",
+                               jerr.line, jerr.text);
     }
 
     keys = json_object_get(root, "keys");
     n = json_array_size(keys);
 
     if (!json_is_array(keys) || n == 0) {
-        snprintf(err->message, sizeof(err->message),
-                 "the JWKS has no non-empty \"keys\" array");
+        spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                        "the JWKS has no non-empty \"keys\" array");
         json_decref(root);
         return -1;
     }
@@ -724,9 +724,9 @@ spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
         if (algs != 0) {
             if (json_object_get(jwk, "alg") != NULL) {
                 if ((key_algs & algs) == 0) {
-                    snprintf(err->message, sizeof(err->message),
-                             "a JWK's \"alg\" is not among the algorithms "
-                             "given");
+                    spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                    "a JWK's \"alg\" is not "
+                                    "among the algorithms given");
                     EVP_PKEY_free(pkey);
                     rc = -1;
                     break;
@@ -743,8 +743,8 @@ spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
 
         if (v != NULL) {
             if (!json_is_string(v)) {
-                snprintf(err->message, sizeof(err->message),
-                         "a JWK's \"kid\" is not a string");
+                spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                "a JWK's \"kid\" is not a string");
                 EVP_PKEY_free(pkey);
                 rc = -1;
                 break;
@@ -754,8 +754,8 @@ spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
             kid_len = json_string_length(v);
 
         } else if (n > 1) {
-            snprintf(err->message, sizeof(err->message),
-                     "a JWKS of several keys needs a \"kid\" on each");
+            spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                            "a JWKS of several keys needs a \"kid\" on each");
             EVP_PKEY_free(pkey);
             rc = -1;
             break;

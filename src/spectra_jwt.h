@@ -25,13 +25,9 @@
 #ifndef SPECTRA_JWT_H
 #define SPECTRA_JWT_H
 
-#include <stddef.h>
+#include <jansson.h>
 
 #include "spectra_core.h"
-#include <stdint.h>
-#include <sys/types.h>
-
-#include <jansson.h>
 
 
 typedef enum {
@@ -76,8 +72,6 @@ typedef enum {
 typedef struct spectra_jwt_keyset_s  spectra_jwt_keyset_t;
 
 
-
-
 typedef struct {
     spectra_str_t               issuer;        /* data NULL: not checked */
     const spectra_str_t        *audiences;     /* any of them must match */
@@ -92,12 +86,6 @@ typedef struct {
     spectra_jwt_alg_t           alg;
     json_t                     *payload;       /* caller json_decref()s */
 } spectra_jwt_token_t;
-
-
-/* Load errors: a message ready for a configuration error. */
-typedef struct {
-    char                        message[200];
-} spectra_jwt_error_t;
 
 
 /* "HS256" .. "ES512" (exact case) to the enum; -1 if unknown. */
@@ -124,11 +112,13 @@ size_t spectra_jwt_keyset_count(const spectra_jwt_keyset_t *ks);
  * - JWKS: {"keys": [...]} of RSA and EC public JWKs (see spectra_jwk.h).
  * algs, when not 0, pins the key(s) to those algorithms, which must all be
  * of the key's family (and curve).  kid (may be NULL) names a PEM or HMAC
- * key; kids are unique in a set.  Returns 0 or -1 with err filled.
+ * key; kids are unique in a set.  Returns 0, or -1 with err filled (code
+ * -1, a message ready for a configuration error; a JWKS that is not JSON
+ * has the byte position of the fault).
  */
 int spectra_jwt_keyset_add(spectra_jwt_keyset_t *ks, const u_char *p,
     size_t len, spectra_jwt_key_format_t format, unsigned algs,
-    const u_char *kid, size_t kid_len, spectra_jwt_error_t *err);
+    const u_char *kid, size_t kid_len, spectra_err_t *err);
 
 /*
  * Verifies a compact JWS.  On SPECTRA_JWT_OK, token->payload holds the

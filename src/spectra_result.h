@@ -20,16 +20,15 @@
  *   later one or counted by TotalNumRows, sets "truncated".
  * Pages are read by a strict RFC 8259 scanner of its own, not jansson: a
  * 10,000-row page makes jansson build some 250,000 heap objects (120 ms
- * here) where a scan without a tree takes a few milliseconds.  Errors carry
- * the byte offset of the offending token.
+ * here) where a scan without a tree takes a few milliseconds.  A malformed
+ * page is SPECTRA_RESULT_ERROR with the core's error value: its position
+ * is the byte offset of the offending token in the page.
  */
 
 #ifndef SPECTRA_RESULT_H
 #define SPECTRA_RESULT_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
+#include "spectra_core.h"
 
 
 #define SPECTRA_RESULT_OK           0
@@ -71,22 +70,10 @@ struct spectra_result_out_s {
     void                     *data;       /* the caller's */
 };
 
-/* Allocation for state that lives as long as the encoder; never freed. */
-typedef void *(*spectra_result_alloc_pt)(void *pool, size_t size);
-
-
 typedef struct {
-    char                      message[160];
-    size_t                    position;   /* byte offset in the page */
-} spectra_result_err_t;
-
-
-typedef struct {
-    u_char                   *name;       /* unique name, UTF-8, NUL ended */
-    size_t                    name_len;
+    spectra_str_t             name;       /* unique name, UTF-8, NUL ended */
     const char               *type;       /* stable type name, NUL ended */
-    u_char                   *key;        /* "name": escaped, for objects */
-    size_t                    key_len;
+    spectra_str_t             key;        /* "name": escaped, for objects */
     unsigned                  numeric:1;
 } spectra_result_column_t;
 
@@ -96,8 +83,8 @@ typedef struct {
     spectra_result_format_e   format;
     unsigned                  flags;
     uint64_t                  max_rows;
-    spectra_result_alloc_pt   alloc;
-    void                     *pool;
+    spectra_pool_t            pool;       /* for state that lives as long
+                                             as the encoder */
 
     uint64_t                  max_bytes;  /* of rows written, 0: no bound */
 
@@ -129,8 +116,7 @@ typedef struct {
 
 /* What one page says about paging; next_token lives in the pool. */
 typedef struct {
-    u_char                   *next_token; /* NULL when this is the last page */
-    size_t                    next_token_len;
+    spectra_str_t             next_token; /* data NULL: the last page */
     int64_t                   total_rows; /* TotalNumRows, -1 when absent */
     size_t                    records;    /* records in this page */
     unsigned                  more:1;     /* fetch next_token for more rows */
@@ -139,7 +125,7 @@ typedef struct {
 
 void spectra_result_init(spectra_result_t *res,
     spectra_result_format_e format, uint64_t max_rows, unsigned flags,
-    spectra_result_alloc_pt alloc, void *pool);
+    const spectra_pool_t *pool);
 
 /*
  * Reads one GetStatementResult response: checks every row it will write
@@ -150,7 +136,7 @@ void spectra_result_init(spectra_result_t *res,
  * written.  page may be NULL.
  */
 int spectra_result_page_open(spectra_result_t *res, const u_char *p,
-    size_t len, spectra_result_page_t *page, spectra_result_err_t *err);
+    size_t len, spectra_result_page_t *page, spectra_err_t *err);
 
 /*
  * Appends rows of the open page to the "data" array (elements only: the
@@ -167,7 +153,7 @@ int spectra_result_page_write(spectra_result_t *res,
 /* page_open() and page_write() without a slice, in one call. */
 int spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,
     spectra_result_out_t *out, spectra_result_page_t *page,
-    spectra_result_err_t *err);
+    spectra_err_t *err);
 
 /*
  * Writes the "metadata.columns" array: [{"name": ..., "type": ...}, ...]
@@ -177,8 +163,8 @@ int spectra_result_columns(spectra_result_t *res, spectra_result_out_t *out);
 
 /* NextToken and TotalNumRows of a page, without encoding its rows. */
 int spectra_result_page_info(const u_char *p, size_t len,
-    spectra_result_page_t *page, spectra_result_alloc_pt alloc, void *pool,
-    spectra_result_err_t *err);
+    spectra_result_page_t *page, const spectra_pool_t *pool,
+    spectra_err_t *err);
 
 /*
  * Spectra's stable name for a Data API typeName ("int4" -> "integer"),

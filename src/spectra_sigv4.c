@@ -36,31 +36,31 @@ static int spectra_sigv4_hexval(u_char c);
 static void spectra_sigv4_hex(const u_char *src, size_t len, u_char *dst);
 static int spectra_sigv4_update(EVP_MD_CTX *md, const void *p, size_t len);
 static int spectra_sigv4_hash_path(EVP_MD_CTX *md,
-    const spectra_sigv4_str_t *path, unsigned s3);
+    const spectra_str_t *path, unsigned s3);
 static size_t spectra_sigv4_decode(const u_char *p, size_t len, u_char *dst,
     size_t size, int *ok);
 static int spectra_sigv4_param_cmp(const spectra_sigv4_param_t *pa,
     const spectra_sigv4_param_t *pb, const u_char *s);
 static int spectra_sigv4_hash_query(EVP_MD_CTX *md,
-    const spectra_sigv4_str_t *query, unsigned skip_signature);
-static int spectra_sigv4_name_eq(const spectra_sigv4_str_t *name,
+    const spectra_str_t *query, unsigned skip_signature);
+static int spectra_sigv4_name_eq(const spectra_str_t *name,
     const u_char *lower, size_t len);
 static int spectra_sigv4_hash_value(EVP_MD_CTX *md, const u_char *p,
     size_t len);
 static int spectra_sigv4_hash_headers(EVP_MD_CTX *md,
     const spectra_sigv4_header_t *headers, size_t nheaders,
-    const spectra_sigv4_str_t *signed_headers, int *missing);
+    const spectra_str_t *signed_headers, int *missing);
 static int spectra_sigv4_canonical_hash(const spectra_sigv4_request_t *req,
-    const spectra_sigv4_str_t *signed_headers, unsigned skip_signature,
+    const spectra_str_t *signed_headers, unsigned skip_signature,
     u_char *hex, int *missing);
 static int spectra_sigv4_compute(const spectra_sigv4_request_t *req,
-    const spectra_sigv4_str_t *signed_headers, unsigned skip_signature,
-    const spectra_sigv4_str_t *secret, const spectra_sigv4_str_t *date,
-    const spectra_sigv4_str_t *region, const spectra_sigv4_str_t *service,
+    const spectra_str_t *signed_headers, unsigned skip_signature,
+    const spectra_str_t *secret, const spectra_str_t *date,
+    const spectra_str_t *region, const spectra_str_t *service,
     const u_char *amz_date, u_char *sig, u_char *creq_hash, int *missing);
 static int spectra_sigv4_signed_list(const spectra_sigv4_header_t *headers,
     size_t nheaders, u_char *buf, size_t size, size_t *len);
-static void spectra_sigv4_fail(spectra_sigv4_error_t *err, int status,
+static void spectra_sigv4_fail(spectra_sigv4_refusal_t *refusal, int status,
     const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static const spectra_sigv4_header_t *spectra_sigv4_find_header(
@@ -68,13 +68,13 @@ static const spectra_sigv4_header_t *spectra_sigv4_find_header(
 static int spectra_sigv4_parse_credential(const u_char *p, size_t len,
     spectra_sigv4_auth_t *auth);
 static int spectra_sigv4_parse_authorization(const u_char *p, size_t len,
-    spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err);
+    spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal);
 static int spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
-    const spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err,
+    const spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal,
     int presigned);
-static int spectra_sigv4_str_is(const spectra_sigv4_str_t *s,
+static int spectra_sigv4_str_is(const spectra_str_t *s,
     const char *lit);
-static int spectra_sigv4_query_get(const spectra_sigv4_str_t *query,
+static int spectra_sigv4_query_get(const spectra_str_t *query,
     const char *name, u_char *dst, size_t size, size_t *len);
 
 
@@ -171,7 +171,7 @@ spectra_sigv4_uri_encode(const u_char *src, size_t len, unsigned keep_slash,
  * becomes "%25XX".
  */
 static int
-spectra_sigv4_hash_path(EVP_MD_CTX *md, const spectra_sigv4_str_t *path,
+spectra_sigv4_hash_path(EVP_MD_CTX *md, const spectra_str_t *path,
     unsigned s3)
 {
     static const char  digits[] = "0123456789ABCDEF";
@@ -276,7 +276,7 @@ spectra_sigv4_param_cmp(const spectra_sigv4_param_t *pa,
  * way, sorted by name then value, joined with '&'.
  */
 static int
-spectra_sigv4_hash_query(EVP_MD_CTX *md, const spectra_sigv4_str_t *query,
+spectra_sigv4_hash_query(EVP_MD_CTX *md, const spectra_str_t *query,
     unsigned skip_signature)
 {
     u_char                 scratch[SPECTRA_SIGV4_QUERY_SCRATCH];
@@ -389,7 +389,7 @@ spectra_sigv4_hash_query(EVP_MD_CTX *md, const spectra_sigv4_str_t *query,
 
 
 static int
-spectra_sigv4_name_eq(const spectra_sigv4_str_t *name, const u_char *lower,
+spectra_sigv4_name_eq(const spectra_str_t *name, const u_char *lower,
     size_t len)
 {
     size_t  i;
@@ -457,7 +457,7 @@ spectra_sigv4_hash_value(EVP_MD_CTX *md, const u_char *p, size_t len)
 static int
 spectra_sigv4_hash_headers(EVP_MD_CTX *md,
     const spectra_sigv4_header_t *headers, size_t nheaders,
-    const spectra_sigv4_str_t *signed_headers, int *missing)
+    const spectra_str_t *signed_headers, int *missing)
 {
     const u_char  *p, *end, *semi;
     size_t         i, len;
@@ -514,7 +514,7 @@ spectra_sigv4_hash_headers(EVP_MD_CTX *md,
 
 static int
 spectra_sigv4_canonical_hash(const spectra_sigv4_request_t *req,
-    const spectra_sigv4_str_t *signed_headers, unsigned skip_signature,
+    const spectra_str_t *signed_headers, unsigned skip_signature,
     u_char *hex, int *missing)
 {
     EVP_MD_CTX    *md;
@@ -640,9 +640,9 @@ spectra_sigv4_parse_amz_date(const u_char *p, size_t len, time_t *t)
 
 
 int
-spectra_sigv4_signing_key(const spectra_sigv4_str_t *secret,
-    const spectra_sigv4_str_t *date, const spectra_sigv4_str_t *region,
-    const spectra_sigv4_str_t *service, u_char *key)
+spectra_sigv4_signing_key(const spectra_str_t *secret,
+    const spectra_str_t *date, const spectra_str_t *region,
+    const spectra_str_t *service, u_char *key)
 {
     u_char        k[SPECTRA_SIGV4_SECRET_MAX + 4];
     unsigned int  klen;
@@ -681,9 +681,9 @@ done:
 
 static int
 spectra_sigv4_compute(const spectra_sigv4_request_t *req,
-    const spectra_sigv4_str_t *signed_headers, unsigned skip_signature,
-    const spectra_sigv4_str_t *secret, const spectra_sigv4_str_t *date,
-    const spectra_sigv4_str_t *region, const spectra_sigv4_str_t *service,
+    const spectra_str_t *signed_headers, unsigned skip_signature,
+    const spectra_str_t *secret, const spectra_str_t *date,
+    const spectra_str_t *region, const spectra_str_t *service,
     const u_char *amz_date, u_char *sig, u_char *creq_hash, int *missing)
 {
     u_char        hash[SPECTRA_SIGV4_HEX_LEN];
@@ -760,8 +760,8 @@ spectra_sigv4_signed_list(const spectra_sigv4_header_t *headers,
     /* insertion sort by lowercased name: a few headers at most */
     for (i = 1; i < nheaders; i++) {
         for (j = i; j > 0; j--) {
-            const spectra_sigv4_str_t  *a = &headers[order[j - 1]].name;
-            const spectra_sigv4_str_t  *b = &headers[order[j]].name;
+            const spectra_str_t        *a = &headers[order[j - 1]].name;
+            const spectra_str_t        *b = &headers[order[j]].name;
 
             cmp = 0;
             for (k = 0; k < a->len && k < b->len && cmp == 0; k++) {
@@ -786,10 +786,10 @@ spectra_sigv4_signed_list(const spectra_sigv4_header_t *headers,
     n = 0;
 
     for (i = 0; i < nheaders; i++) {
-        const spectra_sigv4_str_t  *name = &headers[order[i]].name;
+        const spectra_str_t        *name = &headers[order[i]].name;
 
         if (i > 0) {
-            const spectra_sigv4_str_t  *prev = &headers[order[i - 1]].name;
+            const spectra_str_t        *prev = &headers[order[i - 1]].name;
 
             if (prev->len == name->len
                 && strncasecmp((const char *) prev->data,
@@ -824,7 +824,7 @@ spectra_sigv4_signature(const spectra_sigv4_request_t *req,
     u_char *sig, u_char *creq_hash)
 {
     u_char               list[1024];
-    spectra_sigv4_str_t  signed_headers, date;
+    spectra_str_t        signed_headers, date;
     size_t               len;
     int                  missing;
 
@@ -836,7 +836,7 @@ spectra_sigv4_signature(const spectra_sigv4_request_t *req,
 
     signed_headers.data = list;
     signed_headers.len = len;
-    date.data = amz_date;
+    date.data = (u_char *) amz_date;
     date.len = 8;
     missing = 0;
 
@@ -859,7 +859,7 @@ spectra_sigv4_sign_json(const spectra_sigv4_json_t *in,
     int                      rc;
 
 #define spectra_sigv4_set(s, lit)                                            \
-    (s).data = (const u_char *) (lit); (s).len = sizeof(lit) - 1
+    (s).data = (u_char *) (lit); (s).len = sizeof(lit) - 1
 
     spectra_sigv4_amz_date(in->now, amz_date);
     spectra_sigv4_sha256_hex(in->body.data, in->body.len, payload);
@@ -932,16 +932,17 @@ spectra_sigv4_sign_json(const spectra_sigv4_json_t *in,
 
 
 static void
-spectra_sigv4_fail(spectra_sigv4_error_t *err, int status, const char *type,
-    const char *fmt, ...)
+spectra_sigv4_fail(spectra_sigv4_refusal_t *refusal, int status,
+    const char *type, const char *fmt, ...)
 {
     va_list  args;
 
-    err->status = status;
-    err->type = type;
+    refusal->status = status;
+    refusal->type = type;
 
     va_start(args, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, args);
+    (void) spectra_err_vset(&refusal->err, SPECTRA_SIGV4_ERROR,
+                            SPECTRA_POS_NONE, fmt, args);
     va_end(args);
 }
 
@@ -969,7 +970,7 @@ static int
 spectra_sigv4_parse_credential(const u_char *p, size_t len,
     spectra_sigv4_auth_t *auth)
 {
-    spectra_sigv4_str_t  *parts[4];
+    spectra_str_t        *parts[4];
     const u_char         *end, *slash;
     int                   i;
 
@@ -985,7 +986,7 @@ spectra_sigv4_parse_credential(const u_char *p, size_t len,
             return SPECTRA_SIGV4_ERROR;
         }
 
-        parts[i]->data = p;
+        parts[i]->data = (u_char *) p;
         parts[i]->len = (size_t) (slash - p);
         p = slash + 1;
     }
@@ -997,14 +998,14 @@ spectra_sigv4_parse_credential(const u_char *p, size_t len,
     /* the terminator is checked with the rest of the scope */
     auth->expires = 0;
     auth->signature.len = (size_t) (end - p);   /* borrowed: terminator */
-    auth->signature.data = p;
+    auth->signature.data = (u_char *) p;
 
     return SPECTRA_SIGV4_OK;
 }
 
 
 static int
-spectra_sigv4_str_is(const spectra_sigv4_str_t *s, const char *lit)
+spectra_sigv4_str_is(const spectra_str_t *s, const char *lit)
 {
     size_t  n = strlen(lit);
 
@@ -1014,11 +1015,11 @@ spectra_sigv4_str_is(const spectra_sigv4_str_t *s, const char *lit)
 
 static int
 spectra_sigv4_parse_authorization(const u_char *p, size_t len,
-    spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err)
+    spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal)
 {
     static const char     alg[] = SPECTRA_SIGV4_ALGORITHM;
     const u_char         *end, *comma, *eq;
-    spectra_sigv4_str_t   credential, terminator;
+    spectra_str_t         credential, terminator;
     size_t                nlen;
     int                   have_cred, have_sh, have_sig;
 
@@ -1027,7 +1028,7 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
     if (len < sizeof(alg) || memcmp(p, alg, sizeof(alg) - 1) != 0
         || (p[sizeof(alg) - 1] != ' '))
     {
-        spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+        spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                            "Unsupported Authorization Type");
         return SPECTRA_SIGV4_ERROR;
     }
@@ -1053,7 +1054,7 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
 
         eq = memchr(p, '=', (size_t) (comma - p));
         if (eq == NULL) {
-            spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+            spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                                "Authorization header components must be "
                                "of the form Name=Value");
             return SPECTRA_SIGV4_ERROR;
@@ -1062,17 +1063,17 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
         nlen = (size_t) (eq - p);
 
         if (nlen == 10 && memcmp(p, "Credential", 10) == 0) {
-            credential.data = eq + 1;
+            credential.data = (u_char *) eq + 1;
             credential.len = (size_t) (comma - eq - 1);
             have_cred = 1;
 
         } else if (nlen == 13 && memcmp(p, "SignedHeaders", 13) == 0) {
-            auth->signed_headers.data = eq + 1;
+            auth->signed_headers.data = (u_char *) eq + 1;
             auth->signed_headers.len = (size_t) (comma - eq - 1);
             have_sh = 1;
 
         } else if (nlen == 9 && memcmp(p, "Signature", 9) == 0) {
-            auth->signature.data = eq + 1;
+            auth->signature.data = (u_char *) eq + 1;
             auth->signature.len = (size_t) (comma - eq - 1);
             have_sig = 1;
         }
@@ -1081,7 +1082,7 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
     }
 
     if (!have_cred || !have_sh || !have_sig) {
-        spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+        spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                            "%s%s%s",
                            have_cred ? "" : "Authorization header requires "
                                             "'Credential' parameter. ",
@@ -1089,7 +1090,7 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
                                            "'Signature' parameter. ",
                            have_sh ? "" : "Authorization header requires "
                                           "'SignedHeaders' parameter. ");
-        err->message[strcspn(err->message, "\0")] = '\0';
+        refusal->err.message[strcspn(refusal->err.message, "\0")] = '\0';
         return SPECTRA_SIGV4_ERROR;
     }
 
@@ -1098,7 +1099,7 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
     if (spectra_sigv4_parse_credential(credential.data, credential.len, auth)
         != SPECTRA_SIGV4_OK)
     {
-        spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+        spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                            "Credential must have exactly 5 slash-delimited "
                            "elements, e.g. keyid/date/region/service/term");
         return SPECTRA_SIGV4_ERROR;
@@ -1109,7 +1110,7 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
     auth->signature = terminator;
 
     if (!spectra_sigv4_str_is(&credential, SPECTRA_SIGV4_TERMINATOR)) {
-        spectra_sigv4_fail(err, 403, "InvalidSignatureException",
+        spectra_sigv4_fail(refusal, 403, "InvalidSignatureException",
                            "Credential should be scoped with a valid "
                            "terminator: 'aws4_request', not '%.*s'.",
                            (int) (credential.len > 32 ? 32 : credential.len),
@@ -1123,14 +1124,14 @@ spectra_sigv4_parse_authorization(const u_char *p, size_t len,
 
 static int
 spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
-    const spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err,
+    const spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal,
     int presigned)
 {
     size_t  i;
     int     has_host, has_date;
 
     if (auth->region.len == 0 || auth->region.len > SPECTRA_SIGV4_SCOPE_MAX) {
-        spectra_sigv4_fail(err, 403, presigned
+        spectra_sigv4_fail(refusal, 403, presigned
                            ? "AuthorizationQueryParametersError"
                            : "InvalidSignatureException",
                            "Credential should be scoped to a valid region.");
@@ -1141,7 +1142,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
         u_char  c = auth->region.data[i];
 
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-            spectra_sigv4_fail(err, 403, presigned
+            spectra_sigv4_fail(refusal, 403, presigned
                                ? "AuthorizationQueryParametersError"
                                : "InvalidSignatureException",
                                "Credential should be scoped to a valid "
@@ -1153,7 +1154,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     if (auth->service.len != v->service.len
         || memcmp(auth->service.data, v->service.data, v->service.len) != 0)
     {
-        spectra_sigv4_fail(err, 403, presigned
+        spectra_sigv4_fail(refusal, 403, presigned
                            ? "AuthorizationQueryParametersError"
                            : "InvalidSignatureException",
                            "Credential should be scoped to correct service: "
@@ -1165,7 +1166,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     if (auth->date.len != 8 || auth->amz_date.len != SPECTRA_SIGV4_DATE_LEN
         || memcmp(auth->date.data, auth->amz_date.data, 8) != 0)
     {
-        spectra_sigv4_fail(err, 403, presigned ? "AccessDenied"
+        spectra_sigv4_fail(refusal, 403, presigned ? "AccessDenied"
                                                : "InvalidSignatureException",
                            "Date in Credential scope does not match "
                            "YYYYMMDD from ISO-8601 version of date from "
@@ -1186,7 +1187,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
               || c == ';'))
         {
-            spectra_sigv4_fail(err, 403, presigned
+            spectra_sigv4_fail(refusal, 403, presigned
                                ? "AuthorizationQueryParametersError"
                                : "InvalidSignatureException",
                                "SignedHeaders must be lowercase header "
@@ -1218,7 +1219,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     }
 
     if (!has_host) {
-        spectra_sigv4_fail(err, 403, presigned
+        spectra_sigv4_fail(refusal, 403, presigned
                            ? "AuthorizationQueryParametersError"
                            : "InvalidSignatureException",
                            "'Host' or ':authority' must be a 'SignedHeader' "
@@ -1227,7 +1228,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     }
 
     if (!presigned && !has_date) {
-        spectra_sigv4_fail(err, 403, "InvalidSignatureException",
+        spectra_sigv4_fail(refusal, 403, "InvalidSignatureException",
                            "'X-Amz-Date' must be a 'SignedHeader' in the "
                            "AWS Authorization.");
         return SPECTRA_SIGV4_ERROR;
@@ -1239,11 +1240,11 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
 
 int
 spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
-    spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err)
+    spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal)
 {
     const spectra_sigv4_header_t  *h;
     spectra_sigv4_request_t        req;
-    spectra_sigv4_str_t            secret;
+    spectra_str_t                  secret;
     u_char                         payload[SPECTRA_SIGV4_HEX_LEN];
     u_char                         sig[SPECTRA_SIGV4_HEX_LEN];
     u_char                         a[SPECTRA_SIGV4_DATE_LEN + 1];
@@ -1255,13 +1256,13 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
 
     h = spectra_sigv4_find_header(v, "authorization");
     if (h == NULL) {
-        spectra_sigv4_fail(err, 400, "MissingAuthenticationTokenException",
+        spectra_sigv4_fail(refusal, 400, "MissingAuthenticationTokenException",
                            "Missing Authentication Token");
         return SPECTRA_SIGV4_ERROR;
     }
 
     if (spectra_sigv4_parse_authorization(h->value.data, h->value.len, auth,
-                                          err)
+                                          refusal)
         != SPECTRA_SIGV4_OK)
     {
         return SPECTRA_SIGV4_ERROR;
@@ -1269,7 +1270,7 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
 
     h = spectra_sigv4_find_header(v, "x-amz-date");
     if (h == NULL) {
-        spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+        spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                            "Authorization header requires existence of "
                            "either a 'X-Amz-Date' or a 'Date' header.");
         return SPECTRA_SIGV4_ERROR;
@@ -1280,12 +1281,12 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
     if (spectra_sigv4_parse_amz_date(h->value.data, h->value.len, &t)
         != SPECTRA_SIGV4_OK)
     {
-        spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+        spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                            "Date must be in ISO-8601 'basic format'.");
         return SPECTRA_SIGV4_ERROR;
     }
 
-    if (spectra_sigv4_check_scope(v, auth, err, 0) != SPECTRA_SIGV4_OK) {
+    if (spectra_sigv4_check_scope(v, auth, refusal, 0) != SPECTRA_SIGV4_OK) {
         return SPECTRA_SIGV4_ERROR;
     }
 
@@ -1293,7 +1294,7 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
         spectra_sigv4_amz_date(v->now - SPECTRA_SIGV4_MAX_SKEW, a);
         spectra_sigv4_amz_date(v->now, b);
         a[SPECTRA_SIGV4_DATE_LEN] = b[SPECTRA_SIGV4_DATE_LEN] = '\0';
-        spectra_sigv4_fail(err, 403, "InvalidSignatureException",
+        spectra_sigv4_fail(refusal, 403, "InvalidSignatureException",
                            "Signature expired: %.16s is now earlier than "
                            "%s (%s - 15 min.)",
                            (const char *) auth->amz_date.data, a, b);
@@ -1304,7 +1305,7 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
         spectra_sigv4_amz_date(v->now + SPECTRA_SIGV4_MAX_SKEW, a);
         spectra_sigv4_amz_date(v->now, b);
         a[SPECTRA_SIGV4_DATE_LEN] = b[SPECTRA_SIGV4_DATE_LEN] = '\0';
-        spectra_sigv4_fail(err, 403, "InvalidSignatureException",
+        spectra_sigv4_fail(refusal, 403, "InvalidSignatureException",
                            "Signature not yet current: %.16s is still "
                            "later than %s (%s + 15 min.)",
                            (const char *) auth->amz_date.data, a, b);
@@ -1316,7 +1317,7 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
         || spectra_sigv4_find_header(v, "x-amz-security-token") != NULL)
     {
         /* no temporary credentials are issued: any token is invalid */
-        spectra_sigv4_fail(err, 403, "UnrecognizedClientException",
+        spectra_sigv4_fail(refusal, 403, "UnrecognizedClientException",
                            "The security token included in the request is "
                            "invalid.");
         return SPECTRA_SIGV4_ERROR;
@@ -1339,7 +1340,7 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
                               auth->amz_date.data, sig, NULL, &missing)
         != SPECTRA_SIGV4_OK)
     {
-        spectra_sigv4_fail(err, 400, "IncompleteSignatureException",
+        spectra_sigv4_fail(refusal, 400, "IncompleteSignatureException",
                            "The request could not be canonicalized.");
         return SPECTRA_SIGV4_ERROR;
     }
@@ -1351,7 +1352,7 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
     OPENSSL_cleanse(sig, sizeof(sig));
 
     if (!same || missing) {
-        spectra_sigv4_fail(err, 403, "InvalidSignatureException",
+        spectra_sigv4_fail(refusal, 403, "InvalidSignatureException",
                            "The request signature we calculated does not "
                            "match the signature you provided. Check your "
                            "AWS Secret Access Key and signing method. "
@@ -1364,8 +1365,8 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
 
 
 int
-spectra_sigv4_presign(const spectra_sigv4_str_t *method,
-    const spectra_sigv4_str_t *host, const spectra_sigv4_str_t *path,
+spectra_sigv4_presign(const spectra_str_t *method,
+    const spectra_str_t *host, const spectra_str_t *path,
     unsigned s3, time_t now, unsigned expires,
     const spectra_sigv4_credentials_t *cred, u_char *out, size_t size,
     size_t *len)
@@ -1443,7 +1444,7 @@ spectra_sigv4_presign(const spectra_sigv4_str_t *method,
     spectra_sigv4_put("&X-Amz-SignedHeaders=host",
                       sizeof("&X-Amz-SignedHeaders=host") - 1);
 
-    header.name.data = (const u_char *) "host";
+    header.name.data = (u_char *) "host";
     header.name.len = 4;
     header.value = *host;
 
@@ -1453,7 +1454,7 @@ spectra_sigv4_presign(const spectra_sigv4_str_t *method,
     req.query.len = n;
     req.headers = &header;
     req.nheaders = 1;
-    req.payload_hash.data = (const u_char *) SPECTRA_SIGV4_UNSIGNED_PAYLOAD;
+    req.payload_hash.data = (u_char *) SPECTRA_SIGV4_UNSIGNED_PAYLOAD;
     req.payload_hash.len = sizeof(SPECTRA_SIGV4_UNSIGNED_PAYLOAD) - 1;
     req.s3 = s3;
 
@@ -1480,7 +1481,7 @@ spectra_sigv4_presign(const spectra_sigv4_str_t *method,
  * (size_t) -1 when the parameter is absent (an error either way).
  */
 static int
-spectra_sigv4_query_get(const spectra_sigv4_str_t *query, const char *name,
+spectra_sigv4_query_get(const spectra_str_t *query, const char *name,
     u_char *dst, size_t size, size_t *len)
 {
     const u_char  *p, *end, *amp;
@@ -1517,10 +1518,10 @@ spectra_sigv4_query_get(const spectra_sigv4_str_t *query, const char *name,
 
 int
 spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
-    spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err)
+    spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal)
 {
     spectra_sigv4_request_t  req;
-    spectra_sigv4_str_t      secret, terminator;
+    spectra_str_t            secret, terminator;
     u_char                   algorithm[32], token[8], date[32];
     u_char                   expires[16], sh[256], signature[80];
     u_char                   sig[SPECTRA_SIGV4_HEX_LEN];
@@ -1548,7 +1549,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
                                    sizeof(signature), &slen)
            != SPECTRA_SIGV4_OK)
     {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "Query-string authentication version 4 requires "
                            "the X-Amz-Algorithm, X-Amz-Credential, "
                            "X-Amz-Signature, X-Amz-Date, "
@@ -1560,7 +1561,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     if (alen != sizeof(SPECTRA_SIGV4_ALGORITHM) - 1
         || memcmp(algorithm, SPECTRA_SIGV4_ALGORITHM, alen) != 0)
     {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "X-Amz-Algorithm only supports "
                            "\"AWS4-HMAC-SHA256\"");
         return SPECTRA_SIGV4_ERROR;
@@ -1569,7 +1570,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     if (spectra_sigv4_parse_credential(auth->credential, clen, auth)
         != SPECTRA_SIGV4_OK)
     {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "Error parsing the X-Amz-Credential parameter; "
                            "the Credential is mal-formed; expecting "
                            "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
@@ -1580,7 +1581,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     terminator = auth->signature;
 
     if (!spectra_sigv4_str_is(&terminator, SPECTRA_SIGV4_TERMINATOR)) {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "Error parsing the X-Amz-Credential parameter; "
                            "incorrect terminal. This endpoint uses "
                            "\"aws4_request\".");
@@ -1595,7 +1596,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     auth->amz_date.len = dlen;
 
     if (spectra_sigv4_parse_amz_date(date, dlen, &t) != SPECTRA_SIGV4_OK) {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "X-Amz-Date must be in the ISO8601 Long Format "
                            "\"yyyyMMdd'T'HHmmss'Z'\"");
         return SPECTRA_SIGV4_ERROR;
@@ -1612,33 +1613,33 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     }
 
     if (elen == 0 || exp < 0) {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "X-Amz-Expires should be a number");
         return SPECTRA_SIGV4_ERROR;
     }
 
     if (exp > SPECTRA_SIGV4_MAX_EXPIRES) {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "X-Amz-Expires must be less than a week (in "
                            "seconds) that is, the given X-Amz-Expires must "
                            "be less than 604800 seconds");
         return SPECTRA_SIGV4_ERROR;
     }
 
-    if (spectra_sigv4_check_scope(v, auth, err, 1) != SPECTRA_SIGV4_OK) {
+    if (spectra_sigv4_check_scope(v, auth, refusal, 1) != SPECTRA_SIGV4_OK) {
         return SPECTRA_SIGV4_ERROR;
     }
 
     auth->expires = t + exp;
 
     if (t > v->now + SPECTRA_SIGV4_MAX_SKEW) {
-        spectra_sigv4_fail(err, 403, "AccessDenied",
+        spectra_sigv4_fail(refusal, 403, "AccessDenied",
                            "Request is not valid yet");
         return SPECTRA_SIGV4_ERROR;
     }
 
     if (v->now > auth->expires) {
-        spectra_sigv4_fail(err, 403, "AccessDenied", "Request has expired");
+        spectra_sigv4_fail(refusal, 403, "AccessDenied", "Request has expired");
         return SPECTRA_SIGV4_ERROR;
     }
 
@@ -1648,7 +1649,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
                                     token, sizeof(token), &alen),
             alen != (size_t) -1))
     {
-        spectra_sigv4_fail(err, 403, "InvalidAccessKeyId",
+        spectra_sigv4_fail(refusal, 403, "InvalidAccessKeyId",
                            "The AWS Access Key Id you provided does not "
                            "exist in our records.");
         return SPECTRA_SIGV4_ERROR;
@@ -1659,7 +1660,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     req.query = v->query;
     req.headers = v->headers;
     req.nheaders = v->nheaders;
-    req.payload_hash.data = (const u_char *) SPECTRA_SIGV4_UNSIGNED_PAYLOAD;
+    req.payload_hash.data = (u_char *) SPECTRA_SIGV4_UNSIGNED_PAYLOAD;
     req.payload_hash.len = sizeof(SPECTRA_SIGV4_UNSIGNED_PAYLOAD) - 1;
     req.s3 = v->s3;
     missing = 0;
@@ -1669,7 +1670,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
                               date, sig, NULL, &missing)
         != SPECTRA_SIGV4_OK)
     {
-        spectra_sigv4_fail(err, 400, "AuthorizationQueryParametersError",
+        spectra_sigv4_fail(refusal, 400, "AuthorizationQueryParametersError",
                            "The request could not be canonicalized.");
         return SPECTRA_SIGV4_ERROR;
     }
@@ -1688,7 +1689,7 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     auth->amz_date.len = 0;
 
     if (!same || missing) {
-        spectra_sigv4_fail(err, 403, "SignatureDoesNotMatch",
+        spectra_sigv4_fail(refusal, 403, "SignatureDoesNotMatch",
                            "The request signature we calculated does not "
                            "match the signature you provided. Check your "
                            "key and signing method.");

@@ -13,8 +13,9 @@
  *   presigned URL), checks the credential scope (terminator, service, date),
  *   the clock skew (15 minutes) or the expiry, looks the secret up through
  *   the caller's callback, recomputes the signature and compares it in
- *   constant time; failures come back as AWS-like error values (HTTP
- *   status, __type, message) that never contain a secret or a signature;
+ *   constant time; failures come back as AWS-like refusals (HTTP
+ *   status, __type, and the core's error value with the message) that
+ *   never contain a secret or a signature;
  * - every output goes into memory the caller provides; no globals, no
  *   allocation apart from OpenSSL's digest context.
  */
@@ -22,10 +23,9 @@
 #ifndef SPECTRA_SIGV4_H
 #define SPECTRA_SIGV4_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include <time.h>
-#include <sys/types.h>
+
+#include "spectra_core.h"
 
 #define SPECTRA_SIGV4_OK            0
 #define SPECTRA_SIGV4_ERROR        -1
@@ -44,67 +44,67 @@
 
 
 typedef struct {
-    size_t          len;
-    const u_char   *data;
-} spectra_sigv4_str_t;
-
-
-typedef struct {
-    spectra_sigv4_str_t  name;
-    spectra_sigv4_str_t  value;
+    spectra_str_t        name;
+    spectra_str_t        value;
 } spectra_sigv4_header_t;
 
 
 typedef struct {
-    spectra_sigv4_str_t  access_key;
-    spectra_sigv4_str_t  secret_key;
-    spectra_sigv4_str_t  session_token;   /* len 0: no session token */
-    spectra_sigv4_str_t  region;
-    spectra_sigv4_str_t  service;
+    spectra_str_t        access_key;
+    spectra_str_t        secret_key;
+    spectra_str_t        session_token;   /* len 0: no session token */
+    spectra_str_t        region;
+    spectra_str_t        service;
 } spectra_sigv4_credentials_t;
 
 
 /* A request to sign: every header given here is signed. */
 typedef struct {
-    spectra_sigv4_str_t            method;
-    spectra_sigv4_str_t            path;     /* decoded; empty means "/" */
-    spectra_sigv4_str_t            query;    /* as sent, without '?' */
+    spectra_str_t                  method;
+    spectra_str_t                  path;     /* decoded; empty means "/" */
+    spectra_str_t                  query;    /* as sent, without '?' */
     const spectra_sigv4_header_t  *headers;
     size_t                         nheaders;
-    spectra_sigv4_str_t            payload_hash; /* hex or UNSIGNED-PAYLOAD */
+    spectra_str_t                  payload_hash; /* hex or UNSIGNED-PAYLOAD */
     unsigned                       s3;       /* 1: encode the path once */
 } spectra_sigv4_request_t;
 
 
 /* An AWS JSON 1.1 POST to sign (the Data API calls of the module). */
 typedef struct {
-    spectra_sigv4_str_t  host;          /* Host header, with :port if any */
-    spectra_sigv4_str_t  target;        /* RedshiftData.ExecuteStatement */
-    spectra_sigv4_str_t  content_type;  /* len 0: application/x-amz-json-1.1 */
-    spectra_sigv4_str_t  body;
+    spectra_str_t        host;          /* Host header, with :port if any */
+    spectra_str_t        target;        /* RedshiftData.ExecuteStatement */
+    spectra_str_t        content_type;  /* len 0: application/x-amz-json-1.1 */
+    spectra_str_t        body;
     time_t               now;
 } spectra_sigv4_json_t;
 
 
 /* What a verified (or partly parsed) Authorization said. */
 typedef struct {
-    spectra_sigv4_str_t  access_key;
-    spectra_sigv4_str_t  date;           /* scope date, YYYYMMDD */
-    spectra_sigv4_str_t  region;
-    spectra_sigv4_str_t  service;
-    spectra_sigv4_str_t  signed_headers; /* "content-type;host;..." */
-    spectra_sigv4_str_t  signature;      /* never log this */
-    spectra_sigv4_str_t  amz_date;       /* X-Amz-Date value */
+    spectra_str_t        access_key;
+    spectra_str_t        date;           /* scope date, YYYYMMDD */
+    spectra_str_t        region;
+    spectra_str_t        service;
+    spectra_str_t        signed_headers; /* "content-type;host;..." */
+    spectra_str_t        signature;      /* never log this */
+    spectra_str_t        amz_date;       /* X-Amz-Date value */
     time_t               expires;        /* presigned: absolute expiry */
     u_char               credential[256]; /* presigned: decoded scope */
 } spectra_sigv4_auth_t;
 
 
+/*
+ * A refusal as AWS words it: the HTTP status and the __type of the answer
+ * with the core's error value (code SPECTRA_SIGV4_ERROR, AWS's message,
+ * no position).
+ */
 typedef struct {
-    int          status;        /* HTTP status: 400 or 403 */
-    const char  *type;          /* AWS __type, e.g. InvalidSignatureException */
-    char         message[320];
-} spectra_sigv4_error_t;
+    int                  status;         /* HTTP status: 400 or 403 */
+    const char          *type;           /* AWS __type, e.g.
+                                            InvalidSignatureException */
+    spectra_err_t        err;
+} spectra_sigv4_refusal_t;
 
 
 /*
@@ -113,18 +113,18 @@ typedef struct {
  * SPECTRA_SIGV4_ERROR when the key is unknown.
  */
 typedef int (*spectra_sigv4_lookup_pt)(void *data, const u_char *key,
-    size_t len, spectra_sigv4_str_t *secret);
+    size_t len, spectra_str_t *secret);
 
 
 /* An incoming request to verify. */
 typedef struct {
-    spectra_sigv4_str_t            method;
-    spectra_sigv4_str_t            path;       /* decoded */
-    spectra_sigv4_str_t            query;      /* as sent, without '?' */
+    spectra_str_t                  method;
+    spectra_str_t                  path;       /* decoded */
+    spectra_str_t                  query;      /* as sent, without '?' */
     const spectra_sigv4_header_t  *headers;    /* all request headers */
     size_t                         nheaders;
-    spectra_sigv4_str_t            body;       /* hashed unless presigned */
-    spectra_sigv4_str_t            service;    /* required scope service */
+    spectra_str_t                  body;       /* hashed unless presigned */
+    spectra_str_t                  service;    /* required scope service */
     time_t                         now;
     unsigned                       s3;         /* path encoded once */
     spectra_sigv4_lookup_pt        lookup;
@@ -142,9 +142,9 @@ void spectra_sigv4_amz_date(time_t t, u_char *out);
 int spectra_sigv4_parse_amz_date(const u_char *p, size_t len, time_t *t);
 
 /* The raw 32-byte signing key for date (YYYYMMDD), region and service. */
-int spectra_sigv4_signing_key(const spectra_sigv4_str_t *secret,
-    const spectra_sigv4_str_t *date, const spectra_sigv4_str_t *region,
-    const spectra_sigv4_str_t *service, u_char *key);
+int spectra_sigv4_signing_key(const spectra_str_t *secret,
+    const spectra_str_t *date, const spectra_str_t *region,
+    const spectra_str_t *service, u_char *key);
 
 /*
  * Signature (64 hex characters) of req at amz_date (16 characters) with
@@ -170,10 +170,10 @@ int spectra_sigv4_sign_json(const spectra_sigv4_json_t *in,
 /*
  * Verifies a header-signed request (Authorization: AWS4-HMAC-SHA256 ...).
  * On success fills auth (pointers into the request) and returns
- * SPECTRA_SIGV4_OK; otherwise fills err and returns SPECTRA_SIGV4_ERROR.
+ * SPECTRA_SIGV4_OK; otherwise fills refusal and returns SPECTRA_SIGV4_ERROR.
  */
 int spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
-    spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err);
+    spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal);
 
 /*
  * Writes the query string of a presigned URL for method + host + path
@@ -181,8 +181,8 @@ int spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
  * host) into out (size bytes, NUL-terminated); the caller appends it after
  * '?'. expires is in seconds, 1 .. SPECTRA_SIGV4_MAX_EXPIRES.
  */
-int spectra_sigv4_presign(const spectra_sigv4_str_t *method,
-    const spectra_sigv4_str_t *host, const spectra_sigv4_str_t *path,
+int spectra_sigv4_presign(const spectra_str_t *method,
+    const spectra_str_t *host, const spectra_str_t *path,
     unsigned s3, time_t now, unsigned expires,
     const spectra_sigv4_credentials_t *cred, u_char *out, size_t size,
     size_t *len);
@@ -194,7 +194,7 @@ int spectra_sigv4_presign(const spectra_sigv4_str_t *method,
  * expired" (403), InvalidAccessKeyId (403), SignatureDoesNotMatch (403).
  */
 int spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
-    spectra_sigv4_auth_t *auth, spectra_sigv4_error_t *err);
+    spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal);
 
 /* URI-encodes src the SigV4 way (keeps A-Za-z0-9-_.~, and '/' if
  * keep_slash); returns the output length, or 0 if size is too small. */

@@ -47,7 +47,7 @@ static enum MHD_Result da_collect_header(void *cls, enum MHD_ValueKind kind,
 static enum MHD_Result da_collect_arg(void *cls, enum MHD_ValueKind kind,
     const char *key, const char *value);
 static int da_lookup_key(void *data, const u_char *key, size_t len,
-    spectra_sigv4_str_t *secret);
+    spectra_str_t *secret);
 static enum MHD_Result da_reply(struct MHD_Connection *c, int status,
     json_t *body, const char *error_type);
 static enum MHD_Result da_reply_text(struct MHD_Connection *c, int status,
@@ -78,9 +78,9 @@ da_collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
         return MHD_NO;
     }
 
-    hs->h[hs->n].name.data = (const u_char *) key;
+    hs->h[hs->n].name.data = (u_char *) key;
     hs->h[hs->n].name.len = strlen(key);
-    hs->h[hs->n].value.data = (const u_char *) (value != NULL ? value : "");
+    hs->h[hs->n].value.data = (u_char *) (value != NULL ? value : "");
     hs->h[hs->n].value.len = value != NULL ? strlen(value) : 0;
     hs->n++;
 
@@ -125,7 +125,7 @@ da_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 
 static int
 da_lookup_key(void *data, const u_char *key, size_t len,
-    spectra_sigv4_str_t *secret)
+    spectra_str_t *secret)
 {
     da_ctx_t  *ctx = data;
     size_t     i;
@@ -134,7 +134,7 @@ da_lookup_key(void *data, const u_char *key, size_t len,
         if (strlen(ctx->keys[i].access_key) == len
             && memcmp(ctx->keys[i].access_key, key, len) == 0)
         {
-            secret->data = (const u_char *) ctx->keys[i].secret_key;
+            secret->data = (u_char *) ctx->keys[i].secret_key;
             secret->len = strlen(ctx->keys[i].secret_key);
             return SPECTRA_SIGV4_OK;
         }
@@ -298,16 +298,16 @@ static enum MHD_Result
 da_handle(da_ctx_t *ctx, struct MHD_Connection *c, const char *url,
     const char *method, da_conn_t *dc)
 {
-    da_headers_t            hs;
-    da_query_t              q;
-    spectra_sigv4_verify_t  v;
-    spectra_sigv4_auth_t    auth;
-    spectra_sigv4_error_t   err;
-    da_request_t            r;
-    json_error_t            jerr;
-    const char             *target;
-    char                    access_key[129];
-    enum MHD_Result         rc;
+    da_headers_t             hs;
+    da_query_t               q;
+    spectra_sigv4_verify_t   v;
+    spectra_sigv4_auth_t     auth;
+    spectra_sigv4_refusal_t  refusal;
+    da_request_t             r;
+    json_error_t             jerr;
+    const char              *target;
+    char                     access_key[129];
+    enum MHD_Result          rc;
 
     if (dc->too_big) {
         return da_error(c, 400, "ValidationException",
@@ -327,25 +327,26 @@ da_handle(da_ctx_t *ctx, struct MHD_Connection *c, const char *url,
     }
 
     memset(&v, 0, sizeof(v));
-    v.method.data = (const u_char *) method;
+    v.method.data = (u_char *) method;
     v.method.len = strlen(method);
-    v.path.data = (const u_char *) url;
+    v.path.data = (u_char *) url;
     v.path.len = strlen(url);
-    v.query.data = (const u_char *) q.buf;
+    v.query.data = (u_char *) q.buf;
     v.query.len = q.len;
     v.headers = hs.h;
     v.nheaders = hs.n;
-    v.body.data = (const u_char *) (dc->body != NULL ? dc->body : "");
+    v.body.data = (u_char *) (dc->body != NULL ? dc->body : "");
     v.body.len = dc->len;
-    v.service.data = (const u_char *) "redshift-data";
+    v.service.data = (u_char *) "redshift-data";
     v.service.len = sizeof("redshift-data") - 1;
     v.now = time(NULL);
     v.lookup = da_lookup_key;
     v.lookup_data = ctx;
 
-    if (spectra_sigv4_verify(&v, &auth, &err) != SPECTRA_SIGV4_OK) {
-        da_log(ctx, "refused: %s %s", err.type, err.message);
-        return da_error(c, err.status, err.type, err.message, NULL);
+    if (spectra_sigv4_verify(&v, &auth, &refusal) != SPECTRA_SIGV4_OK) {
+        da_log(ctx, "refused: %s %s", refusal.type, refusal.err.message);
+        return da_error(c, refusal.status, refusal.type, refusal.err.message,
+                        NULL);
     }
 
     if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0) {

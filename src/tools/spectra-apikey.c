@@ -45,7 +45,7 @@ main(int argc, char **argv)
     const char           *tenant, *db_user, *db_group, *permissions;
     const char           *attrs[MAX_ATTRS];
     spectra_str_t         secret;
-    spectra_jwt_error_t   err;
+    spectra_err_t         err;
     spectra_apikeys_t    *check;
 
     static const struct option  options[] = {

@@ -4,6 +4,7 @@
  */
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,14 +21,14 @@ static char  secret_hash[65];
 static void hash_setup(void);
 
 
-static spectra_apikeys_t *parse(const char *text, spectra_jwt_error_t *err);
+static spectra_apikeys_t *parse(const char *text, spectra_err_t *err);
 static spectra_apikey_rc_t check(const spectra_apikeys_t *keys,
     const char *key, const spectra_apikey_t **entry, const char **reason);
 static Suite *apikey_suite(void);
 
 
 static spectra_apikeys_t *
-parse(const char *text, spectra_jwt_error_t *err)
+parse(const char *text, spectra_err_t *err)
 {
     return spectra_apikeys_parse((const u_char *) text, strlen(text), err);
 }
@@ -68,7 +69,7 @@ START_TEST(test_verify)
     char                     text[1024];
     const char              *reason;
     spectra_str_t            v;
-    spectra_jwt_error_t      err;
+    spectra_err_t            err;
     spectra_apikeys_t       *keys;
     const spectra_apikey_t  *k;
 
@@ -162,7 +163,7 @@ START_TEST(test_file_refused)
 {
     size_t                i;
     char                  text[512];
-    spectra_jwt_error_t   err;
+    spectra_err_t         err;
     spectra_apikeys_t    *keys;
 
     static const struct {
@@ -230,11 +231,14 @@ START_TEST(test_file_refused)
              secret_hash, secret_hash);
     ck_assert_ptr_null(parse(text, &err));
     ck_assert_str_eq(err.message, "the key id \"k1\" appears twice");
+    ck_assert_uint_eq(err.position, SPECTRA_POS_NONE);
 
     snprintf(text, sizeof(text), "k1 %s tenant=a\nk2 %s\n", secret_hash,
              secret_hash);
     ck_assert_ptr_null(parse(text, &err));
     ck_assert_str_eq(err.message, "line 2: a line has no tenant=");
+    ck_assert_int_eq(err.code, -1);
+    ck_assert_uint_eq(err.position, strchr(text, '\n') + 1 - text);
 
     keys = parse("# only comments\n\n", &err);
     ck_assert_ptr_nonnull(keys);
@@ -250,7 +254,7 @@ START_TEST(test_mint)
     char                     hex[65], text[256];
     const char              *reason;
     spectra_str_t            secret;
-    spectra_jwt_error_t      err;
+    spectra_err_t            err;
     spectra_apikeys_t       *keys;
     const spectra_apikey_t  *k;
 

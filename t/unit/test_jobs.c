@@ -30,7 +30,7 @@ typedef struct {
 static void *t_alloc(void *pool, size_t size);
 static void t_setup(void);
 static void t_teardown(void);
-static spectra_job_str_t t_str(const char *s);
+static spectra_str_t t_str(const char *s);
 static int t_open(spectra_job_store_t **store);
 static int t_open_conf(spectra_job_store_t **store, int autocheckpoint);
 static void t_writer(int n, double *us, size_t *busy);
@@ -49,9 +49,9 @@ Suite *jobs_suite(void);
 
 
 static t_pool_t              pool;
-static spectra_job_pool_t    jpool;
+static spectra_pool_t        jpool;
 static spectra_job_store_t  *store;
-static spectra_job_err_t     err;
+static spectra_err_t         err;
 static char                  dir[64];
 static char                  path[128];
 
@@ -121,10 +121,10 @@ t_teardown(void)
 }
 
 
-static spectra_job_str_t
+static spectra_str_t
 t_str(const char *s)
 {
-    spectra_job_str_t  str;
+    spectra_str_t      str;
 
     str.data = (u_char *) s;
     str.len = (s != NULL) ? strlen(s) : 0;
@@ -191,7 +191,7 @@ static int
 t_get(spectra_job_store_t *st, const char *tenant, const u_char *id,
     spectra_job_t *job)
 {
-    spectra_job_str_t  t, i;
+    spectra_str_t      t, i;
 
     t = t_str(tenant);
     i = t_str((const char *) id);
@@ -442,6 +442,8 @@ START_TEST(test_get_isolation)
     ck_assert_int_eq(t_get(store, "globex", id, &got),
                      SPECTRA_JOB_NOT_FOUND);
     ck_assert_str_eq(err.message, "job not found");
+    ck_assert_int_eq(err.code, SPECTRA_JOB_NOT_FOUND);
+    ck_assert_uint_eq(err.position, SPECTRA_POS_NONE);
     ck_assert_int_eq(t_get(store, "acm", id, &got), SPECTRA_JOB_NOT_FOUND);
     ck_assert_int_eq(t_get(store, "acme ", id, &got), SPECTRA_JOB_NOT_FOUND);
     ck_assert_int_eq(t_get(store, "acme",
@@ -660,7 +662,7 @@ START_TEST(test_cancel)
 {
     u_char             id[SPECTRA_JOB_ID_LEN + 1];
     spectra_job_t      job;
-    spectra_job_str_t  tenant, other, jid;
+    spectra_str_t      tenant, other, jid;
 
     ck_assert_int_eq(t_create("acme", 1000, SPECTRA_JOB_QUERY,
                               SPECTRA_JOB_PENDING, id), SPECTRA_JOB_OK);
@@ -703,7 +705,7 @@ START_TEST(test_cancel_running_and_finished)
 {
     u_char             a[SPECTRA_JOB_ID_LEN + 1], b[SPECTRA_JOB_ID_LEN + 1];
     spectra_job_t      job;
-    spectra_job_str_t  tenant, jid;
+    spectra_str_t      tenant, jid;
 
     ck_assert_int_eq(t_create("acme", 1000, SPECTRA_JOB_QUERY,
                               SPECTRA_JOB_RUNNING, a), SPECTRA_JOB_OK);
@@ -739,7 +741,7 @@ START_TEST(test_create_cap)
     u_char         id[3][SPECTRA_JOB_ID_LEN + 1];
     unsigned       n;
     spectra_job_t  job;
-    spectra_job_str_t  acme = t_str("acme");
+    spectra_str_t      acme = t_str("acme");
 
     for (i = 0; i < 2; i++) {
         t_job(&job, "acme", 1000 + i);
@@ -752,6 +754,7 @@ START_TEST(test_create_cap)
     ck_assert_int_eq(store->ops->create(store, &job, 2, &err),
                      SPECTRA_JOB_LIMIT);
     ck_assert_str_eq(err.message, "the tenant has 2 active jobs");
+    ck_assert_int_eq(err.code, SPECTRA_JOB_LIMIT);
 
     /* no cap, another tenant, a finished job: the cap does not apply */
     t_job(&job, "acme", 1011);
@@ -768,12 +771,12 @@ START_TEST(test_create_cap)
     ck_assert_uint_eq(n, 3);
 
     ck_assert_int_eq(store->ops->cancel(store, &acme,
-                                        &(spectra_job_str_t) {
+                                        &(spectra_str_t) {
                                             SPECTRA_JOB_ID_LEN, id[0] },
                                         2000, NULL, &jpool, &err),
                      SPECTRA_JOB_OK);
     ck_assert_int_eq(store->ops->cancel(store, &acme,
-                                        &(spectra_job_str_t) {
+                                        &(spectra_str_t) {
                                             SPECTRA_JOB_ID_LEN, id[2] },
                                         2000, NULL, &jpool, &err),
                      SPECTRA_JOB_OK);
@@ -1164,7 +1167,7 @@ END_TEST
 START_TEST(test_idempotency)
 {
     spectra_job_t      job, again, other, found;
-    spectra_job_str_t  tenant, key;
+    spectra_str_t      tenant, key;
 
     t_job(&job, "acme", 1000);
     job.idempotency_key = t_str("order-42");
@@ -1651,7 +1654,7 @@ START_TEST(test_json_query)
     json_t            *j;
     json_error_t       jerr;
     spectra_job_t      job;
-    spectra_job_str_t  prefix;
+    spectra_str_t      prefix;
 
     memset(&job, 0, sizeof(job));
     memcpy(job.id, "job_0123456789abcdefghjkmnpqrs", SPECTRA_JOB_ID_LEN + 1);

@@ -26,10 +26,10 @@
 static u_char *slurp(const char *path, size_t *len);
 static int add_file(spectra_jwt_keyset_t *ks, const char *path,
     spectra_jwt_key_format_t format, const char *algs, const char *kid,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static spectra_jwt_keyset_t *fixture_keyset(void);
 static int add_jwks_text(const char *text, const char *algs,
-    spectra_jwt_error_t *err);
+    spectra_err_t *err);
 static void policy_init(spectra_jwt_policy_t *policy, json_t *vectors);
 static json_t *load_vectors(void);
 static const char *vector_token(json_t *vectors, const char *name);
@@ -69,7 +69,7 @@ slurp(const char *path, size_t *len)
 static int
 add_file(spectra_jwt_keyset_t *ks, const char *path,
     spectra_jwt_key_format_t format, const char *algs, const char *kid,
-    spectra_jwt_error_t *err)
+    spectra_err_t *err)
 {
     int       rc;
     size_t    len;
@@ -98,7 +98,7 @@ add_file(spectra_jwt_keyset_t *ks, const char *path,
 static spectra_jwt_keyset_t *
 fixture_keyset(void)
 {
-    spectra_jwt_error_t    err;
+    spectra_err_t          err;
     spectra_jwt_keyset_t  *ks;
 
     ks = spectra_jwt_keyset_new();
@@ -272,7 +272,7 @@ END_TEST
 
 START_TEST(test_keys_refused)
 {
-    spectra_jwt_error_t    err;
+    spectra_err_t          err;
     spectra_jwt_keyset_t  *ks;
 
     ks = spectra_jwt_keyset_new();
@@ -358,7 +358,7 @@ END_TEST
 
 
 static int
-add_jwks_text(const char *text, const char *algs, spectra_jwt_error_t *err)
+add_jwks_text(const char *text, const char *algs, spectra_err_t *err)
 {
     int                    rc;
     unsigned               mask;
@@ -391,7 +391,7 @@ add_jwks_text(const char *text, const char *algs, spectra_jwt_error_t *err)
 
 START_TEST(test_jwks_refused)
 {
-    spectra_jwt_error_t  err;
+    spectra_err_t        err;
 
     ck_assert_int_eq(add_jwks_text("{\"keys\":[{" EC_KEY "}]}", NULL, &err),
                      0);
@@ -467,6 +467,8 @@ START_TEST(test_jwks_refused)
     ck_assert_int_eq(add_jwks_text("{\"keys\":{}}", NULL, &err), -1);
     ck_assert_int_eq(add_jwks_text("{\"keys\":[", NULL, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "not valid JSON"));
+    ck_assert_int_eq(err.code, -1);
+    ck_assert_uint_eq(err.position, 9);     /* the end of the text */
 }
 END_TEST
 

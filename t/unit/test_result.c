@@ -1,5 +1,6 @@
 /*
- * Unit tests of src/spectra_result.c: GetStatementResult pages to rows.
+ * Unit tests of src/spectra_result*.c, through spectra_result.h:
+ * GetStatementResult pages to rows.
  */
 
 #include <check.h>
@@ -51,15 +52,17 @@ static void t_valid_json(void);
 static void t_ref_double(char *buf, size_t size, double v);
 static void t_double_text(const char *text);
 static int t_grow_some(spectra_result_out_t *o, size_t need);
+static TCase *t_tcase(Suite *s, const char *name);
 Suite *result_suite(void);
 
 
 static t_pool_t              pool;
+static spectra_pool_t        tpool = { t_alloc, &pool };
 static t_sink_t             *sink;
 static spectra_result_out_t  out;
 static spectra_result_t      res;
 static spectra_result_page_t pg;
-static spectra_result_err_t  err;
+static spectra_err_t         err;
 
 
 static void *
@@ -192,7 +195,7 @@ t_pages(spectra_result_format_e format, uint64_t max, unsigned flags,
     int     rc;
     size_t  i;
 
-    spectra_result_init(&res, format, max, flags, t_alloc, &pool);
+    spectra_result_init(&res, format, max, flags, &tpool);
 
     for (i = 0; i < n; i++) {
         rc = t_page(pages[i]);
@@ -270,8 +273,7 @@ t_one(const char *type, const char *field, unsigned flags)
              "{\"ColumnMetadata\":[{\"name\":\"v\",\"typeName\":\"%s\"}],"
              "\"Records\":[[%s]],\"TotalNumRows\":1}", type, field);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, flags,
-                        t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, flags, &tpool);
 
     ck_assert_msg(t_page(page) == SPECTRA_RESULT_OK, "%s: %s", field,
                   err.message);
@@ -335,7 +337,7 @@ START_TEST(test_every_type_objects)
     ck_assert_int_eq(pg.more, 0);
     ck_assert_int_eq(pg.total_rows, 2);
     ck_assert_uint_eq(pg.records, 2);
-    ck_assert_ptr_null(pg.next_token);
+    ck_assert_ptr_null(pg.next_token.data);
     t_valid_json();
 
     /* one block for the whole page */
@@ -417,6 +419,7 @@ START_TEST(test_int64_overflow)
 
     ck_assert_int_eq(t_pages(SPECTRA_RESULT_ARRAYS, 10, 0, &page, 1),
                      SPECTRA_RESULT_ERROR);
+    ck_assert_int_eq(err.code, SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "Records[0][0] is not a valid Field");
     ck_assert_uint_eq(err.position, strstr(page, "{\"longValue") - page);
 }
@@ -767,8 +770,7 @@ t_truncation(size_t total, uint64_t limit, int use_total,
         npages = 1;
     }
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, limit, 0, t_alloc,
-                        &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, limit, 0, &tpool);
 
     for (i = 0; i < npages; i++) {
         first = i * 2;
@@ -786,8 +788,8 @@ t_truncation(size_t total, uint64_t limit, int use_total,
             break;
         }
 
-        ck_assert_str_eq((char *) pg.next_token, tok);
-        ck_assert_uint_eq(pg.next_token_len, strlen(tok));
+        ck_assert_str_eq((char *) pg.next_token.data, tok);
+        ck_assert_uint_eq(pg.next_token.len, strlen(tok));
     }
 
     ck_assert_str_eq(t_text(), expect);
@@ -851,7 +853,7 @@ START_TEST(test_trunc_total_exact)
     /* TotalNumRows 4 with a NextToken left: all rows seen, stop */
     const char  *page = t_int_page(1, 4, "more", 4);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
     ck_assert_int_eq(pg.more, 0);
     ck_assert_int_eq(res.truncated, 0);
@@ -867,7 +869,7 @@ START_TEST(test_trunc_total_below_limit_continues)
 
     pages[0] = t_int_page(1, 2, "t2", 5);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, &tpool);
     ck_assert_int_eq(t_page(pages[0]), SPECTRA_RESULT_OK);
     ck_assert_int_eq(pg.more, 1);
     ck_assert_int_eq(res.truncated, 0);
@@ -884,7 +886,7 @@ END_TEST
 START_TEST(test_trunc_empty_last_page)
 {
     /* limit reached at a page end; the next page is empty: not truncated */
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
     ck_assert_int_eq(t_page(t_int_page(1, 2, "t2", -1)), SPECTRA_RESULT_OK);
     ck_assert_int_eq(pg.more, 1);
     ck_assert_int_eq(t_page(t_int_page(3, 0, NULL, -1)), SPECTRA_RESULT_OK);
@@ -897,7 +899,7 @@ END_TEST
 
 START_TEST(test_trunc_zero_limit)
 {
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 0, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 0, 0, &tpool);
     ck_assert_int_eq(t_page(t_int_page(1, 1, NULL, -1)), SPECTRA_RESULT_OK);
     ck_assert_int_eq(res.truncated, 1);
     ck_assert_uint_eq(res.rows, 0);
@@ -909,7 +911,7 @@ END_TEST
 START_TEST(test_trunc_objects_pages)
 {
     /* commas between pages in objects format */
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 3, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 3, 0, &tpool);
     ck_assert_int_eq(t_page(t_int_page(1, 2, "x", -1)), SPECTRA_RESULT_OK);
     ck_assert_int_eq(t_page(t_int_page(3, 2, NULL, -1)), SPECTRA_RESULT_OK);
     ck_assert_str_eq(t_text(), "{\"n\":1},{\"n\":2},{\"n\":3}");
@@ -1246,8 +1248,8 @@ START_TEST(test_escaped_names_and_token)
     ck_assert_int_eq(t_pages(SPECTRA_RESULT_OBJECTS, 10, 0, &page, 1),
                      SPECTRA_RESULT_OK);
     ck_assert_str_eq(t_text(), "{\"caf\xc3\xa9\\n\":1}");
-    ck_assert_str_eq((char *) pg.next_token, "a/b");
-    ck_assert_uint_eq(pg.next_token_len, 3);
+    ck_assert_str_eq((char *) pg.next_token.data, "a/b");
+    ck_assert_uint_eq(pg.next_token.len, 3);
     ck_assert_str_eq(t_columns(),
         "[{\"name\":\"caf\xc3\xa9\\n\",\"type\":\"integer\"}]");
 }
@@ -1270,7 +1272,7 @@ START_TEST(test_malformed_is_atomic)
     pages[0] = t_int_page(1, 2, "p2", -1);
     pages[1] = "{\"Records\":[[{\"longValue\":3}],[{\"longValue\":true}]]}";
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(pages[0]), SPECTRA_RESULT_OK);
     ck_assert_int_eq(t_page(pages[1]), SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "Records[1][0] is not a valid Field");
@@ -1367,37 +1369,37 @@ START_TEST(test_page_info)
     p = "{\"Records\":[[],[],[]],\"NextToken\":\"abc==\","
         "\"TotalNumRows\":1234567890123}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
-    ck_assert_str_eq((char *) pg.next_token, "abc==");
-    ck_assert_uint_eq(pg.next_token_len, 5);
+    ck_assert_str_eq((char *) pg.next_token.data, "abc==");
+    ck_assert_uint_eq(pg.next_token.len, 5);
     ck_assert_int_eq(pg.total_rows, 1234567890123LL);
     ck_assert_uint_eq(pg.records, 3);
     ck_assert_int_eq(pg.more, 1);
 
     p = "{\"Records\":[],\"NextToken\":\"\"}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
-    ck_assert_ptr_null(pg.next_token);
+    ck_assert_ptr_null(pg.next_token.data);
     ck_assert_int_eq(pg.total_rows, -1);
     ck_assert_int_eq(pg.more, 0);
 
     p = "{\"Records\":[],\"NextToken\":null}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_OK);
-    ck_assert_ptr_null(pg.next_token);
+    ck_assert_ptr_null(pg.next_token.data);
 
     p = "{\"NextToken\":\"x\"}";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "result page has no Records array");
 
     p = "{\"Records\":[], \"NextToken\":\"x\"";
     ck_assert_int_eq(spectra_result_page_info((const u_char *) p, strlen(p),
-                                              &pg, t_alloc, &pool, &err),
+                                              &pg, &tpool, &err),
                      SPECTRA_RESULT_ERROR);
     ck_assert_uint_eq(err.position, strlen(p));
 }
@@ -1443,7 +1445,7 @@ END_TEST
 /*
  * The encoder's doubles against the plain algorithm it must match: the
  * shortest "%.Ng" that reads back, "%.15g" when that has fewer than 15
- * digits and reads back (what spectra_result.c did before its fast paths).
+ * digits and reads back (what the encoder did before its fast paths).
  */
 
 static void
@@ -1516,8 +1518,7 @@ t_double_text(const char *text)
         snprintf(page, sizeof(page),
                  "{\"ColumnMetadata\":[{\"name\":\"v\",\"typeName\":"
                  "\"float8\"}],\"Records\":[[{\"doubleValue\":%s}]]}", text);
-        spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, t_alloc,
-                            &pool);
+        spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
         rc = t_page(page);
         ck_assert_msg(rc == SPECTRA_RESULT_ERROR, "%s: not rejected", text);
         ck_assert_str_eq(t_text(), "");
@@ -1747,8 +1748,7 @@ START_TEST(test_string_bad_every_position)
 
             t_teardown();
             t_setup();
-            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0,
-                                t_alloc, &pool);
+            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
 
             ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
             ck_assert_uint_eq(err.position, n + (size_t) pos);
@@ -1760,8 +1760,7 @@ START_TEST(test_string_bad_every_position)
 
             t_teardown();
             t_setup();
-            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0,
-                                t_alloc, &pool);
+            spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 10, 0, &tpool);
 
             ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
             ck_assert_str_eq(t_text(), "");
@@ -1872,7 +1871,7 @@ START_TEST(test_byte_limit)
 
     page = t_int_page(1, 10, NULL, 10);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
     res.max_bytes = 12;        /* "[1],[2],[3]" is 11 bytes, ",[4]" 4 more */
 
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
@@ -1887,7 +1886,7 @@ START_TEST(test_byte_limit)
     /* the keys of the objects format count too */
     t_teardown();
     t_setup();
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 100, 0, &tpool);
     res.max_bytes = 20;        /* {"n":1},{"n":2} is 15, ,{"n":3} 8 more */
 
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
@@ -1897,7 +1896,7 @@ START_TEST(test_byte_limit)
     /* a bound no row reaches truncates nothing */
     t_teardown();
     t_setup();
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
     res.max_bytes = 1 << 20;
 
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
@@ -1911,7 +1910,7 @@ END_TEST
 /* a byte limit reached on a page stops the next page from being asked */
 START_TEST(test_byte_limit_pages)
 {
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
     res.max_bytes = 30;
 
     ck_assert_int_eq(t_page(t_int_page(1, 5, "t1", 20)), SPECTRA_RESULT_OK);
@@ -1949,7 +1948,7 @@ START_TEST(test_page_write_slices)
 
     page = t_int_page(1, 100, NULL, 100);
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, &tpool);
 
     ck_assert_int_eq(spectra_result_page_open(&res, (const u_char *) page,
                                               strlen(page), &pg, &err),
@@ -1977,7 +1976,7 @@ START_TEST(test_page_write_slices)
     out.grow = t_grow_some;
     t_room = 1;
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, &tpool);
     ck_assert_int_eq(spectra_result_page_open(&res, (const u_char *) page,
                                               strlen(page), &pg, &err),
                      SPECTRA_RESULT_OK);
@@ -1999,7 +1998,7 @@ START_TEST(test_page_write_slices)
     out.grow = t_grow_some;
     t_room = 0;
 
-    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_NOMEM);
 }
 END_TEST
@@ -2022,14 +2021,14 @@ START_TEST(test_same_names)
     }
     p += sprintf(p, "],\"Records\":[]}");
 
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
     ck_assert_uint_eq(res.ncolumns, n);
-    ck_assert_str_eq((char *) res.columns[0].name, "a");
+    ck_assert_str_eq((char *) res.columns[0].name.data, "a");
 
     for (i = 1; i < n; i++) {
         snprintf(want, sizeof(want), "a_%zu", i + 1);
-        ck_assert_str_eq((char *) res.columns[i].name, want);
+        ck_assert_str_eq((char *) res.columns[i].name.data, want);
     }
 
     free(page);
@@ -2045,13 +2044,13 @@ START_TEST(test_same_names_taken)
         "{\"name\":\"a_2\"},{\"name\":\"a\"},{\"name\":\"a_3\"}],"
         "\"Records\":[]}";
 
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
-    ck_assert_str_eq((char *) res.columns[0].name, "a");
-    ck_assert_str_eq((char *) res.columns[1].name, "a_4");
-    ck_assert_str_eq((char *) res.columns[2].name, "a_2");
-    ck_assert_str_eq((char *) res.columns[3].name, "a_5");
-    ck_assert_str_eq((char *) res.columns[4].name, "a_3");
+    ck_assert_str_eq((char *) res.columns[0].name.data, "a");
+    ck_assert_str_eq((char *) res.columns[1].name.data, "a_4");
+    ck_assert_str_eq((char *) res.columns[2].name.data, "a_2");
+    ck_assert_str_eq((char *) res.columns[3].name.data, "a_5");
+    ck_assert_str_eq((char *) res.columns[4].name.data, "a_3");
 }
 END_TEST
 
@@ -2072,7 +2071,7 @@ START_TEST(test_too_many_columns)
     }
     p += sprintf(p, "],\"Records\":[]}");
 
-    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, t_alloc, &pool);
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 10, 0, &tpool);
     ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
     ck_assert_str_eq(err.message, "the result has 4097 columns, more than "
                      "the 4096 supported");
@@ -2082,6 +2081,21 @@ START_TEST(test_too_many_columns)
 END_TEST
 
 
+/* A test case of the suite, each test with a fresh pool and sink. */
+
+static TCase *
+t_tcase(Suite *s, const char *name)
+{
+    TCase  *tc;
+
+    tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, t_setup, t_teardown);
+    suite_add_tcase(s, tc);
+
+    return tc;
+}
+
+
 Suite *
 result_suite(void)
 {
@@ -2089,11 +2103,9 @@ result_suite(void)
     TCase  *tc;
 
     s = suite_create("result");
-    tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, t_setup, t_teardown);
 
-    tcase_add_test(tc, test_every_type_objects);
-    tcase_add_test(tc, test_every_type_arrays);
+    /* int64 and double text */
+    tc = t_tcase(s, "numbers");
     tcase_add_test(tc, test_int64_limits);
     tcase_add_test(tc, test_int64_min);
     tcase_add_test(tc, test_int64_zero);
@@ -2103,20 +2115,67 @@ result_suite(void)
                         sizeof(t_doubles) / sizeof(t_doubles[0]));
     tcase_add_test(tc, test_double_shortest_roundtrip);
     tcase_add_test(tc, test_double_bad);
+    tcase_add_loop_test(tc, test_double_shapes, 0,
+                        sizeof(t_double_shapes) / sizeof(t_double_shapes[0]));
+    tcase_add_test(tc, test_double_random_texts);
+
+    /* the JSON scanner and string bodies */
+    tc = t_tcase(s, "scan");
+    tcase_add_loop_test(tc, test_strings, 0,
+                        sizeof(t_strings) / sizeof(t_strings[0]));
+    tcase_add_loop_test(tc, test_bad_text, 0,
+                        sizeof(t_bad_text) / sizeof(t_bad_text[0]));
+    tcase_add_loop_test(tc, test_malformed, 0,
+                        sizeof(t_malformed) / sizeof(t_malformed[0]));
+    tcase_add_test(tc, test_nesting_limit);
+    tcase_add_loop_test(tc, test_string_every_position, 0,
+                        sizeof(t_inserts) / sizeof(t_inserts[0]));
+    tcase_add_test(tc, test_string_bad_every_position);
+
+    /* a page's members, paging and ColumnMetadata */
+    tc = t_tcase(s, "page");
+    tcase_add_test(tc, test_metadata_repeated_on_later_pages);
+    tcase_add_test(tc, test_later_page_without_metadata);
+    tcase_add_test(tc, test_escaped_names_and_token);
+    tcase_add_test(tc, test_column_count_changes);
+    tcase_add_test(tc, test_page_info);
+    tcase_add_loop_test(tc, test_pass_order, 0,
+                        sizeof(t_pass_order) / sizeof(t_pass_order[0]));
+    tcase_add_test(tc, test_pass_order_later_page);
+    tcase_add_test(tc, test_too_many_columns);
+
+    /* unique names and stable types */
+    tc = t_tcase(s, "columns");
+    tcase_add_test(tc, test_duplicate_names);
+    tcase_add_test(tc, test_duplicate_names_arrays);
+    tcase_add_test(tc, test_label_and_escaped_names);
+    tcase_add_test(tc, test_zero_columns);
+    tcase_add_loop_test(tc, test_type_names, 0,
+                        sizeof(t_types) / sizeof(t_types[0]));
+    tcase_add_test(tc, test_type_names_unknown);
+    tcase_add_test(tc, test_same_names);
+    tcase_add_test(tc, test_same_names_taken);
+
+    /* every Field, every row */
+    tc = t_tcase(s, "rows");
+    tcase_add_test(tc, test_every_type_objects);
+    tcase_add_test(tc, test_every_type_arrays);
     tcase_add_test(tc, test_numeric_string_default);
     tcase_add_test(tc, test_numeric_as_number);
     tcase_add_loop_test(tc, test_numeric_validation, 0,
                         sizeof(t_numerics) / sizeof(t_numerics[0]));
     tcase_add_test(tc, test_numeric_option_other_types);
     tcase_add_test(tc, test_numeric_decimal_alias);
-    tcase_add_loop_test(tc, test_strings, 0,
-                        sizeof(t_strings) / sizeof(t_strings[0]));
-    tcase_add_loop_test(tc, test_bad_text, 0,
-                        sizeof(t_bad_text) / sizeof(t_bad_text[0]));
     tcase_add_test(tc, test_blob);
     tcase_add_loop_test(tc, test_blob_bad, 0,
                         sizeof(t_bad_blobs) / sizeof(t_bad_blobs[0]));
     tcase_add_test(tc, test_booleans_nulls);
+    tcase_add_test(tc, test_blob_escaped_slash);
+    tcase_add_loop_test(tc, test_field_forms, 0,
+                        sizeof(t_field_forms) / sizeof(t_field_forms[0]));
+
+    /* limits, truncation, slices, sinks */
+    tc = t_tcase(s, "encoder");
     tcase_add_test(tc, test_trunc_below);
     tcase_add_test(tc, test_trunc_exact);
     tcase_add_test(tc, test_trunc_over);
@@ -2128,47 +2187,16 @@ result_suite(void)
     tcase_add_test(tc, test_trunc_empty_last_page);
     tcase_add_test(tc, test_trunc_zero_limit);
     tcase_add_test(tc, test_trunc_objects_pages);
-    tcase_add_test(tc, test_duplicate_names);
-    tcase_add_test(tc, test_duplicate_names_arrays);
-    tcase_add_test(tc, test_label_and_escaped_names);
     tcase_add_test(tc, test_empty_result);
-    tcase_add_test(tc, test_zero_columns);
-    tcase_add_test(tc, test_metadata_repeated_on_later_pages);
-    tcase_add_test(tc, test_later_page_without_metadata);
-    tcase_add_loop_test(tc, test_malformed, 0,
-                        sizeof(t_malformed) / sizeof(t_malformed[0]));
-    tcase_add_test(tc, test_nesting_limit);
     tcase_add_test(tc, test_layout);
-    tcase_add_test(tc, test_escaped_names_and_token);
-    tcase_add_test(tc, test_blob_escaped_slash);
     tcase_add_test(tc, test_malformed_is_atomic);
-    tcase_add_test(tc, test_column_count_changes);
     tcase_add_test(tc, test_rows_beyond_limit_not_checked);
     tcase_add_test(tc, test_grow_failure);
     tcase_add_test(tc, test_alloc_failure);
     tcase_add_test(tc, test_caller_block_used_first);
-    tcase_add_test(tc, test_page_info);
-    tcase_add_loop_test(tc, test_type_names, 0,
-                        sizeof(t_types) / sizeof(t_types[0]));
-    tcase_add_test(tc, test_type_names_unknown);
-    tcase_add_loop_test(tc, test_double_shapes, 0,
-                        sizeof(t_double_shapes) / sizeof(t_double_shapes[0]));
-    tcase_add_test(tc, test_double_random_texts);
-    tcase_add_loop_test(tc, test_string_every_position, 0,
-                        sizeof(t_inserts) / sizeof(t_inserts[0]));
-    tcase_add_test(tc, test_string_bad_every_position);
-    tcase_add_loop_test(tc, test_field_forms, 0,
-                        sizeof(t_field_forms) / sizeof(t_field_forms[0]));
-    tcase_add_loop_test(tc, test_pass_order, 0,
-                        sizeof(t_pass_order) / sizeof(t_pass_order[0]));
-    tcase_add_test(tc, test_pass_order_later_page);
     tcase_add_test(tc, test_byte_limit);
     tcase_add_test(tc, test_byte_limit_pages);
     tcase_add_test(tc, test_page_write_slices);
-    tcase_add_test(tc, test_same_names);
-    tcase_add_test(tc, test_same_names_taken);
-    tcase_add_test(tc, test_too_many_columns);
-    suite_add_tcase(s, tc);
 
     return s;
 }
