@@ -1,6 +1,6 @@
 /*
  * Streaming encoder from Redshift Data API GetStatementResult pages to the
- * rows of Spectra's query response (DESIGN §3), one page at a time.
+ * rows of Spectra's query response (docs/api.md), one page at a time.
  *
  * Guarantees:
  * - every value keeps its exact value: longValue is written as a JSON
