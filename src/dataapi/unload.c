@@ -1,8 +1,9 @@
 /*
  * UNLOAD against the local object directory (--export-dir): the statement
  * form the module builds for bulk exports, parsed by
- * spectra_sql_unload_parse(); the inner query runs as the statement's db user like any other, and its rows are
- * streamed into files laid out as on S3:
+ * spectra_sql_unload_parse(); the inner query runs as the statement's db
+ * user like any other, and its rows are streamed into files laid out as
+ * on S3:
  *
  *   s3://bucket/prefix/  ->  EXPORT_DIR/bucket/prefix/0000_part_00[.gz]
  *                            EXPORT_DIR/bucket/prefix/manifest (MANIFEST)
