@@ -20,6 +20,7 @@ typedef struct {
 
 static const ngx_http_spectra_status_t *ngx_http_spectra_status_lookup(
     ngx_uint_t status);
+static ngx_uint_t ngx_http_spectra_limit_conn_rejected(ngx_http_request_t *r);
 
 
 static ngx_str_t  ngx_http_spectra_json_type =
@@ -57,6 +58,11 @@ static const ngx_http_spectra_status_t  ngx_http_spectra_statuses[] = {
       "the data API did not answer in time" },
     { 0, NULL, NULL }
 };
+
+
+static const ngx_http_spectra_status_t  ngx_http_spectra_conn_limited =
+    { 429, "CONCURRENCY_LIMITED",
+      "too many requests in progress, retry when one has ended" };
 
 
 ngx_int_t
@@ -226,6 +232,25 @@ ngx_http_spectra_status_lookup(ngx_uint_t status)
 
 
 /*
+ * limit_conn and limit_req both answer 429 (limit_*_status): the former
+ * says so in $limit_conn_status, read by name so that an nginx without
+ * ngx_http_limit_conn_module still starts.
+ */
+
+static ngx_uint_t
+ngx_http_spectra_limit_conn_rejected(ngx_http_request_t *r)
+{
+    ngx_str_t                   name = ngx_string("limit_conn_status");
+    ngx_http_variable_value_t  *v;
+
+    v = ngx_http_get_variable(r, &name, ngx_hash_key(name.data, name.len));
+
+    return v != NULL && !v->not_found && v->len == 8
+           && ngx_strncmp(v->data, "REJECTED", 8) == 0;
+}
+
+
+/*
  * Content handler of a location named by error_page without "=": nginx
  * keeps the original status in r->err_status, so the JSON body says what
  * really happened, whatever module produced it.
@@ -248,6 +273,10 @@ ngx_http_spectra_error_page_handler(ngx_http_request_t *r)
         s = ngx_http_spectra_status_lookup(status >= 500
                                            ? NGX_HTTP_INTERNAL_SERVER_ERROR
                                            : NGX_HTTP_BAD_REQUEST);
+    }
+
+    if (status == 429 && ngx_http_spectra_limit_conn_rejected(r)) {
+        s = &ngx_http_spectra_conn_limited;
     }
 
     if (status == 429 || status == NGX_HTTP_SERVICE_UNAVAILABLE) {

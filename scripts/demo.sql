@@ -44,8 +44,12 @@ CREATE ROLE spectra_dataapi LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
 -- logs in, has no members.
 CREATE ROLE spectra_credentials NOLOGIN NOINHERIT CREATEROLE;
 
+-- CONNECT only: no TEMPORARY. A temporary table's rows are not temporary
+-- files, so temp_file_limit does not bound them (a 2 GB CREATE TEMP TABLE
+-- passes a 1 GB limit), and tenants reach the warehouse only through
+-- Spectra's read-only SQL policy, which never needs one.
 REVOKE ALL ON DATABASE warehouse FROM PUBLIC;
-GRANT CONNECT, TEMPORARY ON DATABASE warehouse
+GRANT CONNECT ON DATABASE warehouse
     TO tenant_acme, tenant_globex, tenant_initech;
 GRANT CONNECT ON DATABASE warehouse TO spectra_dataapi;
 

@@ -55,10 +55,14 @@ bash "$repo/scripts/demo-credentials.sh" "$state/pg" "$base" "$state/dataapi"
 # The test warehouse only: the suites need statements that run long
 # without burning the shared cores, and pg_sleep is what they sleep with
 # (demo.sql revokes it from PUBLIC; t/002 checks make run's warehouse).
+# Data API sessions keep temporary tables: globex and initech get
+# TEMPORARY back for the suites that show it (acme, the isolation suites'
+# tenant, stays as demo.sql leaves it).
 PGPASSFILE=$state/pg.pgpass psql -X -q -w -v ON_ERROR_STOP=1 \
-    -h 127.0.0.1 -p "$base" -U postgres -d warehouse -c \
-    'GRANT EXECUTE ON FUNCTION pg_sleep(double precision)
-         TO tenant_acme, tenant_globex, tenant_initech'
+    -h 127.0.0.1 -p "$base" -U postgres -d warehouse \
+    -c 'GRANT EXECUTE ON FUNCTION pg_sleep(double precision)
+            TO tenant_acme, tenant_globex, tenant_initech' \
+    -c 'GRANT TEMPORARY ON DATABASE warehouse TO tenant_globex, tenant_initech'
 
 echo "test: starting spectra-dataapi"
 # small pages (the default is one page up to 100 MiB): keeps the suites'

@@ -96,7 +96,11 @@ is $psql, "1000000
                         . '(SQLSTATE 42501)',
            "make run's warehouse: tenants may not call $c->[1]";
     }
-    my $d = statement($da, 'tenant_initech', 'select count(*) from sales');
+    my $d = statement($da, 'tenant_acme', 'create temp table t (x int)');
+    is $d->{Error}, 'ERROR: permission denied to create temporary tables '
+                    . 'in database "warehouse" (SQLSTATE 42501)',
+       "make run's warehouse: tenants create no temporary tables";
+    $d = statement($da, 'tenant_initech', 'select count(*) from sales');
     is $d->{Status}, 'FINISHED', 'tenant_initech runs on a minted password';
     $d = statement($da, 'tenant_acme', 'set role tenant_globex');
     is $d->{Error}, 'ERROR: permission denied to set role "tenant_globex" '

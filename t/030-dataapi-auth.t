@@ -195,11 +195,19 @@ for my $c (["select set_config('role', 'tenant_globex', false)",
 for my $c (['reset role', 'RESET ROLE goes back to the session user'],
            ['set statement_timeout = 0',
             'SET statement_timeout (the watchdog still bounds it)'],
-           ['create or replace function pg_temp.f() returns int '
-            . 'language sql as $$ select 1 $$', 'CREATE FUNCTION in pg_temp'],
            ['reset all', 'RESET ALL']) {
     my $d = statement($env, 'tenant_acme', $c->[0]);
     is $d->{Status}, 'FINISHED', "$c->[1]: FINISHED as tenant_acme";
+}
+
+{
+    # no TEMPORARY on the database (demo.sql): not even a function in pg_temp
+    my $d = statement($env, 'tenant_acme',
+                      'create or replace function pg_temp.f() returns int '
+                      . 'language sql as $$ select 1 $$');
+    is $d->{Error}, 'ERROR: permission denied to create temporary tables in '
+                    . 'database "warehouse" (SQLSTATE 42501)',
+       'CREATE FUNCTION in pg_temp: refused by PostgreSQL';
 }
 
 {

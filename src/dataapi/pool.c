@@ -88,10 +88,17 @@ da_pool_init(da_ctx_t *ctx)
 
     /*
      * Startup options, not SET: they are what RESET ALL and DISCARD ALL
-     * return to. Redshift answers in UTC; bytea in hex so blobs decode.
+     * return to, and they outrank the role's and the database's defaults,
+     * which a tenant may set for itself (ALTER ROLE me SET ...). Redshift
+     * answers in UTC; bytea in hex so blobs decode. The text is read as
+     * the SQL policy in front read it: UTF-8 (the Data API's JSON; under
+     * SJIS a byte of a character can end a string) with standard
+     * conforming strings.
      */
     ctx->tenant_keys[n] = "options";
-    ctx->tenant_values[n++] = "-c TimeZone=UTC -c bytea_output=hex";
+    ctx->tenant_values[n++] = "-c TimeZone=UTC -c bytea_output=hex "
+                              "-c client_encoding=UTF8 "
+                              "-c standard_conforming_strings=on";
     ctx->tenant_keys[n] = "application_name";
     ctx->tenant_values[n++] = "spectra-dataapi";
     ctx->tenant_keys[n] = "connect_timeout";

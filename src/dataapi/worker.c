@@ -688,8 +688,15 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
     s->cancel = cancel;
     s->backend_pid = PQbackendPID(conn);
     s->query_id = ++ctx->query_ids;
+    /* the watchdog's too: SET statement_timeout in a batch lifts neither */
     clock_gettime(CLOCK_MONOTONIC, &s->deadline);
-    s->deadline.tv_sec += ctx->statement_timeout;
+    s->deadline.tv_sec += timeout_ms / 1000;
+    s->deadline.tv_nsec += (timeout_ms % 1000) * 1000000;
+
+    if (s->deadline.tv_nsec >= 1000000000) {
+        s->deadline.tv_sec++;
+        s->deadline.tv_nsec -= 1000000000;
+    }
     da_store_set_status_locked(ctx, s, DA_STARTED);
     pthread_mutex_unlock(&ctx->lock);
 
