@@ -267,10 +267,11 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
 
 void
 ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
-    ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job)
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
     spectra_err_t         err;
+    spectra_job_owner_t   owner;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
@@ -286,7 +287,9 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
         return;
     }
 
-    rc = store->ops->get(store, ngx_http_spectra_str(tenant),
+    ngx_http_spectra_job_owner(&owner, tenant);
+
+    rc = store->ops->get(store, &owner,
                          ngx_http_spectra_str(id), job, &pool, &err);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
@@ -295,10 +298,11 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
 
 void
 ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
-    ngx_str_t *tenant, ngx_str_t *key, spectra_job_t *job)
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *key, spectra_job_t *job)
 {
     int                   rc;
     spectra_err_t         err;
+    spectra_job_owner_t   owner;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
@@ -309,11 +313,22 @@ ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
         return;
     }
 
-    rc = store->ops->find_key(store, ngx_http_spectra_str(tenant),
+    ngx_http_spectra_job_owner(&owner, tenant);
+
+    rc = store->ops->find_key(store, &owner,
                               ngx_http_spectra_str(key), job, &pool,
                               &err);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
+}
+
+
+void
+ngx_http_spectra_job_owner(spectra_job_owner_t *owner,
+    ngx_http_spectra_tenant_t *tenant)
+{
+    owner->tenant_id = *ngx_http_spectra_str(&tenant->tenant_id);
+    owner->db_user = *ngx_http_spectra_str(&tenant->db_user);
 }
 
 
@@ -370,10 +385,11 @@ ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call, ngx_uint_t limit,
 
 void
 ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
-    ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job)
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
     spectra_err_t         err;
+    spectra_job_owner_t   owner;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
 
@@ -384,7 +400,9 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
         return;
     }
 
-    rc = store->ops->cancel(store, ngx_http_spectra_str(tenant),
+    ngx_http_spectra_job_owner(&owner, tenant);
+
+    rc = store->ops->cancel(store, &owner,
                             ngx_http_spectra_str(id),
                             ngx_http_spectra_job_now(), job, &pool, &err);
 

@@ -37,10 +37,17 @@ ngx_int_t ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle);
 /* Reads: job is where the answer goes, in call->pool. */
 void ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_uint_t max_active);
+/*
+ * The caller's jobs only: its tenant's, run as its database user
+ * (spectra_job_owner_t); another's id or key is not found.
+ */
 void ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
-    ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job);
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job);
 void ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
-    ngx_str_t *tenant, ngx_str_t *key, spectra_job_t *job);
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *key, spectra_job_t *job);
+/* the filter's owner is the tenant's */
+void ngx_http_spectra_job_owner(spectra_job_owner_t *owner,
+    ngx_http_spectra_tenant_t *tenant);
 void ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
     spectra_job_filter_t *filter, spectra_job_list_t *list);
 void ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call,
@@ -51,7 +58,7 @@ void ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call,
  * when the job had finished (job then says how).
  */
 void ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
-    ngx_str_t *tenant, ngx_str_t *id, spectra_job_t *job);
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job);
 
 /* Transitions of st->job, which each updates to what the store has. */
 void ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st);

@@ -377,7 +377,7 @@ ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     /* the store may answer later: the request goes on until it does */
     (void) ngx_http_spectra_api_async(r);
 
-    ngx_http_spectra_job_get(call, &tenant->tenant_id, id, &jc->job);
+    ngx_http_spectra_job_get(call, tenant, id, &jc->job);
 
     return NGX_DONE;
 }
@@ -588,7 +588,7 @@ ngx_http_spectra_jobs_cancel_of(ngx_http_spectra_jobs_ctx_t *jc)
         id.data = jc->job.id;
         id.len = SPECTRA_JOB_ID_LEN;
 
-        ngx_http_spectra_job_cancel(call, &jc->tenant->tenant_id, &id,
+        ngx_http_spectra_job_cancel(call, jc->tenant, &id,
                                     &jc->job);
         return;
     }
@@ -696,8 +696,7 @@ ngx_http_spectra_jobs_list(ngx_http_request_t *r,
     jc->request = r;
     jc->tenant = tenant;
 
-    filter->tenant_id.data = tenant->tenant_id.data;
-    filter->tenant_id.len = tenant->tenant_id.len;
+    ngx_http_spectra_job_owner(&filter->owner, tenant);
     filter->limit = NGX_HTTP_SPECTRA_LIST_DEFAULT;
 
     if (ngx_http_arg(r, (u_char *) "status", 6, &arg) == NGX_OK) {

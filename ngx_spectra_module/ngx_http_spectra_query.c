@@ -165,7 +165,7 @@ ngx_http_spectra_query_body(ngx_http_request_t *r)
     call->handler = ngx_http_spectra_query_key_found;
     call->data = qc;
 
-    ngx_http_spectra_job_find_key(call, &qc->tenant->tenant_id,
+    ngx_http_spectra_job_find_key(call, qc->tenant,
                         ngx_http_spectra_ngx_str(&qc->q.idempotency_key),
                         &qc->job);
 }
@@ -421,7 +421,7 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
         call->handler = ngx_http_spectra_query_key_found;
         call->data = qc;
 
-        ngx_http_spectra_job_find_key(call, &qc->tenant->tenant_id,
+        ngx_http_spectra_job_find_key(call, qc->tenant,
                             ngx_http_spectra_ngx_str(&qc->q.idempotency_key),
                             &qc->job);
         return;

@@ -48,7 +48,7 @@ static int spectra_job_sqlite_due(spectra_job_store_t *store, int64_t now,
 static int spectra_job_sqlite_active(spectra_job_store_t *store,
     const spectra_str_t *tenant_id, unsigned *n, spectra_err_t *err);
 static int spectra_job_sqlite_get(spectra_job_store_t *store,
-    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    const spectra_job_owner_t *owner, const spectra_str_t *id,
     spectra_job_t *job, const spectra_pool_t *pool,
     spectra_err_t *err);
 static int spectra_job_sqlite_update(spectra_job_store_t *store,
@@ -58,11 +58,11 @@ static int spectra_job_sqlite_list(spectra_job_store_t *store,
     const spectra_job_filter_t *filter, spectra_job_list_t *list,
     const spectra_pool_t *pool, spectra_err_t *err);
 static int spectra_job_sqlite_find_key(spectra_job_store_t *store,
-    const spectra_str_t *tenant_id, const spectra_str_t *key,
+    const spectra_job_owner_t *owner, const spectra_str_t *key,
     spectra_job_t *job, const spectra_pool_t *pool,
     spectra_err_t *err);
 static int spectra_job_sqlite_cancel(spectra_job_store_t *store,
-    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    const spectra_job_owner_t *owner, const spectra_str_t *id,
     int64_t now, spectra_job_t *job, const spectra_pool_t *pool,
     spectra_err_t *err);
 static int spectra_job_sqlite_checkpoint(spectra_job_store_t *store,
@@ -105,7 +105,7 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
 #define SPECTRA_JOB_ACTIVE_WHERE  "status IN ('PENDING', 'RUNNING')"
 
 #define SPECTRA_JOB_LIST_WHERE                                                \
-    " FROM jobs WHERE tenant_id = ?1"                                         \
+    " FROM jobs WHERE tenant_id = ?1 AND db_user IS ?10"                      \
     " AND (?2 IS NULL OR instr(?2, ',' || status || ',') > 0)"               \
     " AND (?3 IS NULL OR instr(?3, ',' || type || ',') > 0)"
 
@@ -124,11 +124,11 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
 
     /* SPECTRA_SQ_GET */
     "SELECT " SPECTRA_JOB_COLUMNS " FROM jobs WHERE id = ?1"
-    " AND tenant_id = ?2",
+    " AND tenant_id = ?2 AND db_user IS ?3",
 
     /* SPECTRA_SQ_KEY */
     "SELECT " SPECTRA_JOB_COLUMNS " FROM jobs WHERE tenant_id = ?1"
-    " AND idempotency_key = ?2",
+    " AND db_user IS ?3 AND idempotency_key = ?2",
 
     /*
      * SPECTRA_SQ_UPDATE: NULL leaves a column as it is; a finished status
@@ -212,7 +212,13 @@ static const char  *spectra_job_schema[SPECTRA_JOB_SCHEMA_VERSION] = {
     "CREATE INDEX jobs_active ON jobs (tenant_id)"
     " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
     "CREATE INDEX jobs_active_check ON jobs (check_at)"
-    " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
+    " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";",
+
+    /* 2 -> 3: a job is its database user's, its idempotency key too */
+    "DROP INDEX jobs_tenant_key;"
+    "CREATE UNIQUE INDEX jobs_owner_key ON jobs"
+    " (tenant_id, COALESCE(db_user, ''), idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL;"
 };
 
 
@@ -789,7 +795,7 @@ spectra_job_sqlite_one(spectra_job_sqlite_t *sq, sqlite3_stmt *st,
 
 static int
 spectra_job_sqlite_get(spectra_job_store_t *store,
-    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    const spectra_job_owner_t *owner, const spectra_str_t *id,
     spectra_job_t *job, const spectra_pool_t *pool,
     spectra_err_t *err)
 {
@@ -799,7 +805,7 @@ spectra_job_sqlite_get(spectra_job_store_t *store,
     sq = (spectra_job_sqlite_t *) store;
 
     if (id->data == NULL || !spectra_job_id_valid(id->data, id->len)
-        || !spectra_job_str_ok(tenant_id, SPECTRA_JOB_TENANT_MAX, 1))
+        || !spectra_job_str_ok(&owner->tenant_id, SPECTRA_JOB_TENANT_MAX, 1))
     {
         return spectra_err_set(err, SPECTRA_JOB_NOT_FOUND, SPECTRA_POS_NONE,
                                "job not found");
@@ -808,7 +814,8 @@ spectra_job_sqlite_get(spectra_job_store_t *store,
     st = sq->stmt[SPECTRA_SQ_GET];
 
     spectra_job_bind_str(st, 1, id);
-    spectra_job_bind_str(st, 2, tenant_id);
+    spectra_job_bind_str(st, 2, &owner->tenant_id);
+    spectra_job_bind_str(st, 3, &owner->db_user);
 
     return spectra_job_sqlite_one(sq, st, job, pool, err);
 }
@@ -816,7 +823,7 @@ spectra_job_sqlite_get(spectra_job_store_t *store,
 
 static int
 spectra_job_sqlite_find_key(spectra_job_store_t *store,
-    const spectra_str_t *tenant_id, const spectra_str_t *key,
+    const spectra_job_owner_t *owner, const spectra_str_t *key,
     spectra_job_t *job, const spectra_pool_t *pool,
     spectra_err_t *err)
 {
@@ -825,7 +832,7 @@ spectra_job_sqlite_find_key(spectra_job_store_t *store,
 
     sq = (spectra_job_sqlite_t *) store;
 
-    if (!spectra_job_str_ok(tenant_id, SPECTRA_JOB_TENANT_MAX, 1)
+    if (!spectra_job_str_ok(&owner->tenant_id, SPECTRA_JOB_TENANT_MAX, 1)
         || !spectra_job_str_ok(key, SPECTRA_JOB_KEY_MAX, 1))
     {
         return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
@@ -835,8 +842,9 @@ spectra_job_sqlite_find_key(spectra_job_store_t *store,
 
     st = sq->stmt[SPECTRA_SQ_KEY];
 
-    spectra_job_bind_str(st, 1, tenant_id);
+    spectra_job_bind_str(st, 1, &owner->tenant_id);
     spectra_job_bind_str(st, 2, key);
+    spectra_job_bind_str(st, 3, &owner->db_user);
 
     return spectra_job_sqlite_one(sq, st, job, pool, err);
 }
@@ -971,16 +979,24 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
 
 static int
 spectra_job_sqlite_cancel(spectra_job_store_t *store,
-    const spectra_str_t *tenant_id, const spectra_str_t *id,
+    const spectra_job_owner_t *owner, const spectra_str_t *id,
     int64_t now, spectra_job_t *job, const spectra_pool_t *pool,
     spectra_err_t *err)
 {
     int                   rc;
+    spectra_job_t         own;
     spectra_job_update_t  upd;
+
+    /* only the owner's: an id of another user of the tenant is not found */
+    rc = spectra_job_sqlite_get(store, owner, id, &own, pool, err);
+
+    if (rc != SPECTRA_JOB_OK) {
+        return rc;
+    }
 
     memset(&upd, 0, sizeof(spectra_job_update_t));
 
-    upd.tenant_id = *tenant_id;
+    upd.tenant_id = owner->tenant_id;
     upd.id = *id;
     upd.status = SPECTRA_JOB_CANCELLED;
     upd.from = SPECTRA_JOB_ACTIVE;
@@ -996,7 +1012,7 @@ spectra_job_sqlite_cancel(spectra_job_store_t *store,
 
     if (rc == SPECTRA_JOB_CONFLICT && job != NULL) {
         /* the caller names the status in its 409 */
-        if (spectra_job_sqlite_get(store, tenant_id, id, job, pool, err)
+        if (spectra_job_sqlite_get(store, owner, id, job, pool, err)
             != SPECTRA_JOB_OK)
         {
             return SPECTRA_JOB_ERROR;
@@ -1059,7 +1075,9 @@ spectra_job_sqlite_list(spectra_job_store_t *store,
     list->njobs = 0;
     list->next_cursor[0] = '\0';
 
-    if (!spectra_job_str_ok(&filter->tenant_id, SPECTRA_JOB_TENANT_MAX, 1)) {
+    if (!spectra_job_str_ok(&filter->owner.tenant_id, SPECTRA_JOB_TENANT_MAX,
+                            1))
+    {
         return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
                                "tenant_id must be 1 to %d bytes",
                                SPECTRA_JOB_TENANT_MAX);
@@ -1111,7 +1129,8 @@ spectra_job_sqlite_list(spectra_job_store_t *store,
         st = sq->stmt[SPECTRA_SQ_LIST_FIRST];
     }
 
-    spectra_job_bind_str(st, 1, &filter->tenant_id);
+    spectra_job_bind_str(st, 1, &filter->owner.tenant_id);
+    spectra_job_bind_str(st, 10, &filter->owner.db_user);
 
     if (filter->statuses != 0) {
         spectra_job_mask_text(statuses, sizeof(statuses), filter->statuses,

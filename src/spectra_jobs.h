@@ -54,7 +54,7 @@
 #define SPECTRA_JOB_LIST_MAX            1000
 
 /* the SQLite schema this code writes (PRAGMA user_version) */
-#define SPECTRA_JOB_SCHEMA_VERSION      2
+#define SPECTRA_JOB_SCHEMA_VERSION      3
 
 
 typedef enum {
@@ -134,8 +134,20 @@ typedef struct {
 } spectra_job_update_t;
 
 
+/*
+ * Whose jobs a caller may see: its tenant's, run as its own database user.
+ * A tenant's users see each other's rows only as far as the warehouse lets
+ * them, so a job (its rows, SQL, parameters, idempotency key) belongs to
+ * the user that ran it.  db_user data NULL: jobs recorded without one.
+ */
 typedef struct {
     spectra_str_t             tenant_id;
+    spectra_str_t             db_user;
+} spectra_job_owner_t;
+
+
+typedef struct {
+    spectra_job_owner_t       owner;
     unsigned                  statuses;     /* SPECTRA_JOB_MASK()s, 0: all */
     unsigned                  types;        /* 1 << type, 0: all */
     spectra_str_t             cursor;       /* next_cursor of the last page */
@@ -188,7 +200,7 @@ typedef struct {
                                       unsigned max_active,
                                       spectra_err_t *err);
     int                     (*get)(spectra_job_store_t *store,
-                                   const spectra_str_t *tenant_id,
+                                   const spectra_job_owner_t *owner,
                                    const spectra_str_t *id,
                                    spectra_job_t *job,
                                    const spectra_pool_t *pool,
@@ -204,9 +216,9 @@ typedef struct {
                                     spectra_job_list_t *list,
                                     const spectra_pool_t *pool,
                                     spectra_err_t *err);
-    /* the tenant's job with this idempotency key, request_hash included */
+    /* the owner's job with this idempotency key, request_hash included */
     int                     (*find_key)(spectra_job_store_t *store,
-                                        const spectra_str_t *tenant_id,
+                                        const spectra_job_owner_t *owner,
                                         const spectra_str_t *key,
                                         spectra_job_t *job,
                                         const spectra_pool_t *pool,
@@ -217,7 +229,7 @@ typedef struct {
      * send CancelStatement for its statement_id or name its status.
      */
     int                     (*cancel)(spectra_job_store_t *store,
-                                      const spectra_str_t *tenant_id,
+                                      const spectra_job_owner_t *owner,
                                       const spectra_str_t *id,
                                       int64_t now, spectra_job_t *job,
                                       const spectra_pool_t *pool,

@@ -34,6 +34,9 @@ static spectra_str_t t_str(const char *s);
 static int t_open(spectra_job_store_t **store);
 static int t_open_conf(spectra_job_store_t **store, int autocheckpoint);
 static void t_writer(int n, double *us, size_t *busy);
+static spectra_job_owner_t t_owner(const char *tenant, const char *db_user);
+static int t_get_as(spectra_job_store_t *st, const char *tenant,
+    const char *db_user, const u_char *id, spectra_job_t *job);
 static void t_job(spectra_job_t *job, const char *tenant, int64_t created);
 static int t_create(const char *tenant, int64_t created,
     spectra_job_type_e type, spectra_job_status_e status, u_char *id);
@@ -165,6 +168,20 @@ t_job(spectra_job_t *job, const char *tenant, int64_t created)
 }
 
 
+/* the jobs of tenant run as db_user (NULL: recorded without one) */
+static spectra_job_owner_t
+t_owner(const char *tenant, const char *db_user)
+{
+    spectra_job_owner_t  o;
+
+    o.tenant_id = t_str(tenant);
+    o.db_user.len = db_user != NULL ? strlen(db_user) : 0;
+    o.db_user.data = (u_char *) db_user;
+
+    return o;
+}
+
+
 static int
 t_create(const char *tenant, int64_t created, spectra_job_type_e type,
     spectra_job_status_e status, u_char *id)
@@ -191,9 +208,18 @@ static int
 t_get(spectra_job_store_t *st, const char *tenant, const u_char *id,
     spectra_job_t *job)
 {
-    spectra_str_t      t, i;
+    return t_get_as(st, tenant, NULL, id, job);
+}
 
-    t = t_str(tenant);
+
+static int
+t_get_as(spectra_job_store_t *st, const char *tenant, const char *db_user,
+    const u_char *id, spectra_job_t *job)
+{
+    spectra_str_t        i;
+    spectra_job_owner_t  t;
+
+    t = t_owner(tenant, db_user);
     i = t_str((const char *) id);
 
     return st->ops->get(st, &t, &i, job, &jpool, &err);
@@ -357,7 +383,16 @@ START_TEST(test_create_get)
     ck_assert_int_eq(job.status, SPECTRA_JOB_PENDING);
     ck_assert_int_eq(job.updated_at, 1767323045678LL);
 
-    ck_assert_int_eq(t_get(store, "acme", job.id, &got), SPECTRA_JOB_OK);
+    /* the tenant's other database users do not see it */
+    ck_assert_int_eq(t_get(store, "acme", job.id, &got),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(t_get_as(store, "acme", "tenant_acme_ro", job.id, &got),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(t_get_as(store, "globex", "tenant_acme", job.id, &got),
+                     SPECTRA_JOB_NOT_FOUND);
+
+    ck_assert_int_eq(t_get_as(store, "acme", "tenant_acme", job.id, &got),
+                     SPECTRA_JOB_OK);
     ck_assert_str_eq((char *) got.id, (char *) job.id);
     ck_assert_str_eq((char *) got.tenant_id.data, "acme");
     ck_assert_int_eq(got.type, SPECTRA_JOB_QUERY);
@@ -662,13 +697,14 @@ START_TEST(test_cancel)
 {
     u_char             id[SPECTRA_JOB_ID_LEN + 1];
     spectra_job_t      job;
-    spectra_str_t      tenant, other, jid;
+    spectra_str_t      jid;
+    spectra_job_owner_t  tenant, other;
 
     ck_assert_int_eq(t_create("acme", 1000, SPECTRA_JOB_QUERY,
                               SPECTRA_JOB_PENDING, id), SPECTRA_JOB_OK);
 
-    tenant = t_str("acme");
-    other = t_str("globex");
+    tenant = t_owner("acme", NULL);
+    other = t_owner("globex", NULL);
     jid = t_str((char *) id);
 
     /* another tenant cannot cancel it, nor learn that it exists */
@@ -705,14 +741,15 @@ START_TEST(test_cancel_running_and_finished)
 {
     u_char             a[SPECTRA_JOB_ID_LEN + 1], b[SPECTRA_JOB_ID_LEN + 1];
     spectra_job_t      job;
-    spectra_str_t      tenant, jid;
+    spectra_str_t      jid;
+    spectra_job_owner_t  tenant;
 
     ck_assert_int_eq(t_create("acme", 1000, SPECTRA_JOB_QUERY,
                               SPECTRA_JOB_RUNNING, a), SPECTRA_JOB_OK);
     ck_assert_int_eq(t_create("acme", 1000, SPECTRA_JOB_QUERY,
                               SPECTRA_JOB_TIMEOUT, b), SPECTRA_JOB_OK);
 
-    tenant = t_str("acme");
+    tenant = t_owner("acme", NULL);
 
     jid = t_str((char *) a);
     ck_assert_int_eq(store->ops->cancel(store, &tenant, &jid, 5000, &job,
@@ -742,6 +779,7 @@ START_TEST(test_create_cap)
     unsigned       n;
     spectra_job_t  job;
     spectra_str_t      acme = t_str("acme");
+    spectra_job_owner_t  acme_owner = t_owner("acme", NULL);
 
     for (i = 0; i < 2; i++) {
         t_job(&job, "acme", 1000 + i);
@@ -770,12 +808,12 @@ START_TEST(test_create_cap)
                      SPECTRA_JOB_OK);
     ck_assert_uint_eq(n, 3);
 
-    ck_assert_int_eq(store->ops->cancel(store, &acme,
+    ck_assert_int_eq(store->ops->cancel(store, &acme_owner,
                                         &(spectra_str_t) {
                                             SPECTRA_JOB_ID_LEN, id[0] },
                                         2000, NULL, &jpool, &err),
                      SPECTRA_JOB_OK);
-    ck_assert_int_eq(store->ops->cancel(store, &acme,
+    ck_assert_int_eq(store->ops->cancel(store, &acme_owner,
                                         &(spectra_str_t) {
                                             SPECTRA_JOB_ID_LEN, id[2] },
                                         2000, NULL, &jpool, &err),
@@ -952,7 +990,7 @@ START_TEST(test_list_order_and_pages)
     qsort(keys, 25, sizeof(t_key_t), t_cmp_desc);
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 10;
 
     k = 0;
@@ -1003,7 +1041,7 @@ START_TEST(test_list_exact_page)
     }
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 4;
 
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
@@ -1013,7 +1051,7 @@ START_TEST(test_list_exact_page)
     ck_assert_int_eq(list.jobs[0].created_at, 1003);
     ck_assert_int_eq(list.jobs[3].created_at, 1000);
 
-    f.tenant_id = t_str("nobody");
+    f.owner.tenant_id = t_str("nobody");
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_OK);
     ck_assert_uint_eq(list.njobs, 0);
@@ -1041,7 +1079,7 @@ START_TEST(test_list_filters)
     }
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 2;
     f.statuses = SPECTRA_JOB_MASK(SPECTRA_JOB_RUNNING)
                  | SPECTRA_JOB_MASK(SPECTRA_JOB_FAILED);
@@ -1115,7 +1153,7 @@ START_TEST(test_list_bad_cursor)
     spectra_job_filter_t  f;
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 10;
     f.cursor = t_str(t_bad_cursors[_i]);
 
@@ -1132,7 +1170,7 @@ START_TEST(test_list_bad_filter)
     spectra_job_filter_t  f;
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
 
     f.limit = 0;
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
@@ -1153,13 +1191,82 @@ START_TEST(test_list_bad_filter)
                      SPECTRA_JOB_INVALID);
 
     f.types = 0;
-    f.tenant_id = t_str("");
+    f.owner.tenant_id = t_str("");
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_INVALID);
 
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_OK);
+}
+END_TEST
+
+
+/* A job is its database user's: get, list, key and cancel. */
+
+START_TEST(test_owner)
+{
+    u_char               ida[SPECTRA_JOB_ID_LEN + 1];
+    spectra_str_t        key, jid;
+    spectra_job_t        a, b, found;
+    spectra_job_list_t   list;
+    spectra_job_owner_t  ua, ub;
+    spectra_job_filter_t f;
+
+    t_job(&a, "acme", 1000);
+    a.db_user = t_str("tenant_acme");
+    a.idempotency_key = t_str("k");
+    a.request_hash = t_str("h");
+    ck_assert_int_eq(store->ops->create(store, &a, 0, &err), SPECTRA_JOB_OK);
+    memcpy(ida, a.id, sizeof(ida));
+
+    /* the same key for another user of the tenant: its own job */
+    t_job(&b, "acme", 1001);
+    b.db_user = t_str("tenant_acme_ro");
+    b.idempotency_key = t_str("k");
+    b.request_hash = t_str("h");
+    ck_assert_int_eq(store->ops->create(store, &b, 0, &err), SPECTRA_JOB_OK);
+
+    /* and the same user twice: DUPLICATE */
+    t_job(&found, "acme", 1002);
+    found.db_user = t_str("tenant_acme_ro");
+    found.idempotency_key = t_str("k");
+    ck_assert_int_eq(store->ops->create(store, &found, 0, &err),
+                     SPECTRA_JOB_DUPLICATE);
+
+    ua = t_owner("acme", "tenant_acme");
+    ub = t_owner("acme", "tenant_acme_ro");
+    key = t_str("k");
+
+    ck_assert_int_eq(store->ops->find_key(store, &ub, &key, &found, &jpool,
+                                          &err), SPECTRA_JOB_OK);
+    ck_assert_str_eq((char *) found.id, (char *) b.id);
+    ck_assert_int_eq(store->ops->find_key(store, &ua, &key, &found, &jpool,
+                                          &err), SPECTRA_JOB_OK);
+    ck_assert_str_eq((char *) found.id, (char *) ida);
+
+    memset(&f, 0, sizeof(f));
+    f.owner = ub;
+    f.limit = 10;
+    ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 1);
+    ck_assert_str_eq((char *) list.jobs[0].id, (char *) b.id);
+
+    /* ub can neither read nor cancel ua's job */
+    jid = t_str((char *) ida);
+    ck_assert_int_eq(store->ops->get(store, &ub, &jid, &found, &jpool, &err),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(store->ops->cancel(store, &ub, &jid, 2000, &found,
+                                        &jpool, &err),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(t_get_as(store, "acme", "tenant_acme", ida, &found),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(found.status, SPECTRA_JOB_PENDING);
+
+    ck_assert_int_eq(store->ops->cancel(store, &ua, &jid, 2000, &found,
+                                        &jpool, &err), SPECTRA_JOB_OK);
+    ck_assert_int_eq(found.status, SPECTRA_JOB_CANCELLED);
 }
 END_TEST
 
@@ -1167,7 +1274,8 @@ END_TEST
 START_TEST(test_idempotency)
 {
     spectra_job_t      job, again, other, found;
-    spectra_str_t      tenant, key;
+    spectra_str_t      key;
+    spectra_job_owner_t  tenant;
 
     t_job(&job, "acme", 1000);
     job.idempotency_key = t_str("order-42");
@@ -1181,7 +1289,7 @@ START_TEST(test_idempotency)
     ck_assert_int_eq(store->ops->create(store, &again, 0, &err),
                      SPECTRA_JOB_DUPLICATE);
 
-    tenant = t_str("acme");
+    tenant = t_owner("acme", NULL);
     key = t_str("order-42");
     ck_assert_int_eq(store->ops->find_key(store, &tenant, &key, &found,
                                           &jpool, &err), SPECTRA_JOB_OK);
@@ -1195,7 +1303,7 @@ START_TEST(test_idempotency)
     ck_assert_int_eq(store->ops->create(store, &other, 0, &err),
                      SPECTRA_JOB_OK);
 
-    tenant = t_str("globex");
+    tenant = t_owner("globex", NULL);
     ck_assert_int_eq(store->ops->find_key(store, &tenant, &key, &found,
                                           &jpool, &err), SPECTRA_JOB_OK);
     ck_assert_str_eq((char *) found.id, (char *) other.id);
@@ -1206,7 +1314,7 @@ START_TEST(test_idempotency)
     ck_assert_int_eq(store->ops->find_key(store, &tenant, &key, &found,
                                           &jpool, &err),
                      SPECTRA_JOB_NOT_FOUND);
-    tenant = t_str("initech");
+    tenant = t_owner("initech", NULL);
     key = t_str("order-42");
     ck_assert_int_eq(store->ops->find_key(store, &tenant, &key, &found,
                                           &jpool, &err),
@@ -1219,7 +1327,7 @@ START_TEST(test_idempotency)
                               SPECTRA_JOB_PENDING, NULL), SPECTRA_JOB_OK);
 
     key = t_str("");
-    tenant = t_str("acme");
+    tenant = t_owner("acme", NULL);
     ck_assert_int_eq(store->ops->find_key(store, &tenant, &key, &found,
                                           &jpool, &err),
                      SPECTRA_JOB_INVALID);
@@ -1291,7 +1399,7 @@ START_TEST(test_two_connections)
                      "from-the-second-worker");
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 10;
     ck_assert_int_eq(second->ops->list(second, &f, &list, &jpool, &err),
                      SPECTRA_JOB_OK);
@@ -1349,7 +1457,7 @@ START_TEST(test_open_together)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_OK);
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 10;
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_OK);
@@ -1431,7 +1539,7 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 2)");
+                     "this module knows (up to 3)");
 }
 END_TEST
 
@@ -1567,7 +1675,7 @@ START_TEST(test_bad_inputs)
     free(big);
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("acme");
+    f.owner.tenant_id = t_str("acme");
     f.limit = 10;
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_OK);
@@ -1858,8 +1966,9 @@ t_bench_ops(const char *config, size_t n, double *us,
 
     for (i = 0; i < n; i++) {
         clock_gettime(CLOCK_MONOTONIC, &a);
-        ck_assert_int_eq(t_get(store, i % 3 == 0 ? "acme" : "globex",
-                               ids[i], &got), SPECTRA_JOB_OK);
+        ck_assert_int_eq(t_get_as(store, i % 3 == 0 ? "acme" : "globex",
+                                  "tenant_acme", ids[i], &got),
+                         SPECTRA_JOB_OK);
         clock_gettime(CLOCK_MONOTONIC, &b);
 
         us[i] = t_us(&a, &b);
@@ -1936,7 +2045,7 @@ START_TEST(test_bench)
     t_bench_ops("(auto)", n, us, ids);
 
     memset(&f, 0, sizeof(f));
-    f.tenant_id = t_str("globex");
+    f.owner = t_owner("globex", "tenant_acme");
     f.limit = 50;
 
     for (i = 0; i < 200 && pool.n < T_MAX_ALLOCS - 2000; i++) {
@@ -2049,6 +2158,7 @@ jobs_suite(void)
                         sizeof(t_bad_cursors) / sizeof(t_bad_cursors[0]));
     tcase_add_test(tc, test_list_bad_filter);
     tcase_add_test(tc, test_idempotency);
+    tcase_add_test(tc, test_owner);
     tcase_add_test(tc, test_durable_reopen);
     tcase_add_test(tc, test_two_connections);
     tcase_add_test(tc, test_open_together);
