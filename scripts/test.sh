@@ -86,6 +86,8 @@ export SPECTRA_STATE=$state
 export TEST_NGINX_BINARY=/usr/sbin/nginx
 export TEST_NGINX_SERVER_PORT=$((base + 2))
 export TEST_NGINX_SERVROOT=$state/servroot
+# every block's nginx logs, kept for t/099
+export TEST_NGINX_LOG_ARCHIVE=$state/nginx-logs
 export TEST_NGINX_LOAD_MODULES=$build/ngx_spectra_module.so
 export TEST_NGINX_REPO=$repo
 export TEST_NGINX_DATA_DIR=$state/nginx-data

@@ -1,7 +1,10 @@
 # Run last: after every suite, no log of spectra-dataapi (the fixture's
 # and the extra daemons the suites started) nor PostgreSQL's server.log
 # (which logs every DDL statement here) holds a password, a minted one, a
-# SCRAM verifier or the Data API secret access key.
+# SCRAM verifier or the Data API secret access key; and no nginx log of
+# any block (kept by the runner in TEST_NGINX_LOG_ARCHIVE) holds an API
+# key, a token, a SigV4 signature or a signing secret, at any level but
+# debug (which logs whole headers, by design).
 
 use strict;
 use warnings;
@@ -78,6 +81,51 @@ for my $log (@logs) {
     my @hex = $text =~ /([0-9a-f]{64})/g;
     is_deeply \@hex, [], "$log: nothing shaped like a minted password";
     unlike $text, qr/SCRAM-SHA-256\$/, "$log: no SCRAM verifier";
+}
+
+# nginx: every block's error and access log, entries at debug left out
+SKIP: {
+    my $archive = $ENV{TEST_NGINX_LOG_ARCHIVE};
+    skip 'no TEST_NGINX_LOG_ARCHIVE (the real Test::Nginx keeps no logs)', 5
+        unless defined $archive && -s $archive;
+
+    my $text = slurp($archive);
+    my (@kept, $debug, $level);
+
+    $debug = '';
+    for my $line (split /\n/, $text) {
+        if ($line =~ m{^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\]}) {
+            $level = $1;
+        } elsif ($line =~ /^### / || $line =~ /^\d+\.\d+\.\d+\.\d+ /) {
+            $level = 'other';    # a block's header, an access log line
+        }
+        # a line without a time stamp continues the entry before it
+        if (($level // '') eq 'debug') {
+            $debug .= "$line\n";
+        } else {
+            push @kept, $line;
+        }
+    }
+
+    my $shapes = qr/spk_[a-z0-9]{1,32}_[A-Za-z0-9_-]{16,}
+                    |eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.
+                    |Signature=[0-9a-f]{64}/x;
+
+    ok @kept > 200, 'the blocks\' nginx logs: ' . scalar(@kept)
+                     . ' lines at info and above';
+    like $debug, $shapes,
+         'the search finds what it looks for: debug entries hold headers';
+
+    my @found = grep { /$shapes/ } @kept;
+    is_deeply [map { substr($_, 0, 160) } @found[0 .. ($#found > 4 ? 4 : $#found)]],
+              [], 'no API key, JWT or SigV4 signature in any nginx log';
+
+    my $hs = slurp("$ENV{SPECTRA_REPO}/t/data/auth/keys/hs.secret");
+    $hs =~ s/\n\z//;
+    my $kept = join "\n", @kept;
+    ok index($kept, $hs) < 0, 'nor the HMAC signing secret';
+    ok index($kept, $ENV{TEST_NGINX_DATAAPI_SECRET_KEY}) < 0,
+       'nor the Data API secret access key';
 }
 
 done_testing();
