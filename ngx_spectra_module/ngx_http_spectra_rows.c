@@ -234,6 +234,14 @@ ngx_http_spectra_rows_grow(spectra_result_out_t *out, size_t need)
 
         rows->nbufs++;
 
+    } else if (rows->tail) {
+        /*
+         * The metadata goes out whole, whatever the client has not taken
+         * yet: it is bounded by the column count, and a tail that waited
+         * would have to be resumable for no gain.
+         */
+        size = ngx_max(need, slcf->output_bufs.size);
+
     } else {
         rows->blocked = 1;
         return 1;
@@ -385,14 +393,19 @@ ngx_http_spectra_rows_write(ngx_http_spectra_rows_t *rows)
             return;
         }
 
-        if (rows->blocked || frc == NGX_AGAIN) {
+        if (frc == NGX_AGAIN) {
             /* the client has not taken what went out: its pace */
             ngx_http_spectra_rows_wait(rows);
             return;
         }
 
-        /* a slice is done: the event loop serves others, then us again */
-        ngx_post_event(&rows->resume, &ngx_posted_events);
+        /*
+         * A slice is done (or every buffer was out, and all of them have
+         * just been sent: no write event would come for that).  The next
+         * slice runs in the next turn of the event loop, after the I/O
+         * of other requests; ngx_posted_events would run it in this one.
+         */
+        ngx_post_event(&rows->resume, &ngx_posted_next_events);
         return;
     }
 
@@ -685,6 +698,8 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
     r = rows->request;
     st = rows->stmt;
 
+    rows->tail = 1;
+
     if (ngx_http_spectra_rows_copy(rows, (u_char *) "],\"metadata\":"
                                    "{\"columns\":",
                                    sizeof("],\"metadata\":{\"columns\":") - 1,
@@ -749,8 +764,6 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
     }
 
     ngx_http_spectra_stmt_rows_done(st, rows->res.rows);
-
-    rows->tail = 1;
 
     rc = ngx_http_spectra_rows_flush(rows, 1);
 

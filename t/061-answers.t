@@ -29,6 +29,12 @@ $SQL{wide} = 'select '
 # 1,600 columns of one name: made unique without quadratic work
 $SQL{same} = 'select ' . join(', ', ('1 as a') x 1600);
 
+# 1,600 columns, 800 of one name, over 300 rows: rows of about 14 KiB
+# and a metadata of about 40 KiB, in the default 8 buffers of 64 KiB
+$SQL{dups} = 'select '
+    . join(', ', map { $_ % 2 ? "n as v$_" : 'n as dup' } 1 .. 1600)
+    . ' from generate_series(1, 300) as n';
+
 # one row bigger than a 64 KiB subrequest buffer
 $SQL{big} = "select repeat('x', 200000) as big";
 
@@ -186,3 +192,16 @@ Content-Length: \d+
     "HEAD /v1/jobs/$d->{job_id}/results" }]
 --- response_body eval
 ""
+
+
+
+=== TEST 11: 300 rows of 1,600 columns, 800 of one name, through the default buffers, to the last row
+The buffers fill and all go out to the client at once, and the metadata
+takes more than one of them: neither waits for an event that never comes.
+--- timeout: 30
+--- request eval
+"POST /v1/queries\n" . main::body('dups')
+--- response_body_filters eval
+\&main::shape
+--- response_body_like chomp
+^over 0 bytes, 300 rows of 1600 columns, whole$
