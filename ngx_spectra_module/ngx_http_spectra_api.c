@@ -8,6 +8,7 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_rows.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_query.h"
 #include "ngx_http_spectra_jobs_api.h"
@@ -332,6 +333,10 @@ ngx_http_spectra_finish(ngx_http_request_t *r, ngx_int_t rc)
 
     if (ctx != NULL) {
         if (ctx->done) {
+            return;
+        }
+
+        if (ngx_http_spectra_rows_hold(r, rc)) {
             return;
         }
 

@@ -89,6 +89,10 @@ typedef struct {
     ngx_uint_t                  row_limit;     /* default and cap */
     size_t                      byte_limit;    /* default and cap */
     ngx_bufs_t                  output_bufs;
+#if (NGX_THREADS)
+    ngx_thread_pool_t          *thread_pool;   /* page checks; NULL: off */
+    ngx_str_t                   thread_pool_name;
+#endif
     ngx_flag_t                  numeric_as_number;
 
     /* the SQL policy */

@@ -30,6 +30,8 @@ static ngx_int_t ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
     const char *name1, const char *name2);
 static char *ngx_http_spectra_session_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_spectra_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_spectra_sql_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_spectra_sql_allow_functions(ngx_conf_t *cf,
@@ -277,6 +279,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_loc_conf_t, output_bufs),
       NULL },
 
+    { ngx_string("spectra_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_thread_pool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("spectra_max_running"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -459,6 +468,59 @@ ngx_http_spectra_add_variables(ngx_conf_t *cf)
 }
 
 
+
+/*
+ * spectra_thread_pool name | off: where result pages are checked, off the
+ * event loop (a page of the Data API can be 100 MB).  Default: nginx's
+ * "default" pool; off: in the worker, between the requests it serves.
+ */
+
+static char *
+ngx_http_spectra_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_spectra_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+#if (NGX_THREADS)
+
+    if (slcf->thread_pool_name.data != NULL) {
+        return "is duplicate";
+    }
+
+    slcf->thread_pool_name = value[1];
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->thread_pool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    slcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (slcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    (void) slcf;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" needs nginx built with threads "
+                       "(--with-threads); use \"off\"", &cmd->name);
+
+    return NGX_CONF_ERROR;
+
+#endif
+}
+
 static char *
 ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
 {
@@ -572,6 +634,23 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               25 * 1024 * 1024);
     ngx_conf_merge_bufs_value(conf->output_bufs, prev->output_bufs,
                               8, 64 * 1024);
+
+#if (NGX_THREADS)
+    if (conf->thread_pool_name.data == NULL) {
+        conf->thread_pool_name = prev->thread_pool_name;
+        conf->thread_pool = prev->thread_pool;
+    }
+
+    if (conf->thread_pool_name.data == NULL) {
+        /* nginx's "default" pool (32 threads), added here if need be */
+        ngx_str_set(&conf->thread_pool_name, "default");
+
+        conf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (conf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+#endif
     ngx_conf_merge_value(conf->numeric_as_number, prev->numeric_as_number, 0);
     ngx_conf_merge_size_value(conf->sql_max_length, prev->sql_max_length,
                               SPECTRA_SQL_MAX_LEN);

@@ -22,7 +22,7 @@
  * Bytes encoded per turn of the event loop: a few hundred microseconds,
  * so that one large answer never stalls the worker's other requests.
  */
-#define NGX_HTTP_SPECTRA_ROWS_SLICE  (128 * 1024)
+#define NGX_HTTP_SPECTRA_ROWS_SLICE  (32 * 1024)
 
 
 struct ngx_http_spectra_rows_s {
@@ -42,10 +42,39 @@ struct ngx_http_spectra_rows_s {
 
     ngx_event_t                     resume;    /* the next slice */
 
+    /* the page check, in a thread: its outcome */
+#if (NGX_THREADS)
+    ngx_thread_task_t              *task;
+    ngx_queue_t                     waiting;   /* for the thread */
+#endif
+    ngx_pool_t                     *res_pool;  /* the encoder's memory */
+    int                             open_rc;
+    spectra_result_page_t           open_page;
+    spectra_err_t                   open_err;
+    ngx_int_t                       finish_rc; /* deferred finalization */
+
     unsigned                        blocked:1; /* no buffer was free */
+    unsigned                        checking:1; /* a page in a thread */
+    unsigned                        opened:1;  /* a page was checked */
+    unsigned                        in_thread:1;
+    unsigned                        finish:1;  /* finalize once back */
     unsigned                        header_sent:1;
     unsigned                        tail:1;    /* the last buffers */
 };
+
+
+#if (NGX_THREADS)
+/*
+ * One page check at a time per worker: the checks then take one core at
+ * most, and the event loop keeps the other, however many answers stream.
+ */
+static ngx_uint_t   ngx_http_spectra_rows_checks;
+static ngx_queue_t  ngx_http_spectra_rows_queue;
+static ngx_uint_t   ngx_http_spectra_rows_queue_init;
+
+static ngx_int_t ngx_http_spectra_rows_post(ngx_http_spectra_rows_t *rows);
+static void ngx_http_spectra_rows_next_check(void);
+#endif
 
 
 static void ngx_http_spectra_rows_cleanup(void *data);
@@ -56,6 +85,11 @@ static ngx_int_t ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows,
 static ngx_int_t ngx_http_spectra_rows_head(ngx_http_spectra_rows_t *rows,
     size_t hint);
 static void ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows);
+static void ngx_http_spectra_rows_opened(ngx_http_spectra_rows_t *rows);
+#if (NGX_THREADS)
+static void ngx_http_spectra_rows_check_thread(void *data, ngx_log_t *log);
+static void ngx_http_spectra_rows_checked(ngx_event_t *ev);
+#endif
 static void ngx_http_spectra_rows_write(ngx_http_spectra_rows_t *rows);
 static void ngx_http_spectra_rows_fetched(ngx_http_spectra_stmt_t *st);
 static ngx_int_t ngx_http_spectra_rows_flush(ngx_http_spectra_rows_t *rows,
@@ -106,7 +140,18 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
 
     flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
 
-    pool = ngx_http_spectra_pool(r->pool);
+    /*
+     * The encoder's memory is a pool of its own: a page may be checked in
+     * a thread while the worker goes on with the request's pool.
+     */
+    rows->res_pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE,
+                                     r->connection->log);
+    if (rows->res_pool == NULL) {
+        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    pool = ngx_http_spectra_pool(rows->res_pool);
 
     spectra_result_init(&rows->res, q->format, q->row_limit, flags, &pool);
 
@@ -153,6 +198,11 @@ ngx_http_spectra_rows_cleanup(void *data)
 
     if (rows->resume.posted) {
         ngx_delete_posted_event(&rows->resume);
+    }
+
+    if (rows->res_pool != NULL) {
+        ngx_destroy_pool(rows->res_pool);
+        rows->res_pool = NULL;
     }
 }
 
@@ -287,23 +337,221 @@ ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows, u_char *p,
 }
 
 
-/* A page has come (st->answer): check it, then write its rows. */
+/*
+ * A page has come (st->answer): check it, in the thread pool when there
+ * is one (a whole page is checked before a byte of it goes out, which
+ * takes milliseconds per megabyte), then write its rows.
+ */
 
 static void
 ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
 {
+    ngx_http_spectra_stmt_t  *st;
+
+#if (NGX_THREADS)
+    ngx_http_request_t           *r;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    r = rows->request;
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (slcf->thread_pool != NULL) {
+        if (rows->task == NULL) {
+            rows->task = ngx_thread_task_alloc(r->pool, 0);
+            if (rows->task == NULL) {
+                ngx_http_spectra_rows_abort(rows,
+                                            NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "INTERNAL_ERROR",
+                                            "out of memory");
+                return;
+            }
+
+            rows->task->ctx = rows;
+            rows->task->handler = ngx_http_spectra_rows_check_thread;
+            rows->task->event.data = rows;
+            rows->task->event.handler = ngx_http_spectra_rows_checked;
+        }
+
+        if (!ngx_http_spectra_rows_queue_init) {
+            ngx_queue_init(&ngx_http_spectra_rows_queue);
+            ngx_http_spectra_rows_queue_init = 1;
+        }
+
+        /* the request stays while its page waits or a thread reads it */
+        r->main->blocked++;
+        r->aio = 1;
+        rows->checking = 1;
+
+        if (ngx_http_spectra_rows_checks == 0) {
+            if (ngx_http_spectra_rows_post(rows) == NGX_OK) {
+                return;
+            }
+
+            /* the pool's queue is full: check it here */
+            r->main->blocked--;
+            r->aio = 0;
+            rows->checking = 0;
+
+        } else {
+            ngx_queue_insert_tail(&ngx_http_spectra_rows_queue,
+                                  &rows->waiting);
+            return;
+        }
+    }
+#endif
+
+    st = rows->stmt;
+
+    rows->open_rc = spectra_result_page_open(&rows->res, st->answer.data,
+                                             st->answer.len,
+                                             &rows->open_page,
+                                             &rows->open_err);
+
+    ngx_http_spectra_rows_opened(rows);
+}
+
+
+#if (NGX_THREADS)
+
+static ngx_int_t
+ngx_http_spectra_rows_post(ngx_http_spectra_rows_t *rows)
+{
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(rows->request,
+                                        ngx_http_spectra_module);
+
+    if (ngx_thread_task_post(slcf->thread_pool, rows->task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_spectra_rows_checks++;
+    rows->in_thread = 1;
+
+    return NGX_OK;
+}
+
+
+/* The thread is free: the next page waiting for it goes. */
+
+static void
+ngx_http_spectra_rows_next_check(void)
+{
+    ngx_queue_t              *q;
+    ngx_http_spectra_rows_t  *rows;
+
+    while (!ngx_queue_empty(&ngx_http_spectra_rows_queue)) {
+        q = ngx_queue_head(&ngx_http_spectra_rows_queue);
+        ngx_queue_remove(q);
+
+        rows = ngx_queue_data(q, ngx_http_spectra_rows_t, waiting);
+
+        if (ngx_http_spectra_rows_post(rows) == NGX_OK) {
+            return;
+        }
+
+        /* cannot post: checked here, as without a pool */
+        ngx_http_spectra_rows_check_thread(rows,
+                                           rows->request->connection->log);
+        ngx_post_event(&rows->task->event, &ngx_posted_events);
+    }
+}
+
+
+/* In a thread: only the page and the encoder's own pool are touched. */
+
+static void
+ngx_http_spectra_rows_check_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_spectra_rows_t *rows = data;
+
+    rows->open_rc = spectra_result_page_open(&rows->res,
+                                             rows->stmt->answer.data,
+                                             rows->stmt->answer.len,
+                                             &rows->open_page,
+                                             &rows->open_err);
+}
+
+
+static void
+ngx_http_spectra_rows_checked(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_http_spectra_rows_t  *rows;
+
+    rows = ev->data;
+    r = rows->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    if (rows->in_thread) {
+        rows->in_thread = 0;
+        ngx_http_spectra_rows_checks--;
+        ngx_http_spectra_rows_next_check();
+    }
+
+    r->main->blocked--;
+    r->aio = 0;
+    rows->checking = 0;
+
+    if (rows->finish) {
+        ngx_http_spectra_finish(r, rows->finish_rc);
+
+    } else if (c->error) {
+        /*
+         * the client went, or nginx terminated the request while it was
+         * held (it then finalizes it with this, as nothing holds it now)
+         */
+        ngx_http_spectra_finish(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+
+    } else {
+        ngx_http_spectra_rows_opened(rows);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+#endif
+
+
+ngx_uint_t
+ngx_http_spectra_rows_hold(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_spectra_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
+
+    if (ctx == NULL || ctx->rows == NULL || !ctx->rows->checking) {
+        return 0;
+    }
+
+    ctx->rows->finish = 1;
+    ctx->rows->finish_rc = rc;
+
+    return 1;
+}
+
+
+/* The page is checked: its rows go out, or the answer ends in error. */
+
+static void
+ngx_http_spectra_rows_opened(ngx_http_spectra_rows_t *rows)
+{
     int                       rc, first;
     size_t                    meta;
     ngx_uint_t                i;
-    spectra_err_t             err;
-    spectra_result_page_t     pg;
+    spectra_err_t            *err;
+    spectra_result_page_t    *pg;
     ngx_http_spectra_stmt_t  *st;
 
     st = rows->stmt;
-    first = !rows->res.has_columns;
-
-    rc = spectra_result_page_open(&rows->res, st->answer.data, st->answer.len,
-                                  &pg, &err);
+    first = !rows->opened;
+    rows->opened = 1;
+    rc = rows->open_rc;
+    err = &rows->open_err;
+    pg = &rows->open_page;
 
     if (rc == SPECTRA_RESULT_NOMEM) {
         ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -314,7 +562,7 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     if (rc != SPECTRA_RESULT_OK) {
         ngx_log_error(NGX_LOG_ERR, rows->request->connection->log, 0,
                       "spectra: malformed result page of job %s: %s "
-                      "at %uz", st->job.id, err.message, err.position);
+                      "at %uz", st->job.id, err->message, err->position);
 
         ngx_http_spectra_rows_abort(rows, NGX_HTTP_BAD_GATEWAY,
                                     "UPSTREAM_ERROR",
@@ -349,8 +597,8 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     }
 
     /* NextToken lives in the pool, not in the page that goes soon */
-    st->next_token.data = pg.next_token.data;
-    st->next_token.len = pg.next_token.len;
+    st->next_token.data = pg->next_token.data;
+    st->next_token.len = pg->next_token.len;
 
     ngx_http_spectra_rows_write(rows);
 }

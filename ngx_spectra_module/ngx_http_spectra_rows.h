@@ -24,5 +24,12 @@
 void ngx_http_spectra_rows_start(ngx_http_request_t *r,
     ngx_http_spectra_stmt_t *st, spectra_query_t *q);
 
+/*
+ * While a page of r is checked in a thread the request must stay:
+ * ngx_http_spectra_finish() asks here first; 1: r finalizes with rc once
+ * the thread is done.
+ */
+ngx_uint_t ngx_http_spectra_rows_hold(ngx_http_request_t *r, ngx_int_t rc);
+
 
 #endif /* _NGX_HTTP_SPECTRA_ROWS_H_INCLUDED_ */

@@ -205,3 +205,14 @@ takes more than one of them: neither waits for an event that never comes.
 \&main::shape
 --- response_body_like chomp
 ^over 0 bytes, 300 rows of 1600 columns, whole$
+
+
+
+=== TEST 12: with spectra_thread_pool off the pages are checked in the worker: the same 50,000 rows
+--- timeout: 60
+--- config eval
+SpectraQuery::server_config(extra => "    spectra_row_limit 50000;\n    spectra_thread_pool off;\n")
+--- request eval
+"POST /v1/queries\n" . main::body('many', result_format => 'arrays')
+--- response_body_like eval
+main::lazy { qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1,"y{90}"\],\[2,"y{90}"\],(?:\[\d+,"y{90}"\],){49996}\[49999,"y{90}"\],\[50000,"y{90}"\]\],"metadata":/ }
