@@ -679,7 +679,7 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->byte_limit < 1024 || conf->byte_limit > 1024 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "spectra_byte_limit must be 1k to 1g");
+                           "spectra_byte_limit must be 1k to 1024m");
         return NGX_CONF_ERROR;
     }
 
