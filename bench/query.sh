@@ -46,6 +46,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/env.sh
 . "$here/../scripts/env.sh"
+# shellcheck source=bench/plain-nginx.sh
+. "$here/plain-nginx.sh"
 
 if [ $# -gt 0 ]; then
     build=$(cd "$1" && pwd)
@@ -218,26 +220,7 @@ start_nginx() {
 }
 
 start_plain_nginx() {
-    cat > "$state/plain/nginx.conf" <<CONF
-worker_processes 2;
-error_log $state/plain/error.log warn;
-pid $state/plain/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log $state/plain/access.log;
-    client_body_temp_path $state/plain/client_body;
-    proxy_temp_path $state/plain/proxy;
-    fastcgi_temp_path $state/plain/fastcgi;
-    uwsgi_temp_path $state/plain/uwsgi;
-    scgi_temp_path $state/plain/scgi;
-    server {
-        listen 127.0.0.1:$plain_port;
-        location / { return 200 "ok\\n"; }
-    }
-}
-CONF
-    /usr/sbin/nginx -p "$state/plain" -c nginx.conf
-    wait_port "$plain_port" 10
+    plain_nginx_start "$state/plain" "$plain_port" 2
 }
 
 # --- measuring -------------------------------------------------------------
