@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmarks: the plain nginx baseline (return 200).
 #
 #   plain_nginx_start DIR PORT WORKERS   writes DIR/nginx.conf, starts it,
