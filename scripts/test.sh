@@ -106,7 +106,10 @@ read -r -a files <<< "${TESTS:-$(echo t/*.t)}"
 # (PROVE_FLAGS=-v: prove's own options)
 read -r -a flags <<< "${PROVE_FLAGS:-}"
 if [ -n "${TEST_NGINX_LIB:-}" ]; then
-    flags+=(-I "$TEST_NGINX_LIB")
+    # its generated server listens on 127.0.0.1 only (a copy, rewritten)
+    bash "$repo/scripts/test-nginx-loopback.sh" "$TEST_NGINX_LIB" \
+        "$state/test-nginx-lib"
+    flags+=(-I "$state/test-nginx-lib")
 fi
 prove "${flags[@]}" -I t/lib "${files[@]}"
 

@@ -3,6 +3,7 @@
 # fixture suites (t/lib/selftest/*.t.in) that must fail the right block.
 
 use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Util qw($ServerPort $ServRoot);
 
 use IPC::Run ();
 use FindBin ();
@@ -107,6 +108,12 @@ fixture_fails('fail-crash.t.in', 1, [
 fixture_fails('fail-eval.t.in', 1, [
     qr/^not ok 1 - $F TEST 1: missing comma in request eval - --- request: /m,
     qr/--- request: Perl error: syntax error at \(eval \d+\)/,
+]);
+
+fixture_fails('fail-object-request.t.in', 255, [
+    qr/Bail out!.*TEST 1: an object as the request - Invalid syntax\. GET \/t should be a string or an array of packets/,
+], [
+    qr/^ok \d/m,
 ]);
 
 fixture_fails('fail-must-die.t.in', 1, [
@@ -219,7 +226,7 @@ location = /b { return 403 "b:$http_x_n\n"; }
 === TEST 6: missing file: error_code, error_log eval, grep_error_log
 --- config
 location /files/ {
-    alias $TEST_NGINX_HTML_DIR/;
+    alias $TEST_NGINX_SERVER_ROOT/html/;
 }
 --- request
 GET /files/nope.txt
@@ -229,7 +236,7 @@ GET /files/nope.txt
 --- grep_error_log eval
 qr/open\(\) "[^"]+" failed/
 --- grep_error_log_out
-open() "$TEST_NGINX_HTML_DIR/nope.txt" failed
+open() "$TEST_NGINX_SERVER_ROOT/html/nope.txt" failed
 
 
 
@@ -437,3 +444,21 @@ GET /teapot
 --- raw_response_headers_like: \r\nX-Raw: a b\r\n
 --- raw_response_headers_unlike: \r\nX-Other:
 --- response_body_unlike: tall
+
+
+
+=== TEST 23: init runs once nginx answers; pipelined requests expand $TEST_NGINX_* when sent
+--- config
+location = /t {
+    return 200 "args=$args\n";
+}
+--- init
+my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                              PeerPort => $ENV{TEST_NGINX_SERVER_PORT})
+    or die "nginx is not up when init runs: $@";
+close $s;
+$ENV{TEST_NGINX_FROM_INIT} = 'set-by-init';
+--- pipelined_requests eval
+['GET /t?v=$TEST_NGINX_FROM_INIT', 'GET /t?w=$TEST_NGINX_FROM_INIT']
+--- response_body eval
+["args=v=set-by-init\n", "args=w=set-by-init\n"]

@@ -7,7 +7,7 @@ use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys mint);
-use SpectraQuery qw(api_key key_file http_config server_config);
+use SpectraQuery qw(api_key key_file http_config);
 
 our (%K, %J);
 
@@ -27,14 +27,14 @@ for my $t (qw(acme globex initech)) {
                   claims => {tenant_id => $t, permissions => 'query'});
 }
 
+# authentication, the warehouse, the Data API upstream and the job store
+our $HttpConfig = http_config();
+
 # "--- tenant: acme" (default) picks the API key; the body is JSON.
 add_block_preprocessor(sub {
     my $block = shift;
     my $t = $block->tenant // 'acme';
 
-    $block->set_value('http_config', http_config());
-    $block->set_value('config', server_config(extra => $block->extra // ''))
-        unless defined $block->config;
     $block->set_value('more_headers',
                       "X-API-Key: $K{$t}\nContent-Type: application/json\n")
         unless defined $block->more_headers;
@@ -42,12 +42,18 @@ add_block_preprocessor(sub {
         unless defined $block->no_error_log;
 });
 
-no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: acme's API key counts acme's 600000 rows
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales"}
@@ -61,6 +67,13 @@ X-Request-Id: [0-9a-f]{32}
 
 === TEST 2: globex's API key counts globex's 300000 rows
 --- tenant: globex
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales"}
@@ -71,6 +84,13 @@ POST /v1/queries
 
 === TEST 3: initech's API key counts initech's 100000 rows
 --- tenant: initech
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales"}
@@ -80,6 +100,13 @@ POST /v1/queries
 
 
 === TEST 4: a JWT per tenant gets that tenant's count, same SQL
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 [("POST /v1/queries\n{\"sql\": \"select count(*) from sales\"}") x 3]
 --- more_headers eval
@@ -95,6 +122,13 @@ POST /v1/queries
 
 === TEST 5: a tenant cannot widen RLS with a predicate on another tenant
 --- tenant: initech
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales where tenant_id in ('acme', 'globex')"}
@@ -104,6 +138,13 @@ POST /v1/queries
 
 
 === TEST 6: the shared regions table is visible to every tenant
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 [("POST /v1/queries\n{\"sql\": \"select region, currency, vat_rate from regions order by region\"}") x 3]
 --- more_headers eval
@@ -117,6 +158,13 @@ POST /v1/queries
 
 
 === TEST 7: every column type of sales round-trips as objects
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select * from sales where id in (13, 70, 91) order by id"}
@@ -126,6 +174,13 @@ POST /v1/queries
 
 
 === TEST 8: every column type of sales round-trips as arrays
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select * from sales where id in (13, 70, 91) order by id",
@@ -137,6 +192,13 @@ POST /v1/queries
 
 === TEST 9: another tenant's row ids return nothing, not an error
 --- tenant: globex
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select * from sales where id in (13, 70, 91) order by id"}
@@ -146,6 +208,13 @@ POST /v1/queries
 
 
 === TEST 10: exact integers beyond 2^53, shortest doubles, NULL columns
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 9007199254740993::bigint as big, (-32768)::smallint as small, 1e300::float8 as f, 0.1::float8 as d, 12345678901234567890.123456789::numeric as n, null::integer as nothing, false as no"}
@@ -156,6 +225,13 @@ POST /v1/queries
 
 === TEST 11: named parameters bind, strings and numbers
 --- tenant: globex
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales where region = :region and sale_date >= :since::date",
@@ -167,6 +243,13 @@ POST /v1/queries
 
 
 === TEST 12: a JSON number parameter binds
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales where region = :r and id < :n",
@@ -177,6 +260,13 @@ POST /v1/queries
 
 
 === TEST 13: a parameter that looks like SQL injection is only a value
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales where note = :note",
@@ -187,6 +277,13 @@ POST /v1/queries
 
 
 === TEST 14: a stacked statement in a parameter comes back verbatim
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select :v::text as v, (select count(*) from sales) as n",
@@ -197,6 +294,13 @@ POST /v1/queries
 
 
 === TEST 15: a colon inside a string or a cast is not a parameter
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select ':x' as a, '2025-01-01'::date as b, :y::integer as c",
@@ -207,6 +311,13 @@ POST /v1/queries
 
 
 === TEST 16: row_limit - 1 rows: not truncated, no message
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select n from generate_series(1, 4) as n", "row_limit": 5}
@@ -216,6 +327,13 @@ POST /v1/queries
 
 
 === TEST 17: exactly row_limit rows: not truncated, no message
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select n from generate_series(1, 5) as n", "row_limit": 5}
@@ -225,6 +343,13 @@ POST /v1/queries
 
 
 === TEST 18: row_limit + 1 rows: truncated to the limit, with a message
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select n from generate_series(1, 6) as n", "row_limit": 5}
@@ -234,8 +359,15 @@ POST /v1/queries
 
 
 === TEST 19: the configured spectra_row_limit truncates at its boundary
---- extra
+--- http_config eval: $::HttpConfig
+--- config
     spectra_row_limit 3;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 2) n\"}",
  "POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 3) n\"}",
@@ -252,6 +384,13 @@ POST /v1/queries
 
 
 === TEST 20: truncation of a real table: the table's order-by limit + 1
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select id from sales order by id", "row_limit": 3,
@@ -262,8 +401,15 @@ POST /v1/queries
 
 
 === TEST 21: a row_limit above spectra_row_limit is a 400
---- extra
+--- http_config eval: $::HttpConfig
+--- config
     spectra_row_limit 100;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1", "row_limit": 101}
@@ -274,6 +420,13 @@ POST /v1/queries
 
 
 === TEST 22: row_limit 0 is a 400
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1", "row_limit": 0}
@@ -285,6 +438,13 @@ POST /v1/queries
 
 === TEST 23: a query with no rows still describes its columns
 --- tenant: initech
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select region, amount from sales where id = 10"}
@@ -294,8 +454,15 @@ POST /v1/queries
 
 
 === TEST 24: results of several Data API pages, in order, up to the limit
---- extra
+--- http_config eval: $::HttpConfig
+--- config
     spectra_row_limit 24000;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select id, note from sales where id <= 40000 order by id",
@@ -306,6 +473,13 @@ POST /v1/queries
 
 
 === TEST 25: unicode, quotes, backslashes and control characters round-trip
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select :v::text as v, 'ünï' as \"çølümn ✓\", length(:v) as n",
@@ -318,6 +492,13 @@ POST /v1/queries
 
 
 === TEST 26: the limit at a Data API page boundary (1000 rows a page)
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 999) n\", \"row_limit\": 1000, \"result_format\": \"arrays\"}",
  "POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 1000) n\", \"row_limit\": 1000, \"result_format\": \"arrays\"}",

@@ -15,7 +15,7 @@ use IO::Socket::INET ();
 use JSON::PP ();
 use Time::HiRes qw(sleep);
 
-our @EXPORT_OK = qw(api_key key_file http_config server_config http json
+our @EXPORT_OK = qw(api_key key_file http_config http json submit job_status
                     lazy poll run_id psql gate_close gate_open gate_waiters
                     job_of jobs_of worker_peak_kb);
 
@@ -59,93 +59,59 @@ sub key_file {
 }
 
 
-# The http{} part: the Data API upstream and the job store.  The store is
-# the same file in every block (and every suite), so jobs outlive nginx.
+# The http{} part every block of the query suites interpolates (each
+# file sets "our $HttpConfig = http_config();" and a block says "---
+# http_config eval: $::HttpConfig"): the Data API upstream, the block's own
+# job store (in logs/, which the harness empties before every block),
+# authentication (API keys from TEST_NGINX_QT_KEYS, JWTs signed by the auth
+# suites' HS256 key), the warehouse and JSON error pages.  Server and
+# location directives given here are inherited by the block's config.
+# %o: dataapi_port (the upstream's port), secret (the Data API secret),
+# bare => 1 (only the upstream, the job store and the supervisor's Data
+# API URL: a block then gives authentication and the warehouse itself,
+# and the supervisor's background calls use its first API location's).
+#
+# A block's config shows its locations and includes
+# t/data/query/internal.conf, the two internal ones (the error page and the
+# Data API subrequests), or writes those itself when it needs others.
 sub http_config {
     my (%o) = @_;
     my $port = $o{dataapi_port} // '$TEST_NGINX_DATAAPI_PORT';
-    my $background = '';
+    my $secret = $o{secret} // '$TEST_NGINX_DATAAPI_SECRET_KEY';
+    my $conf;
 
-    # the supervisor's background calls (deadlines nobody waits for) use
-    # the http{} block's Data API; with background => 0 only the URL is
-    # here, and they use the first API location's settings
-    $background = <<"_EOC_" if $o{background} // 1;
-    spectra_dataapi_host 127.0.0.1:$port;
-    spectra_aws_region \$TEST_NGINX_DATAAPI_REGION;
-    spectra_aws_access_key_id \$TEST_NGINX_DATAAPI_ACCESS_KEY;
-    spectra_aws_secret_access_key \$TEST_NGINX_DATAAPI_SECRET_KEY;
-_EOC_
-
-    return <<"_EOC_";
+    $conf = <<"_EOC_";
     upstream spectra_dataapi {
         server 127.0.0.1:$port;
         keepalive 8;
     }
 
-    spectra_jobs_db \$TEST_NGINX_DATA_DIR/jobs.db;
+    spectra_jobs_db logs/jobs.db;
     spectra_dataapi_url http://127.0.0.1:$port/;
-$background
 _EOC_
-}
 
+    return $conf if $o{bare};
 
-# The server{} part: authentication (API keys from TEST_NGINX_QT_KEYS, JWTs
-# signed by the auth suites' HS256 key), the warehouse, JSON errors, the
-# API, and the internal Data API location.  %o: extra (directives for the
-# server), read_timeout, subrequest_buffer (the Data API location's
-# subrequest_output_buffer_size), secret (the Data API secret), api (directives
-# inside location /v1/).
-sub server_config {
-    my (%o) = @_;
-    my $extra = $o{extra} // '';
-    my $api = $o{api} // '';
-    my $read = $o{read_timeout} // '30s';
-    my $buffer = $o{subrequest_buffer} // '16m';
-    my $secret = $o{secret} // '$TEST_NGINX_DATAAPI_SECRET_KEY';
+    return $conf . <<"_EOC_";
 
-    return <<"_EOC_";
     spectra_auth any;
     spectra_api_keys \$TEST_NGINX_QT_KEYS;
     spectra_jwt_key_file \$TEST_NGINX_AUTH_KEYS/hs.secret kid=hs alg=HS256;
     spectra_jwt_issuer https://issuer.spectra.test;
     spectra_jwt_audience spectra;
 
-    spectra_dataapi_host 127.0.0.1:\$TEST_NGINX_DATAAPI_PORT;
+    spectra_dataapi_host 127.0.0.1:$port;
     spectra_aws_region \$TEST_NGINX_DATAAPI_REGION;
     spectra_aws_access_key_id \$TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $secret;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
-$extra
+
     # a URI, not a named location: nginx cannot redirect a request whose
     # request line it could not parse (414, 400) to a named location;
-    # 494 (headers too large) answers 400.  Authentication is off there:
-    # the request's own result is reused, a failed one is not retried.
+    # 494 (headers too large) answers 400
     error_page 400 404 405 408 413 414 415 429 494 500 502 503 504
                /_spectra/error;
-
-    location = /_spectra/error {
-        internal;
-        spectra_auth off;
-        spectra_error_page;
-    }
-
-    location /v1/ {
-        spectra_api;
-$api
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host \$http_host;
-        proxy_ignore_client_abort on;
-        proxy_connect_timeout 2s;
-        proxy_read_timeout $read;
-        subrequest_output_buffer_size $buffer;
-    }
 _EOC_
 }
 
@@ -189,6 +155,47 @@ sub http {
     $data = eval { $json->decode($res) };
 
     return ($status // 0, $res, $data);
+}
+
+
+# For a block's "--- init", which runs once the block's nginx answers:
+# submit(key, {sql => ..., ...}, env => NAME, until => STATUS) posts a
+# query with wait_timeout_seconds 0 (unless the body gives one) as the API
+# key's tenant, sets $ENV{NAME} (default TEST_NGINX_JOB) to its job id, so
+# that "--- pipelined_requests" can say /v1/jobs/$TEST_NGINX_JOB (the real
+# harness expands $TEST_NGINX_* there when it sends), and with until waits
+# for the job to reach that status.  Returns the job id; dies (the block
+# bails out) when the API refuses it.
+sub submit {
+    my ($key, $body, %o) = @_;
+    my $var = $o{env} // 'TEST_NGINX_JOB';
+    my ($status, $text, $data, $id);
+
+    ($status, $text, $data) = http('POST', '/v1/queries',
+        $json->encode({wait_timeout_seconds => 0, %$body}),
+        'X-API-Key' => $key, 'Content-Type' => 'application/json');
+
+    die "POST /v1/queries answered $status: $text\n"
+        unless ($status == 200 || $status == 202) && $data && $data->{job_id};
+
+    $id = $data->{job_id};
+    $ENV{$var} = $id;
+
+    if (defined $o{until}) {
+        poll(sub { job_status($key, $id) eq $o{until} }, 200, 0.05);
+    }
+
+    return $id;
+}
+
+# job_status(key, id): the job's status as GET /v1/jobs/{id} says it.
+sub job_status {
+    my ($key, $id) = @_;
+    my ($status, $text, $data) = http('GET', "/v1/jobs/$id", undef,
+                                      'X-API-Key' => $key);
+
+    die "GET /v1/jobs/$id answered $status: $text\n" if $status != 200;
+    return $data->{status};
 }
 
 

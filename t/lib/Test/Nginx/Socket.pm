@@ -16,19 +16,25 @@ use Test::LongString ();
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-use Test::Nginx::Util;
+use Test::Nginx::Util qw(
+    :DEFAULT cleanup write_user_files start_nginx stop_nginx
+    nginx_is_running describe_status
+    $HtmlDir $LogDir $ErrLogFile $AccLogFile $ConfDir $NginxBinary
+    $LogLevel $NoShuffle $NoRootLocation $UseValgrind $Timeout
+    @BlockPreprocessors
+);
 
 our $VERSION = '0.1';
 
+# What the real Test::Nginx::Socket exports (of what this runner has): the
+# variables ($ServerPort, $ServRoot, $PidFile, ...) come from
+# Test::Nginx::Util, as there.
 our @EXPORT = qw(
-    run_tests repeat_each no_shuffle no_long_string no_root_location
-    log_level master_on master_off master_process_enabled workers
-    worker_connections env_to_nginx add_block_preprocessor server_name
-    server_addr html_dir server_root server_port server_port_for_client
-    timeout config_preamble bail_out add_cleanup_handler
-    $ServerPort $ServerPortForClient $ServerAddr $ServerName $ServRoot
-    $HtmlDir $ErrLogFile $ConfFile $PidFile $NginxBinary $NginxVersion
-    $RepeatEach $NoLongString
+    env_to_nginx run_tests repeat_each config_preamble worker_connections
+    master_process_enabled no_long_string workers master_on master_off
+    log_level no_shuffle no_root_location server_name server_addr
+    server_root html_dir server_port server_port_for_client timeout
+    add_block_preprocessor bail_out add_cleanup_handler
 );
 
 my $PrevConfig;
@@ -118,6 +124,16 @@ sub run_block {
         Test::More::diag(tail_of_error_log());
         stop_nginx();
         return;
+    }
+
+    # "--- init": Perl run once nginx is up, before the first request (as
+    # in the real harness: in Test::Nginx::Util, once for all repeats)
+    if (defined $block->init) {
+        package Test::Nginx::Util;
+        eval $block->init;
+        if ($@) {
+            Test::Nginx::Util::bail_out("$name - init failed: $@");
+        }
     }
 
     for my $rep (0 .. $RepeatEach - 1) {
@@ -318,11 +334,15 @@ sub build_requests {
         bail_out("$name - No '--- request' section\n");
     }
 
+    # the forms the real harness takes: a string, or an array whose
+    # elements are strings or arrays of packets (strings or {value => ...});
+    # anything else (an object that stringifies, say) is refused as there
     if (!ref $request) {
         $request = [$request];
 
     } elsif (ref $request ne 'ARRAY') {
-        bail_out("$name - --- request must be a string or an array\n");
+        bail_out("$name - invalid ---request : MUST be string or array of"
+                 . " requests\n");
     }
 
     for $i (0 .. $#$request) {
@@ -331,7 +351,18 @@ sub build_requests {
 
         if (ref $one eq 'ARRAY') {
             # a request given as packets: sent as one write here
+            for my $p (@$one) {
+                if (ref $p && ref $p ne 'HASH') {
+                    bail_out("$name - Invalid syntax. $p should be a string"
+                             . " or hash with value.\n");
+                }
+            }
+
             $one = join '', map { ref $_ ? $_->{value} : $_ } @$one;
+
+        } elsif (ref $one) {
+            bail_out("$name - Invalid syntax. $one should be a string or an"
+                     . " array of packets.\n");
         }
 
         $hdr = indexed_more_headers($name, $more, $i);

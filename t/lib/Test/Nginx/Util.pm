@@ -14,20 +14,25 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
+# What the real Test::Nginx::Util exports (of what this runner has); the
+# rest is for Test::Nginx::Socket, on request.
 our @EXPORT = qw(
     repeat_each no_shuffle no_long_string no_root_location log_level
     master_on master_off master_process_enabled workers worker_connections
     env_to_nginx add_block_preprocessor server_name server_addr html_dir
     server_root server_port server_port_for_client timeout config_preamble
-    bail_out add_cleanup_handler cleanup
+    bail_out add_cleanup_handler
     expand_env_in_text parse_time parse_headers error_log_data
-    setup_server_root write_user_files write_config_file
-    start_nginx stop_nginx nginx_is_running get_nginx_version
-    describe_status
+    setup_server_root write_config_file get_nginx_version
     $ServerPort $ServerPortForClient $ServerAddr $ServerName $ServRoot
-    $HtmlDir $LogDir $ErrLogFile $AccLogFile $ConfDir $ConfFile $PidFile
-    $NginxBinary $NginxVersion $LogLevel $RepeatEach $NoShuffle
-    $NoLongString $NoRootLocation $UseValgrind $Timeout
+    $ConfFile $PidFile $NginxVersion $RepeatEach $NoLongString
+);
+
+our @EXPORT_OK = qw(
+    cleanup write_user_files start_nginx stop_nginx nginx_is_running
+    describe_status
+    $HtmlDir $LogDir $ErrLogFile $AccLogFile $ConfDir $NginxBinary
+    $LogLevel $NoShuffle $NoRootLocation $UseValgrind $Timeout
     @BlockPreprocessors
 );
 
@@ -75,12 +80,12 @@ our @CleanupHandlers;
 
 # Built-in $TEST_NGINX_* variables, always derived from the settings above
 # so that a child run with other settings never sees stale values.  The
-# real harness defines only SERVER_PORT and SERVER_ROOT itself.
+# real harness defines only SERVER_PORT and SERVER_ROOT itself (PORT and
+# SERVROOT are what both read); there is no TEST_NGINX_HTML_DIR.
 $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort;
 $ENV{TEST_NGINX_PORT}        = $ServerPort;
 $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
 $ENV{TEST_NGINX_SERVROOT}    = $ServRoot;
-$ENV{TEST_NGINX_HTML_DIR}    = $HtmlDir;
 
 if (defined $WorkerUser && $WorkerUser !~ /^\w[-\w]*(?:\s+\w[-\w]*)?$/) {
     die "Bad value in the env TEST_NGINX_WORKER_USER: $WorkerUser\n";
@@ -398,13 +403,23 @@ END {
 }
 
 
-# Remove what a previous block left; keep the directory itself.
+# Remove what a previous block left, as the real harness does: conf/,
+# html/, logs/, *_temp and *_cache go; anything else in the servroot (a
+# file nginx wrote outside those, e.g. a relative spectra_jobs_db) stops
+# the run, since it would survive into the next block.
 sub setup_server_root {
     my $dir;
 
     archive_logs();
 
-    remove_tree($ConfDir, $HtmlDir, $LogDir, glob("$ServRoot/*_temp"));
+    if (-d $ServRoot) {
+        remove_tree($ConfDir, $HtmlDir, $LogDir, glob("$ServRoot/*_temp"),
+                    glob("$ServRoot/*_cache"));
+
+        if (!rmdir $ServRoot) {
+            bail_out("Can't remove $ServRoot (not empty?): $!\n");
+        }
+    }
 
     for $dir ($ServRoot, $ConfDir, $HtmlDir, $LogDir) {
         make_path($dir);
