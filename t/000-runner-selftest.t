@@ -116,6 +116,14 @@ fixture_fails('fail-object-request.t.in', 255, [
     qr/^ok \d/m,
 ]);
 
+fixture_fails('fail-servroot.t.in', 255, [
+    qr/^ok 2 - $F TEST 1: a block leaves a file in the servroot - response_body/m,
+    qr/Bail out!.*Can't remove \S+-fixture \(not empty\?\)/,
+], [
+    qr/TEST 2: the next block/,
+]);
+unlink "$FixtureRoot/stray.txt";
+
 fixture_fails('fail-must-die.t.in', 1, [
     qr/^not ok 1 - $F TEST 1: valid config - die as expected$/m,
 ]);

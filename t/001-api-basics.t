@@ -1,17 +1,17 @@
 # The /v1/ surface without a warehouse: health, routing, and nginx's own
-# errors rendered as the API's JSON error object.
-use FindBin ();
-use lib "$FindBin::Bin/data/auth/lib";
+# errors rendered as the API's JSON error object.  Each block keeps its
+# job store in logs/, which the harness empties before every block (the
+# default, spectra/jobs.db under the prefix, would outlive it).
 use Test::Nginx::Socket 'no_plan';
-use SpectraAuth ();
+use SpectraLogArchive;
 
-add_block_preprocessor(sub { SpectraAuth::store_in_logs(shift) });
-no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: health answers 200 with the versions of everything
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     location /v1/ {
         spectra_api;
@@ -29,6 +29,8 @@ X-Request-Id: [0-9a-f]{32}
 
 
 === TEST 2: an unknown path under /v1/ is a JSON 404
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     location /v1/ {
         spectra_api;
@@ -44,6 +46,8 @@ Content-Type: application/json; charset=utf-8
 
 
 === TEST 3: a trailing slash is not the same endpoint
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     location /v1/ {
         spectra_api;
@@ -57,6 +61,8 @@ GET /v1/health/
 
 
 === TEST 4: a known path with another method is a JSON 405 with Allow
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     location /v1/ {
         spectra_api;
@@ -72,6 +78,8 @@ Allow: GET, HEAD
 
 
 === TEST 5: the request id in the body is the one in the header
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     location /v1/ {
         spectra_api;
@@ -85,6 +93,8 @@ qr/"request_id":"([0-9a-f]{32})"/
 
 
 === TEST 6: a body over client_max_body_size is a JSON 413
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     error_page 413 @spectra_error;
     location @spectra_error {
@@ -109,6 +119,7 @@ client intended to send too large body
 
 === TEST 7: limit_req's 429 becomes RATE_LIMITED with Retry-After
 --- http_config
+    spectra_jobs_db logs/jobs.db;
     limit_req_zone $binary_remote_addr zone=one:1m rate=1r/m;
 --- config
     spectra_retry_after 7;
@@ -133,6 +144,8 @@ client intended to send too large body
 
 
 === TEST 8: an upstream failure on an error_page location is UPSTREAM_ERROR
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     error_page 502 @spectra_error;
     location @spectra_error {
@@ -152,6 +165,8 @@ connect() failed (111: Connection refused)
 
 
 === TEST 9: spectra_api conflicts with another content handler
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     location /v1/ {
         proxy_pass http://127.0.0.1:1/;

@@ -374,43 +374,12 @@ sub get_nginx_version {
 }
 
 
-# TEST_NGINX_LOG_ARCHIVE (the project's own): every block's logs are
-# appended there before the next block removes them, so that a run's
-# logs can be searched afterwards (t/099 looks for secrets in them).
-sub archive_logs {
-    my $archive = $ENV{TEST_NGINX_LOG_ARCHIVE} or return;
-
-    open my $out, '>>', $archive or return;
-
-    for my $log ($ErrLogFile, $AccLogFile) {
-        open my $in, '<', $log or next;
-        print {$out} "### $0 $log\n";
-        while (my $line = <$in>) {
-            print {$out} $line;
-        }
-        close $in;
-    }
-
-    close $out;
-}
-
-
-END {
-    if (-d $LogDir) {
-        archive_logs();
-        unlink $ErrLogFile, $AccLogFile;
-    }
-}
-
-
 # Remove what a previous block left, as the real harness does: conf/,
 # html/, logs/, *_temp and *_cache go; anything else in the servroot (a
 # file nginx wrote outside those, e.g. a relative spectra_jobs_db) stops
 # the run, since it would survive into the next block.
 sub setup_server_root {
     my $dir;
-
-    archive_logs();
 
     if (-d $ServRoot) {
         remove_tree($ConfDir, $HtmlDir, $LogDir, glob("$ServRoot/*_temp"),
