@@ -15,7 +15,8 @@ use IO::Socket::INET;
 use lib "$ENV{SPECTRA_REPO}/t/data/dataapi";
 use DataAPI qw(statement);
 
-my $repo = $ENV{SPECTRA_REPO} or plan skip_all => 'run by scripts/test.sh';
+my $repo = $ENV{SPECTRA_REPO}
+    or die "SPECTRA_REPO is not set: run the suites with make test\n";
 my $base = $ENV{SPECTRA_PORT_BASE} + 45;
 my ($http, $pg, $dataapi) = ($base, $base + 1, $base + 2);
 my $state = "$ENV{SPECTRA_STATE}/make-run";

@@ -8,7 +8,8 @@ use Test::More;
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 
-my $repo = $ENV{SPECTRA_REPO} or plan skip_all => 'run by scripts/test.sh';
+my $repo = $ENV{SPECTRA_REPO}
+    or die "SPECTRA_REPO is not set: run the suites with make test\n";
 my $module = "$ENV{SPECTRA_BUILD}/ngx_spectra_module.so";
 my $port = $ENV{SPECTRA_PORT_BASE} + 48;
 my $dir = tempdir('spectra-conf-XXXXXX', TMPDIR => 1, CLEANUP => 1);

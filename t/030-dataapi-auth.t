@@ -10,7 +10,7 @@ use DataAPI;
 use POSIX qw(strftime);
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $ok_body = { Id => '00000000-0000-4000-8000-000000000000' };
 
 sub error_is {

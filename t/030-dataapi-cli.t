@@ -10,7 +10,7 @@ use DataAPI;
 use MIME::Base64 ();
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $tag = "cli-$$-" . time . '-';     # statement names unique to this run
 
 # execute-statement with --parameters, then describe-statement

@@ -9,7 +9,7 @@ use lib "$ENV{SPECTRA_REPO}/t/data/dataapi";
 use DataAPI;
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 10;
 
 my $d = start_daemon($port, '--workers', '1', '--queue', '1',

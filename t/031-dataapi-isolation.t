@@ -14,7 +14,7 @@ use DataAPI;
 use DBI;
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 
 my $su = DBI->connect("dbi:Pg:host=127.0.0.1;port=$ENV{TEST_NGINX_PG_PORT};"
                       . 'dbname=warehouse', 'postgres', undef,

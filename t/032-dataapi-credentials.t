@@ -16,7 +16,7 @@ use File::Temp qw(tempdir);
 use JSON::PP;
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $base = $ENV{SPECTRA_PORT_BASE} // 55400;
 my $arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra';
 my (@daemons, $dir);

@@ -17,7 +17,7 @@ use DBI;
 use POSIX ();
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $base = $ENV{SPECTRA_PORT_BASE} // 55400;
 my @daemons;
 

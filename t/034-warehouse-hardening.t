@@ -14,7 +14,7 @@ use DBI;
 use File::Temp qw(tempdir);
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $port = $ENV{TEST_NGINX_PG_PORT};
 my $base = $ENV{SPECTRA_PORT_BASE} // 55400;
 

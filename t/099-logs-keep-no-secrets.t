@@ -15,10 +15,10 @@ use DBI;
 use JSON::PP;
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $base = $ENV{SPECTRA_PORT_BASE} // 55400;
 my $dir = $ENV{SPECTRA_DATAAPI_DIR}
-    or plan skip_all => 'SPECTRA_DATAAPI_DIR is not set';
+    or die "SPECTRA_DATAAPI_DIR is not set: run the suites with make test\n";
 
 sub slurp {
     my ($path) = @_;
