@@ -226,6 +226,8 @@ sub psql {
 
     local $ENV{PGPASSFILE} = $ENV{SPECTRA_PG_PASSFILE}
         if defined $ENV{SPECTRA_PG_PASSFILE};
+    # no NOTICE chatter ("... already exists, skipping") on the TAP stream
+    local $ENV{PGOPTIONS} = '-c client_min_messages=warning';
 
     open my $fh, '-|', @cmd or die "psql: $!";
     $out = do { local $/; <$fh> };
@@ -282,7 +284,8 @@ sub gate_open {
 # Backends waiting at the gate, and the roles they run as.
 sub gate_waiters {
     my $rows = psql("select usename from pg_stat_activity where"
-                    . " query like '%from spectra_gate%'"
+                    . " state = 'active'"
+                    . " and query like '%from spectra_gate%'"
                     . " and pid <> pg_backend_pid() order by usename");
 
     return [grep { length } split /\n/, $rows];
