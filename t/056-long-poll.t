@@ -3,160 +3,198 @@
 # wait_timeout_seconds and timeout_seconds still end on time (the runner's
 # client timeout bounds each request), a disconnected client's statement
 # is still cancelled, and a job's results come later.
+#
+# Every block has its own job store (logs/, emptied before each block).
+# A "long" statement waits at the gate (a lock a superuser holds on
+# spectra_gate) until it is cancelled or the gate opens: it cannot finish
+# under a test, and once cancelled it is no longer in pg_stat_activity.
+# Each block starts with the gate open.
+#
+# Blocks run twice (repeat_each 2, one init for both) unless what they
+# check happens once ("--- repeat_each: 1").
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use IO::Select ();
 use IO::Socket::INET ();
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config http json
-                    lazy poll run_id);
+use SpectraQuery qw(api_key key_file http_config http json poll psql submit
+                    job_of gate_close gate_open);
 
-our (%K, %JOB, $RUN, $LONG);
-
-$RUN = run_id();
+our (%K, $HttpConfig, $GATED);
 
 my @lines;
 
-for my $k (['acme', 'tenant=acme permissions=query'],
-           ['run', "tenant=p$RUN db_user=tenant_acme permissions=query"])
-{
+for my $t (qw(acme)) {
     my $line;
-    ($K{$k->[0]}, $line) = api_key("q056$k->[0]", $k->[1]);
+    ($K{$t}, $line) = api_key("q056$t", "tenant=$t permissions=query");
     push @lines, $line;
 }
 
 $ENV{TEST_NGINX_QT_KEYS} = key_file(@lines);
 $ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
 
-$LONG = 'select count(*) from sales a, sales b '
-        . 'where a.id < 30000 and b.id < 30000';
+# authentication, the warehouse, the Data API upstream and the job store
+$HttpConfig = http_config();
 
-# The run tenant's jobs as the store has them (the list does not refresh).
-sub jobs {
-    my ($status, undef, $data) = http('GET', '/v1/jobs?limit=100', undef,
-                                      'X-API-Key' => $K{run});
-    die "GET /v1/jobs answered $status\n" if $status != 200;
-    return { map { ($_->{idempotency_key} // '') => $_ } @{ $data->{jobs} } };
+# waits at the gate
+$GATED = 'select count(*) from spectra_gate';
+
+
+# Statements running in the warehouse that read the gate.
+sub at_gate {
+    return psql("select count(*) from pg_stat_activity where state = 'active'"
+                . " and query like '%from spectra_gate%'"
+                . " and pid <> pg_backend_pid()");
 }
 
-sub job {
-    my ($key) = @_;
-    return poll(sub { jobs()->{$key} }, 100, 0.05);
+# Waits until n statements wait at the gate; dies if that never happens.
+sub waiting {
+    my ($n) = @_;
+    return poll(sub { at_gate() == $n }, 200, 0.05);
 }
 
-sub warehouse_idle_now {
-    my $n = `psql -X -At -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_PORT} -U postgres -d warehouse -c "select count(*) from pg_stat_activity where state = 'active' and query like '%a.id < 30000%' and pid <> pg_backend_pid()"`;
-    chomp $n;
-    return $n eq '0';
-}
+# A POST /v1/queries of acme's on a connection of its own, sent now; the
+# answer is read later (answer()).
+sub send_query {
+    my ($body) = @_;
+    my ($sock, $json);
 
-sub warehouse_idle {
-    return poll(\&warehouse_idle_now, 100, 0.1);
-}
-
-# The long query on a raw connection, closed while its statement runs
-# (ExecuteStatement is then long-polling, a Data API subrequest in
-# flight); then a bounded wait for the job to end.  Returns the request
-# reading the job.
-sub disconnect {
-    my $key = "gone-$RUN";
-    my ($sock, $body, $id);
-
-    $body = json()->encode({sql => $LONG, idempotency_key => $key});
+    $json = json()->encode($body);
 
     $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $ENV{TEST_NGINX_SERVER_PORT})
         or die "cannot connect: $@";
 
     print {$sock} "POST /v1/queries HTTP/1.1\r\nHost: localhost\r\n"
-                  . "X-API-Key: $K{run}\r\nContent-Type: application/json\r\n"
-                  . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+                  . "Connection: close\r\nX-API-Key: $K{acme}\r\n"
+                  . "Content-Type: application/json\r\n"
+                  . 'Content-Length: ' . length($json) . "\r\n\r\n$json";
 
-    $id = job($key)->{job_id};
-    poll(sub { !warehouse_idle_now() }, 100, 0.05);
+    return $sock;
+}
+
+# The whole answer on such a connection (at most 15 s).
+sub answer {
+    my ($sock) = @_;
+    my ($sel, $res, $buf, $n, $end);
+
+    $sel = IO::Select->new($sock);
+    $res = '';
+    $end = time + 15;
+
+    while (time < $end && $sel->can_read($end - time)) {
+        $n = sysread $sock, $buf, 4096;
+        last unless $n;
+        $res .= $buf;
+    }
 
     close $sock;
 
-    # the long poll in flight (at most 3 s) ends before the cancel
-    poll(sub { jobs()->{$key}{status} !~ /^(?:PENDING|RUNNING)$/ }, 100, 0.1);
+    return $res;
+}
 
-    return "GET /v1/jobs/$id";
+# acme's statement that waits at the gate, as a running job
+# ($TEST_NGINX_JOB).
+sub running {
+    gate_close();
+    submit($K{acme}, {sql => $GATED}, until => 'RUNNING');
+    waiting(1);
+}
+
+# A query that ends in 408 QUERY_TIMEOUT (the gate is closed: it cannot
+# finish first); its job is $TEST_NGINX_JOB.  Checks that its statement
+# is cancelled: no longer waits at the gate.
+sub timed_out {
+    my ($body) = @_;
+    my ($status, $text) = http('POST', '/v1/queries', json()->encode($body),
+                               'X-API-Key' => $K{acme},
+                               'Content-Type' => 'application/json');
+
+    die "POST /v1/queries answered $status: $text\n"
+        unless $status == 408 && $text =~ /"job_id":"(job_\w{26})"/;
+
+    $ENV{TEST_NGINX_JOB} = $1;
+
+    Test::More::ok(eval { waiting(0) },
+                   "$0 - the timed-out statement no longer runs");
+}
+
+# The long query on a connection closed while its statement waits at the
+# gate (a Data API long poll is then in flight); its job
+# ($TEST_NGINX_JOB) once it has ended.
+sub disconnect {
+    my $sock;
+
+    gate_close();
+
+    $sock = send_query({sql => $GATED, idempotency_key => 'gone'});
+    $ENV{TEST_NGINX_JOB} = job_of($K{acme}, 'gone')->{job_id};
+    waiting(1);
+
+    close $sock;
+
+    poll(sub { SpectraQuery::job_status($K{acme}, $ENV{TEST_NGINX_JOB})
+               !~ /^(?:PENDING|RUNNING)$/ }, 300, 0.1);
 }
 
 # The long query sent on a connection kept open; its job cancelled by
-# DELETE while the request still waits (ExecuteStatement is long-polling:
-# the statement has no id yet); then the waiting request's answer and the
-# warehouse are checked.  The runner builds a block's requests before it
-# sends them, so all of this happens here; returns the request that
-# reads the job.
-our $HELD;
-
+# DELETE while the request still waits (ExecuteStatement may be
+# long-polling: the statement may have no id yet).  Checks the DELETE, the
+# waiting request's answer and that the statement no longer waits at the
+# gate; the job is $TEST_NGINX_JOB.
 sub delete_while_waiting {
-    my $key = "held-$RUN";
-    my $body = json()->encode({sql => $LONG, idempotency_key => $key});
-    my ($id, $status, $res);
+    my ($sock, $status, $res);
 
-    $HELD = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $ENV{TEST_NGINX_SERVER_PORT})
-        or die "cannot connect: $@";
+    gate_close();
 
-    print {$HELD} "POST /v1/queries HTTP/1.1\r\nHost: localhost\r\n"
-                  . "X-API-Key: $K{run}\r\nContent-Type: application/json\r\n"
-                  . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+    $sock = send_query({sql => $GATED, idempotency_key => 'held'});
+    waiting(1);
 
-    poll(sub { !warehouse_idle_now() }, 100, 0.05);
+    $ENV{TEST_NGINX_JOB} = job_of($K{acme}, 'held')->{job_id};
 
-    $id = job($key)->{job_id};
-    ($status, $res) = http('DELETE', "/v1/jobs/$id", undef,
-                           'X-API-Key' => $K{run});
+    ($status) = http('DELETE', "/v1/jobs/$ENV{TEST_NGINX_JOB}", undef,
+                     'X-API-Key' => $K{acme});
     Test::More::is($status, 200, "$0 - DELETE of the waiting job");
 
-    held_answer();
-
-    Test::More::ok(eval { warehouse_idle() },
-                   "$0 - the statement no longer runs in the warehouse");
-
-    return "GET /v1/jobs/$id";
-}
-
-# The answer of the request DELETE cancelled while it waited: 409, the
-# query was cancelled (checked here: it comes on the held connection).
-sub held_answer {
-    my ($buf, $n, $res) = ('', 0, '');
-
-    $HELD->blocking(1);
-    $HELD->timeout(15);
-
-    while ($n = sysread $HELD, $buf, 4096) {
-        $res .= $buf;
-        last if $res =~ /\}\}\n\z/;
-    }
-
-    close $HELD;
-
-    Test::More::like($res, qr/^HTTP\/1\.1 409 .*\r\n\r\n\{"error":\{"code":"CONFLICT","message":"the query was cancelled","request_id":"[0-9a-f]{32}","job_id":"job_\w{26}"\}\}\n\z/s,
+    $res = answer($sock);
+    Test::More::like($res, qr/^HTTP\/1\.1 409 .*\r\n\r\n\{"error":\{"code":"CONFLICT","message":"the query was cancelled","request_id":"[0-9a-f]{32}","job_id":"(??{ $ENV{TEST_NGINX_JOB} })"\}\}\n\z/s,
                      "$0 - the waiting request answers 409 CONFLICT");
+
+    Test::More::ok(eval { waiting(0) },
+                   "$0 - the statement no longer runs in the warehouse");
 }
+
 
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', http_config());
-    $block->set_value('config', server_config(
-                      extra => "    spectra_long_poll 10s;\n"));
+    # what an earlier block left waiting at the gate ends now
+    gate_open();
+    waiting(0);
+
+    repeat_each($block->repeat_each // 2);
+
     $block->set_value('more_headers',
-                      "X-API-Key: $K{run}\nContent-Type: application/json\n")
+                      "X-API-Key: $K{acme}\nContent-Type: application/json\n")
         unless defined $block->more_headers;
     $block->set_value('no_error_log', "[error]\n")
         unless defined $block->no_error_log;
 });
 
-no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: a query answers its rows with long polling
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales"}
@@ -166,9 +204,20 @@ POST /v1/queries
 
 
 === TEST 2: a long query still answers 202 after wait_timeout_seconds 1
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+SpectraQuery::gate_close();
 --- timeout: 4
---- request eval
-"POST /v1/queries\n" . SpectraQuery::json()->encode({sql => $::LONG, wait_timeout_seconds => 1, idempotency_key => "long-$::RUN"})
+--- request
+POST /v1/queries
+{"sql": "select count(*) from spectra_gate", "wait_timeout_seconds": 1}
 --- error_code: 202
 --- response_body_like chomp
 ^\{"job_id":"job_\w{26}","type":"query","status":"(?:PENDING|RUNNING)",
@@ -176,54 +225,120 @@ POST /v1/queries
 
 
 === TEST 3: the running job is cancelled by DELETE
---- request eval
-[main::lazy { "DELETE /v1/jobs/" . main::job("long-$::RUN")->{job_id} }]
---- response_body_like chomp
-"status":"CANCELLED",
+--- repeat_each: 1
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::running();
+--- pipelined_requests eval
+['DELETE /v1/jobs/$TEST_NGINX_JOB']
+--- response_body_like eval
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","type":"query","status":"CANCELLED",/]
 
 
 
 === TEST 4: timeout_seconds 1 still ends in 408 on time
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+SpectraQuery::gate_close();
 --- timeout: 4
---- request eval
-"POST /v1/queries\n" . SpectraQuery::json()->encode({sql => $::LONG, timeout_seconds => 1, idempotency_key => "timeout-$::RUN"})
+--- request
+POST /v1/queries
+{"sql": "select count(*) from spectra_gate", "timeout_seconds": 1}
 --- error_code: 408
 --- response_body_like chomp
 ^\{"error":\{"code":"QUERY_TIMEOUT",
 
 
 
-=== TEST 5: the timed-out job is TIMEOUT and the warehouse idle
---- request eval
-[main::lazy { main::warehouse_idle(); "GET /v1/jobs/" . main::job("timeout-$::RUN")->{job_id} }]
---- response_body_like chomp
-"status":"TIMEOUT",
+=== TEST 5: the timed-out job is TIMEOUT and its statement gone
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+SpectraQuery::gate_close();
+main::timed_out({sql => $::GATED, timeout_seconds => 1});
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB']
+--- response_body_like eval
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","type":"query","status":"TIMEOUT",/]
 
 
 
-=== TEST 6: a client that disconnects while a long poll is pending
---- request eval
-[main::lazy { main::disconnect() }]
---- response_body_like chomp
-"status":"CANCELLED",.*"error":\{"code":"CANCELLED","message":"the client closed the connection"\}
+=== TEST 6: a client that disconnects while a long poll is pending: its job is CANCELLED
+--- repeat_each: 1
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::disconnect();
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB']
+--- response_body_like eval
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","type":"query","status":"CANCELLED",.*"error":\{"code":"CANCELLED","message":"the client closed the connection"\}/]
 --- error_log
 spectra: client closed the connection while waiting for the query
 
 
 
 === TEST 7: the disconnected client's statement no longer runs
---- request eval
-[main::lazy { main::warehouse_idle(); "GET /v1/jobs?status=RUNNING" }]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::disconnect();
+Test::More::ok(eval { main::waiting(0) },
+               "$0 - the statement no longer waits at the gate");
+--- request
+GET /v1/jobs?status=RUNNING
 --- response_body
 {"jobs":[],"next_cursor":null}
 
 
 
 === TEST 8: DELETE while the sync request waits: 409 to it, statement stopped
---- request eval
-[main::lazy { main::delete_while_waiting() }]
---- response_body_like chomp
-"status":"CANCELLED",.*"error":\{"code":"CANCELLED","message":"cancelled by the client"\}
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 10s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::delete_while_waiting();
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB']
+--- response_body_like eval
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","type":"query","status":"CANCELLED",.*"error":\{"code":"CANCELLED","message":"cancelled by the client"\}/]
 --- no_error_log
 [error]
 [alert]
