@@ -6,7 +6,7 @@ use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config);
+use SpectraQuery qw(api_key key_file http_config);
 
 our %K;
 
@@ -29,25 +29,37 @@ sub err {
     return qr/^\{"error":\{"code":"$code","message":"$message","request_id":"[0-9a-f]{32}"\}\}\n\z/;
 }
 
+# authentication, the warehouse, the Data API upstream and the job store
+our $HttpConfig = http_config();
+
+# acme's API key and a JSON body unless a block says otherwise; the log at
+# info (SQL rejections), unless a block needs debug (Data API calls)
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', http_config());
-    $block->set_value('config', server_config(extra => $block->extra // '',
-                                              api => $block->api // ''))
-        unless defined $block->config;
     $block->set_value('more_headers',
                       "X-API-Key: $K{acme}\nContent-Type: application/json\n")
         unless defined $block->more_headers;
-    $block->set_value('log_level', "info\n");
+    $block->set_value('log_level', "info\n")
+        unless defined $block->log_level;
 });
 
-no_shuffle();
+# every request twice to the same nginx: no answer here may depend on
+# what the first one left behind (caches, pooled sessions, stored jobs)
+repeat_each(2);
+
 run_tests();
 
 __DATA__
 
 === TEST 1: malformed JSON is a 400 naming line and column
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1",
@@ -62,6 +74,13 @@ Content-Type: application/json; charset=utf-8
 
 
 === TEST 2: a JSON string body is not an object
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 "select 1"
@@ -74,6 +93,13 @@ main::err('INVALID_REQUEST', 'the request body must be a JSON object')
 
 
 === TEST 3: a JSON array body is not an object
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 [{"sql": "select 1"}]
@@ -84,6 +110,13 @@ main::err('INVALID_REQUEST', 'the request body must be a JSON object')
 
 
 === TEST 4: an empty body is a 400
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 --- error_code: 400
@@ -93,6 +126,13 @@ main::err('INVALID_REQUEST', 'the request body is empty')
 
 
 === TEST 5: a duplicated field is malformed, not "last one wins"
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1", "sql": "select 2"}
@@ -103,6 +143,13 @@ main::err('INVALID_REQUEST', 'malformed JSON at line 1, column 25: duplicate obj
 
 
 === TEST 6: sql of the wrong type
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": ["select 1"]}
@@ -113,6 +160,13 @@ main::err('INVALID_REQUEST', 'the field \\\\"sql\\\\" has the wrong type')
 
 
 === TEST 7: numeric fields given as strings or fractions are wrong types
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\", \"wait_timeout_seconds\": \"1\"}",
  "POST /v1/queries\n{\"sql\": \"select 1\", \"row_limit\": 1.5}",
@@ -133,6 +187,13 @@ main::err('INVALID_REQUEST', 'the field \\\\"sql\\\\" has the wrong type')
 
 
 === TEST 8: out-of-range values and unknown enum words
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\", \"result_format\": \"csv\"}",
  "POST /v1/queries\n{\"sql\": \"select 1\", \"on_wait_timeout\": \"abort\"}",
@@ -153,6 +214,13 @@ main::err('INVALID_REQUEST', 'the field \\\\"sql\\\\" has the wrong type')
 
 
 === TEST 9: an unknown field is refused, not ignored
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1", "db_user": "tenant_globex"}
@@ -163,6 +231,13 @@ main::err('INVALID_REQUEST', 'unknown field \\\\"db_user\\\\"')
 
 
 === TEST 10: sql is required
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"parameters": []}
@@ -173,6 +248,13 @@ main::err('INVALID_REQUEST', 'the field \\\\"sql\\\\" is required')
 
 
 === TEST 11: empty, whitespace-only and comment-only SQL is INVALID_SQL
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"\"}",
  "POST /v1/queries\n{\"sql\": \"  \\n\\t \\r\\n \"}",
@@ -193,8 +275,15 @@ qr/spectra: SQL rejected: (?:SQL is empty|empty statement at line 1, column 2)/
 
 
 === TEST 12: SQL over spectra_sql_max_length is INVALID_SQL
---- extra
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_max_length 64;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n{\"sql\": \"select 1 as " . ('a' x 60) . "\"}"
 --- error_code: 400
@@ -206,8 +295,14 @@ spectra: SQL rejected:
 
 
 === TEST 13: a body over client_max_body_size is a JSON 413
---- api
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
         client_max_body_size 1k;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n{\"sql\": \"select 1 -- " . ('x' x 2000) . "\"}"
 --- error_code: 413
@@ -219,8 +314,14 @@ client intended to send too large body
 
 
 === TEST 14: a chunked body over client_max_body_size is a JSON 413 too
---- api
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
         client_max_body_size 1k;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: $::K{acme}\nContent-Type: application/json\nTransfer-Encoding: chunked"
 --- request eval
@@ -234,9 +335,16 @@ client intended to send too large chunked body: 0+2000 bytes
 
 
 === TEST 15: a body that nginx spills to a temporary file still works
---- extra
+--- http_config eval: $::HttpConfig
+--- config
     client_body_buffer_size 1k;
     client_body_in_file_only clean;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n{\"sql\": \"select 42 as answer -- " . ('x' x 4000) . "\"}"
 --- response_body_like chomp
@@ -247,6 +355,13 @@ client intended to send too large chunked body: 0+2000 bytes
 
 
 === TEST 16: a wrong Content-Type is 415 before the body is read
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: $::K{acme}\nContent-Type: text/plain"
 --- request
@@ -259,6 +374,13 @@ main::err('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json')
 
 
 === TEST 17: no Content-Type, or a look-alike type, is 415
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\"}",
  "POST /v1/queries\n{\"sql\": \"select 1\"}",
@@ -276,6 +398,13 @@ main::err('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json')
 
 
 === TEST 18: application/json with a charset parameter is accepted
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: $::K{acme}\nContent-Type: Application/JSON; charset=utf-8"
 --- request
@@ -289,6 +418,13 @@ POST /v1/queries
 
 
 === TEST 19: GET, PUT and DELETE on /v1/queries are 405 with Allow: POST
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["GET /v1/queries", "PUT /v1/queries\n{\"sql\": \"select 1\"}",
  "DELETE /v1/queries"]
@@ -306,6 +442,13 @@ POST /v1/queries
 
 
 === TEST 20: wrong methods on the jobs endpoints are 405 with their Allow
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/jobs", "PUT /v1/jobs/job_00000000000000000000000000",
  "POST /v1/jobs/job_00000000000000000000000000/results"]
@@ -320,6 +463,13 @@ POST /v1/queries
 
 
 === TEST 21: no credentials is 401 with WWW-Authenticate
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers
 Content-Type: application/json
 --- request
@@ -336,6 +486,13 @@ WWW-Authenticate: Bearer realm="spectra".*
 
 
 === TEST 22: an API key with a wrong secret is 401 and runs nothing
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: spk_q051acme_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nContent-Type: application/json"
 --- request
@@ -346,12 +503,20 @@ POST /v1/queries
 "code":"UNAUTHENTICATED"
 --- error_log
 spectra: api key rejected
+--- log_level: debug
 --- no_error_log
 spectra dataapi call
 
 
 
 === TEST 23: a key without the query permission is 403
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: $::K{bulk}\nContent-Type: application/json"
 --- request
@@ -367,6 +532,13 @@ spectra dataapi call
 
 
 === TEST 24: a parameter the SQL uses but the request does not give
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales where region = :region"}
@@ -377,6 +549,13 @@ main::err('INVALID_REQUEST', 'the SQL uses :region but no parameter gives its va
 
 
 === TEST 25: a parameter the SQL does not use
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1", "parameters": [{"name": "region", "value": "emea"}]}
@@ -387,6 +566,13 @@ main::err('INVALID_REQUEST', 'parameter \\\\"region\\\\" is not used by the SQL'
 
 
 === TEST 26: a parameter given twice, without a value, with a bad name
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select :a\", \"parameters\": [{\"name\": \"a\", \"value\": 1}, {\"name\": \"a\", \"value\": 2}]}",
  "POST /v1/queries\n{\"sql\": \"select :a\", \"parameters\": [{\"name\": \"a\"}]}",
@@ -405,6 +591,13 @@ main::err('INVALID_REQUEST', 'parameter \\\\"region\\\\" is not used by the SQL'
 
 
 === TEST 27: a missing table is 422 QUERY_FAILED with SQLSTATE 42P01
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select * from no_such_table"}
@@ -417,6 +610,13 @@ POST /v1/queries
 
 
 === TEST 28: division by zero is 422 QUERY_FAILED with SQLSTATE 22012
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select sum(quantity) / 0 from sales"}
@@ -429,6 +629,13 @@ POST /v1/queries
 
 
 === TEST 29: an unknown column is 422 with SQLSTATE 42703
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select password from sales"}
@@ -439,6 +646,13 @@ POST /v1/queries
 
 
 === TEST 30: a bad parameter value fails in the warehouse: 422 22P02
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales where id = :id::bigint",
@@ -450,6 +664,13 @@ POST /v1/queries
 
 
 === TEST 31: X-Tenant-ID and X-DB-User from the client are ignored
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: $::K{acme}\nContent-Type: application/json\nX-Tenant-ID: globex\nX-DB-User: tenant_globex\nX-Amz-Target: RedshiftData.ExecuteStatement"
 --- request
@@ -463,6 +684,13 @@ POST /v1/queries
 
 
 === TEST 32: an unknown /v1/ path is a JSON 404
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 GET /v1/query
 --- error_code: 404
@@ -472,6 +700,13 @@ main::err('NOT_FOUND', 'no such endpoint')
 
 
 === TEST 33: a request line over large_client_header_buffers is a JSON 414
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "GET /v1/jobs?cursor=" . ('a' x 9000)
 --- error_code: 414
@@ -483,6 +718,13 @@ main::err('INVALID_REQUEST', 'the request URI is too long')
 
 
 === TEST 34: a header over large_client_header_buffers is a JSON 400
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- more_headers eval
 "X-API-Key: $::K{acme}\nContent-Type: application/json\nX-Padding: " . ('p' x 9000)
 --- request
@@ -497,6 +739,13 @@ Content-Type: application/json; charset=utf-8
 
 
 === TEST 35: an unparsable request line is a JSON 400, not nginx's page
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- raw_request eval
 "GET /v1/health HTTP/1.1 junk\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 --- error_code: 400
@@ -510,6 +759,13 @@ client sent invalid request
 
 
 === TEST 36: a NUL character in the SQL or a parameter is refused
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\\u0000; drop table sales\"}",
  "POST /v1/queries\n{\"sql\": \"select :v\", \"parameters\": [{\"name\": \"v\", \"value\": \"a\\u0000b\"}]}"]
@@ -524,6 +780,13 @@ client sent invalid request
 
 
 === TEST 37: integers past 2^53 and 2^64 are out of range, never wrapped
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\", \"timeout_seconds\": 18446744073709552}",
  "POST /v1/queries\n{\"sql\": \"select 1\", \"wait_timeout_seconds\": 18446744073709552}",

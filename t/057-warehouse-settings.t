@@ -26,54 +26,50 @@ $ENV{AWS_ACCESS_KEY_ID} = $ENV{TEST_NGINX_DATAAPI_ACCESS_KEY};
 $ENV{AWS_SECRET_ACCESS_KEY} = $ENV{TEST_NGINX_DATAAPI_SECRET_KEY};
 $ENV{AWS_REGION} = $ENV{TEST_NGINX_DATAAPI_REGION};
 
-# "--- warehouse": the directives under test; the rest of a working
-# server (authentication, the API, the internal Data API location) is added.
+# only the Data API upstream, the job store and its URL: each block gives
+# authentication and the warehouse settings under test itself
+our $HttpConfig = http_config(bare => 1);
+
+# "--- tenant: acme" (default) picks the API key; the body is JSON.
 add_block_preprocessor(sub {
     my $block = shift;
     my $t = $block->tenant // 'acme';
 
-    if (defined $block->warehouse) {
-        $block->set_value('config', <<"_EOC_");
-    spectra_auth api_key;
-    spectra_api_keys \$TEST_NGINX_WS_KEYS;
-    spectra_dataapi_host 127.0.0.1:\$TEST_NGINX_DATAAPI_PORT;
-@{[ $block->warehouse ]}
-    location /v1/ {
-        spectra_api;
-    }
-
-    location /_spectra/dataapi {
-        internal;
-        proxy_pass http://spectra_dataapi/;
-        proxy_set_header Host \$http_host;
-        subrequest_output_buffer_size 1m;
-    }
-_EOC_
-    }
-
-    $block->set_value('http_config', http_config(background => 0));
     $block->set_value('more_headers',
-                      "X-API-Key: $K{$t}\nContent-Type: application/json\n");
-    $block->set_value('request',
-                      "POST /v1/queries\n"
-                      . '{"sql": "select count(*) from sales"}')
-        unless defined $block->request;
+                      "X-API-Key: $K{$t}\nContent-Type: application/json\n")
+        unless defined $block->more_headers;
     $block->set_value('no_error_log', "[error]\n")
         unless defined $block->no_error_log || defined $block->must_die;
 });
 
-no_shuffle();
+# every request twice to the same nginx: no answer here may depend on
+# what the first one left behind (caches, pooled sessions, stored jobs)
+repeat_each(2);
+
 run_tests();
 
 __DATA__
 
 === TEST 1: a provisioned cluster with per-tenant secrets: acme's secret
---- warehouse
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_auth api_key;
+    spectra_api_keys $TEST_NGINX_WS_KEYS;
+    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
     spectra_aws_access_key_id $TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
     spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Ab1Cd2;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 
@@ -81,12 +77,25 @@ __DATA__
 
 === TEST 2: the same secret template gives globex its own secret
 --- tenant: globex
---- warehouse
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_auth api_key;
+    spectra_api_keys $TEST_NGINX_WS_KEYS;
+    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
     spectra_aws_access_key_id $TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
     spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Ab1Cd2;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":300000\}\]
 
@@ -94,18 +103,32 @@ __DATA__
 
 === TEST 3: a Serverless workgroup runs each tenant through its secret
 --- tenant: globex
---- warehouse
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_auth api_key;
+    spectra_api_keys $TEST_NGINX_WS_KEYS;
+    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
     spectra_aws_access_key_id $TEST_NGINX_DATAAPI_ACCESS_KEY;
     spectra_aws_secret_access_key $TEST_NGINX_DATAAPI_SECRET_KEY;
     spectra_workgroup_name analytics;
     spectra_database warehouse;
     spectra_secret_arn arn:aws:secretsmanager:us-east-1:123456789012:secret:spectra/tenant_$spectra_tenant_id-Ab1Cd2;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":300000\}\]
 
 
 
 === TEST 4: a Serverless workgroup without per-tenant secrets is refused
+--- http_config eval: $::HttpConfig
 --- config
     spectra_workgroup_name analytics;
     spectra_database warehouse;
@@ -120,20 +143,46 @@ spectra_workgroup_name needs spectra_secret_arn (per-tenant secrets), so that ea
 
 
 === TEST 5: credentials and region come from AWS_* of the master
---- warehouse
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_auth api_key;
+    spectra_api_keys $TEST_NGINX_WS_KEYS;
+    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 
 
 
 === TEST 6: configured credentials win over the environment
---- warehouse
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_auth api_key;
+    spectra_api_keys $TEST_NGINX_WS_KEYS;
+    spectra_dataapi_host 127.0.0.1:$TEST_NGINX_DATAAPI_PORT;
     spectra_aws_access_key_id AKIDNOTKNOWNTOTHEAPI;
     spectra_aws_secret_access_key not-the-secret-of-anyone;
     spectra_cluster_identifier spectra-local;
     spectra_database warehouse;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- error_code: 502
 --- response_body_like chomp
 ^\{"error":\{"code":"UPSTREAM_ERROR","message":"the data API refused the credentials",
@@ -145,6 +194,7 @@ not-the-secret-of-anyone
 
 
 === TEST 7: an access key without its secret is refused
+--- http_config eval: $::HttpConfig
 --- config
     spectra_aws_access_key_id AKIDONLYTHEKEYID0001;
 
@@ -158,6 +208,7 @@ spectra: an AWS access key id needs its secret access key, and the other way rou
 
 
 === TEST 8: a workgroup and a cluster exclude each other
+--- http_config eval: $::HttpConfig
 --- config
     spectra_workgroup_name analytics;
     spectra_cluster_identifier spectra-local;

@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use JSON::PP ();
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config json);
+use SpectraQuery qw(api_key key_file http_config json);
 
 # [title, SQL, the 400's message, the byte offset it names]
 my @hostile = (
@@ -222,6 +222,9 @@ my $line;
 $ENV{TEST_NGINX_QT_KEYS} = key_file($line);
 $ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
 
+# authentication, the warehouse, the Data API upstream and the job store
+our $HttpConfig = http_config();
+
 our (@REQ, @PAT, @LOG);
 
 # non-ASCII SQL goes as \u escapes, which nginx decodes to UTF-8
@@ -240,6 +243,13 @@ for my $c (@hostile) {
     $LOG[$n] = qr/\[info\] .* spectra: SQL rejected: \Q$c->[2]\E \(byte $c->[3]\), client: /;
     $spec .= <<"_EOB_";
 === TEST $n: refused: $c->[0]
+--- http_config eval: \$::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include \$TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 \$::REQ[$n]
 --- error_code: 400
@@ -258,13 +268,15 @@ _EOB_
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', http_config());
-    $block->set_value('config', server_config());
     $block->set_value('more_headers',
-                      "X-API-Key: $K{acme}\nContent-Type: application/json\n");
+                      "X-API-Key: $K{acme}\nContent-Type: application/json\n")
+        unless defined $block->more_headers;
 });
 
 Test::Base::spec_string($spec);
 
-no_shuffle();
+# every request twice to the same nginx: no answer here may depend on
+# what the first one left behind (caches, pooled sessions, stored jobs)
+repeat_each(2);
+
 run_tests();

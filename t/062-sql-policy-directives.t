@@ -6,39 +6,45 @@ use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config);
+use SpectraQuery qw(api_key key_file http_config);
 
 our %K;
 
 my $line;
-($K{acme}, $line) = api_key('q059acme', 'tenant=acme permissions=query');
+($K{acme}, $line) = api_key('q062acme', 'tenant=acme permissions=query');
 
 $ENV{TEST_NGINX_QT_KEYS} = key_file($line);
 $ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
 
-# "--- server": SQL policy directives for the server{}, "--- location":
-# for location /v1/; the rest of a working server is added.
+# authentication, the warehouse, the Data API upstream and the job store
+our $HttpConfig = http_config();
+
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', http_config());
-    $block->set_value('config',
-                      server_config(extra => $block->server // '',
-                                    api => $block->location // ''));
     $block->set_value('more_headers',
-                      "X-API-Key: $K{acme}\nContent-Type: application/json\n");
-    $block->set_value('request', "GET /v1/health")
-        unless defined $block->request;
+                      "X-API-Key: $K{acme}\nContent-Type: application/json\n")
+        unless defined $block->more_headers;
 });
 
-no_shuffle();
+# every request twice to the same nginx: no answer here may depend on
+# what the first one left behind (caches, pooled sessions, stored jobs)
+repeat_each(2);
+
 run_tests();
 
 __DATA__
 
 === TEST 1: spectra_sql_deny_functions adds names and patterns to the built-in list
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_functions mask_* Decrypt;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select region, decrypt(note) from sales"}
@@ -54,8 +60,15 @@ spectra dataapi call
 
 
 === TEST 2: with extra deny entries the built-in ones still apply
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_functions mask_*;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select pg_sleep(1)"}
@@ -69,9 +82,16 @@ spectra dataapi call
 
 
 === TEST 3: names not on the lists run as before
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_functions mask_* decrypt;
     spectra_sql_deny_relations secrets;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) as n from sales where region = 'emea'"}
@@ -83,8 +103,15 @@ POST /v1/queries
 
 
 === TEST 4: spectra_sql_deny_relations denies a relation however it is qualified
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_relations regions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select s.region from sales s join public.regions r on r.region = s.region"}
@@ -100,8 +127,15 @@ spectra dataapi call
 
 
 === TEST 5: spectra_sql_deny_schemas denies relations and functions of a schema
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_schemas public;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from public.sales"}
@@ -115,13 +149,20 @@ spectra dataapi call
 
 
 === TEST 6: the allow list from a file lets its functions run
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_sql_allow_functions ../html/allowed.functions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- user_files
 >>> allowed.functions
 # functions the dashboards use
 count
 sum, date_trunc   # two on a line
---- server
-    spectra_sql_allow_functions ../html/allowed.functions;
 --- request
 POST /v1/queries
 {"sql": "select count(*) as n, sum(quantity) > 0 as q from sales where date_trunc('year', sale_date) = '2025-01-01'"}
@@ -133,11 +174,18 @@ POST /v1/queries
 
 
 === TEST 7: with an allow list any other function is refused
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_sql_allow_functions ../html/allowed.functions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- user_files
 >>> allowed.functions
 count
---- server
-    spectra_sql_allow_functions ../html/allowed.functions;
 --- request
 POST /v1/queries
 {"sql": "select count(*), lower(region) from sales group by 2"}
@@ -151,12 +199,19 @@ spectra dataapi call
 
 
 === TEST 8: the deny list wins over the allow list
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_sql_allow_functions ../html/allowed.functions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- user_files
 >>> allowed.functions
 count
 pg_sleep
---- server
-    spectra_sql_allow_functions ../html/allowed.functions;
 --- request
 POST /v1/queries
 {"sql": "select pg_sleep(1)"}
@@ -170,13 +225,19 @@ spectra dataapi call
 
 
 === TEST 9: spectra_sql_allow_functions off in a location lifts the server's list
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_sql_allow_functions ../html/allowed.functions;
+
+    location /v1/ {
+        spectra_api;
+        spectra_sql_allow_functions off;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- user_files
 >>> allowed.functions
 count
---- server
-    spectra_sql_allow_functions ../html/allowed.functions;
---- location
-        spectra_sql_allow_functions off;
 --- request
 POST /v1/queries
 {"sql": "select lower(region) as r from regions order by 1 limit 1"}
@@ -188,10 +249,16 @@ POST /v1/queries
 
 
 === TEST 10: a location with its own deny list does not inherit the server's
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_functions lower;
---- location
+
+    location /v1/ {
+        spectra_api;
         spectra_sql_deny_functions upper;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select lower(region) as r from regions order by 1 limit 1"}
@@ -203,8 +270,15 @@ POST /v1/queries
 
 
 === TEST 11: a location inherits the server's deny list
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_functions lower;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select LOWER(region) from regions"}
@@ -218,8 +292,15 @@ spectra dataapi call
 
 
 === TEST 12: spectra_sql_allow_values off refuses VALUES statements
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_allow_values off;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "values (1, 'a')"}
@@ -233,8 +314,15 @@ spectra dataapi call
 
 
 === TEST 13: spectra_sql_allow_values off still lets VALUES serve as rows in FROM
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_allow_values off;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select * from (values (1, 'a')) as v(n, s)"}
@@ -246,8 +334,15 @@ POST /v1/queries
 
 
 === TEST 14: nginx -t refuses a deny entry that is not a name
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_deny_functions pg_sleep lo-import;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- must_die
 --- error_log
 spectra_sql_deny_functions: invalid name "lo-import" in a SQL name list: use 1 to 63 letters, digits, _, $ or *, not starting with a digit or $
@@ -255,8 +350,15 @@ spectra_sql_deny_functions: invalid name "lo-import" in a SQL name list: use 1 t
 
 
 === TEST 15: nginx -t refuses a missing allow-list file
---- server
+--- http_config eval: $::HttpConfig
+--- config
     spectra_sql_allow_functions ../html/missing.functions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- must_die
 --- error_log
 missing.functions" failed (2: No such file or directory)
@@ -264,13 +366,20 @@ missing.functions" failed (2: No such file or directory)
 
 
 === TEST 16: nginx -t refuses an allow-list file with a bad name, saying where
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_sql_allow_functions ../html/allowed.functions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- user_files
 >>> allowed.functions
 count
 sum
 date trunc(x)
---- server
-    spectra_sql_allow_functions ../html/allowed.functions;
 --- must_die
 --- error_log
 allowed.functions": invalid name "trunc(x)" in a SQL name list: use 1 to 63 letters, digits, _, $ or *, not starting with a digit or $ at line 3, column 6
@@ -278,12 +387,19 @@ allowed.functions": invalid name "trunc(x)" in a SQL name list: use 1 to 63 lett
 
 
 === TEST 17: nginx -t refuses two allow lists in one block
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_sql_allow_functions ../html/allowed.functions;
+    spectra_sql_allow_functions ../html/allowed.functions;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- user_files
 >>> allowed.functions
 count
---- server
-    spectra_sql_allow_functions ../html/allowed.functions;
-    spectra_sql_allow_functions ../html/allowed.functions;
 --- must_die
 --- error_log
 "spectra_sql_allow_functions" directive is duplicate
