@@ -12,10 +12,10 @@ use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use IO::Socket::INET ();
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config http json
-                    lazy poll run_id);
+use SpectraQuery qw(api_key key_file http_config http json poll run_id
+                    gate_close gate_open gate_waiters);
 
-our (%K, %JOB, $RUN, $BLACKHOLE);
+our (%K, $RUN, $BLACKHOLE, $HttpConfig);
 
 $RUN = run_id();
 
@@ -45,69 +45,46 @@ for my $k (['acme', 'tenant=acme permissions=query'],
 $ENV{TEST_NGINX_QT_KEYS} = key_file(@lines);
 $ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
 
-my $long = 'select count(*) from sales a, sales b '
-           . 'where a.id < 30000 and b.id < 30000';
+# authentication, the warehouse, the Data API upstream and the job store
+$HttpConfig = http_config();
 
-# The fake Data API: a server in the block's own nginx that answers each
-# X-Amz-Target with the body the block's map gives.
-sub fake {
-    my (%answers) = @_;
-    my $map = join '', map { "        RedshiftData.$_ '$answers{$_}';\n" }
-                       sort keys %answers;
+# a job of the list that the Data API did not take
+our $FAILED = '\{"job_id":"job_\w{26}","type":"query","status":"FAILED",'
+              . '[^{}]*"error":\{"code":"UPSTREAM_ERROR","message":"the data'
+              . ' API did not accept the statement"\},"links":\{[^{}]*\}\}';
 
-    return http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<"_EOC_";
-    map \$http_x_amz_target \$fake_answer {
-        default '{"__type":"UnknownOperationException","message":"no"}';
-$map    }
+# a statement that waits at the gate until the test opens it
+my $gated = 'select count(*) from spectra_gate';
 
-    server {
-        listen 127.0.0.1:\$TEST_NGINX_FAKE_PORT;
-
-        location / {
-            default_type application/x-amz-json-1.1;
-            return 200 \$fake_answer;
-        }
-    }
-_EOC_
-}
-
-# The id of the run tenant's job with that idempotency key.
-sub job_id {
-    my ($key) = @_;
-
-    return $JOB{$key} //= poll(sub {
-        my ($status, undef, $data) = http('GET', '/v1/jobs?limit=100',
-                                          undef, 'X-API-Key' => $K{run});
-        die "GET /v1/jobs answered $status\n" if $status != 200;
-        for my $j (@{ $data->{jobs} }) {
-            return $j->{job_id} if ($j->{idempotency_key} // '') eq $key;
-        }
-        return undef;
-    }, 100, 0.05);
-}
-
-# The job's status as the store has it: the list reads the store only,
-# while GET /v1/jobs/{id} would ask the Data API and could record the
-# cancel before the request that cancelled does.
-sub job_status {
-    my ($id) = @_;
+# The job with that idempotency key and its status, as the store has
+# them: the list reads the store only, while GET /v1/jobs/{id} would ask
+# the Data API and could record the cancel before the request that
+# cancelled does.
+sub stored {
+    my ($idem) = @_;
     my ($status, undef, $data) = http('GET', '/v1/jobs?limit=100', undef,
                                       'X-API-Key' => $K{run});
+
     die "GET /v1/jobs answered $status\n" if $status != 200;
+
     for my $j (@{ $data->{jobs} }) {
-        return $j->{status} if $j->{job_id} eq $id;
+        return $j if ($j->{idempotency_key} // '') eq $idem;
     }
-    die "job $id is not listed\n";
+
+    return undef;
 }
 
-# Sends the long query on a raw connection, waits until its job runs,
-# closes the connection, and waits until the job has finished; returns
-# the request that reads the job.
+# For "--- init": sends a gated sync query on a raw connection, waits
+# until its job runs, closes the connection, and waits until the job has
+# ended; sets $ENV{TEST_NGINX_JOB} to the job's id.
 sub disconnect {
-    my $key = "gone-$RUN";
-    my ($sock, $body, $id);
+    my $idem = "gone-$RUN";
+    my ($sock, $body, $job, $before);
 
-    $body = json()->encode({sql => $long, idempotency_key => $key});
+    gate_close();
+    $before = @{ gate_waiters() };
+
+    $body = json()->encode({sql => $gated, idempotency_key => $idem});
 
     $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $ENV{TEST_NGINX_SERVER_PORT})
@@ -117,42 +94,44 @@ sub disconnect {
                   . "X-API-Key: $K{run}\r\nContent-Type: application/json\r\n"
                   . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
 
-    $id = job_id($key);
-    poll(sub { job_status($id) eq 'RUNNING' }, 100, 0.05);
+    $job = poll(sub { my $j = stored($idem);
+                      $j && $j->{status} eq 'RUNNING' ? $j : undef },
+                100, 0.05);
+
+    # it waits inside PostgreSQL, not somewhere on the way there
+    poll(sub { @{ gate_waiters() } > $before }, 100, 0.05);
 
     close $sock;
 
-    poll(sub { job_status($id) !~ /^(?:PENDING|RUNNING)$/ }, 100, 0.1);
+    poll(sub { stored($idem)->{status} !~ /^(?:PENDING|RUNNING)$/ },
+         100, 0.1);
 
-    return "GET /v1/jobs/$id";
+    $ENV{TEST_NGINX_JOB} = $job->{job_id};
 }
 
-sub warehouse_idle {
-    return poll(sub {
-        my $n = `psql -X -At -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_PORT} -U postgres -d warehouse -c "select count(*) from pg_stat_activity where state = 'active' and query like '%a.id < 30000%' and pid <> pg_backend_pid()"`;
-        chomp $n;
-        return $n eq '0';
-    }, 100, 0.1);
+# Whether no backend waits at the gate (within 5 s: PostgreSQL ends a
+# cancelled statement shortly after the cancel, not during it).
+sub gate_empty {
+    return eval { poll(sub { !@{ gate_waiters() } }, 100, 0.05); 1 };
 }
 
+# the run's tenant asks; the body is JSON
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', http_config())
-        unless defined $block->http_config;
-    $block->set_value('config',
-                      server_config(read_timeout => scalar $block->read_timeout,
-                                    secret => scalar $block->secret))
-        unless defined $block->config;
     $block->set_value('more_headers',
                       "X-API-Key: $K{run}\nContent-Type: application/json\n")
         unless defined $block->more_headers;
-    $block->set_value('log_level', "info\n");
 });
+
+# debug lines would hold the signed requests (TEST 5 looks for secrets)
+log_level('info');
+
+# no failure here depends on what an earlier request left
+repeat_each(2);
 
 add_cleanup_handler(sub { close $BLACKHOLE if $BLACKHOLE });
 
-no_shuffle();
 run_tests();
 
 __DATA__
@@ -160,8 +139,15 @@ __DATA__
 === TEST 1: the Data API down is 502 UPSTREAM_ERROR, and logged
 --- http_config eval
 SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_DOWN_PORT')
---- request eval
-"POST /v1/queries\n{\"sql\": \"select 1\", \"idempotency_key\": \"down-$::RUN\"}"
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- request
+POST /v1/queries
+{"sql": "select 1"}
 --- error_code: 502
 --- response_body_like chomp
 ^\{"error":\{"code":"UPSTREAM_ERROR","message":"the data API is unreachable or failed","request_id":"[0-9a-f]{32}"\}\}$
@@ -174,21 +160,50 @@ spectra: data API answered 502
 === TEST 2: with the Data API down the worker goes on serving
 --- http_config eval
 SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_DOWN_PORT')
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 2\"}", "GET /v1/health",
- "POST /v1/queries\n{\"sql\": \"select 3\"}", "GET /v1/jobs?limit=3"]
+ "POST /v1/queries\n{\"sql\": \"select 3\"}", "GET /v1/jobs?limit=100"]
 --- error_code eval
 [502, 200, 502, 200]
 --- response_body_like eval
+# every job the store holds failed: 2 after the first round, 4 after both
 [qr/"code":"UPSTREAM_ERROR"/, qr/"status":"ok"/, qr/"code":"UPSTREAM_ERROR"/,
- qr/^\{"jobs":\[(?:\{"job_id":"job_\w{26}","type":"query","status":"FAILED",[^{}]*"error":\{"code":"UPSTREAM_ERROR","message":"the data API did not accept the statement"\},"links":\{[^{}]*\}\},?){3}\],"next_cursor":null\}\n\z/]
+ qr/^\{"jobs":\[(?:(?:$::FAILED,?){2}|(?:$::FAILED,?){4})\],"next_cursor":null\}\n\z/]
 
 
 
 === TEST 3: the Data API slow is 504 UPSTREAM_TIMEOUT within the timeout
 --- http_config eval
 SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_BLACKHOLE_PORT')
---- read_timeout: 1s
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    location = /_spectra/error {
+        internal;
+        spectra_auth off;
+        spectra_error_page;
+    }
+
+    # the blackhole accepts and never answers: 1 s, not 30 s
+    location /_spectra/dataapi {
+        internal;
+        proxy_pass http://spectra_dataapi/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_ignore_client_abort on;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 1s;
+        subrequest_output_buffer_size 16m;
+    }
 --- timeout: 5
 --- request
 POST /v1/queries
@@ -204,7 +219,28 @@ upstream timed out (110: Connection timed out) while reading response header fro
 === TEST 4: with the Data API slow the worker goes on serving
 --- http_config eval
 SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_BLACKHOLE_PORT')
---- read_timeout: 1s
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    location = /_spectra/error {
+        internal;
+        spectra_auth off;
+        spectra_error_page;
+    }
+
+    location /_spectra/dataapi {
+        internal;
+        proxy_pass http://spectra_dataapi/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_ignore_client_abort on;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 1s;
+        subrequest_output_buffer_size 16m;
+    }
 --- timeout: 5
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\"}", "GET /v1/health"]
@@ -216,7 +252,14 @@ SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_BLACKHOLE_PORT')
 
 
 === TEST 5: a refused signature is 502 and no log line holds a secret
---- secret: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+--- http_config eval
+SpectraQuery::http_config(secret => 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select count(*) from sales"}
@@ -234,14 +277,22 @@ spectra: data API answered 403
 === TEST 6: the Data API answering 500 is 502 UPSTREAM_ERROR
 --- http_config eval
 SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<'_EOC_'
+    # the fake Data API
     server {
         listen 127.0.0.1:$TEST_NGINX_FAKE_PORT;
+
         location / {
             default_type application/x-amz-json-1.1;
             return 500 '{"__type":"InternalServerException","message":"boom"}';
         }
     }
 _EOC_
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1"}
@@ -256,14 +307,22 @@ spectra: data API answered 500
 === TEST 7: a throttling Data API is 429 RATE_LIMITED
 --- http_config eval
 SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<'_EOC_'
+    # the fake Data API
     server {
         listen 127.0.0.1:$TEST_NGINX_FAKE_PORT;
+
         location / {
             default_type application/x-amz-json-1.1;
             return 400 '{"__type":"ThrottlingException","message":"Rate exceeded"}';
         }
     }
 _EOC_
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1"}
@@ -277,7 +336,28 @@ spectra: data API answered 400 ThrottlingException: Rate exceeded
 
 === TEST 8: ExecuteStatement answering without an Id is 502
 --- http_config eval
-main::fake(ExecuteStatement => '{"Status":"FINISHED"}')
+SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<'_EOC_'
+    # the fake Data API: each X-Amz-Target gets its answer
+    map $http_x_amz_target $fake_answer {
+        default '{"__type":"UnknownOperationException","message":"no"}';
+        RedshiftData.ExecuteStatement '{"Status":"FINISHED"}';
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_FAKE_PORT;
+
+        location / {
+            default_type application/x-amz-json-1.1;
+            return 200 $fake_answer;
+        }
+    }
+_EOC_
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1"}
@@ -289,8 +369,29 @@ POST /v1/queries
 
 === TEST 9: an unknown statement status is 502
 --- http_config eval
-main::fake(ExecuteStatement => '{"Id":"d9b6c0c6-0000-4000-8000-000000000001"}',
-           DescribeStatement => '{"Id":"d9b6c0c6-0000-4000-8000-000000000001","Status":"EXPLODED"}')
+SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<'_EOC_'
+    # the fake Data API: each X-Amz-Target gets its answer
+    map $http_x_amz_target $fake_answer {
+        default '{"__type":"UnknownOperationException","message":"no"}';
+        RedshiftData.ExecuteStatement '{"Id":"d9b6c0c6-0000-4000-8000-000000000001"}';
+        RedshiftData.DescribeStatement '{"Id":"d9b6c0c6-0000-4000-8000-000000000001","Status":"EXPLODED"}';
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_FAKE_PORT;
+
+        location / {
+            default_type application/x-amz-json-1.1;
+            return 200 $fake_answer;
+        }
+    }
+_EOC_
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1"}
@@ -302,9 +403,30 @@ POST /v1/queries
 
 === TEST 10: a malformed result page is 502, nothing of it is sent
 --- http_config eval
-main::fake(ExecuteStatement => '{"Id":"d9b6c0c6-0000-4000-8000-000000000002"}',
-           DescribeStatement => '{"Id":"d9b6c0c6-0000-4000-8000-000000000002","Status":"FINISHED","HasResultSet":true,"ResultRows":1}',
-           GetStatementResult => '{"ColumnMetadata":[{"name":"a","typeName":"int4"}],"Records":[[{"evil":"<script>"}]],"TotalNumRows":1}')
+SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<'_EOC_'
+    # the fake Data API: each X-Amz-Target gets its answer
+    map $http_x_amz_target $fake_answer {
+        default '{"__type":"UnknownOperationException","message":"no"}';
+        RedshiftData.ExecuteStatement '{"Id":"d9b6c0c6-0000-4000-8000-000000000002"}';
+        RedshiftData.DescribeStatement '{"Id":"d9b6c0c6-0000-4000-8000-000000000002","Status":"FINISHED","HasResultSet":true,"ResultRows":1}';
+        RedshiftData.GetStatementResult '{"ColumnMetadata":[{"name":"a","typeName":"int4"}],"Records":[[{"evil":"<script>"}]],"TotalNumRows":1}';
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_FAKE_PORT;
+
+        location / {
+            default_type application/x-amz-json-1.1;
+            return 200 $fake_answer;
+        }
+    }
+_EOC_
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1 as a"}
@@ -318,9 +440,30 @@ qr/\[error\] .* spectra: malformed result page of job job_\w{26}: /
 
 === TEST 11: a result page that is not JSON at all is 502
 --- http_config eval
-main::fake(ExecuteStatement => '{"Id":"d9b6c0c6-0000-4000-8000-000000000003"}',
-           DescribeStatement => '{"Id":"d9b6c0c6-0000-4000-8000-000000000003","Status":"FINISHED","HasResultSet":true,"ResultRows":1}',
-           GetStatementResult => '<html>oops</html>')
+SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_FAKE_PORT') . <<'_EOC_'
+    # the fake Data API: each X-Amz-Target gets its answer
+    map $http_x_amz_target $fake_answer {
+        default '{"__type":"UnknownOperationException","message":"no"}';
+        RedshiftData.ExecuteStatement '{"Id":"d9b6c0c6-0000-4000-8000-000000000003"}';
+        RedshiftData.DescribeStatement '{"Id":"d9b6c0c6-0000-4000-8000-000000000003","Status":"FINISHED","HasResultSet":true,"ResultRows":1}';
+        RedshiftData.GetStatementResult '<html>oops</html>';
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_FAKE_PORT;
+
+        location / {
+            default_type application/x-amz-json-1.1;
+            return 200 $fake_answer;
+        }
+    }
+_EOC_
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1 as a"}
@@ -331,19 +474,41 @@ POST /v1/queries
 
 
 === TEST 12: a client that disconnects during a sync query cancels it
---- request eval
-[main::lazy { main::disconnect() }]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::disconnect();
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB']
 --- response_body_like eval
-main::lazy { my $id = main::job_id("gone-$::RUN"); qr/^\{"job_id":"$id","type":"query","status":"CANCELLED",.*"error":\{"code":"CANCELLED","message":"the client closed the connection"\}/ }
---- error_log
-spectra: client closed the connection while waiting for the query
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","type":"query","status":"CANCELLED",.*"error":\{"code":"CANCELLED","message":"the client closed the connection"\}/]
+--- grep_error_log: spectra: client closed the connection while waiting for the query
+--- grep_error_log_out eval
+# the init's disconnect, before the first round
+["spectra: client closed the connection while waiting for the query\n", ""]
 --- no_error_log
 [error]
 
 
 
 === TEST 13: the disconnected client's statement no longer runs
---- request eval
-[main::lazy { main::warehouse_idle(); "GET /v1/jobs?status=RUNNING" }]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::disconnect();
+Test::More::ok(main::gate_empty(),
+               "TEST 13 - the statement no longer waits in PostgreSQL");
+--- request
+GET /v1/jobs?status=RUNNING
 --- response_body
 {"jobs":[],"next_cursor":null}

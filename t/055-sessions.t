@@ -7,18 +7,17 @@
 # shared spectra-dataapi cannot be made to forget one from a test).
 #
 # Steps that must happen before a block's request (a first query, a job
-# left running) are taken by lazy requests once the block's nginx runs.
+# left running) are the block's "--- init".  The statement left running
+# waits at a gate (a lock a superuser holds on spectra_gate): it costs
+# nothing and ends when a test ends it.
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
-use Time::HiRes qw(sleep);
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config http json
-                    lazy poll run_id);
+use SpectraQuery qw(api_key key_file http_config http json poll
+                    gate_close gate_open gate_waiters);
 
-our (%K, $RUN, $LONG);
-
-$RUN = run_id();
+our (%K, $GATED, $HttpConfig);
 
 my @lines;
 
@@ -31,8 +30,10 @@ for my $t (qw(acme globex initech)) {
 $ENV{TEST_NGINX_QT_KEYS} = key_file(@lines);
 $ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
 
-$LONG = 'select count(*) from sales a, sales b '
-           . 'where a.id < 30000 and b.id < 30000';
+# authentication, the warehouse, the Data API upstream and the job store
+$HttpConfig = http_config();
+
+$GATED = 'select count(*) from spectra_gate';
 
 # One query as acme through the block's nginx; returns the HTTP status.
 sub query {
@@ -43,35 +44,60 @@ sub query {
     return $status;
 }
 
-sub warehouse_idle {
-    return poll(sub {
-        my $n = `psql -X -At -h 127.0.0.1 -p $ENV{TEST_NGINX_PG_PORT} -U postgres -d warehouse -c "select count(*) from pg_stat_activity where state = 'active' and query like '%a.id < 30000%' and pid <> pg_backend_pid()"`;
-        chomp $n;
-        return $n eq '0';
-    }, 100, 0.1);
+# For "--- init": a first statement (it makes acme's session), then a
+# gated one that goes on as a job after 1 s; sets $ENV{TEST_NGINX_JOB}
+# to its job id.  The gate is closed with nobody at it before.
+sub job_left_running {
+    my ($before, $status, $text, $data);
+
+    gate_open();
+    poll(sub { !@{ gate_waiters() } }, 100, 0.05);
+    gate_close();
+
+    query(sql => 'select 1') == 200 or die "first query failed\n";
+
+    ($status, $text, $data) = http('POST', '/v1/queries',
+        json()->encode({sql => $GATED, wait_timeout_seconds => 1}),
+        'X-API-Key' => $K{acme}, 'Content-Type' => 'application/json');
+
+    die "the gated query did not go on as a job: $status $text\n"
+        unless $status == 202 && $data && $data->{job_id};
+
+    poll(sub { @{ gate_waiters() } }, 100, 0.05);
+
+    $ENV{TEST_NGINX_JOB} = $data->{job_id};
+}
+
+# Whether no backend waits at the gate (within 5 s: PostgreSQL ends a
+# cancelled statement shortly after the cancel, not during it).
+sub gate_empty {
+    return eval { poll(sub { !@{ gate_waiters() } }, 100, 0.05); 1 };
 }
 
 add_block_preprocessor(sub {
     my $block = shift;
-    my $keepalive = $block->keepalive // '300s';
 
-    chomp $keepalive;
-
-    $block->set_value('http_config', http_config()
-                      . "    spectra_session_zone qtest_sessions:1m;\n");
-    $block->set_value('config', server_config(
-                      extra => "    spectra_session_keepalive $keepalive;\n"));
     $block->set_value('more_headers',
                       "X-API-Key: $K{acme}\nContent-Type: application/json\n")
         unless defined $block->more_headers;
+    $block->set_value('no_error_log', "[error]\n")
+        unless defined $block->no_error_log;
 });
 
-no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: tenants taking turns in their sessions each see their own rows
+--- http_config eval
+$::HttpConfig . "    spectra_session_zone qtest_sessions:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_session_keepalive 300s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 [("POST /v1/queries\n{\"sql\": \"select count(*) from sales\"}") x 7]
 --- more_headers eval
@@ -82,15 +108,24 @@ __DATA__
 --- response_body_like eval
 [map { qr/"data":\[\{"count":$_\}\]/ }
  600000, 300000, 600000, 300000, 100000, 600000, 100000]
---- no_error_log
-[error]
 
 
 
 === TEST 2: a database user's second statement reuses its session
---- request eval
-[main::lazy { main::query(sql => 'select 1') == 200 or die "first query failed\n";
-              "POST /v1/queries\n{\"sql\": \"select count(*) from sales\"}" }]
+--- http_config eval
+$::HttpConfig . "    spectra_session_zone qtest_sessions:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_session_keepalive 300s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::query(sql => 'select 1') == 200 or die "first query failed\n";
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 --- error_log eval
@@ -102,13 +137,23 @@ unusable
 
 
 === TEST 3: a session about to expire is not reused: a new one is made
---- keepalive: 3s
---- request eval
-[main::lazy { main::query(sql => 'select 1') == 200 or die "first query failed\n";
-              main::query(sql => 'select 2') == 200 or die "second query failed\n";
-              # a lower bound: then at most 1 s of the 3 s keep-alive is left
-              Time::HiRes::sleep(2.5);
-              "POST /v1/queries\n{\"sql\": \"select count(*) from sales\"}" }]
+--- http_config eval
+$::HttpConfig . "    spectra_session_zone qtest_sessions:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_session_keepalive 3s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::query(sql => 'select 1') == 200 or die "first query failed\n";
+main::query(sql => 'select 2') == 200 or die "second query failed\n";
+# a lower bound: then at most 1 s of the 3 s keep-alive is left
+Time::HiRes::sleep(2.5);
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 --- grep_error_log eval
@@ -124,12 +169,20 @@ unusable
 
 
 === TEST 4: a statement that goes on as a job leaves its session behind
---- request eval
-[main::lazy { main::query(sql => 'select 1') == 200 or die "first query failed\n";
-              main::query(sql => $::LONG, wait_timeout_seconds => 1,
-                          idempotency_key => "session-$::RUN") == 202
-                  or die "the long query did not go on as a job\n";
-              "POST /v1/queries\n{\"sql\": \"select count(*) from sales\"}" }]
+--- http_config eval
+$::HttpConfig . "    spectra_session_zone qtest_sessions:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_session_keepalive 300s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::job_left_running();
+--- request
+POST /v1/queries
+{"sql": "select count(*) from sales"}
 --- response_body_like chomp
 "data":\[\{"count":600000\}\]
 --- grep_error_log eval
@@ -144,21 +197,43 @@ unusable
 
 
 
-=== TEST 5: the job left running is cancelled; the warehouse is idle
---- request eval
-[main::lazy { my ($s, undef, $d) = SpectraQuery::http('GET', '/v1/jobs?status=RUNNING,PENDING&limit=100', undef, 'X-API-Key' => $::K{acme});
-              my ($j) = grep { ($_->{idempotency_key} // '') eq "session-$::RUN" } @{ $d->{jobs} };
-              die "no running job\n" unless $j;
-              "DELETE /v1/jobs/$j->{job_id}" }]
---- response_body_like chomp
-"status":"CANCELLED"
---- no_error_log
-[error]
+=== TEST 5: the job left running in a session is cancelled
+--- http_config eval
+$::HttpConfig . "    spectra_session_zone qtest_sessions:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_session_keepalive 300s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::job_left_running();
+--- pipelined_requests eval
+['DELETE /v1/jobs/$TEST_NGINX_JOB']
+--- response_body_like eval
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })",.*"status":"CANCELLED"/]
 
 
 
 === TEST 6: the cancelled statement no longer runs in the warehouse
---- request eval
-[main::lazy { main::warehouse_idle(); "GET /v1/health" }]
---- response_body_like chomp
-"status":"ok"
+--- http_config eval
+$::HttpConfig . "    spectra_session_zone qtest_sessions:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_session_keepalive 300s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::job_left_running();
+my ($status) = SpectraQuery::http('DELETE', "/v1/jobs/$ENV{TEST_NGINX_JOB}",
+                                  undef, 'X-API-Key' => $::K{acme});
+Test::More::is($status, 200, "TEST 6 - DELETE answers 200");
+Test::More::ok(main::gate_empty(),
+               "TEST 6 - the statement no longer waits in PostgreSQL");
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB']
+--- response_body_like eval
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })",.*"status":"CANCELLED"/]

@@ -3,23 +3,23 @@
 # most spectra_queue_timeout) or are refused with 429 CONCURRENCY_LIMITED
 # and Retry-After; and another tenant is not held up by any of it.  The
 # long statements wait at a gate (a lock a superuser holds on
-# spectra_gate): they cost nothing and end when the block ends them.
+# spectra_gate): they cost nothing and end when the test ends them.  A
+# block's "--- init" starts them; the gate opens before the next block.
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use IO::Socket::INET ();
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config http json
-                    lazy poll run_id gate_close gate_open gate_waiters
-                    job_of jobs_of);
+use SpectraQuery qw(api_key key_file http_config http json poll run_id
+                    gate_close gate_open gate_waiters);
 
-our (%K, $RUN);
+our (%K, $RUN, $GATED, $SOCK, $HttpConfig);
 
 $RUN = run_id();
 
 my @lines;
 
-# a tenant of this run only (its job list holds just this file's jobs)
-# that runs as acme's database user, and globex
+# a tenant of this run only that runs as acme's database user, and globex
 for my $k (['a', "tenant=fa$RUN db_user=tenant_acme permissions=query"],
            ['b', 'tenant=globex permissions=query'])
 {
@@ -31,34 +31,31 @@ for my $k (['a', "tenant=fa$RUN db_user=tenant_acme permissions=query"],
 $ENV{TEST_NGINX_QT_KEYS} = key_file(@lines);
 $ENV{TEST_NGINX_AUTH_KEYS} = ensure_keys("$FindBin::Bin/data/auth/keys");
 
-our $GATED = 'select count(*) from spectra_gate';
+# authentication, the warehouse, the Data API upstream and the job store
+$HttpConfig = http_config();
 
-# Starts a gated statement as tenant a that goes on as a job; returns its
-# job id once the statement waits at the gate inside PostgreSQL.
+$GATED = 'select count(*) from spectra_gate';
+
+# For "--- init": starts a gated statement as tenant a that goes on as a
+# job; sets $ENV{TEST_NGINX_JOB} to its id once the statement waits at
+# the gate inside PostgreSQL (closed by the first of them).
 sub gated {
-    my ($key) = @_;
-    my $before = @{ gate_waiters() };
-    my ($status, $body, $data) = http('POST', '/v1/queries',
+    my ($idem) = @_;
+    my ($before, $status, $body, $data);
+
+    gate_close();
+    $before = @{ gate_waiters() };
+
+    ($status, $body, $data) = http('POST', '/v1/queries',
         json()->encode({sql => $GATED, wait_timeout_seconds => 0,
-                        timeout_seconds => 60, idempotency_key => $key}),
+                        timeout_seconds => 60, idempotency_key => $idem}),
         'X-API-Key' => $K{a}, 'Content-Type' => 'application/json');
 
     die "a gated query answered $status: $body\n" if $status != 202;
 
     poll(sub { @{ gate_waiters() } > $before }, 100, 0.05);
 
-    return $data->{job_id};
-}
-
-# Ends every active job of tenant a and opens the gate.
-sub clean {
-    for my $j (values %{ jobs_of($K{a}) }) {
-        next unless $j->{status} =~ /^(?:PENDING|RUNNING)$/;
-        http('DELETE', "/v1/jobs/$j->{job_id}", undef, 'X-API-Key' => $K{a});
-    }
-
-    gate_open();
-    poll(sub { !@{ gate_waiters() } }, 100, 0.05);
+    return $ENV{TEST_NGINX_JOB} = $data->{job_id};
 }
 
 # A request on a connection of its own, sent now, answered later.
@@ -74,6 +71,19 @@ sub send_raw {
                   . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
 
     return $sock;
+}
+
+# Waits until n of tenant a's statements wait for a slot, as the queue's
+# debug line in the block's error log says.
+sub queued {
+    my ($n) = @_;
+    my $line = qq{spectra queue "fa$RUN": $n waiting};
+
+    poll(sub {
+        open my $fh, '<', $Test::Nginx::Util::ErrLogFile or return 0;
+        my $log = do { local $/; <$fh> };
+        return index($log, $line) >= 0;
+    }, 100, 0.05);
 }
 
 # Whether an answer comes on the connection within the time.
@@ -97,18 +107,18 @@ sub read_raw {
     return $res;
 }
 
-our $HttpConfig = http_config() . <<'_EOC_';
-    spectra_queue_zone spectra_queues:1m;
-_EOC_
-
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', $::HttpConfig)
-        unless defined $block->http_config;
+    # an earlier block's gated statements end before this block starts
+    gate_open();
+    poll(sub { !@{ gate_waiters() } }, 100, 0.05);
+
     $block->set_value('more_headers',
                       "X-API-Key: $K{a}\nContent-Type: application/json\n")
         unless defined $block->more_headers;
+    $block->set_value('no_error_log', "[error]\n")
+        unless defined $block->no_error_log || defined $block->must_die;
 });
 
 run_tests();
@@ -116,132 +126,169 @@ run_tests();
 __DATA__
 
 === TEST 1: a tenant at spectra_max_running gets 429 CONCURRENCY_LIMITED with Retry-After
---- config eval
-SpectraQuery::server_config(extra => <<'_EOC_')
-    spectra_max_running 2;
-    spectra_retry_after 3s;
-_EOC_
---- request eval
-[main::lazy { SpectraQuery::gate_close(); main::gated("one-$::RUN-$$");
-              main::gated("two-$::RUN-$$");
-              "POST /v1/queries\n{\"sql\": \"select 1 as n\"}" }]
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 2;
+        spectra_retry_after 3s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::gated("one-$::RUN");
+main::gated("two-$::RUN");
+--- request
+POST /v1/queries
+{"sql": "select 1 as n"}
 --- error_code: 429
 --- response_headers
 Retry-After: 3
 --- response_body_like eval
-main::lazy { main::clean(); qr/^\{"error":\{"code":"CONCURRENCY_LIMITED","message":"the tenant has 2 statements running and no room to wait for one of them to end","request_id":"[0-9a-f]{32}"\}\}\n\z/ }
+qr/^\{"error":\{"code":"CONCURRENCY_LIMITED","message":"the tenant has 2 statements running and no room to wait for one of them to end","request_id":"[0-9a-f]{32}"\}\}\n\z/
 --- error_log
 spectra: tenant "fa
 has 2 statements running and 0 waiting
---- no_error_log
-[error]
 
 
 
 === TEST 2: another tenant runs at once while the first is at its cap
---- config eval
-SpectraQuery::server_config(extra => "    spectra_max_running 2;\n")
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 2;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::gated("three-$::RUN");
+main::gated("four-$::RUN");
 --- more_headers eval
 "X-API-Key: $::K{b}\nContent-Type: application/json\n"
---- request eval
-[main::lazy { SpectraQuery::gate_close(); main::gated("three-$::RUN-$$");
-              main::gated("four-$::RUN-$$");
-              "POST /v1/queries\n{\"sql\": \"select count(*) as n from sales\"}" }]
+--- request
+POST /v1/queries
+{"sql": "select count(*) as n from sales"}
 --- response_body_like eval
-main::lazy { main::clean(); qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"n":300000\}\],/ }
---- no_error_log
-[error]
+qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"n":300000\}\],/
 
 
 
 === TEST 3: a statement waits for a slot and runs when one frees
---- config eval
-SpectraQuery::server_config(extra => <<'_EOC_')
-    spectra_max_running 1;
-    spectra_max_queued 1;
-    spectra_queue_timeout 20s;
-_EOC_
---- request eval
-[main::lazy {
-    SpectraQuery::gate_close();
-    my $id = main::gated("five-$::RUN-$$");
-    my $sock = main::send_raw($::K{a}, '{"sql": "select 2 as n"}');
-    # it waits: the only active job is the gated one, the answer not in
-    Test::More::ok(!main::answered($sock, 0.5),
-                   "$0 - the second statement waits for the slot");
-    SpectraQuery::http('DELETE', "/v1/jobs/$id", undef,
-                       'X-API-Key' => $::K{a});
-    Test::More::like(main::read_raw($sock),
-                     qr/^HTTP\/1\.1 200 .*"data":\[\{"n":2\}\]/s,
-                     "$0 - it runs once the slot is free");
-    main::clean();
-    "GET /v1/jobs?limit=1" }]
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 1;
+        spectra_max_queued 1;
+        spectra_queue_timeout 20s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- log_level: debug
+--- init
+my $id = main::gated("five-$::RUN");
+my $sock = main::send_raw($::K{a}, '{"sql": "select 2 as n"}');
+main::queued(1);
+# it waits: the only active job is the gated one, the answer not in
+Test::More::ok(!main::answered($sock, 0.5),
+               "TEST 3 - the second statement waits for the slot");
+SpectraQuery::http('DELETE', "/v1/jobs/$id", undef, 'X-API-Key' => $::K{a});
+Test::More::like(main::read_raw($sock),
+                 qr/^HTTP\/1\.1 200 .*"data":\[\{"n":2\}\]/s,
+                 "TEST 3 - it runs once the slot is free");
+--- request
+GET /v1/jobs?limit=1
 --- response_body_like: "status":"COMPLETED"
---- no_error_log
-[error]
 
 
 
 === TEST 4: a waiting statement gives up after spectra_queue_timeout with 429
---- config eval
-SpectraQuery::server_config(extra => <<'_EOC_')
-    spectra_max_running 1;
-    spectra_max_queued 4;
-    spectra_queue_timeout 1s;
-_EOC_
---- request eval
-[main::lazy { SpectraQuery::gate_close(); main::gated("six-$::RUN-$$");
-              "POST /v1/queries\n{\"sql\": \"select 3 as n\"}" }]
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 1;
+        spectra_max_queued 4;
+        spectra_queue_timeout 1s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::gated("six-$::RUN");
+--- request
+POST /v1/queries
+{"sql": "select 3 as n"}
 --- error_code: 429
 --- response_headers
 Retry-After: 1
 --- response_body_like eval
-main::lazy { main::clean(); qr/^\{"error":\{"code":"CONCURRENCY_LIMITED","message":"the tenant's 1 running statements did not end within 1000 ms","request_id":"[0-9a-f]{32}"\}\}\n\z/ }
---- no_error_log
-[error]
+qr/^\{"error":\{"code":"CONCURRENCY_LIMITED","message":"the tenant's 1 running statements did not end within 1000 ms","request_id":"[0-9a-f]{32}"\}\}\n\z/
 
 
 
 === TEST 5: no room to wait: spectra_max_queued waiters at most
---- config eval
-SpectraQuery::server_config(extra => <<'_EOC_')
-    spectra_max_running 1;
-    spectra_max_queued 1;
-    spectra_queue_timeout 20s;
-_EOC_
---- request eval
-[main::lazy {
-    SpectraQuery::gate_close();
-    main::gated("seven-$::RUN-$$");
-    $::SOCK = main::send_raw($::K{a}, '{"sql": "select 4 as n"}');
-    select undef, undef, undef, 0.3;
-    "POST /v1/queries\n{\"sql\": \"select 5 as n\"}" }]
---- error_code: 429
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 1;
+        spectra_max_queued 1;
+        spectra_queue_timeout 20s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- log_level: debug
+--- init
+main::gated("seven-$::RUN");
+$::SOCK = main::send_raw($::K{a}, '{"sql": "select 4 as n"}');
+main::queued(1);
+--- pipelined_requests eval
+# the refused one, then the gated job's end (the waiter then runs and
+# its nginx can stop)
+["POST /v1/queries\n{\"sql\": \"select 5 as n\"}",
+ 'DELETE /v1/jobs/$TEST_NGINX_JOB']
+--- error_code eval
+[429, 200]
 --- response_body_like eval
-main::lazy { main::clean(); main::read_raw($::SOCK); qr/"code":"CONCURRENCY_LIMITED","message":"the tenant has 1 statements running and no room to wait/ }
---- no_error_log
-[error]
+[qr/"code":"CONCURRENCY_LIMITED","message":"the tenant has 1 statements running and no room to wait/,
+ qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })",.*"status":"CANCELLED"/]
 
 
 
 === TEST 6: statements that end free their slots: the next one runs
---- config eval
-SpectraQuery::server_config(extra => "    spectra_max_running 1;\n")
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 1;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 6 as n\"}",
  "POST /v1/queries\n{\"sql\": \"select 7 as n\"}"]
 --- response_body_like eval
 [qr/"data":\[\{"n":6\}\]/, qr/"data":\[\{"n":7\}\]/]
---- no_error_log
-[error]
 
 
 
 === TEST 7: spectra_max_queued needs spectra_queue_zone
---- http_config eval
-SpectraQuery::http_config()
---- config eval
-SpectraQuery::server_config(extra => "    spectra_max_running 1;\n    spectra_max_queued 2;\n")
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 1;
+        spectra_max_queued 2;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- must_die
 --- error_log
 spectra_max_queued needs spectra_queue_zone
