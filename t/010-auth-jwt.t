@@ -6,34 +6,44 @@ use lib "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys mint valid_tokens);
 
-our %T;
+our (%T, $JwtKeys);
 
 my $keys = ensure_keys("$FindBin::Bin/data/auth/keys");
-my $now = time;
 
 $ENV{TEST_NGINX_AUTH_KEYS} = $keys;
 
-$T{$_->[0]} = $_->[1] for valid_tokens($keys, $now);
+# The tokens, minted again before every block: TEST 22's expired 20 s
+# before it runs, not 20 s before the file was loaded.
+sub mint_tokens {
+    my $now = time;
 
-$T{context} = mint($keys, $now, alg => 'ES256',
-                   claims => {tenant_id => 'globex', db_user => 'globex_ro',
-                              db_group => 'analysts', tier => 'gold',
-                              level => 3, beta => JSON::PP::true(),
-                              permissions => 'query openid bulk'});
-$T{default_user} = mint($keys, $now, claims => {tenant_id => 'initech'});
-$T{leeway} = mint($keys, $now, claims => {exp => $now - 20});
-$T{scope} = mint($keys, $now, claims => {permissions => undef,
-                                          scope => 'openid query'});
-$T{sub_tenant} = mint($keys, $now, claims => {tenant_id => undef,
-                                               sub => 'umbrella'});
-$T{no_perms} = mint($keys, $now, claims => {permissions => undef});
-$T{bad_user} = mint($keys, $now, claims => {db_user => 'Admin"; --'});
-$T{bad_group} = mint($keys, $now, claims => {db_group => 'pg_read_all'
-                                                           . ' x'});
-$T{bad_perms} = mint($keys, $now, claims => {permissions => {query => 1}});
-$T{long_tenant} = mint($keys, $now, claims => {tenant_id => 'a' x 60});
+    %T = ();
+    $T{$_->[0]} = $_->[1] for valid_tokens($keys, $now);
 
-my $keyconf = <<'_EOC_';
+    $T{context} = mint($keys, $now, alg => 'ES256',
+                       claims => {tenant_id => 'globex',
+                                  db_user => 'globex_ro',
+                                  db_group => 'analysts', tier => 'gold',
+                                  level => 3, beta => JSON::PP::true(),
+                                  permissions => 'query openid bulk'});
+    $T{default_user} = mint($keys, $now, claims => {tenant_id => 'initech'});
+    $T{leeway} = mint($keys, $now, claims => {exp => $now - 20});
+    $T{scope} = mint($keys, $now, claims => {permissions => undef,
+                                              scope => 'openid query'});
+    $T{sub_tenant} = mint($keys, $now, claims => {tenant_id => undef,
+                                                   sub => 'umbrella'});
+    $T{no_perms} = mint($keys, $now, claims => {permissions => undef});
+    $T{bad_user} = mint($keys, $now, claims => {db_user => 'Admin"; --'});
+    $T{bad_group} = mint($keys, $now, claims => {db_group => 'pg_read_all'
+                                                               . ' x'});
+    $T{bad_perms} = mint($keys, $now,
+                         claims => {permissions => {query => 1}});
+    $T{long_tenant} = mint($keys, $now, claims => {tenant_id => 'a' x 60});
+}
+
+# The suite's keys, issuer and audience, in a block's server{}: at http
+# level the module does not apply spectra_jwt_audience today.
+$JwtKeys = <<'_EOC_';
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs
                          alg=HS256,HS384,HS512;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/rsa.pub kid=rs
@@ -45,38 +55,38 @@ my $keyconf = <<'_EOC_';
     spectra_jwt_issuer https://issuer.spectra.test;
     spectra_jwt_audience spectra;
 _EOC_
+# a block's eval sections run just before it, after the tokens are minted
+filters_delay();
 
 add_block_preprocessor(sub {
     my $block = shift;
 
-    if (!defined $block->config) {
-        $block->set_value('config', <<"_EOC_");
-    spectra_auth jwt;
-$keyconf
-    location /v1/ {
-        spectra_api;
-        add_header X-Tenant "\$spectra_tenant_id" always;
-        add_header X-DB-User "\$spectra_db_user" always;
-        add_header X-DB-Group "\$spectra_db_group" always;
-        add_header X-Method "\$spectra_auth_method" always;
-        add_header X-Tier "\$spectra_claim_tier" always;
-    }
-_EOC_
-    }
-
-    if (!defined $block->request) {
-        $block->set_value('request', "GET /v1/health\n");
-    }
-
-    SpectraAuth::store_in_logs($block);
+    mint_tokens();
+    $block->run_filters unless $block->is_filtered;
 });
 
-no_shuffle();
+# the same credentials get the same answer the second time
+repeat_each(2);
 run_tests();
 
 __DATA__
 
 === TEST 1: HS256 token minted by Crypt::JWT is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+        add_header X-DB-User "$spectra_db_user" always;
+        add_header X-Method "$spectra_auth_method" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'HS256 with kid'}"
 --- response_headers
@@ -92,6 +102,19 @@ spectra: jwt rejected
 
 
 === TEST 2: HS384 token is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'HS384 with kid'}"
 --- response_headers
@@ -103,6 +126,19 @@ spectra: jwt rejected
 
 
 === TEST 3: HS512 token is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'HS512 with kid'}"
 --- response_headers
@@ -114,6 +150,19 @@ spectra: jwt rejected
 
 
 === TEST 4: RS256 token is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'RS256 with kid'}"
 --- response_headers
@@ -125,6 +174,19 @@ spectra: jwt rejected
 
 
 === TEST 5: RS384 token is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'RS384 with kid'}"
 --- response_headers
@@ -136,6 +198,19 @@ spectra: jwt rejected
 
 
 === TEST 6: RS512 token is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'RS512 with kid'}"
 --- response_headers
@@ -147,6 +222,19 @@ spectra: jwt rejected
 
 
 === TEST 7: ES256 token is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'ES256 with kid'}"
 --- response_headers
@@ -158,6 +246,19 @@ spectra: jwt rejected
 
 
 === TEST 8: ES384 token (P-384 key) is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'ES384 with kid'}"
 --- response_headers
@@ -169,6 +270,19 @@ spectra: jwt rejected
 
 
 === TEST 9: ES512 token (P-521 key) is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'ES512 with kid'}"
 --- response_headers
@@ -180,6 +294,19 @@ spectra: jwt rejected
 
 
 === TEST 10: HS256 token without kid is accepted by the HMAC key
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'HS256 without kid'}"
 --- response_headers
@@ -191,6 +318,19 @@ spectra: jwt rejected
 
 
 === TEST 11: ES256 token without kid is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'ES256 without kid'}"
 --- response_headers
@@ -202,6 +342,19 @@ spectra: jwt rejected
 
 
 === TEST 12: RS256 token verified by the JWKS key named by kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'RS256 from the JWKS'}"
 --- response_headers
@@ -213,6 +366,19 @@ spectra: jwt rejected
 
 
 === TEST 13: ES256 token verified by the JWKS EC key
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'ES256 from the JWKS'}"
 --- response_headers
@@ -224,6 +390,19 @@ spectra: jwt rejected
 
 
 === TEST 14: aud as an array containing the audience is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'aud as an array'}"
 --- response_headers
@@ -234,6 +413,19 @@ X-Tenant: acme
 
 
 === TEST 15: the scheme name is case-insensitive
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: bearer $::T{'HS256 with kid'}"
 --- response_headers
@@ -244,6 +436,23 @@ X-Tenant: acme
 
 
 === TEST 16: the tenant context comes from the claims
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+        add_header X-DB-User "$spectra_db_user" always;
+        add_header X-DB-Group "$spectra_db_group" always;
+        add_header X-Method "$spectra_auth_method" always;
+        add_header X-Tier "$spectra_claim_tier" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{context}"
 --- response_headers
@@ -258,6 +467,8 @@ X-Tier: gold
 
 
 === TEST 17: $spectra_claim_ renders numbers and booleans
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
@@ -268,6 +479,8 @@ X-Tier: gold
         add_header X-Perms "[$spectra_claim_permissions]" always;
         add_header X-None "[$spectra_claim_nothing]" always;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{context}"
 --- response_headers
@@ -281,6 +494,21 @@ X-None: []
 
 
 === TEST 18: db_user defaults to tenant_<tenant_id>, db_group to empty
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "$spectra_tenant_id" always;
+        add_header X-DB-User "$spectra_db_user" always;
+        add_header X-DB-Group "$spectra_db_group" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{default_user}"
 --- response_headers
@@ -293,6 +521,8 @@ X-DB-Group:
 
 
 === TEST 19: spectra_db_user_prefix changes the default db_user
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_db_user_prefix t_;
@@ -301,6 +531,8 @@ X-DB-Group:
         spectra_api;
         add_header X-DB-User "$spectra_db_user" always;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{default_user}"
 --- response_headers
@@ -311,6 +543,8 @@ X-DB-User: t_initech
 
 
 === TEST 20: spectra_jwt_claim renames the tenant claim
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_claim tenant_id sub;
@@ -319,6 +553,8 @@ X-DB-User: t_initech
         spectra_api;
         add_header X-Tenant "$spectra_tenant_id" always;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{sub_tenant}"
 --- response_headers
@@ -329,6 +565,18 @@ X-Tenant: umbrella
 
 
 === TEST 21: without the configured tenant claim the token is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{sub_tenant}"
 --- error_code: 401
@@ -340,6 +588,8 @@ spectra: jwt rejected: no tenant id claim
 
 
 === TEST 22: leeway accepts a token expired 20 s ago
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_leeway 60s;
@@ -347,6 +597,8 @@ spectra: jwt rejected: no tenant id claim
     location /v1/ {
         spectra_api;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{leeway}"
 --- no_error_log
@@ -356,6 +608,18 @@ spectra: jwt rejected
 
 
 === TEST 23: without leeway the same token is expired
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{leeway}"
 --- error_code: 401
@@ -365,6 +629,18 @@ spectra: jwt rejected: expired
 
 
 === TEST 24: a db_user claim that is not a role name is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{bad_user}"
 --- error_code: 401
@@ -376,6 +652,18 @@ spectra: jwt rejected: db_user or db_group is not a role name
 
 
 === TEST 25: a db_group claim that is not a role name is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{bad_group}"
 --- error_code: 401
@@ -385,6 +673,18 @@ spectra: jwt rejected: db_user or db_group is not a role name
 
 
 === TEST 26: a permissions claim that is an object is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{bad_perms}"
 --- error_code: 401
@@ -394,6 +694,18 @@ spectra: jwt rejected: permissions claim malformed
 
 
 === TEST 27: a 60-byte tenant id makes a db_user longer than 63 bytes
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{long_tenant}"
 --- error_code: 401
@@ -403,6 +715,8 @@ spectra: jwt rejected: the derived db_user is not a role name
 
 
 === TEST 28: spectra_require bulk lets a token with bulk through
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
@@ -410,6 +724,8 @@ spectra: jwt rejected: the derived db_user is not a role name
         spectra_require query bulk;
         spectra_api;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{context}"
 --- no_error_log
@@ -418,6 +734,8 @@ spectra: jwt rejected: the derived db_user is not a role name
 
 
 === TEST 29: spectra_require admin answers 403 FORBIDDEN without admin
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
@@ -425,6 +743,8 @@ spectra: jwt rejected: the derived db_user is not a role name
         spectra_require admin;
         spectra_api;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{context}"
 --- error_code: 403
@@ -436,6 +756,8 @@ spectra: tenant "globex" lacks a required permission
 
 
 === TEST 30: permissions can come from an OAuth scope claim
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_claim permissions scope;
@@ -444,6 +766,8 @@ spectra: tenant "globex" lacks a required permission
         spectra_require query;
         spectra_api;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{scope}"
 --- no_error_log
@@ -452,6 +776,8 @@ spectra: tenant "globex" lacks a required permission
 
 
 === TEST 31: a token without permissions is authenticated but not allowed
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
@@ -459,6 +785,8 @@ spectra: tenant "globex" lacks a required permission
         spectra_require query;
         spectra_api;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{no_perms}"
 --- error_code: 403
@@ -468,6 +796,18 @@ spectra: tenant "globex" lacks a required permission
 
 
 === TEST 32: no credentials: 401 with WWW-Authenticate and the JSON error
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="spectra"
@@ -480,6 +820,18 @@ spectra: no credentials
 
 
 === TEST 33: an invalid token: error="invalid_token", token not logged
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers
 Authorization: Bearer eyJhbGciOiJub25lIn0.eyJ0ZW5hbnRfaWQiOiJhY21lIn0.
 --- error_code: 401
@@ -496,6 +848,18 @@ eyJ
 
 
 === TEST 34: another scheme (Basic) is an invalid credential
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers
 Authorization: Basic YWNtZTphY21l
 --- error_code: 401
@@ -505,6 +869,16 @@ spectra: jwt rejected: empty token
 
 
 === TEST 35: 401 with a request body keeps the connection usable
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+}
 --- request eval
 ["POST /v1/health\n" . ("{\"sql\": \"select 1\"}" x 200),
  "GET /v1/health"]
@@ -519,12 +893,16 @@ spectra: jwt rejected: empty token
 
 
 === TEST 36: a token with a kid is not tried on keys without a kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret;
     location /v1/ {
         spectra_api;
     }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{'HS256 with kid'}"
 --- error_code: 401
@@ -534,6 +912,8 @@ spectra: jwt rejected: unknown kid
 
 
 === TEST 37: spectra_auth off in a location needs no credentials
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret;
@@ -542,6 +922,8 @@ spectra: jwt rejected: unknown kid
         spectra_api;
         add_header X-Tenant "[$spectra_tenant_id]" always;
     }
+--- request
+GET /v1/health
 --- response_headers
 X-Tenant: []
 --- no_error_log
@@ -560,13 +942,13 @@ missing.pem" failed (2: No such file or directory)
 
 
 === TEST 39: nginx -t fails on a malformed PEM
+--- config
+    spectra_jwt_key_file ../html/bad.pem;
 --- user_files
 >>> bad.pem
 -----BEGIN PUBLIC KEY-----
 bm90IGEga2V5
 -----END PUBLIC KEY-----
---- config
-    spectra_jwt_key_file ../html/bad.pem;
 --- must_die
 --- error_log
 bad.pem": not a PEM public key ("BEGIN PUBLIC KEY" expected)
@@ -601,11 +983,11 @@ verify only ES256)
 
 
 === TEST 43: nginx -t refuses a short HMAC secret
+--- config
+    spectra_jwt_key_file ../html/short.secret;
 --- user_files
 >>> short.secret
 too-short
---- config
-    spectra_jwt_key_file ../html/short.secret;
 --- must_die
 --- error_log
 the HMAC secret has 9 bytes, HS256 needs at least 32
@@ -613,11 +995,11 @@ the HMAC secret has 9 bytes, HS256 needs at least 32
 
 
 === TEST 44: nginx -t refuses a JWKS with a private key
+--- config
+    spectra_jwt_key_file ../html/private.jwks;
 --- user_files
 >>> private.jwks
 {"keys":[{"kty":"EC","crv":"P-256","d":"AAAA","x":"dfyt6PRieqEBQH3mjv9OckGtJVtQlo8j7k3E-D1tsck","y":"4V_N9B5cgK4w-k5B-x-5YtCgA9Xxx1ESKKQBu5ANnFs"}]}
---- config
-    spectra_jwt_key_file ../html/private.jwks;
 --- must_die
 --- error_log
 a JWK has the private member "d"

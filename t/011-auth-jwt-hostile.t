@@ -7,20 +7,16 @@ use lib "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys corpus);
 
-our %C;
+our (%C, $JwtKeys);
 
 my $keys = ensure_keys("$FindBin::Bin/data/auth/keys");
 
 $ENV{TEST_NGINX_AUTH_KEYS} = $keys;
 
-$C{$_->[0]} = $_->[1] for corpus($keys, time);
-
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
-    large_client_header_buffers 4 32k;
-    spectra_auth jwt;
+# The keys the corpus is checked against, with the issuer and audience, in
+# a block's server{}: at http level the module does not apply
+# spectra_jwt_audience today.
+$JwtKeys = <<'_EOC_';
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs
                          alg=HS256,HS384,HS512;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/rsa.pub kid=rs
@@ -31,26 +27,42 @@ add_block_preprocessor(sub {
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/jwks.json;
     spectra_jwt_issuer https://issuer.spectra.test;
     spectra_jwt_audience spectra;
-    location /v1/ {
-        spectra_api;
-        add_header X-Tenant "[$spectra_tenant_id]" always;
-    }
 _EOC_
 
-    $block->set_value('request', "GET /v1/health\n")
-        unless defined $block->request;
-    $block->set_value('log_level', "info\n")
-        unless defined $block->log_level;
+# The corpus is minted again before every block (filters_delay: a block's
+# eval sections run just before it): its time claims (exp now, nbf now +
+# 600) are relative to the block, not to the start of the file.
+filters_delay();
 
-    SpectraAuth::store_in_logs($block);
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    %C = map { $_->[0] => $_->[1] } corpus($keys, time);
+    $block->run_filters unless $block->is_filtered;
 });
 
-no_shuffle();
+# a refused token is refused the second time too
+repeat_each(2);
+log_level('info');
 run_tests();
 
 __DATA__
 
 === TEST 1: alg none
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg none'}"
 --- error_code: 401
@@ -68,6 +80,20 @@ eyJ
 
 
 === TEST 2: alg none with a signature
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg none with a signature'}"
 --- error_code: 401
@@ -85,6 +111,20 @@ eyJ
 
 
 === TEST 3: alg None
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg None'}"
 --- error_code: 401
@@ -102,6 +142,20 @@ eyJ
 
 
 === TEST 4: alg None with a signature
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg None with a signature'}"
 --- error_code: 401
@@ -119,6 +173,20 @@ eyJ
 
 
 === TEST 5: alg NONE
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg NONE'}"
 --- error_code: 401
@@ -136,6 +204,20 @@ eyJ
 
 
 === TEST 6: alg NONE with a signature
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg NONE with a signature'}"
 --- error_code: 401
@@ -153,6 +235,20 @@ eyJ
 
 
 === TEST 7: alg nOnE
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg nOnE'}"
 --- error_code: 401
@@ -170,6 +266,20 @@ eyJ
 
 
 === TEST 8: alg nOnE with a signature
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg nOnE with a signature'}"
 --- error_code: 401
@@ -187,6 +297,20 @@ eyJ
 
 
 === TEST 9: missing alg
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'missing alg'}"
 --- error_code: 401
@@ -204,6 +328,20 @@ eyJ
 
 
 === TEST 10: alg not a string
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg not a string'}"
 --- error_code: 401
@@ -221,6 +359,20 @@ eyJ
 
 
 === TEST 11: alg in lower case
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg in lower case'}"
 --- error_code: 401
@@ -238,6 +390,20 @@ eyJ
 
 
 === TEST 12: alg PS256 (not supported)
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'alg PS256 (not supported)'}"
 --- error_code: 401
@@ -255,6 +421,20 @@ eyJ
 
 
 === TEST 13: HS256 signed with the RSA public key PEM, kid rs
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'HS256 signed with the RSA public key PEM, kid rs'}"
 --- error_code: 401
@@ -272,6 +452,20 @@ eyJ
 
 
 === TEST 14: HS256 signed with the RSA public key PEM, no kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'HS256 signed with the RSA public key PEM, no kid'}"
 --- error_code: 401
@@ -289,6 +483,20 @@ eyJ
 
 
 === TEST 15: HS256 signed with the RSA public key DER, kid rs
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'HS256 signed with the RSA public key DER, kid rs'}"
 --- error_code: 401
@@ -306,6 +514,20 @@ eyJ
 
 
 === TEST 16: HS256 signed with the RSA public key DER, no kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'HS256 signed with the RSA public key DER, no kid'}"
 --- error_code: 401
@@ -323,6 +545,20 @@ eyJ
 
 
 === TEST 17: ES384 header on a P-256 key (kid es256)
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'ES384 header on a P-256 key (kid es256)'}"
 --- error_code: 401
@@ -340,6 +576,20 @@ eyJ
 
 
 === TEST 18: ES384 header on a P-256 signature, no kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'ES384 header on a P-256 signature, no kid'}"
 --- error_code: 401
@@ -357,6 +607,20 @@ eyJ
 
 
 === TEST 19: ES256 signature in DER instead of R||S
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'ES256 signature in DER instead of R||S'}"
 --- error_code: 401
@@ -374,6 +638,20 @@ eyJ
 
 
 === TEST 20: RS256 header on an HMAC signature (kid hs)
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'RS256 header on an HMAC signature (kid hs)'}"
 --- error_code: 401
@@ -391,6 +669,20 @@ eyJ
 
 
 === TEST 21: RS256 header on an HMAC signature, no kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'RS256 header on an HMAC signature, no kid'}"
 --- error_code: 401
@@ -408,6 +700,20 @@ eyJ
 
 
 === TEST 22: unknown kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'unknown kid'}"
 --- error_code: 401
@@ -425,6 +731,20 @@ eyJ
 
 
 === TEST 23: kid naming a key of another algorithm
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'kid naming a key of another algorithm'}"
 --- error_code: 401
@@ -442,6 +762,20 @@ eyJ
 
 
 === TEST 24: kid not a string
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'kid not a string'}"
 --- error_code: 401
@@ -459,6 +793,20 @@ eyJ
 
 
 === TEST 25: path-like kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'path-like kid'}"
 --- error_code: 401
@@ -476,6 +824,20 @@ eyJ
 
 
 === TEST 26: quoted kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'quoted kid'}"
 --- error_code: 401
@@ -493,6 +855,20 @@ eyJ
 
 
 === TEST 27: kid with a NUL-free SQL quote
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'kid with a NUL-free SQL quote'}"
 --- error_code: 401
@@ -510,6 +886,20 @@ eyJ
 
 
 === TEST 28: expired
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'expired'}"
 --- error_code: 401
@@ -527,6 +917,20 @@ eyJ
 
 
 === TEST 29: expires right now
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'expires right now'}"
 --- error_code: 401
@@ -544,6 +948,20 @@ eyJ
 
 
 === TEST 30: missing exp
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'missing exp'}"
 --- error_code: 401
@@ -561,6 +979,20 @@ eyJ
 
 
 === TEST 31: exp as a string
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'exp as a string'}"
 --- error_code: 401
@@ -578,6 +1010,20 @@ eyJ
 
 
 === TEST 32: exp as a boolean
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'exp as a boolean'}"
 --- error_code: 401
@@ -595,6 +1041,20 @@ eyJ
 
 
 === TEST 33: nbf in the future
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'nbf in the future'}"
 --- error_code: 401
@@ -612,6 +1072,20 @@ eyJ
 
 
 === TEST 34: nbf not numeric
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'nbf not numeric'}"
 --- error_code: 401
@@ -629,6 +1103,20 @@ eyJ
 
 
 === TEST 35: iat far in the future
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'iat far in the future'}"
 --- error_code: 401
@@ -646,6 +1134,20 @@ eyJ
 
 
 === TEST 36: wrong iss
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'wrong iss'}"
 --- error_code: 401
@@ -663,6 +1165,20 @@ eyJ
 
 
 === TEST 37: missing iss
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'missing iss'}"
 --- error_code: 401
@@ -680,6 +1196,20 @@ eyJ
 
 
 === TEST 38: wrong aud
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'wrong aud'}"
 --- error_code: 401
@@ -697,6 +1227,20 @@ eyJ
 
 
 === TEST 39: wrong aud array
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'wrong aud array'}"
 --- error_code: 401
@@ -714,6 +1258,20 @@ eyJ
 
 
 === TEST 40: missing aud
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'missing aud'}"
 --- error_code: 401
@@ -731,6 +1289,20 @@ eyJ
 
 
 === TEST 41: tampered payload
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'tampered payload'}"
 --- error_code: 401
@@ -748,6 +1320,20 @@ eyJ
 
 
 === TEST 42: tampered signature
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'tampered signature'}"
 --- error_code: 401
@@ -765,6 +1351,20 @@ eyJ
 
 
 === TEST 43: stripped signature
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'stripped signature'}"
 --- error_code: 401
@@ -782,6 +1382,20 @@ eyJ
 
 
 === TEST 44: stripped signature and dot
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'stripped signature and dot'}"
 --- error_code: 401
@@ -799,6 +1413,20 @@ eyJ
 
 
 === TEST 45: extra segment
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'extra segment'}"
 --- error_code: 401
@@ -816,6 +1444,20 @@ eyJ
 
 
 === TEST 46: JWE-like five segments
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'JWE-like five segments'}"
 --- error_code: 401
@@ -833,6 +1475,20 @@ eyJ
 
 
 === TEST 47: padded base64
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'padded base64'}"
 --- error_code: 401
@@ -850,6 +1506,20 @@ eyJ
 
 
 === TEST 48: standard base64 alphabet
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'standard base64 alphabet'}"
 --- error_code: 401
@@ -867,6 +1537,20 @@ eyJ
 
 
 === TEST 49: base64url with stray bits
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'base64url with stray bits'}"
 --- error_code: 401
@@ -884,6 +1568,20 @@ eyJ
 
 
 === TEST 50: payload not JSON
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'payload not JSON'}"
 --- error_code: 401
@@ -901,6 +1599,20 @@ eyJ
 
 
 === TEST 51: payload a JSON array
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'payload a JSON array'}"
 --- error_code: 401
@@ -918,6 +1630,20 @@ eyJ
 
 
 === TEST 52: payload a JSON string
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'payload a JSON string'}"
 --- error_code: 401
@@ -935,6 +1661,20 @@ eyJ
 
 
 === TEST 53: payload with a duplicate member
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'payload with a duplicate member'}"
 --- error_code: 401
@@ -952,6 +1692,20 @@ eyJ
 
 
 === TEST 54: header not JSON
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'header not JSON'}"
 --- error_code: 401
@@ -969,6 +1723,20 @@ eyJ
 
 
 === TEST 55: header a JSON array
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'header a JSON array'}"
 --- error_code: 401
@@ -986,6 +1754,20 @@ eyJ
 
 
 === TEST 56: header with a duplicate alg
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'header with a duplicate alg'}"
 --- error_code: 401
@@ -1003,6 +1785,20 @@ eyJ
 
 
 === TEST 57: crit header
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'crit header'}"
 --- error_code: 401
@@ -1020,6 +1816,20 @@ eyJ
 
 
 === TEST 58: b64 false with crit
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'b64 false with crit'}"
 --- error_code: 401
@@ -1037,6 +1847,20 @@ eyJ
 
 
 === TEST 59: jku header
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'jku header'}"
 --- error_code: 401
@@ -1054,6 +1878,20 @@ eyJ
 
 
 === TEST 60: x5u header
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'x5u header'}"
 --- error_code: 401
@@ -1071,6 +1909,20 @@ eyJ
 
 
 === TEST 61: embedded jwk header
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'embedded jwk header'}"
 --- error_code: 401
@@ -1088,6 +1940,20 @@ eyJ
 
 
 === TEST 62: embedded x5c header
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'embedded x5c header'}"
 --- error_code: 401
@@ -1105,6 +1971,20 @@ eyJ
 
 
 === TEST 63: ES256 by an unknown key without kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'ES256 by an unknown key without kid'}"
 --- error_code: 401
@@ -1122,6 +2002,20 @@ eyJ
 
 
 === TEST 64: oversized token
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'oversized token'}"
 --- error_code: 401
@@ -1139,6 +2033,20 @@ eyJ
 
 
 === TEST 65: signed by another key with a known kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'signed by another key with a known kid'}"
 --- error_code: 401
@@ -1156,6 +2064,20 @@ eyJ
 
 
 === TEST 66: signed by another key with the JWKS kid
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'signed by another key with the JWKS kid'}"
 --- error_code: 401
@@ -1173,6 +2095,20 @@ eyJ
 
 
 === TEST 67: HS256 with another secret
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'HS256 with another secret'}"
 --- error_code: 401
@@ -1190,6 +2126,20 @@ eyJ
 
 
 === TEST 68: HS256 signature truncated to 16 bytes
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'HS256 signature truncated to 16 bytes'}"
 --- error_code: 401
@@ -1207,6 +2157,20 @@ eyJ
 
 
 === TEST 69: empty token
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::C{'empty token'}"
 --- error_code: 401

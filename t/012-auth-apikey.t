@@ -38,6 +38,8 @@ $T{jwt} = mint($keys, time, claims => {tenant_id => 'initech'});
 my ($module) = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
 my $tool = dirname($module // '.') . '/spectra-apikey';
 
+# TEST 19 fails, not skips, when the command is not there
+$K{minted} = '';
 $ENV{TEST_NGINX_KEY_MINTED} = '';
 if (-x $tool) {
     my @out = `$tool --tenant umbrella --db-group readers --permissions query,bulk --attr tier=silver`;
@@ -48,22 +50,25 @@ if (-x $tool) {
                && $out[1] =~ /^\Q$1\E [0-9a-f]{64} tenant=umbrella db_group=readers permissions=query,bulk tier=silver$/;
     $K{minted} = $out[0];
     $ENV{TEST_NGINX_KEY_MINTED} = $out[1];
+
+} else {
+    Test::More::diag("$tool is not built");
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
+# the same credentials get the same answer the second time
+repeat_each(2);
+log_level('info');
+run_tests();
 
-    $block->set_value('user_files', <<'_EOF_') unless defined $block->user_files;
->>> api.keys
-# acme, globex and the old initech key
-$TEST_NGINX_KEY_ACME
-$TEST_NGINX_KEY_GLOBEX
-$TEST_NGINX_KEY_OLD
-_EOF_
+__DATA__
 
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
+=== TEST 1: X-API-Key authenticates acme with the key file's context
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
     spectra_auth api_key;
     spectra_api_keys ../html/api.keys;
+
     location /v1/ {
         spectra_api;
         add_header X-Tenant "[$spectra_tenant_id]" always;
@@ -72,22 +77,14 @@ _EOF_
         add_header X-Method "[$spectra_auth_method]" always;
         add_header X-Tier "[$spectra_claim_tier]" always;
     }
-_EOC_
-
-    $block->set_value('request', "GET /v1/health\n")
-        unless defined $block->request;
-    $block->set_value('log_level', "info\n")
-        unless defined $block->log_level;
-
-    SpectraAuth::store_in_logs($block);
-});
-
-no_shuffle();
-run_tests();
-
-__DATA__
-
-=== TEST 1: X-API-Key authenticates acme with the key file's context
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme}"
 --- response_headers
@@ -103,6 +100,27 @@ spectra: api key rejected
 
 
 === TEST 2: Authorization: ApiKey authenticates globex with its db_user
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+        add_header X-DB-User "[$spectra_db_user]" always;
+        add_header X-DB-Group "[$spectra_db_group]" always;
+        add_header X-Tier "[$spectra_claim_tier]" always;
+    }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: ApiKey $::K{globex}"
 --- response_headers
@@ -117,6 +135,24 @@ spectra: api key rejected
 
 
 === TEST 3: an unknown key id is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{unknown}"
 --- error_code: 401
@@ -133,6 +169,24 @@ spk_
 
 
 === TEST 4: a known key id with a wrong secret is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme_wrong}"
 --- error_code: 401
@@ -148,6 +202,23 @@ spk_
 
 
 === TEST 5: a key of another shape is refused as malformed
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers
 X-API-Key: acme:letmein
 --- error_code: 401
@@ -157,6 +228,24 @@ spectra: api key rejected: malformed key
 
 
 === TEST 6: the initech key works while its line is in the file
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{old}"
 --- response_headers
@@ -167,10 +256,22 @@ X-Tenant: [initech]
 
 
 === TEST 7: revoked: the same key after its line was removed (reload)
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
 --- user_files
 >>> api.keys
 $TEST_NGINX_KEY_ACME
 $TEST_NGINX_KEY_GLOBEX
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{old}"
 --- error_code: 401
@@ -182,6 +283,8 @@ spectra: api key rejected: unknown key id
 
 
 === TEST 8: both an API key and a bearer token: refused as ambiguous
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth any;
     spectra_api_keys ../html/api.keys;
@@ -189,6 +292,14 @@ spectra: api key rejected: unknown key id
     location /v1/ {
         spectra_api;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme}\nAuthorization: Bearer $::T{jwt}"
 --- error_code: 401
@@ -198,6 +309,23 @@ spectra: rejected: several credentials presented
 
 
 === TEST 9: two X-API-Key headers: refused as ambiguous
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme}\nX-API-Key: $::K{globex}"
 --- error_code: 401
@@ -207,6 +335,8 @@ spectra: rejected: several credentials presented
 
 
 === TEST 10: spectra_auth any takes a JWT
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth any;
     spectra_api_keys ../html/api.keys;
@@ -215,6 +345,14 @@ spectra: rejected: several credentials presented
         spectra_api;
         add_header X-Method "[$spectra_auth_method]" always;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{jwt}"
 --- response_headers
@@ -225,6 +363,8 @@ X-Method: [jwt]
 
 
 === TEST 11: spectra_auth any takes an API key
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth any;
     spectra_api_keys ../html/api.keys;
@@ -233,6 +373,14 @@ X-Method: [jwt]
         spectra_api;
         add_header X-Method "[$spectra_auth_method]" always;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{globex}"
 --- response_headers
@@ -243,6 +391,8 @@ X-Method: [apikey]
 
 
 === TEST 12: spectra_auth api_key refuses a JWT even with keys in effect
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth api_key;
     spectra_api_keys ../html/api.keys;
@@ -250,6 +400,14 @@ X-Method: [apikey]
     location /v1/ {
         spectra_api;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{jwt}"
 --- error_code: 401
@@ -259,6 +417,8 @@ spectra: jwt rejected: JWT not accepted here
 
 
 === TEST 13: spectra_auth jwt refuses an API key
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_api_keys ../html/api.keys;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
@@ -266,6 +426,14 @@ spectra: jwt rejected: JWT not accepted here
         spectra_auth jwt;
         spectra_api;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme}"
 --- error_code: 401
@@ -275,6 +443,8 @@ spectra: api key rejected: API keys not accepted here
 
 
 === TEST 14: spectra_require bulk: globex (query only) gets 403
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth api_key;
     spectra_api_keys ../html/api.keys;
@@ -282,6 +452,14 @@ spectra: api key rejected: API keys not accepted here
         spectra_require bulk;
         spectra_api;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{globex}"
 --- error_code: 403
@@ -293,6 +471,8 @@ spectra: tenant "globex" lacks a required permission
 
 
 === TEST 15: spectra_require bulk: acme passes
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth api_key;
     spectra_api_keys ../html/api.keys;
@@ -300,6 +480,14 @@ spectra: tenant "globex" lacks a required permission
         spectra_require bulk;
         spectra_api;
     }
+--- user_files
+>>> api.keys
+# acme, globex and the old initech key
+$TEST_NGINX_KEY_ACME
+$TEST_NGINX_KEY_GLOBEX
+$TEST_NGINX_KEY_OLD
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme}"
 --- no_error_log
@@ -308,11 +496,11 @@ spectra: tenant "globex" lacks a required permission
 
 
 === TEST 16: nginx -t fails on a malformed key file line
+--- config
+    spectra_api_keys ../html/api.keys;
 --- user_files
 >>> api.keys
 k1 0123 tenant=acme
---- config
-    spectra_api_keys ../html/api.keys;
 --- must_die
 --- error_log
 invalid API key file
@@ -321,11 +509,11 @@ line 1: the second field is not a lower-case hex SHA-256
 
 
 === TEST 17: nginx -t fails on a tenant that is not an identifier
+--- config
+    spectra_api_keys ../html/api.keys;
 --- user_files
 >>> api.keys
 k1 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad tenant=ACME
---- config
-    spectra_api_keys ../html/api.keys;
 --- must_die
 --- error_log
 line 1: tenant is not an identifier
@@ -342,11 +530,25 @@ none.keys" failed (2: No such file or directory)
 
 
 === TEST 19: a key minted by spectra-apikey works with the line it printed
---- skip_eval: 3: !$::K{minted}
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth api_key;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+        add_header X-DB-User "[$spectra_db_user]" always;
+        add_header X-DB-Group "[$spectra_db_group]" always;
+        add_header X-Tier "[$spectra_claim_tier]" always;
+    }
 --- user_files
 >>> api.keys
 $TEST_NGINX_KEY_ACME
 $TEST_NGINX_KEY_MINTED
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{minted}"
 --- response_headers

@@ -31,41 +31,32 @@ $K{acme} = "spk_ac_$secret";
 $ENV{TEST_NGINX_KEY_LINE} = 'ac ' . sha256_hex($secret)
                             . ' tenant=acme permissions=query';
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
-    spectra_auth any;
-    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
-    spectra_api_keys ../html/api.keys;
-    location /v1/ {
-        spectra_api;
-        add_header X-Tenant "[$spectra_tenant_id]" always;
-        add_header X-DB-User "[$spectra_db_user]" always;
-        add_header X-DB-Group "[$spectra_db_group]" always;
-        add_header X-Method "[$spectra_auth_method]" always;
-    }
-_EOC_
-
-    $block->set_value('user_files', <<'_EOF_') unless defined $block->user_files;
->>> api.keys
-$TEST_NGINX_KEY_LINE
-_EOF_
-
-    $block->set_value('request', "GET /v1/health\n")
-        unless defined $block->request;
-    $block->set_value('log_level', "info\n")
-        unless defined $block->log_level;
-
-    SpectraAuth::store_in_logs($block);
-});
-
-no_shuffle();
+# the same credentials get the same answer the second time
+repeat_each(2);
+log_level('info');
 run_tests();
 
 __DATA__
 
 === TEST 1: X-Tenant-ID and X-DB-User headers do not change a JWT's tenant
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+        add_header X-DB-User "[$spectra_db_user]" always;
+        add_header X-DB-Group "[$spectra_db_group]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{acme}\nX-Tenant-ID: globex\nX-DB-User: postgres\nX-DB-Group: pg_read_all_data\nX-Spectra-Tenant: globex"
 --- response_headers
@@ -78,6 +69,24 @@ X-DB-Group: []
 
 
 === TEST 2: the same headers do not change an API key's tenant
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+        add_header X-DB-User "[$spectra_db_user]" always;
+        add_header X-Method "[$spectra_auth_method]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "X-API-Key: $::K{acme}\nX-Tenant-ID: globex\nX-DB-User: postgres\nX-Auth-Method: jwt"
 --- response_headers
@@ -90,6 +99,23 @@ X-Method: [apikey]
 
 
 === TEST 3: tenant headers without credentials authenticate nobody
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+        add_header X-DB-User "[$spectra_db_user]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers
 X-Tenant-ID: acme
 X-DB-User: tenant_acme
@@ -104,6 +130,21 @@ spectra: no credentials
 
 
 === TEST 4: query arguments do not name the tenant
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+        add_header X-DB-User "[$spectra_db_user]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
 --- request
 GET /v1/health?tenant_id=globex&spectra_tenant_id=globex&db_user=postgres
 --- more_headers eval
@@ -117,6 +158,22 @@ X-DB-User: [tenant_acme]
 
 
 === TEST 5: tenant id in upper case is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{upper}"
 --- error_code: 401
@@ -130,6 +187,21 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 6: tenant id with a trailing space is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{space}"
 --- error_code: 401
@@ -139,6 +211,21 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 7: tenant id with a path is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{path}"
 --- error_code: 401
@@ -148,6 +235,21 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 8: tenant id with SQL quotes is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{quote}"
 --- error_code: 401
@@ -157,6 +259,21 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 9: an empty tenant id is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{empty}"
 --- error_code: 401
@@ -166,6 +283,21 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 10: a numeric tenant id claim is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{number}"
 --- error_code: 401
@@ -175,6 +307,21 @@ spectra: jwt rejected: no tenant id claim
 
 
 === TEST 11: an array tenant id claim is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{array}"
 --- error_code: 401
@@ -184,6 +331,21 @@ spectra: jwt rejected: no tenant id claim
 
 
 === TEST 12: a tenant id with an escaped NUL is refused
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{nul}"
 --- error_code: 401
@@ -193,6 +355,21 @@ spectra: jwt rejected: payload not a JSON object
 
 
 === TEST 13: a non-ASCII tenant id is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{unicode}"
 --- error_code: 401
@@ -202,6 +379,21 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 14: a 64-byte tenant id is not an identifier
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{long}"
 --- error_code: 401
@@ -211,6 +403,8 @@ spectra: jwt rejected: tenant id is not an identifier
 
 
 === TEST 15: after an internal redirect the tenant stays the verified one
+--- http_config
+    spectra_jobs_db logs/jobs.db;
 --- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;

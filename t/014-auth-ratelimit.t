@@ -29,22 +29,16 @@ $ENV{TEST_NGINX_KEY_LINE} = 'ac ' . sha256_hex($secret)
 $A = "Authorization: Bearer $T{acme}";
 $G = "Authorization: Bearer $T{globex}";
 
-add_block_preprocessor(sub {
-    my $block = shift;
+run_tests();
 
-    $block->set_value('http_config', <<'_EOC_')
+__DATA__
+
+=== TEST 1: acme exhausts its limit and gets 429 while globex gets 200
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+
     limit_req_zone $spectra_tenant_id zone=tenants:1m rate=1r/m;
-
-    # tiers: gold tenants are not limited (an empty key is not counted)
-    map $spectra_claim_tier $spectra_tier_key {
-        gold     "";
-        default  $spectra_tenant_id;
-    }
-    limit_req_zone $spectra_tier_key zone=tiers:1m rate=1r/m;
-_EOC_
-        unless defined $block->http_config;
-
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
+--- config
     spectra_auth any;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
     spectra_api_keys ../html/api.keys;
@@ -63,29 +57,9 @@ _EOC_
         spectra_api;
         add_header X-Tenant "[$spectra_tenant_id]" always;
     }
-
-    location /tiered/ {
-        rewrite ^/tiered/(.*)$ /v1/$1 break;
-        limit_req zone=tiers burst=1 nodelay;
-        limit_req_status 429;
-        spectra_api;
-    }
-_EOC_
-
-    $block->set_value('user_files', <<'_EOF_') unless defined $block->user_files;
+--- user_files
 >>> api.keys
 $TEST_NGINX_KEY_LINE
-_EOF_
-
-    SpectraAuth::store_in_logs($block);
-});
-
-no_shuffle();
-run_tests();
-
-__DATA__
-
-=== TEST 1: acme exhausts its limit and gets 429 while globex gets 200
 --- request eval
 [map { "GET /v1/health" } 1 .. 6]
 --- more_headers eval
@@ -104,6 +78,32 @@ __DATA__
 
 
 === TEST 2: an API key and a JWT of the same tenant share its limit
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+
+    limit_req_zone $spectra_tenant_id zone=tenants:1m rate=1r/m;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+    spectra_retry_after 7;
+    error_page 429 @spectra_error;
+
+    location @spectra_error {
+        spectra_auth off;
+        spectra_error_page;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+
+    location /v1/ {
+        limit_req zone=tenants burst=2 nodelay;
+        limit_req_status 429;
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
 --- request eval
 [map { "GET /v1/health" } 1 .. 4]
 --- more_headers eval
@@ -114,6 +114,32 @@ __DATA__
 
 
 === TEST 3: unauthenticated requests get 401, never 429, and use no budget
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+
+    limit_req_zone $spectra_tenant_id zone=tenants:1m rate=1r/m;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+    spectra_retry_after 7;
+    error_page 429 @spectra_error;
+
+    location @spectra_error {
+        spectra_auth off;
+        spectra_error_page;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+
+    location /v1/ {
+        limit_req zone=tenants burst=2 nodelay;
+        limit_req_status 429;
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
 --- request eval
 [map { "GET /v1/health" } 1 .. 7]
 --- more_headers eval
@@ -127,6 +153,32 @@ limiting requests
 
 
 === TEST 4: a spoofed tenant header does not drain acme's budget
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+
+    limit_req_zone $spectra_tenant_id zone=tenants:1m rate=1r/m;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+    spectra_retry_after 7;
+    error_page 429 @spectra_error;
+
+    location @spectra_error {
+        spectra_auth off;
+        spectra_error_page;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+
+    location /v1/ {
+        limit_req zone=tenants burst=2 nodelay;
+        limit_req_status 429;
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
 --- request eval
 [map { "GET /v1/health" } 1 .. 6]
 --- more_headers eval
@@ -138,6 +190,37 @@ limiting requests
 
 
 === TEST 5: tiers via map: gold is not limited, the default tier is
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+
+    # tiers: gold tenants are not limited (an empty key is not counted)
+    map $spectra_claim_tier $spectra_tier_key {
+        gold     "";
+        default  $spectra_tenant_id;
+    }
+    limit_req_zone $spectra_tier_key zone=tiers:1m rate=1r/m;
+--- config
+    spectra_auth any;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_api_keys ../html/api.keys;
+    spectra_retry_after 7;
+    error_page 429 @spectra_error;
+
+    location @spectra_error {
+        spectra_auth off;
+        spectra_error_page;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+
+    location /tiered/ {
+        rewrite ^/tiered/(.*)$ /v1/$1 break;
+        limit_req zone=tiers burst=1 nodelay;
+        limit_req_status 429;
+        spectra_api;
+    }
+--- user_files
+>>> api.keys
+$TEST_NGINX_KEY_LINE
 --- request eval
 [map { "GET /tiered/health" } 1 .. 7]
 --- more_headers eval

@@ -9,25 +9,45 @@ use SpectraAuth qw(ensure_keys mint);
 our %T;
 
 my $keys = ensure_keys("$FindBin::Bin/data/auth/keys");
-my $now = time;
 
 $ENV{TEST_NGINX_AUTH_KEYS} = $keys;
 
-$T{es} = mint($keys, $now, alg => 'ES256',
-              claims => {tenant_id => 'globex', tier => 'gold',
-                         db_group => 'analysts', permissions => 'query'});
-$T{late} = mint($keys, $now, claims => {exp => $now - 5});
+# The tokens, minted again before every block: "late" expired 5 s before
+# its block runs, within the 60 s leeway of /lenient/ whenever the block
+# runs.
+sub mint_tokens {
+    my $now = time;
+
+    $T{es} = mint($keys, $now, alg => 'ES256',
+                  claims => {tenant_id => 'globex', tier => 'gold',
+                             db_group => 'analysts', permissions => 'query'});
+    $T{late} = mint($keys, $now, claims => {exp => $now - 5});
+}
+
+# a block's eval sections run just before it, after the tokens are minted
+filters_delay();
 
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', "    spectra_jwt_cache_zone 1m;\n")
-        unless defined $block->http_config;
+    mint_tokens();
+    $block->run_filters unless $block->is_filtered;
+});
 
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
+# the second round runs against the same nginx: its cache is warm
+repeat_each(2);
+run_tests();
+
+__DATA__
+
+=== TEST 1: the second time a token is a cache hit, with the same context
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+    spectra_jwt_cache_zone 1m;
+--- config
     spectra_auth jwt;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
-    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+
     location /v1/ {
         spectra_api;
         add_header X-Tenant "[$spectra_tenant_id]" always;
@@ -35,37 +55,8 @@ add_block_preprocessor(sub {
         add_header X-DB-Group "[$spectra_db_group]" always;
         add_header X-Tier "[$spectra_claim_tier]" always;
     }
-    location /strict/ {
-        rewrite ^/strict/(.*)$ /v1/$1 break;
-        spectra_jwt_audience other;
-        spectra_api;
-    }
-    location /lenient/ {
-        rewrite ^/lenient/(.*)$ /v1/$1 break;
-        spectra_jwt_leeway 60s;
-        spectra_api;
-    }
-    location /nocache/ {
-        rewrite ^/nocache/(.*)$ /v1/$1 break;
-        spectra_jwt_cache off;
-        spectra_api;
-    }
-_EOC_
-
-    $block->set_value('request', "GET /v1/health\n")
-        unless defined $block->request;
-
-    SpectraAuth::store_in_logs($block);
-});
-
-# the second round runs against the same nginx: its cache is warm
-repeat_each(2);
-no_shuffle();
-run_tests();
-
-__DATA__
-
-=== TEST 1: the second time a token is a cache hit, with the same context
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{es}"
 --- response_headers
@@ -82,6 +73,23 @@ X-Tier: [gold]
 
 
 === TEST 2: a token cached by one location is checked again by another
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+    spectra_jwt_cache_zone 1m;
+--- config
+    spectra_auth jwt;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[$spectra_tenant_id]" always;
+    }
+
+    location /strict/ {
+        rewrite ^/strict/(.*)$ /v1/$1 break;
+        spectra_jwt_audience other;
+        spectra_api;
+    }
 --- request eval
 ["GET /v1/health", "GET /strict/health"]
 --- more_headers eval
@@ -94,6 +102,22 @@ X-Tier: [gold]
 
 
 === TEST 3: cached under a leeway, the token is still expired elsewhere
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+    spectra_jwt_cache_zone 1m;
+--- config
+    spectra_auth jwt;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    location /lenient/ {
+        rewrite ^/lenient/(.*)$ /v1/$1 break;
+        spectra_jwt_leeway 60s;
+        spectra_api;
+    }
 --- request eval
 ["GET /lenient/health", "GET /lenient/health", "GET /v1/health"]
 --- more_headers eval
@@ -105,6 +129,18 @@ X-Tier: [gold]
 
 
 === TEST 4: spectra_jwt_cache off verifies every time
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+    spectra_jwt_cache_zone 1m;
+--- config
+    spectra_auth jwt;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
+
+    location /nocache/ {
+        rewrite ^/nocache/(.*)$ /v1/$1 break;
+        spectra_jwt_cache off;
+        spectra_api;
+    }
 --- request
 GET /nocache/health
 --- more_headers eval
@@ -117,6 +153,16 @@ JWT cache hit
 
 === TEST 5: without a cache zone nothing is cached
 --- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config
+    spectra_auth jwt;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/ec256.pub kid=es256;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer $::T{es}"
 --- no_error_log

@@ -9,10 +9,9 @@ use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config http json
-                    lazy poll worker_peak_kb);
+use SpectraQuery qw(api_key key_file http_config json);
 
-our (%K, %SQL);
+our (%K, %SQL, $HttpConfig);
 
 my ($key, $line) = api_key('q061', 'tenant=acme permissions=query');
 $K{acme} = $key;
@@ -60,14 +59,35 @@ sub shape {
                                   : 'whole';
 }
 
+# TEST 5's filter: the shape of each answer and, once the big answer has
+# gone out (at the health check that follows it), the workers' peak RSS.
+sub shape_then_peak {
+    my ($body) = @_;
+    my $shape = shape($body);
+    my $kb;
+
+    return $shape unless $shape eq 'not a query answer';
+
+    $kb = SpectraQuery::worker_peak_kb();
+    Test::More::cmp_ok($kb, '>', 1024,
+                       "$0 - the worker's peak RSS was read ($kb KiB)");
+    Test::More::cmp_ok($kb, '<', 64 * 1024,
+                       "$0 - the workers' peak RSS stays under 64 MiB"
+                       . " ($kb KiB)");
+
+    return $shape;
+}
+
+# authentication, the warehouse, the Data API upstream and the job store
+$HttpConfig = http_config();
+
+# acme's API key and a JSON body in every request
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value('http_config', http_config());
-    $block->set_value('config', server_config())
-        unless defined $block->config;
     $block->set_value('more_headers',
-                      "X-API-Key: $K{acme}\nContent-Type: application/json\n");
+                      "X-API-Key: $K{acme}\nContent-Type: application/json\n")
+        unless defined $block->more_headers;
     $block->set_value('no_error_log', "[error]\n")
         unless defined $block->no_error_log;
 });
@@ -77,14 +97,28 @@ run_tests();
 __DATA__
 
 === TEST 1: byte_limit truncates an answer at a row, within the bound
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . SpectraQuery::json()->encode({sql => "select n, repeat('x', 100) as pad from generate_series(1, 1000) as n", byte_limit => 8192})
 --- response_body_like eval
-main::lazy { qr/^(?=.{1,8192}\z)\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"n":1,"pad":"x{100}"\},.*\],"metadata":\{.*"truncated":true,"execution_time_ms":\d+,"message":"the answer reached its byte limit \(8192 bytes\); the first \d+ rows are returned: use POST \/v1\/bulk to export all of them"\}\}\n\z/s }
+qr/^(?=.{1,8192}\z)\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"n":1,"pad":"x{100}"\},.*\],"metadata":\{.*"truncated":true,"execution_time_ms":\d+,"message":"the answer reached its byte limit \(8192 bytes\); the first \d+ rows are returned: use POST \/v1\/bulk to export all of them"\}\}\n\z/s
 
 
 
 === TEST 2: the rows under byte_limit are exactly the first rows
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . SpectraQuery::json()->encode({sql => "select n from generate_series(1, 5000) as n order by n", byte_limit => 4096, result_format => "arrays"})
 --- response_body_like eval
@@ -93,8 +127,15 @@ qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1\],\[2\],\[3\],(?:\
 
 
 === TEST 3: spectra_byte_limit is the default and the cap of byte_limit
---- config eval
-SpectraQuery::server_config(extra => "    spectra_byte_limit 4k;\n")
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_byte_limit 4k;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n{\"sql\": \"select 1\", \"byte_limit\": 8192}",
  "POST /v1/queries\n{\"sql\": \"select n from generate_series(1, 5000) as n\"}"]
@@ -108,6 +149,13 @@ SpectraQuery::server_config(extra => "    spectra_byte_limit 4k;\n")
 
 === TEST 4: 200 long column names over 10,000 rows stay within byte_limit, streamed
 --- timeout: 60
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . main::body('wide', byte_limit => 4194304)
 --- response_headers
@@ -121,23 +169,32 @@ Transfer-Encoding: chunked
 
 === TEST 5: a worker holds about one page and its buffers, not the answer
 --- timeout: 60
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 ["POST /v1/queries\n" . main::body('wide', byte_limit => 8388608),
  "GET /v1/health"]
 --- response_body_filters eval
-\&main::shape
+\&main::shape_then_peak
 --- response_body_like eval
 [qr/^under 8388608 bytes, 625 rows of 200 columns, truncated by its byte limit$/,
- main::lazy { my $kb = SpectraQuery::worker_peak_kb();
-              Test::More::cmp_ok($kb, '>', 1024,
-                  "$0 - the worker's peak RSS was read ($kb KiB)");
-              Test::More::cmp_ok($kb, '<', 64 * 1024,
-                  "$0 - the workers' peak RSS stays under 64 MiB ($kb KiB)");
-              qr/^not a query answer$/ }]
+ qr/^not a query answer$/]
 
 
 
 === TEST 6: 1,600 columns of one name are made unique: a, a_2 ... a_1600
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . main::body('same')
 --- response_body_like eval
@@ -146,8 +203,30 @@ qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"a":1,"a_2":1,"a_3":
 
 
 === TEST 7: a Data API answer too big for the subrequest buffer is a JSON 502
---- config eval
-SpectraQuery::server_config(subrequest_buffer => '64k')
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    location = /_spectra/error {
+        internal;
+        spectra_auth off;
+        spectra_error_page;
+    }
+
+    # internal.conf's Data API location with a 64k subrequest buffer
+    location /_spectra/dataapi {
+        internal;
+        proxy_pass http://spectra_dataapi/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_ignore_client_abort on;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 30s;
+        subrequest_output_buffer_size 64k;
+    }
 --- request eval
 "POST /v1/queries\n" . main::body('big')
 --- error_code: 502
@@ -162,18 +241,32 @@ too big subrequest response
 
 === TEST 8: 50,000 rows over 50 pages stream, every row once and in order
 --- timeout: 60
---- config eval
-SpectraQuery::server_config(extra => "    spectra_row_limit 50000;\n")
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_row_limit 50000;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . main::body('many', result_format => 'arrays')
 --- response_headers
 Transfer-Encoding: chunked
 --- response_body_like eval
-main::lazy { qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1,"y{90}"\],\[2,"y{90}"\],(?:\[\d+,"y{90}"\],){49996}\[49999,"y{90}"\],\[50000,"y{90}"\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\},\{"name":"pad","type":"text"\}\],"row_count":50000,"truncated":false,/ }
+qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1,"y{90}"\],\[2,"y{90}"\],(?:\[\d+,"y{90}"\],){49996}\[49999,"y{90}"\],\[50000,"y{90}"\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\},\{"name":"pad","type":"text"\}\],"row_count":50000,"truncated":false,/
 
 
 
 === TEST 9: a small answer goes out whole, with its Content-Length
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select 1 as one"}
@@ -184,14 +277,22 @@ Content-Length: \d+
 
 
 === TEST 10: a HEAD of the results of a job is headers only
---- request eval
-[main::lazy {
-    my ($s, undef, $d) = SpectraQuery::http('POST', '/v1/queries',
-        '{"sql": "select 1 as one"}', 'X-API-Key' => $::K{acme},
-        'Content-Type' => 'application/json');
-    "HEAD /v1/jobs/$d->{job_id}/results" }]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+SpectraQuery::submit($::K{acme}, {sql => 'select 1 as one'},
+                     until => 'COMPLETED');
+--- pipelined_requests eval
+['HEAD /v1/jobs/$TEST_NGINX_JOB/results']
+--- error_code eval
+[200]
 --- response_body eval
-""
+[""]
 
 
 
@@ -199,6 +300,13 @@ Content-Length: \d+
 The buffers fill and all go out to the client at once, and the metadata
 takes more than one of them: neither waits for an event that never comes.
 --- timeout: 30
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . main::body('dups')
 --- response_body_filters eval
@@ -210,9 +318,17 @@ takes more than one of them: neither waits for an event that never comes.
 
 === TEST 12: with spectra_thread_pool off the pages are checked in the worker: the same 50,000 rows
 --- timeout: 60
---- config eval
-SpectraQuery::server_config(extra => "    spectra_row_limit 50000;\n    spectra_thread_pool off;\n")
+--- http_config eval: $::HttpConfig
+--- config
+    spectra_row_limit 50000;
+    spectra_thread_pool off;
+
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n" . main::body('many', result_format => 'arrays')
 --- response_body_like eval
-main::lazy { qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1,"y{90}"\],\[2,"y{90}"\],(?:\[\d+,"y{90}"\],){49996}\[49999,"y{90}"\],\[50000,"y{90}"\]\],"metadata":/ }
+qr/^\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\[1,"y{90}"\],\[2,"y{90}"\],(?:\[\d+,"y{90}"\],){49996}\[49999,"y{90}"\],\[50000,"y{90}"\]\],"metadata":/

@@ -17,11 +17,10 @@ use Socket qw(PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF pack_sockaddr_in
               inet_aton);
 use Time::HiRes qw(sleep);
 use SpectraAuth qw(ensure_keys);
-use SpectraQuery qw(api_key key_file http_config server_config http json
-                    lazy poll run_id psql);
+use SpectraQuery qw(api_key key_file http_config http json poll run_id psql);
 use DataAPI ();
 
-our (%K, $RUN, @HELD);
+our (%K, $RUN, @HELD, $HttpConfig);
 
 $RUN = run_id();
 
@@ -250,16 +249,9 @@ sub nginx_peak_kb {
     return $peak;
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
+# authentication, the warehouse, the Data API upstream and the job store
+$HttpConfig = http_config();
 
-    $block->set_value('http_config', http_config())
-        unless defined $block->http_config;
-    $block->set_value('config', server_config())
-        unless defined $block->config;
-});
-
-no_shuffle();
 run_tests();
 
 __DATA__
@@ -269,34 +261,62 @@ __DATA__
 database user's (the job store's owner is tenant and db_user):
 tenant_acme_t070ro, which may not read sales at all, finds no job of
 tenant_acme's.
---- request eval
-[main::lazy { my $id = main::acme_job();
-              "GET /v1/jobs/$id/results" }]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+$ENV{TEST_NGINX_JOB} = main::acme_job();
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB/results']
 --- more_headers eval
 "X-API-Key: $::K{acmero}"
---- error_code: 404
---- response_body_unlike: "note":"order 1"
+--- error_code eval
+[404]
+--- response_body_unlike eval
+['"note":"order 1"']
 
 
 
 === TEST 2: FIXED: ...nor its SQL and parameters (?include=sql)
---- request eval
-[main::lazy { my $id = main::acme_job();
-              "GET /v1/jobs/$id?include=sql" }]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+$ENV{TEST_NGINX_JOB} = main::acme_job();
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB?include=sql']
 --- more_headers eval
 "X-API-Key: $::K{acmero}"
---- error_code: 404
---- response_body_unlike: "sql":
+--- error_code eval
+[404]
+--- response_body_unlike eval
+['"sql":']
 
 
 
 === TEST 3: FIXED: ...nor replays its answer with the same idempotency key and body: the key is its own, its query runs as itself and fails
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+main::acme_job("t070-idem-$::RUN");
 --- request eval
-[main::lazy { main::acme_job("t070-idem-$::RUN");
-              "POST /v1/queries\n"
-              . main::json()->encode({
-                  sql => 'select id, amount, note from sales order by id limit 3',
-                  idempotency_key => "t070-idem-$::RUN" }) }]
+"POST /v1/queries\n"
+. main::json()->encode({
+    sql => 'select id, amount, note from sales order by id limit 3',
+    idempotency_key => "t070-idem-$::RUN" })
 --- more_headers eval
 "X-API-Key: $::K{acmero}\nContent-Type: application/json"
 --- error_code: 422
@@ -306,6 +326,13 @@ tenant_acme's.
 
 
 === TEST 4: HOLDS: the narrower db user running the same SQL itself is refused by the warehouse
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select id, amount, note from sales order by id limit 3"}
@@ -317,11 +344,21 @@ POST /v1/queries
 
 
 === TEST 5: HOLDS: another tenant's job id, spelled otherwise (upper case, percent-encoded), is never found
---- request eval
-[map { my $u = $_; main::lazy { my $id = main::acme_job(); $u->($id) } }
- (sub { "GET /v1/jobs/" . uc $_[0] },
-  sub { my $i = $_[0]; $i =~ s/^j/%6a/; "GET /v1/jobs/$i/results" },
-  sub { my $i = $_[0]; $i =~ s/^j/%6a/; "GET /v1/jobs/$i?include=sql" })]
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+my $id = main::acme_job();
+$ENV{TEST_NGINX_JOB_UPPER} = uc $id;
+($ENV{TEST_NGINX_JOB_PERCENT} = $id) =~ s/^j/%6a/;
+--- pipelined_requests eval
+['GET /v1/jobs/$TEST_NGINX_JOB_UPPER',
+ 'GET /v1/jobs/$TEST_NGINX_JOB_PERCENT/results',
+ 'GET /v1/jobs/$TEST_NGINX_JOB_PERCENT?include=sql']
 --- more_headers eval
 "X-API-Key: $::K{globex}"
 --- error_code eval
@@ -333,6 +370,13 @@ POST /v1/queries
 
 === TEST 6: HOLDS: strings that end differently only in a client-only encoding are plain strings for a UTF-8 role
 The text of TEST 7, sent by a tenant whose role keeps the default encoding.
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select E'\u00c1\\'', ', current_setting($q$work_mem$q$) as leaked --'"}
@@ -350,6 +394,13 @@ a role (or database) default applies. In SJIS the second byte of "Á"
 PostgreSQL reads E'Á\'' as a string that goes on past the quote where the
 policy's parser ended it: the "string" the policy accepted runs as a call
 of current_setting, a denied function.
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
 POST /v1/queries
 {"sql": "select E'\u00c1\\'', ', current_setting($q$work_mem$q$) as leaked --'"}
@@ -365,33 +416,40 @@ ended, a request keeps its Data API page (~7 MB here) until the client
 reads it. With limit_conn keyed on $spectra_tenant_id (8, as in conf/),
 48 such connections of one tenant cost nginx less than 128 MB, the 40
 over the limit get 429 CONCURRENCY_LIMITED, and other tenants go on.
+--- timeout: 60
 --- http_config eval
-SpectraQuery::http_config() . <<'_EOC_'
+$::HttpConfig . <<'_EOC_'
     limit_conn_zone $spectra_tenant_id zone=spectra_tenant_conns:10m;
     limit_conn_status 429;
 _EOC_
---- config eval
-SpectraQuery::server_config(api => '        limit_conn spectra_tenant_conns 8;')
---- request eval
-[main::lazy { my $id = main::big_job();
-              my $before = main::nginx_peak_kb();
-              main::hold_answers(48, "/v1/jobs/$id/results", 'initech');
-              Time::HiRes::sleep(3);
-              my $after = main::nginx_peak_kb();
-              my $grown = int(($after - $before) / 1024);
-              Test::More::diag("nginx VmHWM before $before KiB, after $after KiB");
-              Test::More::cmp_ok($grown, "<", 128,
-                  "nginx grew by less than 128 MB for 48 held answers (grew $grown MB)");
-              my $got = main::read_answer($::HELD[-1], 10);
-              Test::More::like($got, qr/^HTTP\/1\.1 429 .*"code":"CONCURRENCY_LIMITED"/s,
-                  "the tenant's requests over limit_conn get 429 CONCURRENCY_LIMITED");
-              Test::More::like($got, qr/\r\nRetry-After: \d+\r\n/,
-                  "with Retry-After");
-              "GET /v1/jobs?limit=1" }]
+--- config
+    location /v1/ {
+        spectra_api;
+        limit_conn spectra_tenant_conns 8;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+# initech's finished job of ~7 MB pages, its answer asked for by 48
+# connections that do not read it
+my $id = main::big_job();
+my $before = main::nginx_peak_kb();
+main::hold_answers(48, "/v1/jobs/$id/results", 'initech');
+Time::HiRes::sleep(3);
+my $after = main::nginx_peak_kb();
+my $grown = int(($after - $before) / 1024);
+Test::More::diag("nginx VmHWM before $before KiB, after $after KiB");
+Test::More::cmp_ok($grown, "<", 128,
+    "nginx grew by less than 128 MB for 48 held answers (grew $grown MB)");
+my $got = main::read_answer($::HELD[-1], 10);
+Test::More::like($got, qr/^HTTP\/1\.1 429 .*"code":"CONCURRENCY_LIMITED"/s,
+    "the tenant's requests over limit_conn get 429 CONCURRENCY_LIMITED");
+Test::More::like($got, qr/\r\nRetry-After: \d+\r\n/, "with Retry-After");
+--- request
+GET /v1/jobs?limit=1
 --- more_headers eval
 "X-API-Key: $::K{acme}"
 --- error_code: 200
---- timeout: 60
 --- no_error_log
 [alert]
 [crit]
@@ -403,6 +461,13 @@ qr/limiting connections by zone "spectra_tenant_conns"/
 
 
 === TEST 9: HOLDS: EXPLAIN, whose estimates show other tenants' row counts, is not a query through Spectra
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
 "POST /v1/queries\n{\"sql\": \"explain select * from sales where tenant_id = 'globex'\"}"
 --- more_headers eval

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Writes t/011-auth-jwt-hostile.t: one Test::Nginx block per case of the
 # hostile corpus in SpectraAuth.pm (the tokens themselves are minted when
-# the suite runs, with the current time).  Rerun after changing the corpus.
+# the suite runs, again before every block).  Rerun after changing the
+# corpus.
 # Usage: perl t/data/auth/gen-hostile-suite.pl  (from the repository root)
 
 use strict;
@@ -31,20 +32,16 @@ use lib "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraAuth qw(ensure_keys corpus);
 
-our %C;
+our (%C, $JwtKeys);
 
 my $keys = ensure_keys("$FindBin::Bin/data/auth/keys");
 
 $ENV{TEST_NGINX_AUTH_KEYS} = $keys;
 
-$C{$_->[0]} = $_->[1] for corpus($keys, time);
-
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
-    large_client_header_buffers 4 32k;
-    spectra_auth jwt;
+# The keys the corpus is checked against, with the issuer and audience, in
+# a block's server{}: at http level the module does not apply
+# spectra_jwt_audience today.
+$JwtKeys = <<'_EOC_';
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs
                          alg=HS256,HS384,HS512;
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/rsa.pub kid=rs
@@ -55,19 +52,23 @@ add_block_preprocessor(sub {
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/jwks.json;
     spectra_jwt_issuer https://issuer.spectra.test;
     spectra_jwt_audience spectra;
-    location /v1/ {
-        spectra_api;
-        add_header X-Tenant "[$spectra_tenant_id]" always;
-    }
 _EOC_
 
-    $block->set_value('request', "GET /v1/health\n")
-        unless defined $block->request;
-    $block->set_value('log_level', "info\n")
-        unless defined $block->log_level;
+# The corpus is minted again before every block (filters_delay: a block's
+# eval sections run just before it): its time claims (exp now, nbf now +
+# 600) are relative to the block, not to the start of the file.
+filters_delay();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    %C = map { $_->[0] => $_->[1] } corpus($keys, time);
+    $block->run_filters unless $block->is_filtered;
 });
 
-no_shuffle();
+# a refused token is refused the second time too
+repeat_each(2);
+log_level('info');
 run_tests();
 
 __DATA__
@@ -83,6 +84,20 @@ for my $c (@cases) {
     print $fh <<"_EOB_";
 
 === TEST $n: $name
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+--- config eval
+\$::JwtKeys . q{
+    large_client_header_buffers 4 32k;
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+        add_header X-Tenant "[\$spectra_tenant_id]" always;
+    }
+}
+--- request
+GET /v1/health
 --- more_headers eval
 "Authorization: Bearer \$::C{'$key'}"
 --- error_code: 401
