@@ -1283,12 +1283,14 @@ ngx_http_spectra_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
     ngx_conf_merge_uint_value(conf->require, prev->require, 0);
 
-    if (conf->audiences == NGX_CONF_UNSET_PTR) {
-        conf->audiences = prev->audiences;
-        conf->auds = prev->auds;
-        conf->nauds = prev->nauds;
+    /*
+     * the list inherited is the directive's array: the http{} level is
+     * never merged itself, so its auds were never built; every level
+     * builds its own from the array it ends up with
+     */
+    ngx_conf_merge_ptr_value(conf->audiences, prev->audiences, NULL);
 
-    } else if (conf->audiences != NULL) {
+    if (conf->audiences != NULL) {
         conf->nauds = conf->audiences->nelts;
         conf->auds = ngx_palloc(cf->pool,
                                 conf->nauds * sizeof(spectra_str_t));

@@ -39,10 +39,11 @@ sub mint_tokens {
     $T{bad_perms} = mint($keys, $now,
                          claims => {permissions => {query => 1}});
     $T{long_tenant} = mint($keys, $now, claims => {tenant_id => 'a' x 60});
+    $T{other_aud} = mint($keys, $now, claims => {aud => 'other'});
 }
 
-# The suite's keys, issuer and audience, in a block's server{}: at http
-# level the module does not apply spectra_jwt_audience today.
+# The suite's keys, issuer and audience, in a block's server{} (TEST 47
+# and 48 give them at http level).
 $JwtKeys = <<'_EOC_';
     spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs
                          alg=HS256,HS384,HS512;
@@ -1021,3 +1022,49 @@ a JWK has the private member "d"
 --- must_die
 --- error_log
 invalid "alg=none"
+
+
+
+=== TEST 47: an audience given at http level is checked in every server
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_jwt_issuer https://issuer.spectra.test;
+    spectra_jwt_audience spectra;
+--- config
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- request
+GET /v1/health
+--- more_headers eval
+"Authorization: Bearer $::T{other_aud}"
+--- error_code: 401
+--- error_log
+spectra: jwt rejected: wrong audience
+
+
+
+=== TEST 48: and the right audience, given at http level, is accepted
+--- http_config
+    spectra_jobs_db logs/jobs.db;
+    spectra_jwt_key_file $TEST_NGINX_AUTH_KEYS/hs.secret kid=hs;
+    spectra_jwt_issuer https://issuer.spectra.test;
+    spectra_jwt_audience spectra;
+--- config
+    spectra_auth jwt;
+
+    location /v1/ {
+        spectra_api;
+    }
+--- request
+GET /v1/health
+--- more_headers eval
+"Authorization: Bearer $::T{'HS256 with kid'}"
+--- response_body_like chomp
+"status":"ok"
+--- no_error_log
+[error]
+spectra: jwt rejected
