@@ -4,6 +4,7 @@
 use FindBin ();
 use lib "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use SpectraLogArchive;
 use Digest::SHA qw(sha256_hex);
 use SpectraAuth qw(ensure_keys mint);
 

@@ -5,6 +5,7 @@
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use SpectraLogArchive;
 use SpectraAuth qw(ensure_keys);
 use SpectraQuery qw(api_key key_file http_config);
 

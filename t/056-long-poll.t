@@ -15,6 +15,7 @@
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use SpectraLogArchive;
 use IO::Select ();
 use IO::Socket::INET ();
 use SpectraAuth qw(ensure_keys);

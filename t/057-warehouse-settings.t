@@ -8,6 +8,7 @@
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib";
 use Test::Nginx::Socket 'no_plan';
+use SpectraLogArchive;
 use SpectraQuery qw(api_key key_file http_config);
 
 our %K;

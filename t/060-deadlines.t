@@ -11,6 +11,7 @@
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib";
 use Test::Nginx::Socket 'no_plan';
+use SpectraLogArchive;
 use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes qw(sleep);

@@ -13,6 +13,7 @@ use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib",
         "$FindBin::Bin/data/dataapi";
 use Test::Nginx::Socket 'no_plan';
+use SpectraLogArchive;
 use Socket qw(PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF pack_sockaddr_in
               inet_aton);
 use Time::HiRes qw(sleep);

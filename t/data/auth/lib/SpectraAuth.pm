@@ -17,25 +17,12 @@ use JSON::PP ();
 use MIME::Base64 qw(encode_base64url decode_base64);
 
 our @EXPORT_OK = qw(keys_dir ensure_keys slurp mint b64 raw_token corpus
-                    valid_tokens store_in_logs);
+                    valid_tokens);
 
 our $Issuer = 'https://issuer.spectra.test';
 our $Audience = 'spectra';
 
 my $json = JSON::PP->new->canonical;
-
-# Puts the block's job store in its servroot's logs/ (called at the end of
-# a suite's block preprocessor): a block's jobs are its own, and the real
-# Test::Nginx, which removes only conf/, logs/, html/ and *_temp between
-# blocks, finds no spectra/ directory it cannot remove.
-sub store_in_logs {
-    my $block = shift;
-    my $http = $block->http_config // '';
-
-    return if $http =~ /\bspectra_jobs_db\b/;
-    $block->set_value('http_config',
-                      "    spectra_jobs_db logs/jobs.db;\n$http");
-}
 
 sub slurp {
     my ($path) = @_;

@@ -1,9 +1,10 @@
 package SpectraQuery;
 
-# Shared pieces of the query and jobs suites (t/050-*.t .. t/059-*.t):
-# API keys for the demo tenants, the nginx configuration that runs queries
-# through spectra-dataapi, a small HTTP client for the steps a block must
-# take while its nginx runs, and lazy values that take those steps.
+# Shared pieces of the query and jobs suites (t/050-*.t .. t/070-*.t):
+# API keys for the demo tenants, the http{} configuration that runs
+# queries through spectra-dataapi, a small HTTP client for the steps a
+# block's "--- init" takes while its nginx runs (submit, job_status), the
+# gate for statements that stay running, and psql as the superuser.
 
 use strict;
 use warnings;
@@ -16,7 +17,7 @@ use JSON::PP ();
 use Time::HiRes qw(sleep);
 
 our @EXPORT_OK = qw(api_key key_file http_config http json submit job_status
-                    lazy poll run_id psql gate_close gate_open gate_waiters
+                    poll run_id psql gate_close gate_open gate_waiters
                     job_of jobs_of worker_peak_kb);
 
 my $json = JSON::PP->new->canonical;
@@ -345,30 +346,5 @@ END {
     gate_open();
 }
 
-
-# lazy { ... }: a value computed the first time it is used as a string.
-# The runner reads a block's sections before the block's nginx starts;
-# a lazy request or pattern runs its steps once that nginx answers.
-sub lazy(&) {
-    my ($code) = @_;
-    return bless { code => $code }, 'SpectraQuery::Lazy';
-}
-
-
-package SpectraQuery::Lazy;
-
-use overload
-    '""' => sub {
-        my $self = shift;
-        if (!exists $self->{value}) {
-            $self->{value} = eval { $self->{code}->() };
-            if ($@) {
-                Test::More::diag("lazy value failed: $@");
-                $self->{value} = "GET /lazy-value-failed";
-            }
-        }
-        return $self->{value};
-    },
-    fallback => 1;
 
 1;
