@@ -23,8 +23,11 @@ mkdir -p "$out"
 cp -R "$lib/." "$out/"
 
 # "listen          $ServerPort$listen_opts;" -> "... $ServerAddr:$ServerPort..."
+# (Perl variables in the patterns: single quotes on purpose)
+# shellcheck disable=SC2016
 sed -i -E 's/^(\s*listen\s+)\$ServerPort\b/\1$ServerAddr:$ServerPort/' "$util"
 
+# shellcheck disable=SC2016
 if grep -Eq '^\s*listen\s+\$ServerPort\b' "$util" \
    || ! grep -Eq '^\s*listen\s+\$ServerAddr:\$ServerPort\b' "$util"
 then

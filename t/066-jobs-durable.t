@@ -25,7 +25,7 @@ for my $v (qw(TEST_NGINX_LOAD_MODULES TEST_NGINX_DATAAPI_PORT
 }
 
 my ($module) = split ' ', $ENV{TEST_NGINX_LOAD_MODULES};
-my $port = $ENV{SPECTRA_PORT_BASE} + 40;
+my $port = $ENV{SPECTRA_PORT_BASE} + 42;
 my $dir = tempdir('spectra-durable-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 my @nginx = ($nginx, '-p', "$dir/", '-e', "$dir/logs/error.log",
