@@ -9,7 +9,7 @@ CC         ?= cc
 
 CORE_PKGS    = openssl jansson libcurl sqlite3
 TOOL_PKGS    = libjwt
-DATAAPI_PKGS = openssl jansson libmicrohttpd libpq zlib
+DATAAPI_PKGS = openssl jansson libmicrohttpd libpq zlib libzstd
 
 WARN    = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wno-unused-parameter -Werror

@@ -11,7 +11,7 @@ build_debs=(
     build-essential pkg-config ca-certificates
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
-    libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev
+    libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev libzstd-dev
     libpg-query-dev libprotobuf-c-dev
 )
 
@@ -20,6 +20,7 @@ debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
+    libzstd-dev zstd
     libpg-query-dev libprotobuf-c-dev
     postgresql postgresql-client
     check valgrind shellcheck

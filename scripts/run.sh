@@ -99,6 +99,7 @@ Spectra is running.
                 its password: the superuser's is postgres.password in
                 $demo_json, PGPASSFILE=$state/pg.pgpass)
   Data API:     http://127.0.0.1:$dataapi_port (spectra-dataapi)
+  Exports:      $state/objects (UNLOAD's files, as bucket/key)
   State, logs:  $state
   Demo facts:   $demo_json (tenants, credentials)
 

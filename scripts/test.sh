@@ -91,6 +91,8 @@ export TEST_NGINX_LOG_ARCHIVE=$state/nginx-logs
 export TEST_NGINX_LOAD_MODULES=$build/ngx_spectra_module.so
 export TEST_NGINX_REPO=$repo
 export TEST_NGINX_DATA_DIR=$state/nginx-data
+# spectra-dataapi's --export-dir: UNLOAD files at bucket/key below it
+export TEST_NGINX_OBJECTS_DIR=$state/objects
 export TEST_NGINX_PG_PORT=$base
 export TEST_NGINX_DATAAPI_PORT=$((base + 1))
 export TEST_NGINX_DATAAPI_ACCESS_KEY=$access_key

@@ -136,12 +136,13 @@ for my $t (@{$facts->{tenants} // []}) {
 }
 
 # Everything the stack keeps is private to root and the user that uses
-# it: state directories only traversable, the rest 0700 and 0600.
+# it: state directories only traversable, the rest 0700 and 0600; but
+# the object store (UNLOAD's files), which nginx's workers serve.
 {
     my %want = ('' => '0711', 'nginx' => '0711', 'nginx/tmp' => '0711',
                 'nginx/conf' => '0700', 'nginx/logs' => '0700',
                 'nginx/data' => '0700', 'auth' => '0700',
-                'dataapi' => '0700', 'exports' => '0700', 'pg' => '0700');
+                'dataapi' => '0700', 'objects' => '0755', 'pg' => '0700');
     for my $d (sort keys %want) {
         is sprintf('%04o', (stat "$state/$d")[2] & 07777), $want{$d},
            "state dir ./$d is $want{$d}";

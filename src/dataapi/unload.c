@@ -2,66 +2,79 @@
  * UNLOAD against the local object directory (--export-dir): the statement
  * form the module builds for bulk exports, parsed by
  * spectra_sql_unload_parse(); the inner query runs as the statement's db
- * user like any other, and its rows are streamed into files laid out as
- * on S3:
+ * user like any other, and its rows stream (single-row mode) into files
+ * named and laid out as Redshift names them on S3:
  *
- *   s3://bucket/prefix/  ->  EXPORT_DIR/bucket/prefix/0000_part_00[.gz]
- *                            EXPORT_DIR/bucket/prefix/manifest (MANIFEST)
+ *   s3://bucket/key/prefix_  ->  EXPORT_DIR/bucket/key/prefix_0000_part_00
+ *                                ...prefix_0000_part_01 (past MAXFILESIZE)
+ *                                ...prefix_000, _001 (PARALLEL OFF)
+ *                                ...prefix_manifest (MANIFEST)
  *
- * Formats: TEXT ('|'), CSV, JSON (one object per line); compression GZIP
- * (zlib) or none. PARQUET and ZSTD are refused. Existing files are never
- * overwritten (Redshift refuses a non-empty destination without
- * ALLOWOVERWRITE).
+ * with ".gz" (GZIP) or ".zst" (ZSTD) appended to the data files. Every
+ * directory is opened below the export directory one name at a time with
+ * O_NOFOLLOW and every file created with O_EXCL, so that no symbolic link
+ * leads out of it and no existing file is overwritten; a failed UNLOAD
+ * removes the files it created.
  */
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
-#include "dataapi.h"
-#include "spectra_json.h"
-#include "spectra_sql.h"
+#include "unload.h"
 
 
-#define DA_UNLOAD_DEFAULT_MB  6348
+#define DA_UNLOAD_DEFAULT_MB  6348          /* 6.2 GB, as Redshift's */
+#define DA_UNLOAD_NAME_ROOM   32            /* "0000_part_00.zst", ... */
+#define DA_UNLOAD_SQLSTATE    "58030"       /* io_error */
 
 
 struct da_unload_s {
     spectra_sql_unload_t   u;
     u_char                *query;       /* unescaped inner query */
-    char                  *dir;         /* EXPORT_DIR/bucket/prefix-dir */
-    char                  *url_base;    /* s3://bucket/prefix */
-    char                  *file_base;   /* EXPORT_DIR/bucket/prefix */
+    char                  *url;         /* s3://bucket/key/ up to prefix */
+    char                  *dirs;        /* bucket/key: the directories */
+    char                  *prefix;      /* the name prefix, maybe "" */
 };
 
 
 typedef struct {
-    FILE       *f;
-    gzFile      gz;
-    char       *path;
-    size_t      raw;                   /* bytes before compression */
-    int64_t     rows;
-} da_part_t;
+    da_unload_t           *un;
+    int                    dirfd;
+    da_ufile_t             file;
+    int                    part;         /* parts opened */
+    int                    open;         /* a part is being written */
+    int64_t                part_rows;
+    char                 **created;      /* names to remove on failure */
+    int                    ncreated;
+    json_t                *entries;
+    int64_t                rows;
+    int64_t                records;      /* manifest record_count */
+    int64_t                bytes;
+    char                   err[512];
+} da_unload_run_t;
 
 
-static int da_mkdirs(char *path);
-static int da_part_open(da_unload_t *un, int n, da_part_t *part, char *err,
+static int da_unload_target(da_unload_t *un, char *err, size_t errlen);
+static int da_unload_dir(da_ctx_t *ctx, da_unload_t *un, char *err,
     size_t errlen);
-static int da_part_write(da_part_t *part, const void *p, size_t len);
-static int da_part_close(da_part_t *part, json_t *entries,
-    const char *url, int64_t *total_bytes);
-static int da_write_row(da_unload_t *un, da_part_t *part, PGresult *res,
-    int row, json_t *names);
-static int da_csv_field(da_part_t *part, const char *p, size_t len,
-    u_char delimiter);
-static int da_json_string(da_part_t *part, const char *p, size_t len);
+static int da_unload_empty(da_unload_run_t *r);
+static void da_unload_name(da_unload_run_t *r, int part, char *buf,
+    size_t size);
+static int da_unload_create(da_unload_run_t *r, const char *name);
+static int da_unload_part_open(da_unload_run_t *r, PGresult *res);
+static int da_unload_part_close(da_unload_run_t *r);
+static int da_unload_manifest(da_unload_run_t *r, json_t *schema);
+static void da_unload_fail(da_unload_run_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 
 void
@@ -72,10 +85,112 @@ da_unload_free(da_unload_t *un)
     }
 
     free(un->query);
-    free(un->dir);
-    free(un->url_base);
-    free(un->file_base);
+    free(un->url);
+    free(un->dirs);
+    free(un->prefix);
     free(un);
+}
+
+
+/*
+ * s3://bucket/key: a bucket of lowercase letters, digits, '.' and '-'
+ * (as S3 names them), then names of letters, digits and - _ . = between
+ * single slashes, none of them "." or "..", nothing after the last slash
+ * but the name prefix of the files.
+ */
+static int
+da_unload_target(da_unload_t *un, char *err, size_t errlen)
+{
+    const u_char  *t, *seg;
+    size_t         len, i, n, blen;
+    const char    *msg;
+    u_char         c;
+
+    t = un->u.target.data;
+    len = un->u.target.len;
+    msg = NULL;
+
+    if (len < 5 || strncmp((const char *) t, "s3://", 5) != 0) {
+        snprintf(err, errlen, "UNLOAD: the target must be s3://bucket/"
+                 "prefix");
+        return -1;
+    }
+
+    t += 5;
+    len -= 5;
+
+    for (blen = 0; blen < len && t[blen] != '/'; blen++) {
+        c = t[blen];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+              || c == '-'))
+        {
+            break;
+        }
+    }
+
+    if (blen == len || t[blen] != '/' || blen < 3 || blen > 63
+        || !isalnum(t[0]) || !isalnum(t[blen - 1]))
+    {
+        snprintf(err, errlen, "UNLOAD: the target must be s3://bucket/"
+                 "prefix with a bucket of 3 to 63 lowercase letters, "
+                 "digits, '.' and '-'");
+        return -1;
+    }
+
+    if (len > 1024) {
+        snprintf(err, errlen, "UNLOAD: the target's key is longer than "
+                 "1024 bytes");
+        return -1;
+    }
+
+    seg = t;
+
+    for (i = 0; i <= len && msg == NULL; i++) {
+        c = i < len ? t[i] : '/';
+
+        if (c == '/') {
+            n = (size_t) (t + i - seg);
+
+            if (n == 0 && i < len) {
+                msg = "an empty name (\"//\")";
+
+            } else if ((n == 1 && seg[0] == '.')
+                       || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            {
+                msg = "a \".\" or \"..\" name";
+
+            } else if (n + DA_UNLOAD_NAME_ROOM > NAME_MAX) {
+                msg = "a name longer than 223 bytes";
+            }
+
+            seg = t + i + 1;
+            continue;
+        }
+
+        if (!(isalnum(c) || c == '-' || c == '_' || c == '.' || c == '=')) {
+            msg = "a character other than letters, digits and - _ . = /";
+        }
+    }
+
+    if (msg != NULL) {
+        snprintf(err, errlen, "UNLOAD: the target may not hold %s", msg);
+        return -1;
+    }
+
+    /* the directories up to the last slash, then the name prefix */
+    for (n = len; t[n - 1] != '/'; n--) { /* void */ }
+
+    un->url = strndup((const char *) un->u.target.data, 5 + n);
+    un->dirs = strndup((const char *) t, n - 1);
+    un->prefix = strndup((const char *) t + n, len - n);
+
+    if (un->url == NULL || un->dirs == NULL || un->prefix == NULL) {
+        snprintf(err, errlen, "Out of memory");
+        return -1;
+    }
+
+    return 0;
 }
 
 
@@ -88,10 +203,10 @@ int
 da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
     char *err, size_t errlen)
 {
-    spectra_err_t         e;
-    da_unload_t          *un;
-    const char           *p, *target, *slash;
-    size_t                len, tlen, i;
+    spectra_err_t   e;
+    da_unload_t    *un;
+    const char     *p;
+    size_t          len;
 
     p = sql;
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
@@ -99,7 +214,8 @@ da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
     }
 
     if (strncasecmp(p, "unload", 6) != 0
-        || !(p[6] == ' ' || p[6] == '\t' || p[6] == '\n' || p[6] == '('))
+        || !(p[6] == ' ' || p[6] == '\t' || p[6] == '\n' || p[6] == '\r'
+             || p[6] == '('))
     {
         return 0;
     }
@@ -128,64 +244,17 @@ da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
     un->query[un->u.query.len] = '\0';
     un->u.query.data = un->query;
 
-    if (un->u.format == SPECTRA_SQL_UNLOAD_PARQUET
-        || un->u.compression == SPECTRA_SQL_UNLOAD_ZSTD)
-    {
-        snprintf(err, errlen, "UNLOAD: FORMAT PARQUET and ZSTD are not "
-                 "supported by spectra-dataapi");
+    if (un->u.format == SPECTRA_SQL_UNLOAD_PARQUET) {
+        snprintf(err, errlen, "UNLOAD: FORMAT PARQUET is not supported by "
+                 "spectra-dataapi");
         da_unload_free(un);
         return -1;
     }
 
-    /* s3://bucket/key-prefix: plain path characters, no "..", no "//" */
-    target = (const char *) un->u.target.data;
-    tlen = un->u.target.len;
-
-    if (tlen <= 5 || strncmp(target, "s3://", 5) != 0) {
-        snprintf(err, errlen, "UNLOAD: the target must be s3://bucket/"
-                 "prefix");
+    if (da_unload_target(un, err, errlen) != 0) {
         da_unload_free(un);
         return -1;
     }
-
-    for (i = 5; i < tlen; i++) {
-        u_char  c = (u_char) target[i];
-
-        if (!(isalnum(c) || c == '-' || c == '_' || c == '.' || c == '='
-              || c == '/')
-            || (c == '/' && target[i - 1] == '/')
-            || (c == '.' && target[i - 1] == '.'))
-        {
-            snprintf(err, errlen, "UNLOAD: the target may only use letters, "
-                     "digits and - _ . = /, without \"..\" or \"//\"");
-            da_unload_free(un);
-            return -1;
-        }
-    }
-
-    slash = memchr(target + 5, '/', tlen - 5);
-    if (slash == NULL || slash == target + 5 || target[5] == '.') {
-        snprintf(err, errlen, "UNLOAD: the target must be s3://bucket/"
-                 "prefix");
-        da_unload_free(un);
-        return -1;
-    }
-
-    un->url_base = strndup(target, tlen);
-    len = strlen(ctx->export_dir) + tlen + 2;
-    un->file_base = malloc(len);
-    un->dir = malloc(len);
-
-    if (un->url_base == NULL || un->file_base == NULL || un->dir == NULL) {
-        da_unload_free(un);
-        snprintf(err, errlen, "Out of memory");
-        return -1;
-    }
-
-    snprintf(un->file_base, len, "%s/%.*s", ctx->export_dir,
-             (int) (tlen - 5), target + 5);
-    snprintf(un->dir, len, "%s", un->file_base);
-    *strrchr(un->dir, '/') = '\0';
 
     *out = un;
 
@@ -200,291 +269,342 @@ da_unload_query(const da_unload_t *un)
 }
 
 
-static int
-da_mkdirs(char *path)
+static void
+da_unload_fail(da_unload_run_t *r, const char *fmt, ...)
 {
-    char  *p;
+    va_list  ap;
 
-    for (p = path + 1; *p != '\0'; p++) {
-        if (*p != '/') {
-            continue;
-        }
-
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-
-        *p = '/';
+    if (r->err[0] != '\0') {
+        return;                         /* the first cause is the one */
     }
 
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        return -1;
-    }
-
-    return 0;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof(r->err), fmt, ap);
+    va_end(ap);
 }
 
 
+/*
+ * Opens (creating them 0755) the export directory and the target's
+ * directories below it, one name at a time: a name that is a symbolic
+ * link or not a directory fails (ELOOP, ENOTDIR).
+ */
 static int
-da_part_open(da_unload_t *un, int n, da_part_t *part, char *err,
-    size_t errlen)
+da_unload_dir(da_ctx_t *ctx, da_unload_t *un, char *err, size_t errlen)
 {
-    size_t  len;
-    int     fd;
+    char  *path, *name, *slash;
+    int    fd, next;
 
-    len = strlen(un->file_base) + 32;
-    part->path = malloc(len);
-    if (part->path == NULL) {
+    if (mkdir(ctx->export_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the export directory: %s",
+                 strerror(errno));
+        return -1;
+    }
+
+    fd = open(ctx->export_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the export directory: %s",
+                 strerror(errno));
+        return -1;
+    }
+
+    path = strdup(un->dirs);
+    if (path == NULL) {
+        close(fd);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
 
-    snprintf(part->path, len, "%s%04d_part_00%s", un->file_base, n,
-             un->u.compression == SPECTRA_SQL_UNLOAD_GZIP ? ".gz" : "");
+    for (name = path; name != NULL; name = slash) {
+        slash = strchr(name, '/');
+        if (slash != NULL) {
+            *slash++ = '\0';
+        }
 
-    fd = open(part->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, errno == EEXIST
-                 ? "Specified unload destination is not empty"
-                 : "cannot create an unload file");
-        free(part->path);
-        part->path = NULL;
-        return -1;
+        if (mkdirat(fd, name, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create the target directory: %s",
+                     strerror(errno));
+            break;
+        }
+
+        next = openat(fd, name,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (next < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+            snprintf(err, errlen, "the target leads through a symbolic "
+                     "link or a file");
+            break;
+        }
+
+        if (next < 0) {
+            snprintf(err, errlen, "cannot open the target directory: %s",
+                     strerror(errno));
+            break;
+        }
+
+        close(fd);
+        fd = next;
     }
 
-    if (un->u.compression == SPECTRA_SQL_UNLOAD_GZIP) {
-        part->gz = gzdopen(fd, "wb6");
-        if (part->gz == NULL) {
+    if (name != NULL) {
+        close(fd);
+        fd = -1;
+    }
+
+    free(path);
+
+    return fd;
+}
+
+
+/* Redshift refuses a destination that holds files of the prefix. */
+static int
+da_unload_empty(da_unload_run_t *r)
+{
+    struct dirent  *de;
+    DIR            *dir;
+    size_t          plen;
+    int             fd, found;
+
+    fd = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dir = fd >= 0 ? fdopendir(fd) : NULL;
+
+    if (dir == NULL) {
+        if (fd >= 0) {
             close(fd);
         }
 
-    } else {
-        part->f = fdopen(fd, "w");
-        if (part->f == NULL) {
-            close(fd);
-        }
-    }
-
-    if (part->gz == NULL && part->f == NULL) {
-        snprintf(err, errlen, "cannot open an unload file");
-        free(part->path);
-        part->path = NULL;
+        da_unload_fail(r, "cannot read the target directory: %s",
+                       strerror(errno));
         return -1;
     }
 
-    part->raw = 0;
-    part->rows = 0;
+    plen = strlen(r->un->prefix);
+    found = 0;
+
+    while ((de = readdir(dir)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0
+            && strncmp(de->d_name, r->un->prefix, plen) == 0)
+        {
+            found = 1;
+            break;
+        }
+    }
+
+    closedir(dir);
+
+    if (found) {
+        da_unload_fail(r, "Specified unload destination is not empty");
+        return -1;
+    }
 
     return 0;
 }
 
 
-static int
-da_part_write(da_part_t *part, const void *p, size_t len)
+static void
+da_unload_name(da_unload_run_t *r, int part, char *buf, size_t size)
 {
-    part->raw += len;
+    const char  *ext;
 
-    if (len == 0) {
-        return 0;
+    ext = r->un->u.compression == SPECTRA_SQL_UNLOAD_GZIP ? ".gz"
+          : r->un->u.compression == SPECTRA_SQL_UNLOAD_ZSTD ? ".zst" : "";
+
+    if (r->un->u.parallel_off) {
+        snprintf(buf, size, "%s%03d%s", r->un->prefix, part, ext);
+
+    } else {
+        /* one slice (0000), its parts numbered as Redshift's */
+        snprintf(buf, size, "%s0000_part_%02d%s", r->un->prefix, part, ext);
+    }
+}
+
+
+/* Creates name (0644, never over anything); returns the fd. */
+static int
+da_unload_create(da_unload_run_t *r, const char *name)
+{
+    char  **created;
+    int     fd;
+
+    created = realloc(r->created, (size_t) (r->ncreated + 1)
+                                  * sizeof(char *));
+    if (created == NULL) {
+        da_unload_fail(r, "out of memory");
+        return -1;
     }
 
-    if (part->gz != NULL) {
-        return gzwrite(part->gz, p, (unsigned) len) == (int) len ? 0 : -1;
+    r->created = created;
+    r->created[r->ncreated] = strdup(name);
+
+    if (r->created[r->ncreated] == NULL) {
+        da_unload_fail(r, "out of memory");
+        return -1;
     }
 
-    return fwrite(p, 1, len, part->f) == len ? 0 : -1;
+    fd = openat(r->dirfd, name,
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        free(r->created[r->ncreated]);
+
+        if (errno == EEXIST) {
+            da_unload_fail(r, "Specified unload destination is not empty");
+
+        } else {
+            da_unload_fail(r, "cannot create an unload file: %s",
+                           strerror(errno));
+        }
+
+        return -1;
+    }
+
+    r->ncreated++;
+
+    return fd;
+}
+
+
+static int
+da_unload_part_open(da_unload_run_t *r, PGresult *res)
+{
+    char  name[NAME_MAX + 1];
+    int   fd;
+
+    da_unload_name(r, r->part, name, sizeof(name));
+
+    fd = da_unload_create(r, name);
+    if (fd < 0) {
+        return -1;
+    }
+
+    r->part++;
+    r->open = 1;
+    r->part_rows = 0;
+
+    if (da_ufile_open(&r->file, fd) != 0
+        || (r->un->u.header && da_unload_header(&r->file, &r->un->u, res)
+                               != 0))
+    {
+        da_unload_fail(r, "cannot write an unload file: %s",
+                       da_ufile_error(&r->file));
+        return -1;
+    }
+
+    return 0;
 }
 
 
 /* Closes the part and adds its manifest entry. */
 static int
-da_part_close(da_part_t *part, json_t *entries, const char *url,
-    int64_t *total_bytes)
+da_unload_part_close(da_unload_run_t *r)
 {
-    struct stat  st;
-    int          rc;
+    json_t   *meta;
+    char      name[NAME_MAX + 1], url[2048];
+    int64_t   records;
 
-    rc = 0;
+    r->open = 0;
 
-    if (part->gz != NULL) {
-        rc = gzclose(part->gz) == Z_OK ? 0 : -1;
-        part->gz = NULL;
+    if (da_ufile_close(&r->file) != 0) {
+        da_unload_fail(r, "cannot write an unload file: %s",
+                       da_ufile_error(&r->file));
+        return -1;
     }
 
-    if (part->f != NULL) {
-        rc = fclose(part->f) == 0 ? 0 : -1;
-        part->f = NULL;
+    da_unload_name(r, r->part - 1, name, sizeof(name));
+    snprintf(url, sizeof(url), "%s%s", r->un->url, name);
+
+    /* Redshift counts the header line as a record */
+    records = r->part_rows + (r->un->u.header ? 1 : 0);
+    r->records += records;
+    r->bytes += r->file.bytes;
+
+    meta = r->un->u.manifest_verbose
+           ? json_pack("{s:I, s:I}", "content_length",
+                       (json_int_t) r->file.bytes, "record_count",
+                       (json_int_t) records)
+           : json_pack("{s:I}", "content_length",
+                       (json_int_t) r->file.bytes);
+
+    if (meta == NULL
+        || json_array_append_new(r->entries,
+               json_pack("{s:s, s:o}", "url", url, "meta", meta)) != 0)
+    {
+        da_unload_fail(r, "out of memory");
+        return -1;
     }
 
-    if (rc == 0 && stat(part->path, &st) == 0) {
-        *total_bytes += st.st_size;
-        json_array_append_new(entries,
-            json_pack("{s:s, s:{s:I, s:I}}", "url", url, "meta",
-                      "content_length", (json_int_t) st.st_size,
-                      "record_count", (json_int_t) part->rows));
+    return 0;
+}
+
+
+static int
+da_unload_manifest(da_unload_run_t *r, json_t *schema)
+{
+    json_t   *m;
+    char     *text, name[NAME_MAX + 1];
+    size_t    len, off;
+    ssize_t   n;
+    int       fd, rc;
+
+    if (r->un->u.manifest_verbose) {
+        m = json_pack("{s:O, s:{s:O}, s:{s:I, s:I}, s:{s:s, s:s}}",
+                      "entries", r->entries,
+                      "schema", "elements", schema,
+                      "meta", "content_length", (json_int_t) r->bytes,
+                      "record_count", (json_int_t) r->records,
+                      "author", "name", "spectra-dataapi",
+                      "version", DA_VERSION);
 
     } else {
-        rc = -1;
+        m = json_pack("{s:O}", "entries", r->entries);
     }
 
-    free(part->path);
-    part->path = NULL;
+    text = m != NULL
+           ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
 
-    return rc;
-}
-
-
-static int
-da_csv_field(da_part_t *part, const char *p, size_t len, u_char delimiter)
-{
-    size_t  i, start;
-
-    if (strcspn(p, "\"\r\n") >= len && memchr(p, delimiter, len) == NULL) {
-        return da_part_write(part, p, len);
-    }
-
-    if (da_part_write(part, "\"", 1) != 0) {
+    if (text == NULL) {
+        da_unload_fail(r, "out of memory");
         return -1;
     }
 
-    start = 0;
+    snprintf(name, sizeof(name), "%smanifest", r->un->prefix);
 
-    for (i = 0; i < len; i++) {
-        if (p[i] == '"') {
-            if (da_part_write(part, p + start, i - start + 1) != 0
-                || da_part_write(part, "\"", 1) != 0)
-            {
-                return -1;
-            }
-
-            start = i + 1;
-        }
-    }
-
-    if (da_part_write(part, p + start, len - start) != 0) {
+    fd = da_unload_create(r, name);
+    if (fd < 0) {
+        free(text);
         return -1;
     }
 
-    return da_part_write(part, "\"", 1);
-}
+    len = strlen(text);
+    text[len++] = '\n';                 /* json_dumps left room for NUL */
+    rc = 0;
 
+    for (off = 0; off < len; off += (size_t) n) {
+        n = write(fd, text + off, len - off);
 
-static int
-da_json_string(da_part_t *part, const char *p, size_t len)
-{
-    u_char  *buf;
-    size_t   n;
-    int      rc;
-
-    n = spectra_json_escape_len((const u_char *) p, len);
-    buf = malloc(n + 2);
-    if (buf == NULL) {
-        return -1;
-    }
-
-    buf[0] = '"';
-    spectra_json_escape(buf + 1, (const u_char *) p, len);
-    buf[n + 1] = '"';
-
-    rc = da_part_write(part, buf, n + 2);
-    free(buf);
-
-    return rc;
-}
-
-
-static int
-da_write_row(da_unload_t *un, da_part_t *part, PGresult *res, int row,
-    json_t *names)
-{
-    const char   *p, *name;
-    size_t        len;
-    u_char        delim;
-    Oid           type;
-    int           i, n, rc, first;
-
-    n = PQnfields(res);
-
-    if (un->u.format == SPECTRA_SQL_UNLOAD_JSON) {
-        /*
-         * Written by hand so that numbers keep PostgreSQL's exact text
-         * (numeric digits, float8's shortest form); NULLs have no key.
-         */
-        first = 1;
-
-        if (da_part_write(part, "{", 1) != 0) {
-            return -1;
-        }
-
-        for (i = 0; i < n; i++) {
-            if (PQgetisnull(res, row, i)) {
-                continue;
-            }
-
-            p = PQgetvalue(res, row, i);
-            len = (size_t) PQgetlength(res, row, i);
-            type = PQftype(res, i);
-            name = json_string_value(json_array_get(names, i));
-
-            if ((!first && da_part_write(part, ",", 1) != 0)
-                || da_json_string(part, name, strlen(name)) != 0
-                || da_part_write(part, ":", 1) != 0)
-            {
-                return -1;
-            }
-
-            first = 0;
-
-            if (type == 16) {
-                rc = p[0] == 't' ? da_part_write(part, "true", 4)
-                                 : da_part_write(part, "false", 5);
-
-            } else if ((type == 20 || type == 21 || type == 23
-                        || type == 700 || type == 701 || type == 1700)
-                       && len > 0 && (isdigit((u_char) p[len - 1])))
-            {
-                /* NaN and Infinity end in a letter: they stay strings */
-                rc = da_part_write(part, p, len);
-
-            } else {
-                rc = da_json_string(part, p, len);
-            }
-
-            if (rc != 0) {
-                return -1;
-            }
-        }
-
-        return da_part_write(part, "}\n", 2);
-    }
-
-    delim = un->u.delimiter ? un->u.delimiter
-            : (un->u.format == SPECTRA_SQL_UNLOAD_CSV ? ',' : '|');
-
-    for (i = 0; i < n; i++) {
-        if (i > 0 && da_part_write(part, &delim, 1) != 0) {
-            return -1;
-        }
-
-        if (PQgetisnull(res, row, i)) {
+        if (n < 0 && errno == EINTR) {
+            n = 0;
             continue;
         }
 
-        p = PQgetvalue(res, row, i);
-        len = (size_t) PQgetlength(res, row, i);
-
-        rc = un->u.format == SPECTRA_SQL_UNLOAD_CSV
-             ? da_csv_field(part, p, len, delim)
-             : da_part_write(part, p, len);
-
-        if (rc != 0) {
-            return -1;
+        if (n < 0) {
+            da_unload_fail(r, "cannot write the manifest: %s",
+                           strerror(errno));
+            rc = -1;
+            break;
         }
     }
 
-    return da_part_write(part, "\n", 1);
+    if (close(fd) != 0 && rc == 0) {
+        da_unload_fail(r, "cannot write the manifest: %s", strerror(errno));
+        rc = -1;
+    }
+
+    free(text);
+
+    return rc;
 }
 
 
@@ -495,192 +615,170 @@ da_write_row(da_unload_t *un, da_part_t *part, PGresult *res, int row,
 int
 da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
 {
-    da_unload_t     *un = s->unload;
-    da_part_t        part;
-    PGresult        *res;
-    ExecStatusType   st;
-    json_t          *entries, *names, *schema, *manifest;
-    char             err[256], url[1024], *text, *path;
-    int64_t          rows, bytes;
-    size_t           max_bytes;
-    int              parts, failed, i, fd;
-    size_t           k;
-    u_char           delim;
-    const char      *tn;
+    da_unload_run_t   r;
+    PGresult         *res;
+    ExecStatusType    st;
+    json_t           *schema;
+    char            **keys, buf[640];
+    int64_t           max_bytes, raw;
+    int               i, nkeys, pg_failed, rows_seen;
 
-    memset(&part, 0, sizeof(part));
-    entries = json_array();
-    names = json_array();
-    schema = json_array();
-    rows = 0;
-    bytes = 0;
-    parts = 0;
-    failed = 0;
-    err[0] = '\0';
-    max_bytes = (size_t) (un->u.max_file_size_mb ? un->u.max_file_size_mb
-                                                 : DA_UNLOAD_DEFAULT_MB)
+    memset(&r, 0, sizeof(r));
+    r.un = s->unload;
+    r.dirfd = -1;
+    keys = NULL;
+    nkeys = 0;
+    schema = NULL;
+    pg_failed = 0;
+    rows_seen = 0;
+    max_bytes = (int64_t) (r.un->u.max_file_size_mb
+                           ? r.un->u.max_file_size_mb : DA_UNLOAD_DEFAULT_MB)
                 * 1024 * 1024;
 
-    if (entries == NULL || names == NULL || schema == NULL
-        || da_mkdirs(un->dir) != 0)
+    r.entries = json_array();
+
+    if (r.entries == NULL
+        || da_ufile_init(&r.file, r.un->u.compression) != 0)
     {
-        snprintf(err, sizeof(err), "cannot create the unload directory");
-        failed = 1;
+        da_unload_fail(&r, "out of memory");
+
+    } else {
+        r.dirfd = da_unload_dir(ctx, r.un, r.err, sizeof(r.err));
     }
 
-    if (!failed
+    if (r.dirfd >= 0 && da_unload_empty(&r) == 0
         && !PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
                               (const char * const *) s->values, NULL, NULL,
                               0))
     {
-        snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
-        failed = 1;
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        pg_failed = 1;
     }
 
-    if (!failed) {
+    if (r.err[0] == '\0' && !pg_failed) {
         PQsetSingleRowMode(conn);
-    }
 
-    while (!failed && (res = PQgetResult(conn)) != NULL) {
-        st = PQresultStatus(res);
+        while ((res = PQgetResult(conn)) != NULL) {
+            st = PQresultStatus(res);
 
-        if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
-            if (json_array_size(names) == 0 && PQnfields(res) > 0) {
-                for (i = 0; i < PQnfields(res); i++) {
-                    json_array_append_new(names, json_string(PQfname(res, i)));
-                    tn = da_type_name(ctx, PQftype(res, i));
-                    json_array_append_new(schema,
-                        json_pack("{s:s, s:{s:s}}", "name", PQfname(res, i),
-                                  "type", "base",
-                                  tn != NULL ? tn : "unknown"));
-                }
-            }
+            if (r.err[0] != '\0' || pg_failed) {
+                /* drained after a failure */
 
-            for (i = 0; !failed && i < PQntuples(res); i++) {
-                if (part.path != NULL && part.raw >= max_bytes) {
-                    snprintf(url, sizeof(url), "%s%04d_part_00%s",
-                             un->url_base, parts - 1,
-                             un->u.compression ? ".gz" : "");
-                    if (da_part_close(&part, entries, url, &bytes) != 0) {
-                        snprintf(err, sizeof(err), "cannot write an unload "
-                                 "file");
-                        failed = 1;
-                        break;
-                    }
-                }
+            } else if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+                if (!rows_seen) {
+                    /* the first result describes the columns */
+                    rows_seen = 1;
 
-                if (part.path == NULL) {
-                    if (da_part_open(un, parts++, &part, err, sizeof(err))
-                        != 0)
-                    {
-                        failed = 1;
-                        break;
-                    }
+                    if (r.un->u.format == SPECTRA_SQL_UNLOAD_JSON) {
+                        nkeys = PQnfields(res);
+                        keys = da_unload_json_keys(res, buf, sizeof(buf));
 
-                    if (un->u.header) {
-                        delim = un->u.delimiter ? un->u.delimiter
-                                : (un->u.format == SPECTRA_SQL_UNLOAD_CSV
-                                   ? ',' : '|');
-
-                        for (k = 0; k < json_array_size(names); k++) {
-                            const char  *nm;
-
-                            nm = json_string_value(json_array_get(names, k));
-                            if ((k > 0 && da_part_write(&part, &delim, 1))
-                                || da_csv_field(&part, nm, strlen(nm), delim))
-                            {
-                                failed = 1;
-                            }
+                        if (keys == NULL) {
+                            da_unload_fail(&r, "%s", buf);
                         }
+                    }
 
-                        da_part_write(&part, "\n", 1);
+                    if (r.un->u.manifest_verbose) {
+                        schema = da_unload_schema(ctx, res);
+
+                        if (schema == NULL) {
+                            da_unload_fail(&r, "out of memory");
+                        }
+                    }
+
+                    /* a first part even for no rows (and its header) */
+                    if (r.err[0] == '\0') {
+                        da_unload_part_open(&r, res);
                     }
                 }
 
-                if (da_write_row(un, &part, res, i, names) != 0) {
-                    snprintf(err, sizeof(err), "cannot write an unload "
-                             "file");
-                    failed = 1;
-                    break;
+                for (i = 0; r.err[0] == '\0' && i < PQntuples(res); i++) {
+                    if (!r.open && da_unload_part_open(&r, res) != 0) {
+                        break;
+                    }
+
+                    raw = r.file.raw;
+
+                    if (da_unload_row(&r.file, &r.un->u, res, i, keys) != 0)
+                    {
+                        da_unload_fail(&r, "cannot write an unload file: %s",
+                                       da_ufile_error(&r.file));
+                        break;
+                    }
+
+                    r.part_rows++;
+                    r.rows++;
+
+                    /*
+                     * The next row starts a new part if a row like this
+                     * one would take the part past MAXFILESIZE.
+                     */
+                    if (da_ufile_size(&r.file) + (r.file.raw - raw)
+                        > max_bytes)
+                    {
+                        da_unload_part_close(&r);
+                    }
                 }
 
-                part.rows++;
-                rows++;
+            } else if (st == PGRES_COMMAND_OK) {
+                da_unload_fail(&r, "the UNLOAD query must return rows "
+                               "(a SELECT)");
+
+            } else {
+                da_set_error(s, res, PQerrorMessage(conn));
+                pg_failed = 1;
             }
 
-        } else if (st != PGRES_COMMAND_OK) {
-            da_set_error(s, res, PQerrorMessage(conn));
-            failed = 2;
-        }
-
-        PQclear(res);
-    }
-
-    /* drain what is left after a local failure */
-    while ((res = PQgetResult(conn)) != NULL) {
-        PQclear(res);
-    }
-
-    if (part.path != NULL) {
-        snprintf(url, sizeof(url), "%s%04d_part_00%s", un->url_base,
-                 parts - 1, un->u.compression ? ".gz" : "");
-        if (da_part_close(&part, entries, url, &bytes) != 0 && !failed) {
-            snprintf(err, sizeof(err), "cannot write an unload file");
-            failed = 1;
+            PQclear(res);
         }
     }
 
-    if (!failed && un->u.manifest) {
-        manifest = json_pack("{s:O, s:{s:O}, s:{s:s, s:s}, s:{s:I, s:I}}",
-                             "entries", entries,
-                             "schema", "elements", schema,
-                             "author", "name", "spectra-dataapi",
-                             "version", DA_VERSION,
-                             "meta", "content_length", (json_int_t) bytes,
-                             "record_count", (json_int_t) rows);
-        text = manifest != NULL
-               ? json_dumps(manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
-               : NULL;
-        json_decref(manifest);
-
-        path = malloc(strlen(un->file_base) + sizeof("manifest"));
-        fd = -1;
-
-        if (text != NULL && path != NULL) {
-            sprintf(path, "%smanifest", un->file_base);
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        }
-
-        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text)
-            || close(fd) != 0)
-        {
-            snprintf(err, sizeof(err), fd < 0 && errno == EEXIST
-                     ? "Specified unload destination is not empty"
-                     : "cannot write the manifest");
-            failed = 1;
-        }
-
-        free(text);
-        free(path);
+    if (r.open && r.err[0] == '\0' && !pg_failed) {
+        da_unload_part_close(&r);
     }
 
-    json_decref(entries);
-    json_decref(names);
+    if (r.err[0] == '\0' && !pg_failed && r.un->u.manifest) {
+        da_unload_manifest(&r, schema);
+    }
+
+    if (r.err[0] != '\0' || pg_failed) {
+        /* what this UNLOAD created goes: nothing half-written is served */
+        da_ufile_abort(&r.file);
+
+        for (i = 0; i < r.ncreated; i++) {
+            unlinkat(r.dirfd, r.created[i], 0);
+        }
+    }
+
+    for (i = 0; i < r.ncreated; i++) {
+        free(r.created[i]);
+    }
+
+    free(r.created);
+    da_ufile_free(&r.file);
+    da_unload_json_keys_free(keys, nkeys);
     json_decref(schema);
+    json_decref(r.entries);
 
-    if (failed == 1) {
-        snprintf(url, sizeof(url), "ERROR: UNLOAD: %s (SQLSTATE 58030)", err);
-        free(s->error);
-        s->error = strdup(url);
-        snprintf(s->sqlstate, sizeof(s->sqlstate), "58030");
+    if (r.dirfd >= 0) {
+        close(r.dirfd);
     }
 
-    if (failed) {
+    if (pg_failed) {
+        return -1;
+    }
+
+    if (r.err[0] != '\0') {
+        snprintf(buf, sizeof(buf), "ERROR: UNLOAD: %s (SQLSTATE %s)", r.err,
+                 DA_UNLOAD_SQLSTATE);
+        free(s->error);
+        s->error = strdup(buf);
+        snprintf(s->sqlstate, sizeof(s->sqlstate), DA_UNLOAD_SQLSTATE);
         return -1;
     }
 
     s->has_result_set = 0;
-    s->result_rows = rows;
+    s->result_rows = r.rows;
     s->result_size = 0;
 
     return 0;
