@@ -77,7 +77,7 @@ if (defined $ENV{TEST_NGINX_PG_PORT}) {
 # ---------------------------------------------------------------------
 
 if (defined $ENV{TEST_NGINX_DATAAPI_PORT}) {
-    my $env = DataAPI::env_or_skip();
+    my $env = DataAPI::fixture_env();
     my ($st, $b, $d, $r);
 
     # HOLDS: the role's own statement_timeout (2 s) ends a statement
