@@ -17,9 +17,9 @@ use File::Path qw(make_path remove_tree);
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use Test::More;
 
-my $env = env_or_skip();
-plan skip_all => 'TEST_NGINX_OBJECTS_DIR is not set (run through '
-                 . 'scripts/test.sh)' unless $ENV{TEST_NGINX_OBJECTS_DIR};
+my $env = fixture_env();
+die "TEST_NGINX_OBJECTS_DIR is not set: run the suites with make test\n"
+    unless $ENV{TEST_NGINX_OBJECTS_DIR};
 
 my $objects = $ENV{TEST_NGINX_OBJECTS_DIR};
 my $bucket = 'spectra-exports';
