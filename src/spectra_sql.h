@@ -196,9 +196,10 @@ typedef enum {
 
 /*
  * UNLOAD ('<query>') TO '<target>' IAM_ROLE '<role>' [FORMAT CSV|JSON|PARQUET]
- * [HEADER] [DELIMITER AS '<c>'] [GZIP|ZSTD] [MANIFEST] [PARALLEL OFF]
- * [MAXFILESIZE <n> MB]. The role "default" is written unquoted
- * (IAM_ROLE default).
+ * [HEADER] [DELIMITER AS '<c>'] [GZIP|ZSTD] [MANIFEST [VERBOSE]]
+ * [PARALLEL OFF] [MAXFILESIZE <n> MB]. The role "default" is written
+ * unquoted (IAM_ROLE default). VERBOSE (each entry's content_length and
+ * record_count) needs MANIFEST.
  */
 typedef struct {
     spectra_str_t                       query;      /* unescaped */
@@ -209,6 +210,7 @@ typedef struct {
     u_char                              delimiter;  /* 0: the default */
     unsigned                            header:1;
     unsigned                            manifest:1;
+    unsigned                            verbose:1;  /* MANIFEST VERBOSE */
     unsigned                            parallel_off:1;
     uint64_t                            max_file_size_mb;  /* 0: default */
 } spectra_sql_unload_t;
@@ -218,7 +220,8 @@ typedef struct {
  * an empty query, target or role; a quote, backslash or control character
  * in the target or role; a delimiter that is not one printable ASCII
  * character other than ' \ " (or a tab); HEADER or DELIMITER with JSON or
- * PARQUET; compression with PARQUET; MAXFILESIZE outside 5..6348 MB.
+ * PARQUET; compression with PARQUET; MAXFILESIZE outside 5..6348 MB;
+ * VERBOSE without MANIFEST.
  */
 int spectra_sql_unload_validate(const spectra_sql_unload_t *u,
     spectra_err_t *err);
@@ -230,7 +233,8 @@ u_char *spectra_sql_unload(u_char *dst, const spectra_sql_unload_t *u);
 /*
  * Parses the form above (keywords in any case, options in any order, each
  * at most once, FORMAT [AS] optional before CSV/JSON/PARQUET, DELIMITER [AS],
- * MAXFILESIZE [AS] <n> [MB|GB], PARALLEL ON|OFF|TRUE|FALSE, MANIFEST,
+ * MAXFILESIZE [AS] <n> [MB|GB], PARALLEL ON|OFF|TRUE|FALSE, MANIFEST
+ * [VERBOSE],
  * an optional trailing ';'; white space and comments between the parts).
  * The query is unescaped into query_buf (room for len bytes); target and
  * role point into p. The result is validated.

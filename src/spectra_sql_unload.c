@@ -213,6 +213,9 @@ spectra_sql_unload_validate(const spectra_sql_unload_t *u,
                    || u->max_file_size_mb > SPECTRA_SQL_UNLOAD_MAX_MB))
     {
         msg = "MAXFILESIZE must be between 5 MB and 6348 MB";
+
+    } else if (u->verbose && !u->manifest) {
+        msg = "VERBOSE needs MANIFEST";
     }
 
     if (msg == NULL) {
@@ -271,6 +274,10 @@ spectra_sql_unload_len(const spectra_sql_unload_t *u)
         n += sizeof(" MANIFEST") - 1;
     }
 
+    if (u->verbose) {
+        n += sizeof(" VERBOSE") - 1;
+    }
+
     if (u->parallel_off) {
         n += sizeof(" PARALLEL OFF") - 1;
     }
@@ -325,6 +332,10 @@ spectra_sql_unload(u_char *dst, const spectra_sql_unload_t *u)
 
     if (u->manifest) {
         dst = spectra_sql_cpy(dst, " MANIFEST");
+    }
+
+    if (u->verbose) {
+        dst = spectra_sql_cpy(dst, " VERBOSE");
     }
 
     if (u->parallel_off) {
@@ -625,6 +636,21 @@ spectra_sql_unload_options(spectra_sql_reader_t *r, spectra_sql_unload_t *u,
         } else if (spectra_sql_tok_is(r, &tok, "manifest")) {
             opt = SPECTRA_SQL_OPT_MANIFEST;
             u->manifest = 1;
+
+            /* MANIFEST VERBOSE; a bad next token is the loop's to report */
+            save = *r;
+            rc = spectra_sql_read(r, &arg, NULL);
+
+            if (rc == SPECTRA_SQL_OK
+                && spectra_sql_tok_is(r, &arg, "verbose"))
+            {
+                u->verbose = 1;
+
+            } else {
+                *r = save;
+            }
+
+            rc = SPECTRA_SQL_OK;
 
         } else if (spectra_sql_tok_is(r, &tok, "parallel")) {
             opt = SPECTRA_SQL_OPT_PARALLEL;

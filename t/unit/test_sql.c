@@ -2490,6 +2490,16 @@ START_TEST(test_unload_build)
                      "FORMAT PARQUET MANIFEST");
 
     unload_init(&u, "select 1");
+    u.format = SPECTRA_SQL_UNLOAD_CSV;
+    u.manifest = 1;
+    u.verbose = 1;
+    unload_build(&u, out, sizeof(out));
+    ck_assert_str_eq(out, "UNLOAD ('select 1') TO "
+                     "'s3://b/p/tenant=t1/job=j1/' "
+                     "IAM_ROLE 'arn:aws:iam::1:role/r' FORMAT CSV "
+                     "MANIFEST VERBOSE");
+
+    unload_init(&u, "select 1");
     u.format = SPECTRA_SQL_UNLOAD_JSON;
     u.compression = SPECTRA_SQL_UNLOAD_ZSTD;
     unload_build(&u, out, sizeof(out));
@@ -2519,7 +2529,7 @@ enum {
     BAD_ROLE_CTRL, BAD_FORMAT, BAD_COMPRESSION, BAD_DELIM_QUOTE,
     BAD_DELIM_DQUOTE,
     BAD_DELIM_CTRL, BAD_DELIM_HIGH, BAD_JSON_HEADER, BAD_PARQUET_DELIM,
-    BAD_PARQUET_GZIP, BAD_SIZE_LOW, BAD_SIZE_HIGH, BAD_LAST
+    BAD_PARQUET_GZIP, BAD_SIZE_LOW, BAD_SIZE_HIGH, BAD_VERBOSE, BAD_LAST
 };
 
 static const char  *unload_invalid_messages[] = {
@@ -2547,6 +2557,7 @@ static const char  *unload_invalid_messages[] = {
     "PARQUET UNLOAD takes no GZIP or ZSTD",
     "MAXFILESIZE must be between 5 MB and 6348 MB",
     "MAXFILESIZE must be between 5 MB and 6348 MB",
+    "VERBOSE needs MANIFEST",
 };
 
 
@@ -2612,6 +2623,9 @@ START_TEST(test_unload_invalid)
     case BAD_SIZE_HIGH:
         u.max_file_size_mb = 6349;
         break;
+    case BAD_VERBOSE:
+        u.verbose = 1;
+        break;
     }
 
     ck_assert_int_eq(spectra_sql_unload_validate(&u, &err),
@@ -2635,6 +2649,7 @@ START_TEST(test_unload_parse_round_trip)
     u.delimiter = '|';
     u.compression = SPECTRA_SQL_UNLOAD_ZSTD;
     u.manifest = 1;
+    u.verbose = 1;
     u.parallel_off = 1;
     u.max_file_size_mb = 6348;
     unload_build(&u, out, sizeof(out));
@@ -2653,6 +2668,7 @@ START_TEST(test_unload_parse_round_trip)
     ck_assert_int_eq(v.delimiter, '|');
     ck_assert_uint_eq(v.header, 1);
     ck_assert_uint_eq(v.manifest, 1);
+    ck_assert_uint_eq(v.verbose, 1);
     ck_assert_uint_eq(v.parallel_off, 1);
     ck_assert_uint_eq(v.max_file_size_mb, 6348);
 }
@@ -2699,6 +2715,30 @@ START_TEST(test_unload_parse_variants)
     ck_assert_int_eq(spectra_sql_unload_parse(
         S("UNLOAD ('select 1') TO 's3://b/' IAM_ROLE 'r' DELIMITER AS ';' "
           "HEADER FORMAT PARQUET"), qbuf, &v, &err), SPECTRA_SQL_ERR_INVALID);
+
+    ck_assert_int_eq(spectra_sql_unload_parse(
+        S("UNLOAD ('select 1') TO 's3://b/' IAM_ROLE 'r' manifest verbose "
+          "gzip"), qbuf, &v, &err), OK);
+    ck_assert_uint_eq(v.manifest, 1);
+    ck_assert_uint_eq(v.verbose, 1);
+    ck_assert_int_eq(v.compression, SPECTRA_SQL_UNLOAD_GZIP);
+
+    ck_assert_int_eq(spectra_sql_unload_parse(
+        S("UNLOAD ('select 1') TO 's3://b/' IAM_ROLE 'r' MANIFEST GZIP"),
+        qbuf, &v, &err), OK);
+    ck_assert_uint_eq(v.manifest, 1);
+    ck_assert_uint_eq(v.verbose, 0);
+    ck_assert_int_eq(v.compression, SPECTRA_SQL_UNLOAD_GZIP);
+
+    ck_assert_int_eq(spectra_sql_unload_parse(
+        S("UNLOAD ('select 1') TO 's3://b/' IAM_ROLE 'r' VERBOSE"),
+        qbuf, &v, &err), SPECTRA_SQL_ERR_INVALID);
+    ck_assert_str_eq(err.message,
+                     "unsupported UNLOAD option at line 1, column 47");
+
+    ck_assert_int_eq(spectra_sql_unload_parse(
+        S("UNLOAD ('select 1') TO 's3://b/' IAM_ROLE 'r' MANIFEST VERBOSE "
+          "VERBOSE"), qbuf, &v, &err), SPECTRA_SQL_ERR_INVALID);
 }
 END_TEST
 
