@@ -4,7 +4,7 @@
 #   dataapi.sh start BUILD_DIR STATE_DIR LISTEN_PORT PG_PORT
 #       writes STATE_DIR/dataapi/keys (a fresh access key id and secret),
 #       starts the daemon in the background (pid STATE_DIR/dataapi/pid,
-#       log STATE_DIR/dataapi/log, UNLOAD files under STATE_DIR/exports)
+#       log STATE_DIR/dataapi/log, UNLOAD files under STATE_DIR/objects, laid out as bucket/key)
 #       and waits until the port answers. It logs in as spectra_dataapi
 #       with STATE_DIR/dataapi/pg-password and resolves SecretArn through
 #       STATE_DIR/dataapi/secrets.json (scripts/demo-credentials.sh writes
@@ -53,8 +53,8 @@ start() {
     # AWS-shaped: a 20-character AKID and a 40-character secret.
     akid=AKID$(openssl rand -hex 8 | tr 'a-f' 'A-F')
     secret=$(openssl rand -base64 30)
-    mkdir -p "$state/exports"
-    chmod 700 "$state/exports"
+    mkdir -p "$state/objects"
+    chmod 700 "$state/objects"
     (
         umask 077
         {
@@ -66,7 +66,7 @@ start() {
     pg="host=127.0.0.1 port=$pg_port user=spectra_dataapi dbname=warehouse"
     cmd=("$bin" --listen "127.0.0.1:$port" --pg "$pg"
          --database warehouse --keys-file "$keys"
-         --export-dir "$state/exports"
+         --export-dir "$state/objects"
          --pid-file "$pid_file" --log-file "$dir/log")
 
     if [ -f "$dir/pg-password" ]; then

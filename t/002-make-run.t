@@ -140,7 +140,7 @@ for my $t (@{$facts->{tenants} // []}) {
     my %want = ('' => '0711', 'nginx' => '0711', 'nginx/tmp' => '0711',
                 'nginx/conf' => '0700', 'nginx/logs' => '0700',
                 'nginx/data' => '0700', 'auth' => '0700',
-                'dataapi' => '0700', 'exports' => '0700', 'pg' => '0700');
+                'dataapi' => '0700', 'objects' => '0700', 'pg' => '0700');
     for my $d (sort keys %want) {
         is sprintf('%04o', (stat "$state/$d")[2] & 07777), $want{$d},
            "state dir ./$d is $want{$d}";
