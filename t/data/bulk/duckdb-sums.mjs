@@ -1,9 +1,10 @@
 // The per-column sums of an export's files as DuckDB reads them (its own
 // CSV and JSON readers, its own decompression): the figures sums.py and
-// psql give.  usage: node duckdb-sums.mjs csv|json header|noheader FILE...
+// psql give.
+// usage: node duckdb-sums.mjs csv|json header|noheader DELIMITER FILE...
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [fmt, header, ...files] = process.argv.slice(2);
+const [fmt, header, delimiter, ...files] = process.argv.slice(2);
 const columns = `{'id': 'BIGINT', 'tenant_id': 'VARCHAR', 'region': 'VARCHAR',
   'product_id': 'INTEGER', 'quantity': 'SMALLINT', 'amount': 'DECIMAL(12,2)',
   'discount': 'DOUBLE', 'returned': 'BOOLEAN', 'note': 'VARCHAR',
@@ -12,7 +13,8 @@ const list = '[' + files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')
              + ']';
 const source = fmt === 'csv'
   ? `read_csv(${list}, header = ${header === 'header'}, columns = ${columns},
-              quote = '"', escape = '"', nullstr = '')`
+              delim = '${delimiter.replace(/'/g, "''")}', quote = '"',
+              escape = '"', nullstr = '')`
   : `read_json(${list}, format = 'newline_delimited', columns = ${columns})`;
 
 const db = await DuckDBInstance.create(':memory:');

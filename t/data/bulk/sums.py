@@ -2,7 +2,8 @@
 """The per-column sums of an export's rows (decompressed, on stdin): the
 same figures t/data/bulk/lib/SpectraBulk.pm asks psql and DuckDB for.
 
-usage: sums.py csv|json [header]   (csv: RFC 4180, a header row or not)
+usage: sums.py csv|json DELIMITER [header]   (csv: RFC 4180, the
+delimiter, a header row or not)
 """
 
 import csv
@@ -16,8 +17,8 @@ COLUMNS = ['id', 'tenant_id', 'region', 'product_id', 'quantity', 'amount',
 EPOCH_DAY = datetime.date(2025, 1, 1)
 
 
-def rows_csv(f, header):
-    reader = csv.reader(f, strict=True)
+def rows_csv(f, delimiter, header):
+    reader = csv.reader(f, delimiter=delimiter, strict=True)
     names = COLUMNS
     if header:
         names = next(reader)
@@ -41,10 +42,10 @@ def rows_json(f):
 
 
 def main():
-    fmt = sys.argv[1]
-    header = len(sys.argv) > 2 and sys.argv[2] == 'header'
+    fmt, delimiter = sys.argv[1], sys.argv[2]
+    header = len(sys.argv) > 3 and sys.argv[3] == 'header'
     f = open(sys.stdin.fileno(), encoding='utf-8', newline='')
-    rows = rows_csv(f, header) if fmt == 'csv' else rows_json(f)
+    rows = rows_csv(f, delimiter, header) if fmt == 'csv' else rows_json(f)
     s = dict.fromkeys(['rows', 'id', 'product_id', 'quantity',
                        'amount_cents', 'discount_n', 'discount_centi',
                        'returned', 'note_n', 'note_len', 'region_len',

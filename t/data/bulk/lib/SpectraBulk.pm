@@ -111,16 +111,16 @@ sub download {
 }
 
 
-# sums(format, header, compression, path...): the files decompressed by
-# gzip or zstd and read by Python's csv or json module.
+# sums(format, header, delimiter, compression, path...): the files
+# decompressed by gzip or zstd and read by Python's csv or json module.
 sub sums {
-    my ($format, $header, $compression, @paths) = @_;
+    my ($format, $header, $delimiter, $compression, @paths) = @_;
     my %tool = (gzip => 'gzip -dc', zstd => 'zstd -dcq', none => 'cat');
     my $files = join ' ', map { "'$_'" } @paths;
     my $cmd = @paths
         ? "$tool{$compression} $files | /usr/bin/python3 $dir/sums.py "
-          . "$format " . ($header ? 'header' : '')
-        : "/usr/bin/python3 $dir/sums.py $format </dev/null";
+          . "$format '$delimiter' " . ($header ? 'header' : '')
+        : "/usr/bin/python3 $dir/sums.py $format , </dev/null";
     my $out = `$cmd`;
 
     die "sums.py failed ($?)\n" if $?;
@@ -128,14 +128,15 @@ sub sums {
 }
 
 
-# duckdb_sums(format, header, path...): the same, read by DuckDB.
+# duckdb_sums(format, header, delimiter, path...): the same, read by
+# DuckDB.
 sub duckdb_sums {
-    my ($format, $header, @paths) = @_;
+    my ($format, $header, $delimiter, @paths) = @_;
     my $repo = $ENV{TEST_NGINX_REPO} // "$FindBin::Bin/..";
 
     local $ENV{NODE_PATH} = "$repo/node_modules";
     open my $fh, '-|', 'node', "$dir/duckdb-sums.mjs", $format,
-         $header ? 'header' : 'noheader', @paths
+         $header ? 'header' : 'noheader', $delimiter, @paths
         or die "node: $!";
     my $out = do { local $/; <$fh> };
     close $fh or die "duckdb-sums.mjs failed ($?)\n";
@@ -144,11 +145,13 @@ sub duckdb_sums {
 }
 
 
-# psql_sums(tenant): the sums of the tenant's rows of sales, as superuser.
+# psql_sums(tenant, where): the sums of the tenant's rows of sales (those
+# matching the optional condition), as superuser.
 sub psql_sums {
-    my ($tenant) = @_;
+    my ($tenant, $where) = @_;
 
     die "bad tenant\n" unless $tenant =~ /^[a-z0-9_]+$/;
+    $where = defined $where ? "and ($where)" : '';
 
     return json()->decode(psql(<<"_SQL_"));
 select json_build_object(
@@ -165,7 +168,7 @@ select json_build_object(
     'sale_days', sum(sale_date - date '2025-01-01')::text,
     'sold_at', sum(extract(epoch from sold_at))::bigint::text,
     'tenants', '$tenant=' || count(*))
-from sales where tenant_id = '$tenant'
+from sales where tenant_id = '$tenant' $where
 _SQL_
 }
 
