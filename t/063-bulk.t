@@ -112,9 +112,11 @@ __DATA__
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -146,9 +148,11 @@ main::exported('acme', csv => {header => JSON::PP::true()});
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -180,9 +184,11 @@ main::exported('globex', csv => {delimiter => '|'});
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -213,9 +219,11 @@ main::exported('initech', csv => {header => JSON::PP::true()});
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -247,9 +255,11 @@ main::exported('acme', format => 'json', max_file_size => 5);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -281,9 +291,11 @@ main::exported('globex', format => 'json');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -314,9 +326,11 @@ main::exported('initech', format => 'json', compression => 'none');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -350,9 +364,11 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -382,9 +398,11 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -418,9 +436,11 @@ main::exported('acme', where => 'id <= 100');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -451,9 +471,11 @@ SpectraQuery::submit($::K{acme}, {sql => 'select 1'}, until => 'COMPLETED');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -490,9 +512,11 @@ SpectraQuery::poll(sub { @{ SpectraQuery::gate_waiters() } }, 200, 0.05);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -531,9 +555,11 @@ Test::More::is($text, qq{a,b,c,na\xc3\xafve\n"it's, ""quoted""",x'); unload ('y'
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -566,9 +592,11 @@ main::exported('acme', where => 'id <= 50', idempotency_key => 'same-063');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -596,9 +624,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format \\"parquet\\" is not 
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -626,9 +656,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format must be \\"csv\\", \\
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -656,9 +688,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"compression must be \\"gzip\
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -686,9 +720,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -716,9 +752,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -746,9 +784,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.header must be true or f
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -776,9 +816,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv options apply only to fo
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -806,9 +848,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_file_size .MB. must be a
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -836,9 +880,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_downloads must be an int
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -866,9 +912,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"timeout_seconds must be an i
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -896,9 +944,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"idempotency_key must be 1 to
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -926,9 +976,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"unknown field \\"row_limit\\
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -956,9 +1008,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"an export takes no parameter
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -986,9 +1040,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"the field \\"sql\\" is requi
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1016,9 +1072,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1[^"]
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1046,9 +1104,11 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"only[^"]*(?:\\"[^"]*)*","request
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1076,9 +1136,11 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"[^"]*(?:\\"[^"]*)*","request_id"
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1106,9 +1168,11 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"an export takes no parameters, a
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked here)
+    # the local object store, plain files (signatures are not checked
+    # here); a presigned URL is a credential: its query is never logged
     location /spectra-exports/ {
         spectra_auth off;
+        access_log off;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
