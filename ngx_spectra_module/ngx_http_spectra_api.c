@@ -8,6 +8,7 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_bulk.h"
 #include "ngx_http_spectra_rows.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_query.h"
@@ -62,6 +63,15 @@ static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
 
     { "jobs/*/results", NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_SPECTRA_PERM_QUERY, ngx_http_spectra_jobs_results },
+
+    { "bulk", NGX_HTTP_POST, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_bulk_create },
+
+    { "bulk/*", NGX_HTTP_GET|NGX_HTTP_HEAD, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_bulk_get },
+
+    { "bulk/*", NGX_HTTP_DELETE, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_bulk_cancel },
 
     { NULL, 0, 0, NULL }
 };

@@ -12,6 +12,7 @@
 #include "ngx_http_spectra.h"
 
 #include "spectra_core.h"
+#include "spectra_bulk.h"
 #include "spectra_dataapi.h"
 #include "spectra_jobs.h"
 #include "spectra_query.h"
@@ -103,6 +104,17 @@ typedef struct {
     ngx_array_t                *sql_deny_schemas;
     ngx_array_t                *sql_allow_functions;  /* NULL: no list */
     spectra_sql_policy_t        policy;
+
+    /* exports: where UNLOAD writes, and how its files are reached */
+    ngx_str_t                   export_bucket; /* empty: no bulk API */
+    ngx_str_t                   export_prefix;
+    ngx_str_t                   export_iam_role;
+    ngx_str_t                   s3_endpoint_url;
+    spectra_s3_endpoint_t       s3_endpoint;
+    ngx_flag_t                  s3_path_style;
+    ngx_str_t                   s3_uri;        /* internal location */
+    time_t                      presign_expires;
+    time_t                      export_retention;
 } ngx_http_spectra_loc_conf_t;
 
 
@@ -116,6 +128,7 @@ typedef struct {
     ngx_http_spectra_stmt_t    *stmt;          /* statement.c */
     ngx_http_spectra_rows_t    *rows;          /* rows.c */
     void                       *endpoint;      /* the endpoint's own */
+    void                       *s3;            /* an object store call */
     u_char                      job_id[SPECTRA_JOB_ID_LEN + 1];
     unsigned                    done:1;        /* finalized */
 } ngx_http_spectra_ctx_t;

@@ -415,6 +415,48 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
 }
 
 
+void
+ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
+    spectra_job_t *job, ngx_str_t *result)
+{
+    int                    rc;
+    spectra_err_t          err;
+    spectra_pool_t         pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t   *store;
+    spectra_job_update_t   upd;
+    u_char                 id[SPECTRA_JOB_ID_LEN + 1];
+
+    store = ngx_http_spectra_jobs_store();
+
+    if (store == NULL) {
+        call->handler(call->data, NGX_ERROR);
+        return;
+    }
+
+    ngx_memzero(&upd, sizeof(spectra_job_update_t));
+
+    /* job receives the answer: the update must not point into it */
+    ngx_memcpy(id, job->id, SPECTRA_JOB_ID_LEN + 1);
+
+    upd.tenant_id = job->tenant_id;
+    upd.id.data = id;
+    upd.id.len = ngx_strlen(id);
+    upd.from = SPECTRA_JOB_MASK(SPECTRA_JOB_COMPLETED);
+    upd.result = *ngx_http_spectra_str(result);
+    upd.row_count = -1;
+    upd.execution_ms = -1;
+
+    rc = store->ops->update(store, &upd, job, &pool, &err);
+
+    if (rc == SPECTRA_JOB_CONFLICT) {
+        call->handler(call->data, NGX_DECLINED);
+        return;
+    }
+
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
+}
+
+
 static void
 ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)

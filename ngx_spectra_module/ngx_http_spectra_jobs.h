@@ -60,6 +60,13 @@ void ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call,
 void ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job);
 
+/*
+ * Stores the result of a finished job (an export's files); job receives
+ * the job as updated.  NGX_DECLINED: the job is not COMPLETED.
+ */
+void ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
+    spectra_job_t *job, ngx_str_t *result);
+
 /* Transitions of st->job, which each updates to what the store has. */
 void ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st);
 void ngx_http_spectra_job_running(ngx_http_spectra_stmt_t *st);

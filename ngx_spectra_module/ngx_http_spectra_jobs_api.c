@@ -9,6 +9,7 @@
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_bulk.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_query.h"
 #include "ngx_http_spectra_reply.h"
@@ -31,6 +32,7 @@ typedef struct {
     ngx_http_request_t         *request;
     ngx_http_spectra_tenant_t  *tenant;
     ngx_http_spectra_job_op_e   op;
+    spectra_job_type_e          type;          /* NONE: any */
     spectra_job_t               job;
     spectra_job_list_t          list;
     spectra_query_t             q;
@@ -40,7 +42,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
-    ngx_http_spectra_job_op_e op);
+    ngx_http_spectra_job_op_e op, spectra_job_type_e type);
+static void ngx_http_spectra_jobs_send_shown(ngx_http_request_t *r,
+    spectra_job_t *job, unsigned flags);
 static void ngx_http_spectra_jobs_found(void *data, ngx_int_t rc);
 static void ngx_http_spectra_jobs_show(ngx_http_spectra_jobs_ctx_t *jc);
 static void ngx_http_spectra_jobs_results_of(
@@ -272,7 +276,7 @@ ngx_http_spectra_jobs_stmt(ngx_http_request_t *r, spectra_job_t *job,
     st->job = *job;
     st->statement_id.data = job->statement_id.data;
     st->statement_id.len = job->statement_id.len;
-    st->row_limit = q->row_limit;
+    st->row_limit = (job->type == SPECTRA_JOB_QUERY) ? q->row_limit : 0;
     st->deadline = job->deadline_at;
     st->wait_until = ngx_http_spectra_job_now();
     st->completed = (job->status == SPECTRA_JOB_COMPLETED);
@@ -338,7 +342,7 @@ ngx_http_spectra_jobs_replay(ngx_http_request_t *r, spectra_job_t *job)
 static ngx_int_t
 ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
-    ngx_http_spectra_job_op_e op)
+    ngx_http_spectra_job_op_e op, spectra_job_type_e type)
 {
     ngx_str_t                     arg;
     ngx_http_spectra_job_call_t  *call;
@@ -356,6 +360,7 @@ ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     jc->request = r;
     jc->tenant = tenant;
     jc->op = op;
+    jc->type = type;
 
     /* ?include=sql: the tenant's own SQL and parameters, on request */
     if (ngx_http_arg(r, (u_char *) "include", 7, &arg) == NGX_OK) {
@@ -393,10 +398,18 @@ ngx_http_spectra_jobs_found(void *data, ngx_int_t rc)
 
     r = jc->request;
 
+    if (rc == NGX_OK && jc->type != SPECTRA_JOB_TYPE_NONE
+        && jc->job.type != jc->type)
+    {
+        /* /v1/bulk/{id} of a query is as absent as another's export */
+        rc = NGX_DECLINED;
+    }
+
     if (rc == NGX_DECLINED) {
         ngx_http_spectra_finish(r,
             ngx_http_spectra_fail(r, NGX_HTTP_NOT_FOUND, "NOT_FOUND",
-                                  "no such job"));
+                                  jc->type == SPECTRA_JOB_BULK
+                                  ? "no such export" : "no such job"));
         return;
     }
 
@@ -435,7 +448,34 @@ ngx_http_spectra_jobs_get(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id)
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
-                                        NGX_HTTP_SPECTRA_JOB_SHOW);
+                                        NGX_HTTP_SPECTRA_JOB_SHOW,
+                                        SPECTRA_JOB_TYPE_NONE);
+}
+
+
+ngx_int_t
+ngx_http_spectra_jobs_get_type(ngx_http_request_t *r,
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
+    spectra_job_type_e type)
+{
+    return ngx_http_spectra_jobs_lookup(r, tenant, id,
+                                        NGX_HTTP_SPECTRA_JOB_SHOW, type);
+}
+
+
+/* An export shows its files when complete: its own file answers. */
+
+static void
+ngx_http_spectra_jobs_send_shown(ngx_http_request_t *r, spectra_job_t *job,
+    unsigned flags)
+{
+    if (job->type == SPECTRA_JOB_BULK) {
+        ngx_http_spectra_bulk_show(r, job, flags, NGX_HTTP_OK);
+        return;
+    }
+
+    ngx_http_spectra_finish(r,
+        ngx_http_spectra_job_send(r, NGX_HTTP_OK, job, flags));
 }
 
 
@@ -450,8 +490,7 @@ ngx_http_spectra_jobs_show(ngx_http_spectra_jobs_ctx_t *jc)
     if (!(SPECTRA_JOB_MASK(jc->job.status) & SPECTRA_JOB_ACTIVE)
         || jc->job.statement_id.len == 0)
     {
-        ngx_http_spectra_finish(r,
-            ngx_http_spectra_job_send(r, NGX_HTTP_OK, &jc->job, jc->flags));
+        ngx_http_spectra_jobs_send_shown(r, &jc->job, jc->flags);
         return;
     }
 
@@ -488,8 +527,7 @@ ngx_http_spectra_jobs_shown(ngx_http_spectra_stmt_t *st)
 
     default:
         /* the job as the refresh left it, whatever it said */
-        ngx_http_spectra_finish(r,
-            ngx_http_spectra_job_send(r, NGX_HTTP_OK, &st->job, jc->flags));
+        ngx_http_spectra_jobs_send_shown(r, &st->job, jc->flags);
         return;
     }
 }
@@ -502,7 +540,8 @@ ngx_http_spectra_jobs_results(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id)
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
-                                        NGX_HTTP_SPECTRA_JOB_RESULTS);
+                                        NGX_HTTP_SPECTRA_JOB_RESULTS,
+                                        SPECTRA_JOB_TYPE_NONE);
 }
 
 
@@ -550,7 +589,18 @@ ngx_http_spectra_jobs_cancel(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id)
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
-                                        NGX_HTTP_SPECTRA_JOB_CANCEL);
+                                        NGX_HTTP_SPECTRA_JOB_CANCEL,
+                                        SPECTRA_JOB_TYPE_NONE);
+}
+
+
+ngx_int_t
+ngx_http_spectra_jobs_cancel_type(ngx_http_request_t *r,
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
+    spectra_job_type_e type)
+{
+    return ngx_http_spectra_jobs_lookup(r, tenant, id,
+                                        NGX_HTTP_SPECTRA_JOB_CANCEL, type);
 }
 
 

@@ -20,6 +20,14 @@ ngx_int_t ngx_http_spectra_jobs_results(ngx_http_request_t *r,
 ngx_int_t ngx_http_spectra_jobs_cancel(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id);
 
+/* The same for jobs of one type only: another type is not found. */
+ngx_int_t ngx_http_spectra_jobs_get_type(ngx_http_request_t *r,
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
+    spectra_job_type_e type);
+ngx_int_t ngx_http_spectra_jobs_cancel_type(ngx_http_request_t *r,
+    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
+    spectra_job_type_e type);
+
 /*
  * A statement handler: answers a query (or a replay, or a results
  * request) by how st ended: its rows, 202 with the job, or the error.

@@ -26,6 +26,8 @@ static char *ngx_http_spectra_poll_interval(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_spectra_merge_dataapi(ngx_conf_t *cf,
     ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf);
+static char *ngx_http_spectra_merge_export(ngx_conf_t *cf,
+    ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_conf_env(ngx_conf_t *cf, ngx_str_t *value,
     const char *name1, const char *name2);
 static char *ngx_http_spectra_session_zone(ngx_conf_t *cf,
@@ -312,6 +314,62 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       ngx_http_spectra_queue_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("spectra_export_bucket"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, export_bucket),
+      NULL },
+
+    { ngx_string("spectra_export_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, export_prefix),
+      NULL },
+
+    { ngx_string("spectra_export_iam_role"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, export_iam_role),
+      NULL },
+
+    { ngx_string("spectra_export_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, export_retention),
+      NULL },
+
+    { ngx_string("spectra_s3_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, s3_endpoint_url),
+      NULL },
+
+    { ngx_string("spectra_s3_path_style"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, s3_path_style),
+      NULL },
+
+    { ngx_string("spectra_s3_location"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, s3_uri),
+      NULL },
+
+    { ngx_string("spectra_presign_expires"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, presign_expires),
       NULL },
 
     { ngx_string("spectra_supervisor"),
@@ -602,6 +660,9 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
     slcf->sql_deny_relations = NGX_CONF_UNSET_PTR;
     slcf->sql_deny_schemas = NGX_CONF_UNSET_PTR;
     slcf->sql_allow_functions = NGX_CONF_UNSET_PTR;
+    slcf->s3_path_style = NGX_CONF_UNSET;
+    slcf->presign_expires = NGX_CONF_UNSET;
+    slcf->export_retention = NGX_CONF_UNSET;
 
     return slcf;
 }
@@ -735,7 +796,114 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_http_spectra_sql_policy(conf);
 
-    return ngx_http_spectra_merge_dataapi(cf, prev, conf);
+    if (ngx_http_spectra_merge_dataapi(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_spectra_merge_export(cf, prev, conf);
+}
+
+
+/*
+ * Exports: the bucket and prefix UNLOAD writes under, and the endpoint
+ * whose URLs the module signs (S3 of the Data API's region by default).
+ */
+
+static char *
+ngx_http_spectra_merge_export(ngx_conf_t *cf,
+    ngx_http_spectra_loc_conf_t *prev, ngx_http_spectra_loc_conf_t *conf)
+{
+    size_t         i;
+    spectra_err_t  err;
+
+    ngx_conf_merge_str_value(conf->export_bucket, prev->export_bucket, "");
+    ngx_conf_merge_str_value(conf->export_prefix, prev->export_prefix, "");
+    ngx_conf_merge_str_value(conf->export_iam_role, prev->export_iam_role,
+                             "default");
+    ngx_conf_merge_str_value(conf->s3_endpoint_url, prev->s3_endpoint_url,
+                             "");
+    ngx_conf_merge_value(conf->s3_path_style, prev->s3_path_style, 0);
+    ngx_conf_merge_str_value(conf->s3_uri, prev->s3_uri, "/_spectra/s3");
+    ngx_conf_merge_sec_value(conf->presign_expires, prev->presign_expires,
+                             3600);
+    ngx_conf_merge_sec_value(conf->export_retention, prev->export_retention,
+                             86400);
+
+    if (conf->export_bucket.len
+        && !spectra_s3_bucket_valid(conf->export_bucket.data,
+                                    conf->export_bucket.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_export_bucket \"%V\" is not a valid S3 "
+                           "bucket name (3 to 63 of a-z 0-9 . -)",
+                           &conf->export_bucket);
+        return NGX_CONF_ERROR;
+    }
+
+    if (spectra_bulk_prefix_valid(conf->export_prefix.data,
+                                  conf->export_prefix.len, &err)
+        != SPECTRA_BULK_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "spectra_export_prefix: %s",
+                           err.message);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < conf->export_iam_role.len; i++) {
+        if (conf->export_iam_role.data[i] < 0x21
+            || conf->export_iam_role.data[i] > 0x7e
+            || conf->export_iam_role.data[i] == '\''
+            || conf->export_iam_role.data[i] == '\\')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "spectra_export_iam_role must be an ARN or "
+                               "\"default\", without quotes, backslashes "
+                               "or spaces");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->presign_expires < 1
+        || conf->presign_expires > SPECTRA_SIGV4_MAX_EXPIRES)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_presign_expires must be 1s to 7d");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->export_retention < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_export_retention must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->s3_endpoint_url.len == 0) {
+        conf->s3_endpoint_url.len = sizeof("https://s3..amazonaws.com") - 1
+                                    + conf->region.len;
+        conf->s3_endpoint_url.data = ngx_pnalloc(cf->pool,
+                                                 conf->s3_endpoint_url.len);
+        if (conf->s3_endpoint_url.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(conf->s3_endpoint_url.data, "https://s3.%V.amazonaws.com",
+                    &conf->region);
+    }
+
+    if (spectra_s3_endpoint_parse(conf->s3_endpoint_url.data,
+                                  conf->s3_endpoint_url.len,
+                                  &conf->s3_endpoint, &err)
+        != SPECTRA_S3_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "spectra_s3_endpoint "
+                           "\"%V\": %s", &conf->s3_endpoint_url,
+                           err.message);
+        return NGX_CONF_ERROR;
+    }
+
+    conf->s3_endpoint.path_style = conf->s3_path_style ? 1 : 0;
+
+    return NGX_CONF_OK;
 }
 
 

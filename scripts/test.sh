@@ -98,6 +98,8 @@ export TEST_NGINX_DATAAPI_PORT=$((base + 1))
 export TEST_NGINX_DATAAPI_ACCESS_KEY=$access_key
 export TEST_NGINX_DATAAPI_SECRET_KEY=$secret_key
 export TEST_NGINX_DATAAPI_REGION=us-east-1
+# the local object store: spectra-dataapi's UNLOAD files, bucket/key
+export TEST_NGINX_OBJECTS_DIR=$state/objects
 
 echo "test: Test::Nginx and end-to-end suites"
 cd "$repo"

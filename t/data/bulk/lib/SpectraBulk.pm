@@ -1,0 +1,175 @@
+package SpectraBulk;
+
+# Shared pieces of the bulk export suites (t/063-*.t): the export settings
+# of a block's http{} (the bucket, prefix and the local object store that
+# nginx itself serves from TEST_NGINX_OBJECTS_DIR), starting an export and
+# waiting for it in "--- init", downloading its files through the links
+# the API gives, and the per-column sums of those files as Python's csv
+# and json readers, DuckDB, and psql (as superuser, for one tenant) count
+# them.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Temp qw(tempdir);
+use FindBin ();
+use IO::Socket::INET ();
+use JSON::PP ();
+
+use SpectraQuery qw(http json poll psql);
+
+our @EXPORT_OK = qw(export_config export wait_export download sums
+                    duckdb_sums psql_sums);
+
+my $dir = "$FindBin::Bin/data/bulk";
+
+
+# The http{} lines of exports, after SpectraQuery::http_config(): the
+# module signs links for this same server (path style), whose block
+# config serves TEST_NGINX_OBJECTS_DIR at /spectra-exports/ and proxies
+# the module's own reads (the manifests) from /_spectra/s3/ to it.
+sub export_config {
+    return <<'_EOC_';
+
+    upstream spectra_objects {
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+
+    spectra_export_bucket spectra-exports;
+    spectra_export_prefix exports;
+    spectra_s3_endpoint http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    spectra_s3_path_style on;
+_EOC_
+}
+
+
+# export(key, {sql => ..., ...}): POST /v1/bulk; returns (status, data).
+sub export {
+    my ($key, $body) = @_;
+    my ($status, $text, $data) = http('POST', '/v1/bulk',
+        json()->encode($body), 'X-API-Key' => $key,
+        'Content-Type' => 'application/json');
+
+    return ($status, $data // $text);
+}
+
+
+# wait_export(key, id): polls GET /v1/bulk/{id} (bounded) until the
+# export has finished; returns the decoded job.
+sub wait_export {
+    my ($key, $id) = @_;
+
+    return poll(sub {
+        my ($status, $text, $data) = http('GET', "/v1/bulk/$id", undef,
+                                          'X-API-Key' => $key);
+        die "GET /v1/bulk/$id answered $status: $text\n" if $status != 200;
+        return $data->{status} =~ /^(?:PENDING|RUNNING)$/ ? undef : $data;
+    }, 1200, 0.1);
+}
+
+
+# download(job): fetches every file of the job's result through its URL
+# into a private directory; returns the paths, in the manifest's order.
+sub download {
+    my ($job) = @_;
+    my $to = tempdir('spectra-bulk-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my @paths;
+
+    for my $f (@{ $job->{result}{files} }) {
+        my ($host, $port, $target) =
+            $f->{url} =~ m{^http://([^/:]+):(\d+)(/[^?]*\?.*)$}
+            or die "not a local URL: $f->{url}\n";
+        my ($name) = $target =~ m{/([^/?]+)\?} or die "no file name\n";
+        my $sock = IO::Socket::INET->new(PeerAddr => $host,
+                                         PeerPort => $port, Proto => 'tcp',
+                                         Timeout => 10)
+            or die "cannot connect to $host:$port: $@";
+        my ($res, $buf, $n) = ('');
+
+        print {$sock} "GET $target HTTP/1.1\r\nHost: $host:$port\r\n"
+                      . "Connection: close\r\n\r\n";
+        $sock->timeout(60);
+        $res .= $buf while $n = sysread $sock, $buf, 1 << 20;
+        close $sock;
+
+        my ($status) = $res =~ m{^HTTP/1\.\d (\d{3})};
+        die "GET $f->{url} answered " . ($status // '?') . "\n"
+            if ($status // 0) != 200;
+        $res =~ s/\A.*?\r\n\r\n//s;
+        die "$name: " . length($res) . " bytes, the manifest says "
+            . "$f->{size}\n" if length($res) != $f->{size};
+
+        open my $fh, '>:raw', "$to/$name" or die "$to/$name: $!";
+        print {$fh} $res;
+        close $fh;
+
+        push @paths, "$to/$name";
+    }
+
+    return @paths;
+}
+
+
+# sums(format, header, delimiter, compression, path...): the files
+# decompressed by gzip or zstd and read by Python's csv or json module.
+sub sums {
+    my ($format, $header, $delimiter, $compression, @paths) = @_;
+    my %tool = (gzip => 'gzip -dc', zstd => 'zstd -dcq', none => 'cat');
+    my $files = join ' ', map { "'$_'" } @paths;
+    my $cmd = @paths
+        ? "$tool{$compression} $files | /usr/bin/python3 $dir/sums.py "
+          . "$format '$delimiter' " . ($header ? 'header' : '')
+        : "/usr/bin/python3 $dir/sums.py $format , </dev/null";
+    my $out = `$cmd`;
+
+    die "sums.py failed ($?)\n" if $?;
+    return json()->decode($out);
+}
+
+
+# duckdb_sums(format, header, delimiter, path...): the same, read by
+# DuckDB.
+sub duckdb_sums {
+    my ($format, $header, $delimiter, @paths) = @_;
+    my $repo = $ENV{TEST_NGINX_REPO} // "$FindBin::Bin/..";
+
+    local $ENV{NODE_PATH} = "$repo/node_modules";
+    open my $fh, '-|', 'node', "$dir/duckdb-sums.mjs", $format,
+         $header ? 'header' : 'noheader', $delimiter, @paths
+        or die "node: $!";
+    my $out = do { local $/; <$fh> };
+    close $fh or die "duckdb-sums.mjs failed ($?)\n";
+
+    return json()->decode($out);
+}
+
+
+# psql_sums(tenant, where): the sums of the tenant's rows of sales (those
+# matching the optional condition), as superuser.
+sub psql_sums {
+    my ($tenant, $where) = @_;
+
+    die "bad tenant\n" unless $tenant =~ /^[a-z0-9_]+$/;
+    $where = defined $where ? "and ($where)" : '';
+
+    return json()->decode(psql(<<"_SQL_"));
+select json_build_object(
+    'rows', count(*)::text, 'id', sum(id)::text,
+    'product_id', sum(product_id)::text, 'quantity', sum(quantity)::text,
+    'amount_cents', sum(amount * 100)::bigint::text,
+    'discount_n', count(discount)::text,
+    'discount_centi', coalesce(sum(round((discount * 100)::numeric)), 0)
+                      ::bigint::text,
+    'returned', (count(*) filter (where returned))::text,
+    'note_n', count(note)::text,
+    'note_len', coalesce(sum(length(note)), 0)::text,
+    'region_len', sum(length(region))::text,
+    'sale_days', sum(sale_date - date '2025-01-01')::text,
+    'sold_at', sum(extract(epoch from sold_at))::bigint::text,
+    'tenants', '$tenant=' || count(*))
+from sales where tenant_id = '$tenant' $where
+_SQL_
+}
+
+1;
