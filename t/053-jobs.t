@@ -361,7 +361,7 @@ main::lazy { my $id = main::job_id("medium-$::RUN", "globex"); qr/^\{"job_id":"$
 --- error_code eval
 [200, 200]
 --- response_body_like eval
-[main::lazy { my $id = main::job_id("trunc-$::RUN"); qr/^\{"job_id":"$id","status":"COMPLETED","data":\[\[1\],\[2\],\[3\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\}\],"row_count":3,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 3 rows; the first 3 are returned: use POST \/v1\/bulk to export all of them"\}\}\n\z/ },
+[main::lazy { my $id = main::job_id("trunc-$::RUN"); qr/^\{"job_id":"$id","status":"COMPLETED","data":\[\[1\],\[2\],\[3\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\}\],"row_count":3,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 3 rows; the first 3 are returned: page through all of them with GET \/v1\/jobs\/$id\/results\?page_size=N, or export them with POST \/v1\/bulk"\}\}\n\z/ },
  qr/"status":"COMPLETED",.*"row_count":3,/]
 
 
