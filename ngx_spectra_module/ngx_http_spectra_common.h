@@ -13,6 +13,7 @@
 
 #include "spectra_core.h"
 #include "spectra_bulk.h"
+#include "spectra_cursor.h"
 #include "spectra_dataapi.h"
 #include "spectra_jobs.h"
 #include "spectra_query.h"
@@ -54,6 +55,10 @@ typedef struct {
     ngx_msec_t                  supervisor_interval;
     ngx_uint_t                  supervisor_batch;
     ngx_http_spectra_curl_t    *curl;          /* this worker's */
+
+    /* what results cursors are sealed with (ngx_http_spectra_pages.c) */
+    u_char                      cursor_key[SPECTRA_CURSOR_KEY_LEN];
+    ngx_flag_t                  cursor_key_set;
 } ngx_http_spectra_main_conf_t;
 
 
@@ -89,6 +94,7 @@ typedef struct {
     /* answers */
     ngx_uint_t                  row_limit;     /* default and cap */
     size_t                      byte_limit;    /* default and cap */
+    ngx_uint_t                  results_row_limit; /* kept for pages */
     ngx_bufs_t                  output_bufs;
 #if (NGX_THREADS)
     ngx_thread_pool_t          *thread_pool;   /* page checks; NULL: off */

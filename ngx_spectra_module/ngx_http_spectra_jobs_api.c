@@ -11,6 +11,7 @@
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_bulk.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_query.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_rows.h"
@@ -36,19 +37,26 @@ typedef struct {
     spectra_job_t               job;
     spectra_job_list_t          list;
     spectra_query_t             q;
+    ngx_http_spectra_page_t    *page;      /* results in pages */
     unsigned                    flags;
 } ngx_http_spectra_jobs_ctx_t;
 
 
 static ngx_int_t ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
-    ngx_http_spectra_job_op_e op, spectra_job_type_e type);
+    ngx_http_spectra_job_op_e op, spectra_job_type_e type,
+    ngx_http_spectra_page_t *page);
 static void ngx_http_spectra_jobs_send_shown(ngx_http_request_t *r,
     spectra_job_t *job, unsigned flags);
 static void ngx_http_spectra_jobs_found(void *data, ngx_int_t rc);
 static void ngx_http_spectra_jobs_show(ngx_http_spectra_jobs_ctx_t *jc);
 static void ngx_http_spectra_jobs_results_of(
     ngx_http_spectra_jobs_ctx_t *jc);
+static void ngx_http_spectra_jobs_pages_of(ngx_http_spectra_jobs_ctx_t *jc);
+static void ngx_http_spectra_jobs_page_followed(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_jobs_page_answer(ngx_http_spectra_stmt_t *st);
+static void ngx_http_spectra_jobs_end(ngx_http_spectra_stmt_t *st,
+    spectra_query_t *q, ngx_http_spectra_page_t *page);
 static void ngx_http_spectra_jobs_cancel_of(ngx_http_spectra_jobs_ctx_t *jc);
 static void ngx_http_spectra_jobs_store_cancelled(void *data, ngx_int_t rc);
 static ngx_http_spectra_stmt_t *ngx_http_spectra_jobs_stmt(
@@ -196,6 +204,16 @@ ngx_http_spectra_jobs_upstream(ngx_http_request_t *r,
 void
 ngx_http_spectra_jobs_answer(ngx_http_spectra_stmt_t *st)
 {
+    ngx_http_spectra_jobs_end(st, st->data, NULL);
+}
+
+
+/* How a statement of a job's results ended, answered: q's rows or else. */
+
+static void
+ngx_http_spectra_jobs_end(ngx_http_spectra_stmt_t *st, spectra_query_t *q,
+    ngx_http_spectra_page_t *page)
+{
     ngx_http_request_t  *r;
 
     r = st->request;
@@ -204,7 +222,13 @@ ngx_http_spectra_jobs_answer(ngx_http_spectra_stmt_t *st)
 
     case NGX_HTTP_SPECTRA_END_ROWS:
     case NGX_HTTP_SPECTRA_END_COMPLETED:
-        ngx_http_spectra_rows_start(r, st, st->data);
+        if (page != NULL) {
+            ngx_http_spectra_rows_start_page(r, st, q, page);
+
+        } else {
+            ngx_http_spectra_rows_start(r, st, q);
+        }
+
         return;
 
     case NGX_HTTP_SPECTRA_END_FAILED:
@@ -342,7 +366,8 @@ ngx_http_spectra_jobs_replay(ngx_http_request_t *r, spectra_job_t *job)
 static ngx_int_t
 ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
-    ngx_http_spectra_job_op_e op, spectra_job_type_e type)
+    ngx_http_spectra_job_op_e op, spectra_job_type_e type,
+    ngx_http_spectra_page_t *page)
 {
     ngx_str_t                     arg;
     ngx_http_spectra_job_call_t  *call;
@@ -361,6 +386,7 @@ ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
     jc->tenant = tenant;
     jc->op = op;
     jc->type = type;
+    jc->page = page;
 
     /* ?include=sql: the tenant's own SQL and parameters, on request */
     if (ngx_http_arg(r, (u_char *) "include", 7, &arg) == NGX_OK) {
@@ -449,7 +475,7 @@ ngx_http_spectra_jobs_get(ngx_http_request_t *r,
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
                                         NGX_HTTP_SPECTRA_JOB_SHOW,
-                                        SPECTRA_JOB_TYPE_NONE);
+                                        SPECTRA_JOB_TYPE_NONE, NULL);
 }
 
 
@@ -459,7 +485,8 @@ ngx_http_spectra_jobs_get_type(ngx_http_request_t *r,
     spectra_job_type_e type)
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
-                                        NGX_HTTP_SPECTRA_JOB_SHOW, type);
+                                        NGX_HTTP_SPECTRA_JOB_SHOW, type,
+                                        NULL);
 }
 
 
@@ -533,15 +560,41 @@ ngx_http_spectra_jobs_shown(ngx_http_spectra_stmt_t *st)
 }
 
 
-/* GET /v1/jobs/{id}/results */
+/*
+ * GET /v1/jobs/{id}/results: the job's answer as its query gave it, or
+ * with page_size, page_bytes or cursor a page of the whole result.
+ */
 
 ngx_int_t
 ngx_http_spectra_jobs_results(ngx_http_request_t *r,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id)
 {
+    ngx_int_t                 rc;
+    ngx_str_t                 error;
+    ngx_http_spectra_page_t  *page;
+
+    page = ngx_palloc(r->pool, sizeof(ngx_http_spectra_page_t));
+    if (page == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_spectra_page_args(r, page, &error);
+
+    if (rc == NGX_ERROR) {
+        if (error.len == 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_discard_request_body(r);
+
+        return ngx_http_spectra_fail(r, NGX_HTTP_BAD_REQUEST,
+                                     "INVALID_REQUEST", "%V", &error);
+    }
+
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
                                         NGX_HTTP_SPECTRA_JOB_RESULTS,
-                                        SPECTRA_JOB_TYPE_NONE);
+                                        SPECTRA_JOB_TYPE_NONE,
+                                        rc == NGX_OK ? page : NULL);
 }
 
 
@@ -558,6 +611,11 @@ ngx_http_spectra_jobs_results_of(ngx_http_spectra_jobs_ctx_t *jc)
             ngx_http_spectra_fail(r, NGX_HTTP_NOT_FOUND, "NOT_FOUND",
                                   "an export has no inline results: see "
                                   "/v1/bulk/%s", jc->job.id));
+        return;
+    }
+
+    if (jc->page != NULL) {
+        ngx_http_spectra_jobs_pages_of(jc);
         return;
     }
 
@@ -582,6 +640,130 @@ ngx_http_spectra_jobs_results_of(ngx_http_spectra_jobs_ctx_t *jc)
 }
 
 
+/*
+ * A page of the job's results: from its cursor (which must be one of
+ * this job's, for this tenant and user), or from the first row.  A
+ * finished job's pages are fetched straight away; an active one is
+ * described first and answers as the job's answer does while it runs.
+ */
+
+static void
+ngx_http_spectra_jobs_pages_of(ngx_http_spectra_jobs_ctx_t *jc)
+{
+    ngx_int_t                 rc;
+    spectra_job_t            *job;
+    ngx_http_request_t       *r;
+    ngx_http_spectra_page_t  *page;
+    ngx_http_spectra_stmt_t  *st;
+
+    r = jc->request;
+    job = &jc->job;
+    page = jc->page;
+
+    rc = ngx_http_spectra_page_open(r, page, job);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_spectra_finish(r,
+            ngx_http_spectra_fail(r, NGX_HTTP_BAD_REQUEST, "INVALID_REQUEST",
+                                  "invalid cursor: it is not a cursor of "
+                                  "this job's results (or it was made "
+                                  "with another cursor key)"));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    switch (job->status) {
+
+    case SPECTRA_JOB_FAILED:
+    case SPECTRA_JOB_CANCELLED:
+    case SPECTRA_JOB_TIMEOUT:
+        ngx_http_spectra_finish(r,
+                     ngx_http_spectra_job_send_ended(r, job, job->status));
+        return;
+
+    default:
+        break;
+    }
+
+    if (job->statement_id.len == 0) {
+        /* not submitted yet */
+        ngx_http_spectra_finish(r,
+                     ngx_http_spectra_job_send(r, NGX_HTTP_ACCEPTED, job, 0));
+        return;
+    }
+
+    st = ngx_http_spectra_jobs_stmt(r, job, &jc->q);
+    if (st == NULL) {
+        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /*
+     * The page's limits, not the job's answer's (st->row_limit stays);
+     * no page reads past the rows the statement kept.
+     */
+    page->kept = jc->q.kept_rows;
+
+    jc->q.row_limit = (page->at.offset < page->kept)
+                      ? ngx_min(page->rows, page->kept - page->at.offset)
+                      : 0;
+    jc->q.byte_limit = page->bytes;
+
+    st->data = jc;
+
+    if (job->status == SPECTRA_JOB_COMPLETED) {
+        st->want_rows = 1;
+        st->started = ngx_http_spectra_job_now();
+        st->next_token.data = page->at.token.data;
+        st->next_token.len = page->at.token.len;
+
+        ngx_http_spectra_stmt_fetch(st, ngx_http_spectra_jobs_page_answer);
+        return;
+    }
+
+    /* active, as far as the store knows: ask, then fetch the page */
+
+    st->want_rows = 0;
+
+    ngx_http_spectra_stmt_follow(st, ngx_http_spectra_jobs_page_followed);
+}
+
+
+static void
+ngx_http_spectra_jobs_page_followed(ngx_http_spectra_stmt_t *st)
+{
+    ngx_http_spectra_jobs_ctx_t  *jc;
+
+    jc = st->data;
+
+    if (st->end == NGX_HTTP_SPECTRA_END_COMPLETED && st->has_result) {
+        st->want_rows = 1;
+        st->next_token.data = jc->page->at.token.data;
+        st->next_token.len = jc->page->at.token.len;
+
+        ngx_http_spectra_stmt_fetch(st, ngx_http_spectra_jobs_page_answer);
+        return;
+    }
+
+    ngx_http_spectra_jobs_page_answer(st);
+}
+
+
+static void
+ngx_http_spectra_jobs_page_answer(ngx_http_spectra_stmt_t *st)
+{
+    ngx_http_spectra_jobs_ctx_t  *jc;
+
+    jc = st->data;
+
+    ngx_http_spectra_jobs_end(st, &jc->q, jc->page);
+}
+
+
 /* DELETE /v1/jobs/{id} */
 
 ngx_int_t
@@ -590,7 +772,7 @@ ngx_http_spectra_jobs_cancel(ngx_http_request_t *r,
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
                                         NGX_HTTP_SPECTRA_JOB_CANCEL,
-                                        SPECTRA_JOB_TYPE_NONE);
+                                        SPECTRA_JOB_TYPE_NONE, NULL);
 }
 
 
@@ -600,7 +782,8 @@ ngx_http_spectra_jobs_cancel_type(ngx_http_request_t *r,
     spectra_job_type_e type)
 {
     return ngx_http_spectra_jobs_lookup(r, tenant, id,
-                                        NGX_HTTP_SPECTRA_JOB_CANCEL, type);
+                                        NGX_HTTP_SPECTRA_JOB_CANCEL, type,
+                                        NULL);
 }
 
 

@@ -8,6 +8,7 @@
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_curl.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_queue.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_session.h"
@@ -218,6 +219,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_loc_conf_t, row_limit),
       NULL },
 
+    { ngx_string("spectra_results_row_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, results_row_limit),
+      NULL },
+
     { ngx_string("spectra_numeric_as_number"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -398,6 +406,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_spectra_main_conf_t, jobs_path),
+      NULL },
+
+    { ngx_string("spectra_results_cursor_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_cursor_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -596,6 +611,10 @@ ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(smcf->supervisor_interval, 250);
     ngx_conf_init_uint_value(smcf->supervisor_batch, 32);
 
+    if (ngx_http_spectra_cursor_key_init(cf, smcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (smcf->supervisor_interval == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_supervisor_interval must be above 0");
@@ -652,6 +671,7 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
     slcf->max_queued = NGX_CONF_UNSET_UINT;
     slcf->queue_timeout = NGX_CONF_UNSET_MSEC;
     slcf->row_limit = NGX_CONF_UNSET_UINT;
+    slcf->results_row_limit = NGX_CONF_UNSET_UINT;
     slcf->byte_limit = NGX_CONF_UNSET_SIZE;
     slcf->numeric_as_number = NGX_CONF_UNSET;
     slcf->sql_max_length = NGX_CONF_UNSET_SIZE;
@@ -691,6 +711,8 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_queued, prev->max_queued, 0);
     ngx_conf_merge_msec_value(conf->queue_timeout, prev->queue_timeout, 5000);
     ngx_conf_merge_uint_value(conf->row_limit, prev->row_limit, 10000);
+    ngx_conf_merge_uint_value(conf->results_row_limit,
+                              prev->results_row_limit, 100000);
     ngx_conf_merge_size_value(conf->byte_limit, prev->byte_limit,
                               25 * 1024 * 1024);
     ngx_conf_merge_bufs_value(conf->output_bufs, prev->output_bufs,
@@ -735,6 +757,15 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->row_limit == 0 || conf->row_limit > 1000000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_row_limit must be 1 to 1000000");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->results_row_limit == 0
+        || conf->results_row_limit > 100000000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_results_row_limit must be 1 to "
+                           "100000000");
         return NGX_CONF_ERROR;
     }
 

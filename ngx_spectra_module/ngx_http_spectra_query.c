@@ -226,6 +226,12 @@ ngx_http_spectra_query_read(ngx_http_request_t *r,
         return NGX_HTTP_BAD_REQUEST;
     }
 
+    /*
+     * the statement keeps more rows than the answer shows: the pages of
+     * /v1/jobs/{id}/results read them
+     */
+    qc->q.kept_rows = ngx_max(qc->q.row_limit, slcf->results_row_limit);
+
     /* the same key with another body is a conflict, not a replay */
     spectra_sigv4_sha256_hex(body.data, body.len, qc->hash);
 
@@ -529,8 +535,11 @@ ngx_http_spectra_query_run(ngx_http_spectra_query_ctx_t *qc)
     qc->stmt = st;
     ngx_memcpy(ctx->job_id, qc->job.id, SPECTRA_JOB_ID_LEN + 1);
 
-    /* LIMIT limit + 1: one row more tells that there were more */
-    len = spectra_sql_wrap_limit_len(&qc->info, qc->q.row_limit);
+    /*
+     * LIMIT kept + 1: one row more tells that there were more, and the
+     * result keeps what the pages of /v1/jobs/{id}/results may read
+     */
+    len = spectra_sql_wrap_limit_len(&qc->info, qc->q.kept_rows);
 
     sql = ngx_pnalloc(r->pool, len);
     if (len == 0 || sql == NULL) {
@@ -540,7 +549,7 @@ ngx_http_spectra_query_run(ngx_http_spectra_query_ctx_t *qc)
 
     st->sql.data = sql;
     st->sql.len = spectra_sql_wrap_limit(sql, qc->q.sql.data, &qc->info,
-                                         qc->q.row_limit)
+                                         qc->q.kept_rows)
                   - sql;
 
     st->job = qc->job;

@@ -11,6 +11,7 @@
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_dataapi.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_statement.h"
 
@@ -31,6 +32,10 @@ struct ngx_http_spectra_rows_s {
     spectra_result_t                res;
     spectra_result_out_t            sink;
     uint64_t                        byte_limit;
+    size_t                          meta;      /* what is not rows */
+
+    /* a page of /v1/jobs/{id}/results; NULL: the query's own answer */
+    ngx_http_spectra_page_t        *page;
 
     /* buffers: being filled, to send, sent but not yet written, free */
     ngx_buf_t                      *buf;
@@ -77,6 +82,9 @@ static void ngx_http_spectra_rows_next_check(void);
 #endif
 
 
+static void ngx_http_spectra_rows_begin(ngx_http_request_t *r,
+    ngx_http_spectra_stmt_t *st, spectra_query_t *q,
+    ngx_http_spectra_page_t *page);
 static void ngx_http_spectra_rows_cleanup(void *data);
 static int ngx_http_spectra_rows_grow(spectra_result_out_t *out,
     size_t need);
@@ -98,6 +106,9 @@ static void ngx_http_spectra_rows_wait(ngx_http_spectra_rows_t *rows);
 static void ngx_http_spectra_rows_write_handler(ngx_http_request_t *r);
 static void ngx_http_spectra_rows_resume_handler(ngx_event_t *ev);
 static void ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows);
+static u_char *ngx_http_spectra_rows_message(ngx_http_spectra_rows_t *rows,
+    u_char *p);
+static void ngx_http_spectra_rows_page_tail(ngx_http_spectra_rows_t *rows);
 static void ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows,
     ngx_uint_t status, const char *code, const char *message);
 
@@ -105,6 +116,24 @@ static void ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows,
 void
 ngx_http_spectra_rows_start(ngx_http_request_t *r,
     ngx_http_spectra_stmt_t *st, spectra_query_t *q)
+{
+    ngx_http_spectra_rows_begin(r, st, q, NULL);
+}
+
+
+void
+ngx_http_spectra_rows_start_page(ngx_http_request_t *r,
+    ngx_http_spectra_stmt_t *st, spectra_query_t *q,
+    ngx_http_spectra_page_t *page)
+{
+    ngx_http_spectra_rows_begin(r, st, q, page);
+}
+
+
+static void
+ngx_http_spectra_rows_begin(ngx_http_request_t *r,
+    ngx_http_spectra_stmt_t *st, spectra_query_t *q,
+    ngx_http_spectra_page_t *page)
 {
     unsigned                      flags;
     spectra_pool_t                pool;
@@ -132,6 +161,7 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
     rows->request = r;
     rows->stmt = st;
     rows->byte_limit = q->byte_limit;
+    rows->page = page;
     rows->last_out = &rows->out;
 
     rows->resume.handler = ngx_http_spectra_rows_resume_handler;
@@ -154,6 +184,12 @@ ngx_http_spectra_rows_start(ngx_http_request_t *r,
     pool = ngx_http_spectra_pool(rows->res_pool);
 
     spectra_result_init(&rows->res, q->format, q->row_limit, flags, &pool);
+
+    if (page != NULL) {
+        /* the page starts where its cursor says: inside a Data API page */
+        rows->res.skip = page->at.skip;
+        rows->res.seen = page->at.offset - page->at.skip;
+    }
 
     rows->sink.grow = ngx_http_spectra_rows_grow;
     rows->sink.data = rows;
@@ -584,6 +620,7 @@ ngx_http_spectra_rows_opened(ngx_http_spectra_rows_t *rows)
                     + ngx_strlen(rows->res.columns[i].type) + 8;
         }
 
+        rows->meta = meta;
         rows->res.max_bytes = (rows->byte_limit > meta)
                               ? rows->byte_limit - meta : 1;
 
@@ -594,6 +631,36 @@ ngx_http_spectra_rows_opened(ngx_http_spectra_rows_t *rows)
                                         "INTERNAL_ERROR", "out of memory");
             return;
         }
+    }
+
+    if (rows->page != NULL) {
+        /*
+         * The next cursor names this Data API page or the next one: the
+         * rows may take what the page's bytes leave beside the metadata
+         * and the longer of the two cursors.  Rows written before were
+         * bounded with the cursors of their own page, the token of this
+         * one among them, so the whole page stays within its bytes.
+         */
+
+        if (ngx_http_spectra_page_opened(rows->page, &st->next_token, pg)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, rows->request->connection->log, 0,
+                          "spectra: the data API sent a NextToken of %uz "
+                          "bytes for job %s, more than a cursor carries",
+                          pg->next_token.len, st->job.id);
+
+            ngx_http_spectra_rows_abort(rows, NGX_HTTP_BAD_GATEWAY,
+                                        "UPSTREAM_ERROR",
+                                        "the data API sent a NextToken too "
+                                        "long for a cursor");
+            return;
+        }
+
+        meta = rows->meta + ngx_http_spectra_page_cursor_room(rows->page);
+
+        rows->res.max_bytes = (rows->byte_limit > meta)
+                              ? rows->byte_limit - meta : 1;
     }
 
     /* NextToken lives in the pool, not in the page that goes soon */
@@ -939,6 +1006,7 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
     u_char                   *p;
     int64_t                   ms;
     ngx_int_t                 rc;
+    ngx_str_t                 cursor;
     u_char                    tail[512];
     ngx_http_request_t       *r;
     ngx_http_spectra_stmt_t  *st;
@@ -946,12 +1014,32 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
     r = rows->request;
     st = rows->stmt;
 
+    ngx_str_null(&cursor);
+
+    if (rows->page != NULL) {
+        if (rows->res.rows == 0 && rows->res.by_bytes) {
+            /* a page of no rows would lead nowhere: its next is itself */
+            ngx_http_spectra_rows_page_tail(rows);
+            return;
+        }
+
+        if (ngx_http_spectra_page_next(r, rows->page, &rows->res, &st->job,
+                                       &cursor)
+            != NGX_OK)
+        {
+            ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "INTERNAL_ERROR",
+                                        "the cursor could not be made");
+            return;
+        }
+    }
+
     rows->tail = 1;
 
     if (ngx_http_spectra_rows_copy(rows, (u_char *) "],\"metadata\":"
                                    "{\"columns\":",
                                    sizeof("],\"metadata\":{\"columns\":") - 1,
-                                   NGX_HTTP_SPECTRA_ROWS_TAIL)
+                                   NGX_HTTP_SPECTRA_ROWS_TAIL + cursor.len)
         != NGX_OK)
     {
         ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -984,34 +1072,59 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
         ms = 0;
     }
 
+    /*
+     * a page is not truncated: its next_cursor leads to the rest, but
+     * for rows past those the statement kept
+     */
+
     p = ngx_sprintf(tail, ",\"row_count\":%uL,\"truncated\":%s,"
                           "\"execution_time_ms\":%L,\"message\":",
                     rows->res.rows,
-                    rows->res.truncated ? "true" : "false", ms);
+                    (rows->page == NULL ? rows->res.truncated
+                                        : rows->page->capped)
+                    ? "true" : "false", ms);
 
-    if (rows->res.truncated && rows->res.by_bytes) {
-        p = ngx_sprintf(p, "\"the answer reached its byte limit (%uL "
-                           "bytes); the first %uL rows are returned: use "
-                           "POST /v1/bulk to export all of them\"}}\n",
-                        rows->byte_limit, rows->res.rows);
+    if (rows->page != NULL) {
+        if (rows->page->capped) {
+            p = ngx_sprintf(p, "\"the result has more than the %uL rows "
+                               "kept for pages (spectra_results_row_limit): "
+                               "export all of them with POST /v1/bulk\"",
+                            rows->page->kept);
 
-    } else if (rows->res.truncated) {
-        p = ngx_sprintf(p, "\"the result has more than %uL rows; the first "
-                           "%uL are returned: use POST /v1/bulk to export "
-                           "all of them\"}}\n",
-                        rows->res.rows, rows->res.rows);
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+
+        p = ngx_cpymem(p, "},\"next_cursor\":",
+                       sizeof("},\"next_cursor\":") - 1);
+
+        if (cursor.len) {
+            *p++ = '"';
+
+        } else {
+            p = ngx_cpymem(p, "null}\n", sizeof("null}\n") - 1);
+        }
 
     } else {
-        p = ngx_cpymem(p, "null}}\n", sizeof("null}}\n") - 1);
+        p = ngx_http_spectra_rows_message(rows, p);
     }
 
-    if (ngx_http_spectra_rows_copy(rows, tail, p - tail, 0) != NGX_OK) {
+    if (ngx_http_spectra_rows_copy(rows, tail, p - tail, 0) != NGX_OK
+        || (cursor.len
+            && (ngx_http_spectra_rows_copy(rows, cursor.data, cursor.len, 0)
+                != NGX_OK
+                || ngx_http_spectra_rows_copy(rows, (u_char *) "\"}\n", 3, 0)
+                   != NGX_OK)))
+    {
         ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "INTERNAL_ERROR", "out of memory");
         return;
     }
 
-    ngx_http_spectra_stmt_rows_done(st, rows->res.rows);
+    /* a page's rows are not the job's answer: its row count stays */
+    if (rows->page == NULL) {
+        ngx_http_spectra_stmt_rows_done(st, rows->res.rows);
+    }
 
     rc = ngx_http_spectra_rows_flush(rows, 1);
 
@@ -1021,6 +1134,79 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
     }
 
     ngx_http_spectra_finish(r, rc == NGX_ERROR ? NGX_ERROR : NGX_OK);
+}
+
+
+/*
+ * The message of an answer cut at its limits names both ways to the
+ * rest: the pages of /v1/jobs/{id}/results and the bulk API.
+ */
+
+static u_char *
+ngx_http_spectra_rows_message(ngx_http_spectra_rows_t *rows, u_char *p)
+{
+    if (rows->res.truncated && rows->res.by_bytes) {
+        return ngx_sprintf(p, "\"the answer reached its byte limit (%uL "
+                              "bytes); the first %uL rows are returned: "
+                              "page through all of them with GET "
+                              "/v1/jobs/%s/results?page_size=N, or export "
+                              "them with POST /v1/bulk\"}}\n",
+                           rows->byte_limit, rows->res.rows,
+                           rows->stmt->job.id);
+    }
+
+    if (rows->res.truncated) {
+        return ngx_sprintf(p, "\"the result has more than %uL rows; the "
+                              "first %uL are returned: page through all of "
+                              "them with GET /v1/jobs/%s/results?"
+                              "page_size=N, or export them with POST "
+                              "/v1/bulk\"}}\n",
+                           rows->res.rows, rows->res.rows,
+                           rows->stmt->job.id);
+    }
+
+    return ngx_cpymem(p, "null}}\n", sizeof("null}}\n") - 1);
+}
+
+
+/*
+ * The first row of the page does not fit in its bytes: an error, before
+ * anything went out (the page's first row is in its first Data API page,
+ * which is checked whole before a byte of the answer is sent).
+ */
+
+static void
+ngx_http_spectra_rows_page_tail(ngx_http_spectra_rows_t *rows)
+{
+    u_char                       *msg, *p;
+    ngx_http_request_t           *r;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    r = rows->request;
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    msg = ngx_pnalloc(r->pool, 160);
+    if (msg == NULL) {
+        ngx_http_spectra_rows_abort(rows, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "out of memory");
+        return;
+    }
+
+    if (rows->byte_limit < slcf->byte_limit) {
+        p = ngx_sprintf(msg, "the next row does not fit in page_bytes "
+                             "(%uL): ask for more, up to %uz",
+                        rows->byte_limit, slcf->byte_limit);
+
+    } else {
+        p = ngx_sprintf(msg, "the next row does not fit in a page of %uL "
+                             "bytes: export the result with POST /v1/bulk",
+                        rows->byte_limit);
+    }
+
+    *p = '\0';
+
+    ngx_http_spectra_rows_abort(rows, NGX_HTTP_BAD_REQUEST, "INVALID_REQUEST",
+                                (const char *) msg);
 }
 
 

@@ -14,6 +14,7 @@
 
 
 #include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_pages.h"
 
 
 /*
@@ -23,6 +24,15 @@
  */
 void ngx_http_spectra_rows_start(ngx_http_request_t *r,
     ngx_http_spectra_stmt_t *st, spectra_query_t *q);
+
+/*
+ * The same for a page of GET /v1/jobs/{id}/results: its rows start where
+ * page->at says, within page->rows and page->bytes (q's limits), and the
+ * answer ends with the next page's cursor instead of a truncation.
+ */
+void ngx_http_spectra_rows_start_page(ngx_http_request_t *r,
+    ngx_http_spectra_stmt_t *st, spectra_query_t *q,
+    ngx_http_spectra_page_t *page);
 
 /*
  * While a page of r is checked in a thread the request must stay:

@@ -877,9 +877,14 @@ static void
 ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st)
 {
     if (st->status != NGX_HTTP_OK) {
-        ngx_http_spectra_stmt_classify(st, 0, st->speculative
-                                              ? SPECTRA_DATAAPI_E_NOT_FOUND
-                                              : SPECTRA_DATAAPI_E_NONE);
+        /*
+         * not found: no rows yet (speculative), or the rows of a finished
+         * job past the Data API's retention: no fault of anyone's
+         */
+        ngx_http_spectra_stmt_classify(st, 0,
+                                       (st->speculative || st->completed)
+                                       ? SPECTRA_DATAAPI_E_NOT_FOUND
+                                       : SPECTRA_DATAAPI_E_NONE);
         ngx_http_spectra_dataapi_free_answer(st);
 
         if (st->speculative) {

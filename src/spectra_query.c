@@ -620,10 +620,18 @@ spectra_query_options(u_char *dst, const spectra_query_t *q)
 
     n = snprintf((char *) dst, SPECTRA_QUERY_OPTIONS_LEN,
                  "{\"row_limit\":%llu,\"byte_limit\":%llu,"
-                 "\"format\":\"%s\"}",
+                 "\"format\":\"%s\"",
                  (unsigned long long) q->row_limit,
                  (unsigned long long) q->byte_limit,
                  q->format == SPECTRA_RESULT_ARRAYS ? "arrays" : "objects");
+
+    if (q->kept_rows > q->row_limit) {
+        n += snprintf((char *) dst + n, SPECTRA_QUERY_OPTIONS_LEN - n,
+                      ",\"kept_rows\":%llu",
+                      (unsigned long long) q->kept_rows);
+    }
+
+    dst[n++] = '}';
 
     return dst + n;
 }
@@ -673,6 +681,7 @@ spectra_query_options_read(const u_char *p, size_t len,
     q->row_limit = limits->rows;
     q->byte_limit = limits->bytes;
     q->format = SPECTRA_RESULT_OBJECTS;
+    q->kept_rows = q->row_limit;
 
     if (p == NULL) {
         return;
@@ -687,6 +696,10 @@ spectra_query_options_read(const u_char *p, size_t len,
     if (n > 0 && n <= limits->bytes) {
         q->byte_limit = n;
     }
+
+    /* the statement's own LIMIT: what it was, whatever today's limits */
+    n = spectra_query_option(p, len, "kept_rows");
+    q->kept_rows = (n > q->row_limit) ? n : q->row_limit;
 
     alen = strlen(arrays);
 

@@ -57,6 +57,13 @@ typedef struct {
     uint64_t                  row_limit;
     uint64_t                  byte_limit;
     spectra_result_format_e   format;
+
+    /*
+     * The rows of the result the statement keeps for the pages of
+     * /v1/jobs/{id}/results (its LIMIT is kept_rows + 1); not a field of
+     * the body: the glue sets it, at least row_limit.  0: row_limit.
+     */
+    uint64_t                  kept_rows;
     unsigned                  cancel_on_wait_timeout:1;
 } spectra_query_t;
 
@@ -85,15 +92,17 @@ int spectra_query_params_json(const spectra_query_t *q,
 
 /*
  * The options a job keeps so that /v1/jobs/{id}/results answers as the
- * query did: {"row_limit":N,"byte_limit":N,"format":"objects"}.
+ * query did: {"row_limit":N,"byte_limit":N,"format":"objects"}, and
+ * "kept_rows":N when the statement keeps more rows than row_limit.
  */
-#define SPECTRA_QUERY_OPTIONS_LEN  96
+#define SPECTRA_QUERY_OPTIONS_LEN  128
 
 u_char *spectra_query_options(u_char *dst, const spectra_query_t *q);
 
 /*
- * Reads those options back into q (row_limit, byte_limit, format); values
- * missing or above the limits take the limits' defaults.
+ * Reads those options back into q (row_limit, byte_limit, format,
+ * kept_rows); values missing or above the limits take the limits'
+ * defaults, a missing kept_rows (or one below row_limit) is row_limit.
  */
 void spectra_query_options_read(const u_char *p, size_t len,
     const spectra_query_limits_t *limits, spectra_query_t *q);

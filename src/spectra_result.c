@@ -29,7 +29,9 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     spectra_result_page_t *page, spectra_err_t *err)
 {
     int                    rc, more;
-    size_t                 i, emit, size, keys;
+    size_t                 i, emit, size, keys, skip;
+    uint64_t               before;
+    const u_char          *start;
     spectra_doc_t          doc;
     spectra_scan_t         s, rows;
     spectra_raw_column_t  *raw;
@@ -44,8 +46,13 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     s.end = p + len;
     s.err = err;
 
+    /* rows the caller has served already: passed over, once */
+    skip = (size_t) res->skip;
+
     doc.res = res;
-    doc.cap = (res->rows < res->max_rows) ? res->max_rows - res->rows : 0;
+    doc.skip = skip;
+    doc.cap = skip + ((res->rows < res->max_rows)
+                      ? res->max_rows - res->rows : 0);
 
     if (spectra_result_doc(&s, &doc) != SPECTRA_RESULT_OK) {
         return SPECTRA_RESULT_ERROR;
@@ -104,13 +111,20 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
         return rc;
     }
 
+    if (skip > doc.nrecords) {
+        return spectra_err_set(err, SPECTRA_RESULT_ERROR,
+                               (size_t) (doc.records - p),
+                               "the page has %zu rows, fewer than the %zu "
+                               "served from it already", doc.nrecords, skip);
+    }
+
     /* check every row that will be written and bound its size */
 
     emit = 0;
 
     if (res->rows < res->max_rows && !res->truncated) {
-        emit = (res->max_rows - res->rows < doc.nrecords)
-               ? (size_t) (res->max_rows - res->rows) : doc.nrecords;
+        emit = (res->max_rows - res->rows < doc.nrecords - skip)
+               ? (size_t) (res->max_rows - res->rows) : doc.nrecords - skip;
     }
 
     keys = 0;
@@ -124,7 +138,15 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     rows = s;
     rows.p = doc.records + 1;
 
-    for (i = 0; i < emit; i++) {
+    /* the whole page is valid JSON by now: passing over cannot fail */
+    for (i = 0; i < skip; i++) {
+        (void) spectra_scan_value(&rows, 1);
+        (void) spectra_scan_next(&rows, ']', &more);
+    }
+
+    start = rows.p;
+
+    for (i = skip; i < skip + emit; i++) {
         if (!doc.checked) {
             size = 0;
 
@@ -145,18 +167,24 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
         res->pending += res->sizes[i];
     }
 
+    /* the rows of the result before this page's first, and after it */
+    before = res->seen;
+
     res->seen += doc.nrecords;
     res->total_rows = pg.total_rows;
+    res->skip = 0;
 
     res->page = p;
     res->page_end = p + len;
-    res->cur = doc.records + 1;
-    res->emit = emit;
-    res->more_records = (doc.nrecords > emit);
-    res->page_truncates = (doc.nrecords > emit)
+    res->cur = start;
+    res->emit = skip + emit;
+    res->emitted = skip;
+    res->more_records = (doc.nrecords > skip + emit);
+    res->page_truncates = res->more_records
                           || (res->rows + emit == res->max_rows
                               && pg.total_rows >= 0
-                              && (uint64_t) pg.total_rows > res->max_rows);
+                              && (uint64_t) pg.total_rows
+                                 > before + skip + emit);
 
     if (res->page_truncates
         || (pg.total_rows >= 0 && res->seen >= (uint64_t) pg.total_rows))

@@ -88,6 +88,15 @@ typedef struct {
 
     uint64_t                  max_bytes;  /* of rows written, 0: no bound */
 
+    /*
+     * Rows at the start of the next page opened that are passed over,
+     * neither written nor counted in rows: an answer that starts inside a
+     * Data API page (a page of GET /v1/jobs/{id}/results).  page_open()
+     * consumes it.  With it, set seen to the rows of the result before
+     * that page, so that TotalNumRows still ends the paging.
+     */
+    uint64_t                  skip;
+
     /* state: read it, don't write it */
     spectra_result_column_t  *columns;
     size_t                    ncolumns;
@@ -104,7 +113,9 @@ typedef struct {
     const u_char             *page_end;
     const u_char             *cur;        /* the next row to write */
     size_t                    emit;       /* rows of it to write */
-    size_t                    emitted;
+    size_t                    emitted;    /* Records[emitted] is the next
+                                             row to write (skipped rows
+                                             counted) */
     size_t                   *sizes;      /* a bound for each of them */
     size_t                    nsizes;
     size_t                    pending;    /* the bounds of the unwritten */
@@ -130,10 +141,11 @@ void spectra_result_init(spectra_result_t *res,
 /*
  * Reads one GetStatementResult response: checks every row it will write
  * (so that a malformed page is refused before a byte of it goes out) and
- * bounds each row's size.  The first page must carry ColumnMetadata
- * (at most SPECTRA_RESULT_MAX_COLUMNS columns); later pages may repeat
- * it, with the same column count.  p must stay valid until the page is
- * written.  page may be NULL.
+ * bounds each row's size; the first res->skip rows are passed over (a
+ * page with fewer rows than that is malformed).  The first page must
+ * carry ColumnMetadata (at most SPECTRA_RESULT_MAX_COLUMNS columns); later
+ * pages may repeat it, with the same column count.  p must stay valid
+ * until the page is written.  page may be NULL.
  */
 int spectra_result_page_open(spectra_result_t *res, const u_char *p,
     size_t len, spectra_result_page_t *page, spectra_err_t *err);

@@ -60,7 +60,9 @@ typedef struct {
 
     /* rows checked and sized in the first pass, when it could */
     spectra_result_t         *res;        /* NULL: no rows to check */
-    uint64_t                  cap;        /* rows that will be written */
+    uint64_t                  skip;       /* rows passed over, unchecked */
+    uint64_t                  cap;        /* the rows before this index
+                                             will be written */
     size_t                    size;       /* their size, keys not counted */
     unsigned                  checked:1;
 } spectra_doc_t;
@@ -178,12 +180,12 @@ int spectra_result_row(spectra_result_t *res, size_t ncols,
 int spectra_result_size_put(spectra_result_t *res, size_t i, size_t size);
 
 /*
- * The Records array in the first pass: its first cap rows checked and
- * sized as rows of ncols fields, the others only scanned.  Says nothing
- * on failure; the caller scans again.
+ * The Records array in the first pass: its rows from skip to cap checked
+ * and sized as rows of ncols fields, the others only scanned.  Says
+ * nothing on failure; the caller scans again.
  */
 int spectra_result_rows(spectra_scan_t *s, spectra_result_t *res,
-    size_t ncols, uint64_t cap, size_t *n, size_t *size);
+    size_t ncols, uint64_t skip, uint64_t cap, size_t *n, size_t *size);
 
 
 /* Numbers (spectra_result_number.c) */

@@ -15,11 +15,12 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
     int                more, integer;
     char               key[32];
     size_t             len, pos, ncols;
-    uint64_t           cap;
+    uint64_t           cap, skip;
     const u_char      *tok;
     spectra_result_t  *res;
 
     res = doc->res;
+    skip = doc->skip;
     cap = doc->cap;
 
     memset(doc, 0, sizeof(spectra_doc_t));
@@ -111,7 +112,7 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
                 }
 
                 if (ncols != (size_t) -1
-                    && spectra_result_rows(s, res, ncols, cap,
+                    && spectra_result_rows(s, res, ncols, skip, cap,
                                            &doc->nrecords, &doc->size)
                        == SPECTRA_RESULT_OK)
                 {
@@ -228,6 +229,7 @@ spectra_result_page_info(const u_char *p, size_t len,
     s.err = err;
 
     doc.res = NULL;
+    doc.skip = 0;
     doc.cap = 0;
 
     if (spectra_result_doc(&s, &doc) != SPECTRA_RESULT_OK) {

@@ -643,7 +643,7 @@ spectra_result_size_put(spectra_result_t *res, size_t i, size_t size)
 
 int
 spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
-    uint64_t cap, size_t *n, size_t *size)
+    uint64_t skip, uint64_t cap, size_t *n, size_t *size)
 {
     int             more;
     size_t          before;
@@ -666,7 +666,7 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
     }
 
     for (more = 1; more; /* void */) {
-        if ((uint64_t) *n < cap) {
+        if ((uint64_t) *n >= skip && (uint64_t) *n < cap) {
             before = *size;
 
             if (spectra_result_row(res, ncols, &rs, *n, size, NULL)

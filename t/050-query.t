@@ -355,7 +355,7 @@ POST /v1/queries
 POST /v1/queries
 {"sql": "select n from generate_series(1, 6) as n", "row_limit": 5}
 --- response_body_like chomp
-"data":\[\{"n":1\},\{"n":2\},\{"n":3\},\{"n":4\},\{"n":5\}\],.*"row_count":5,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 5 rows; the first 5 are returned: use POST /v1/bulk to export all of them"\}\}$
+"data":\[\{"n":1\},\{"n":2\},\{"n":3\},\{"n":4\},\{"n":5\}\],.*"row_count":5,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 5 rows; the first 5 are returned: page through all of them with GET /v1/jobs/job_\w{26}/results\?page_size=N, or export them with POST /v1/bulk"\}\}$
 
 
 

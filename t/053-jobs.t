@@ -551,7 +551,7 @@ SpectraQuery::submit($::K{acme},
 --- error_code eval
 [200, 200]
 --- response_body_like eval
-[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","status":"COMPLETED","data":\[\[1\],\[2\],\[3\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\}\],"row_count":3,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 3 rows; the first 3 are returned: use POST \/v1\/bulk to export all of them"\}\}\n\z/,
+[qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","status":"COMPLETED","data":\[\[1\],\[2\],\[3\]\],"metadata":\{"columns":\[\{"name":"n","type":"integer"\}\],"row_count":3,"truncated":true,"execution_time_ms":\d+,"message":"the result has more than 3 rows; the first 3 are returned: page through all of them with GET \/v1\/jobs\/(??{ $ENV{TEST_NGINX_JOB} })\/results\?page_size=N, or export them with POST \/v1\/bulk"\}\}\n\z/,
  qr/^\{"job_id":"(??{ $ENV{TEST_NGINX_JOB} })","type":"query","status":"COMPLETED",.*"row_count":3,/]
 
 

@@ -108,7 +108,7 @@ __DATA__
 --- request eval
 "POST /v1/queries\n" . SpectraQuery::json()->encode({sql => "select n, repeat('x', 100) as pad from generate_series(1, 1000) as n", byte_limit => 8192})
 --- response_body_like eval
-qr/^(?=.{1,8192}\z)\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"n":1,"pad":"x{100}"\},.*\],"metadata":\{.*"truncated":true,"execution_time_ms":\d+,"message":"the answer reached its byte limit \(8192 bytes\); the first \d+ rows are returned: use POST \/v1\/bulk to export all of them"\}\}\n\z/s
+qr/^(?=.{1,8192}\z)\{"job_id":"job_\w{26}","status":"COMPLETED","data":\[\{"n":1,"pad":"x{100}"\},.*\],"metadata":\{.*"truncated":true,"execution_time_ms":\d+,"message":"the answer reached its byte limit \(8192 bytes\); the first \d+ rows are returned: page through all of them with GET \/v1\/jobs\/job_\w{26}\/results\?page_size=N, or export them with POST \/v1\/bulk"\}\}\n\z/s
 
 
 

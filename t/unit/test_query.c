@@ -401,6 +401,54 @@ START_TEST(test_options)
     ck_assert_uint_eq(r.row_limit, 3);
     ck_assert_uint_eq(r.byte_limit, t_limits.bytes);
     ck_assert_int_eq(r.format, SPECTRA_RESULT_OBJECTS);
+
+    /* no kept_rows: the statement kept its row_limit */
+    ck_assert_uint_eq(r.kept_rows, 3);
+    t_free();
+}
+END_TEST
+
+
+START_TEST(test_options_kept_rows)
+{
+    u_char           buf[SPECTRA_QUERY_OPTIONS_LEN], *end;
+    spectra_query_t  r;
+
+    ck_assert_int_eq(t_parse("{\"sql\": \"s\", \"row_limit\": 7}"),
+                     SPECTRA_QUERY_OK);
+
+    /* the body cannot set it */
+    ck_assert_uint_eq(q.kept_rows, 0);
+
+    q.kept_rows = 7;
+    end = spectra_query_options(buf, &q);
+    *end = '\0';
+    ck_assert_str_eq((char *) buf, "{\"row_limit\":7,\"byte_limit\":"
+                                   "26214400,\"format\":\"objects\"}");
+
+    q.kept_rows = 18446744073709551615ULL;
+    q.row_limit = 18446744073709551614ULL;
+    q.byte_limit = 18446744073709551615ULL;
+    end = spectra_query_options(buf, &q);
+    ck_assert_uint_le(end - buf, SPECTRA_QUERY_OPTIONS_LEN);
+
+    q.row_limit = 7;
+    q.byte_limit = 4096;
+    q.kept_rows = 100000;
+    end = spectra_query_options(buf, &q);
+    *end = '\0';
+    ck_assert_str_eq((char *) buf, "{\"row_limit\":7,\"byte_limit\":4096,"
+                                   "\"format\":\"objects\","
+                                   "\"kept_rows\":100000}");
+
+    spectra_query_options_read(buf, end - buf, &t_limits, &r);
+    ck_assert_uint_eq(r.row_limit, 7);
+    ck_assert_uint_eq(r.kept_rows, 100000);
+
+    /* one below the row limit is the row limit */
+    spectra_query_options_read((u_char *) "{\"row_limit\":9,"
+                               "\"kept_rows\":4}", 28, &t_limits, &r);
+    ck_assert_uint_eq(r.kept_rows, 9);
     t_free();
 }
 END_TEST
@@ -426,6 +474,7 @@ query_suite(void)
     tcase_add_test(tc, test_params_check);
     tcase_add_test(tc, test_params_json);
     tcase_add_test(tc, test_options);
+    tcase_add_test(tc, test_options_kept_rows);
 
     suite_add_tcase(s, tc);
 

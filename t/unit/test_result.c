@@ -2096,6 +2096,193 @@ t_tcase(Suite *s, const char *name)
 }
 
 
+/* res.skip: an answer that starts inside a Data API page */
+
+START_TEST(test_skip_inside_page)
+{
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 4, 0, &tpool);
+    res.skip = 3;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 10, "t2", -1)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[4],[5],[6],[7]");
+    ck_assert_uint_eq(res.rows, 4);
+    ck_assert_uint_eq(res.emitted, 7);
+    ck_assert_uint_eq(pg.records, 10);
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_int_eq(pg.more, 0);
+    ck_assert_uint_eq(res.skip, 0);
+    t_valid_json();
+}
+END_TEST
+
+
+START_TEST(test_skip_then_next_page)
+{
+    /* the skip is for the first page only; commas go between pages */
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 4, 0, &tpool);
+    res.skip = 3;
+    res.seen = 0;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 5, "t2", 12)), SPECTRA_RESULT_OK);
+    ck_assert_int_eq(pg.more, 1);
+    ck_assert_int_eq(res.truncated, 0);
+    ck_assert_uint_eq(res.emitted, 5);
+
+    ck_assert_int_eq(t_page(t_int_page(6, 5, "t3", 12)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "{\"n\":4},{\"n\":5},{\"n\":6},{\"n\":7}");
+    ck_assert_uint_eq(res.emitted, 2);
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_int_eq(pg.more, 0);
+    t_valid_json();
+}
+END_TEST
+
+
+START_TEST(test_skip_whole_page)
+{
+    /* every row of the page served already: on to the next */
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
+    res.skip = 3;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 3, "t2", -1)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "");
+    ck_assert_int_eq(pg.more, 1);
+    ck_assert_int_eq(res.truncated, 0);
+
+    ck_assert_int_eq(t_page(t_int_page(4, 3, NULL, -1)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[4],[5]");
+    ck_assert_int_eq(res.truncated, 1);
+}
+END_TEST
+
+
+START_TEST(test_skip_past_page)
+{
+    /* a page shorter than the rows served from it: nothing written */
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
+    res.skip = 4;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 3, "t2", -1)),
+                     SPECTRA_RESULT_ERROR);
+    ck_assert_str_eq(err.message, "the page has 3 rows, fewer than the 4 "
+                                  "served from it already");
+    ck_assert_uint_eq(res.rows, 0);
+    ck_assert_str_eq(t_text(), "");
+}
+END_TEST
+
+
+START_TEST(test_skip_total_rows_ends)
+{
+    /*
+     * Rows 6..10 of a 10-row result (seen: the 5 rows before the page),
+     * 2 of them served: the last 3 end the result though a NextToken is
+     * left, and 2 of them leave one.
+     */
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 3, 0, &tpool);
+    res.skip = 2;
+    res.seen = 5;
+
+    ck_assert_int_eq(t_page(t_int_page(6, 5, "more", 10)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[8],[9],[10]");
+    ck_assert_int_eq(res.truncated, 0);
+    ck_assert_int_eq(pg.more, 0);
+    ck_assert_uint_eq(res.seen, 10);
+
+    t_teardown();
+    t_setup();
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
+    res.skip = 2;
+    res.seen = 5;
+
+    ck_assert_int_eq(t_page(t_int_page(6, 5, "more", 10)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[8],[9]");
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_uint_eq(res.emitted, 4);
+}
+END_TEST
+
+
+START_TEST(test_skip_total_at_page_end)
+{
+    /* the limit at the page's end, TotalNumRows says more: truncated */
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
+    res.skip = 3;
+    res.seen = 0;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 5, "t2", 9)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[4],[5]");
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_uint_eq(res.emitted, 5);
+    ck_assert_str_eq((char *) pg.next_token.data, "t2");
+}
+END_TEST
+
+
+START_TEST(test_skip_rows_not_checked)
+{
+    /* rows passed over are not checked, as rows past the limit */
+    const char  *page =
+        "{\"ColumnMetadata\":[{\"name\":\"a\",\"typeName\":\"int4\"}],"
+        "\"Records\":[[{\"bogus\":1}], [ {\"longValue\":0} , 7 ] ,"
+        "[{\"longValue\":3}]]}";
+
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 5, 0, &tpool);
+    res.skip = 2;
+
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "{\"a\":3}");
+    ck_assert_int_eq(res.truncated, 0);
+}
+END_TEST
+
+
+START_TEST(test_skip_columns_after_records)
+{
+    /* ColumnMetadata after Records: rows are checked in a second pass */
+    const char  *page =
+        "{\"Records\":[[{\"longValue\":1}],[{\"longValue\":2}],"
+        "[{\"longValue\":3}],[{\"bogus\":4}]],"
+        "\"ColumnMetadata\":[{\"name\":\"a\",\"typeName\":\"int4\"}]}";
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
+    res.skip = 1;
+
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[2],[3]");
+    ck_assert_int_eq(res.truncated, 1);
+    ck_assert_uint_eq(res.emitted, 3);
+
+    t_teardown();
+    t_setup();
+
+    /* and a bad row where the answer starts is still refused */
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 2, 0, &tpool);
+    res.skip = 3;
+
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
+    ck_assert_ptr_nonnull(strstr(err.message, "Records[3]"));
+    ck_assert_str_eq(t_text(), "");
+}
+END_TEST
+
+
+START_TEST(test_skip_byte_limit)
+{
+    /* the byte limit counts the rows written, not the ones passed over */
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 100, 0, &tpool);
+    res.skip = 5;
+    res.max_bytes = 8;
+
+    ck_assert_int_eq(t_page(t_int_page(1, 10, NULL, -1)), SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text(), "[6],[7]");
+    ck_assert_int_eq(res.by_bytes, 1);
+    ck_assert_uint_eq(res.emitted, 7);
+}
+END_TEST
+
+
 Suite *
 result_suite(void)
 {
@@ -2197,6 +2384,18 @@ result_suite(void)
     tcase_add_test(tc, test_byte_limit);
     tcase_add_test(tc, test_byte_limit_pages);
     tcase_add_test(tc, test_page_write_slices);
+
+    /* answers that start inside a page */
+    tc = t_tcase(s, "skip");
+    tcase_add_test(tc, test_skip_inside_page);
+    tcase_add_test(tc, test_skip_then_next_page);
+    tcase_add_test(tc, test_skip_whole_page);
+    tcase_add_test(tc, test_skip_past_page);
+    tcase_add_test(tc, test_skip_total_rows_ends);
+    tcase_add_test(tc, test_skip_total_at_page_end);
+    tcase_add_test(tc, test_skip_rows_not_checked);
+    tcase_add_test(tc, test_skip_columns_after_records);
+    tcase_add_test(tc, test_skip_byte_limit);
 
     return s;
 }
