@@ -17,10 +17,17 @@
 
 
 typedef struct {
+    ngx_flag_t                  used;      /* by a location */
+} ngx_http_spectra_store_main_conf_t;
+
+
+typedef struct {
     ngx_flag_t                  enable;
 } ngx_http_spectra_store_loc_conf_t;
 
 
+static ngx_int_t ngx_http_spectra_store_redact_handler(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_store_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_store_verify(ngx_http_request_t *r,
     ngx_http_spectra_loc_conf_t *slcf, spectra_sigv4_refusal_t *refusal);
@@ -32,6 +39,7 @@ static ngx_int_t ngx_http_spectra_store_redact(ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_store_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *s3_code, const char *message);
 
+static void *ngx_http_spectra_store_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_spectra_store_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_spectra_store_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -55,7 +63,8 @@ static ngx_http_module_t  ngx_http_spectra_store_module_ctx = {
     NULL,                                  /* preconfiguration */
     ngx_http_spectra_store_init,           /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_spectra_store_create_main_conf,
+                                           /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -95,6 +104,23 @@ static ngx_str_t  ngx_http_spectra_store_redacted[] = {
     (sizeof(ngx_http_spectra_store_redacted) / sizeof(ngx_str_t))
 
 
+/*
+ * Post-read phase, in every server once a location is a store: a request
+ * that carries a presigned URL's credentials is logged without them
+ * wherever it goes, even when its path leaves the store's location.
+ */
+
+static ngx_int_t
+ngx_http_spectra_store_redact_handler(ngx_http_request_t *r)
+{
+    if (ngx_http_spectra_store_redact(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
 static ngx_int_t
 ngx_http_spectra_store_handler(ngx_http_request_t *r)
 {
@@ -107,10 +133,6 @@ ngx_http_spectra_store_handler(ngx_http_request_t *r)
 
     if (!sslcf->enable || r != r->main) {
         return NGX_DECLINED;
-    }
-
-    if (ngx_http_spectra_store_redact(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /*
@@ -271,7 +293,10 @@ ngx_http_spectra_store_redact(ngx_http_request_t *r)
     end = r->request_line.data + r->request_line.len;
 
     start = ngx_strlchr(r->request_line.data, end, '?');
-    if (start == NULL) {
+    /* X-Amz-Signature or X-Amz-Security-Token, or no work to do */
+    if (start == NULL
+        || ngx_strlcasestrn(start, end, (u_char *) "x-amz-s", 6) == NULL)
+    {
         return NGX_OK;
     }
 
@@ -391,6 +416,13 @@ ngx_http_spectra_store_refuse(ngx_http_request_t *r, ngx_uint_t status,
 
 
 static void *
+ngx_http_spectra_store_create_main_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_spectra_store_main_conf_t));
+}
+
+
+static void *
 ngx_http_spectra_store_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_spectra_store_loc_conf_t  *conf;
@@ -419,13 +451,18 @@ ngx_http_spectra_store_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_spectra_store_loc_conf_t *prev = parent;
     ngx_http_spectra_store_loc_conf_t *conf = child;
 
-    ngx_http_spectra_loc_conf_t  *slcf;
+    ngx_http_spectra_loc_conf_t         *slcf;
+    ngx_http_spectra_store_main_conf_t  *ssmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
     if (!conf->enable) {
         return NGX_CONF_OK;
     }
+
+    ssmcf = ngx_http_conf_get_module_main_conf(cf,
+                                               ngx_http_spectra_store_module);
+    ssmcf->used = 1;
 
     slcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_spectra_module);
 
@@ -450,13 +487,29 @@ ngx_http_spectra_store_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
+/* Runs after every location is merged: ssmcf->used is known. */
+
 static ngx_int_t
 ngx_http_spectra_store_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt                 *h;
+    ngx_http_core_main_conf_t           *cmcf;
+    ngx_http_spectra_store_main_conf_t  *ssmcf;
+
+    ssmcf = ngx_http_conf_get_module_main_conf(cf,
+                                               ngx_http_spectra_store_module);
+    if (!ssmcf->used) {
+        return NGX_OK;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_spectra_store_redact_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {

@@ -492,9 +492,12 @@ object store refused
 
 
 
-=== TEST 15: dot segments, even encoded, take a request out of the store's location, never out of its root
+=== TEST 15: dot segments, even encoded, take a request out of the store's location, never out of its root, and its signature out of the logs
+--- log_level: info
 --- http_config eval: $::HttpConfig
 --- config
+    access_log logs/error.log;
+
     location / {
         return 404;
     }
@@ -517,6 +520,10 @@ object store refused
 [404, 404]
 --- response_body_like eval
 [(qr/^\{"error":\{"code":"NOT_FOUND","message":"not found","request_id":"[0-9a-f]{32}"\}\}\n\z/) x 2]
+--- error_log eval
+qr/^127\.0\.0\.1 - - \[.*\] "GET \/spectra-exports\/\S+secret\.txt\?\S+&X-Amz-Signature=REDACTED HTTP\/1\.1" 404 /
+--- no_error_log eval
+[qr/Signature=[0-9a-f]{64}/, "[error]"]
 
 
 
