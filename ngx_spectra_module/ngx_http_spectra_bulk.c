@@ -798,6 +798,7 @@ ngx_http_spectra_bulk_send(ngx_http_request_t *r, ngx_uint_t status,
         cred.service.len = 2;
 
         links.endpoint = &slcf->s3_endpoint;
+        links.path_style = slcf->s3_path_style ? 1 : 0;
         links.cred = &cred;
         links.now = ngx_time();
         links.expires = (unsigned) slcf->presign_expires;

@@ -860,17 +860,6 @@ ngx_http_spectra_merge_export(ngx_conf_t *cf,
     ngx_conf_merge_sec_value(conf->export_retention, prev->export_retention,
                              86400);
 
-    if (conf->export_bucket.len
-        && !spectra_s3_bucket_valid(conf->export_bucket.data,
-                                    conf->export_bucket.len))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "spectra_export_bucket \"%V\" is not a valid S3 "
-                           "bucket name (3 to 63 of a-z 0-9 . -)",
-                           &conf->export_bucket);
-        return NGX_CONF_ERROR;
-    }
-
     if (spectra_bulk_prefix_valid(conf->export_prefix.data,
                                   conf->export_prefix.len, &err)
         != SPECTRA_BULK_OK)
@@ -932,7 +921,18 @@ ngx_http_spectra_merge_export(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    conf->s3_endpoint.path_style = conf->s3_path_style ? 1 : 0;
+    if (conf->export_bucket.len
+        && spectra_s3_bucket_check(&conf->s3_endpoint,
+                                   conf->export_bucket.data,
+                                   conf->export_bucket.len,
+                                   conf->s3_path_style ? 1 : 0, &err)
+           != SPECTRA_S3_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_export_bucket \"%V\": %s",
+                           &conf->export_bucket, err.message);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

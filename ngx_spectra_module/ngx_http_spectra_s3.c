@@ -33,9 +33,11 @@ ngx_int_t
 ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
     ngx_str_t *key, ngx_http_spectra_s3_pt handler, void *data)
 {
-    u_char                        *p;
+    u_char                        *p, *q, *url, *end;
     size_t                         size, len;
-    ngx_str_t                      uri, args;
+    ngx_str_t                      uri, args, host;
+    spectra_err_t                  err;
+    spectra_s3_object_t            obj;
     ngx_table_elt_t               *h;
     ngx_http_request_t            *sr;
     ngx_http_spectra_ctx_t        *ctx;
@@ -58,43 +60,77 @@ ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
     cred.service.data = (u_char *) "s3";
     cred.service.len = 2;
 
-    size = spectra_s3_presign_url_size(&slcf->s3_endpoint,
-                                       ngx_http_spectra_str(bucket),
-                                       ngx_http_spectra_str(key), &cred);
+    obj.method.data = (u_char *) "GET";
+    obj.method.len = 3;
+    obj.bucket = *ngx_http_spectra_str(bucket);
+    obj.key = *ngx_http_spectra_str(key);
+    obj.path_style = slcf->s3_path_style ? 1 : 0;
+    obj.now = ngx_time();
+    obj.expires = NGX_HTTP_SPECTRA_S3_EXPIRES;
 
-    args.data = ngx_pnalloc(r->pool, size);
-    if (args.data == NULL) {
+    size = spectra_s3_presign_size(&slcf->s3_endpoint, &obj, &cred);
+
+    url = ngx_pnalloc(r->pool, size);
+    if (url == NULL) {
         return NGX_ERROR;
     }
 
-    if (spectra_s3_presign_query(&slcf->s3_endpoint,
-                                 ngx_http_spectra_str(bucket),
-                                 ngx_http_spectra_str(key), ngx_time(),
-                                 NGX_HTTP_SPECTRA_S3_EXPIRES, &cred,
-                                 args.data, size, &len)
+    if (spectra_s3_presign_url(&slcf->s3_endpoint, &obj, &cred, url, size,
+                               &len, &err)
         != SPECTRA_S3_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "spectra: cannot presign the object store request");
+                      "spectra: cannot presign the object store request: %s",
+                      err.message);
         return NGX_ERROR;
     }
 
-    args.len = len;
+    /*
+     * scheme://authority/path?query: the query goes as the subrequest's
+     * arguments and the authority as its Host, the one it was signed for
+     */
+    end = url + len;
 
-    /* the location, then the object's decoded path: nginx escapes it */
-    uri.len = slcf->s3_uri.len
-              + spectra_s3_path_len(&slcf->s3_endpoint,
-                                    ngx_http_spectra_str(bucket),
-                                    ngx_http_spectra_str(key));
+    host.data = ngx_strlchr(url, end, ':');
+    if (host.data == NULL || end - host.data < 3) {
+        return NGX_ERROR;
+    }
+
+    host.data += 3;
+
+    p = ngx_strlchr(host.data, end, '/');
+    q = ngx_strlchr(host.data, end, '?');
+
+    if (p == NULL || q == NULL || q < p) {
+        return NGX_ERROR;
+    }
+
+    host.len = p - host.data;
+    args.data = q + 1;
+    args.len = end - args.data;
+
+    /*
+     * the location, then the object's decoded path (the endpoint's base,
+     * the bucket in path style, the key): nginx escapes it
+     */
+    uri.len = slcf->s3_uri.len + slcf->s3_endpoint.base.len + 1
+              + (obj.path_style ? obj.bucket.len + 1 : 0) + obj.key.len;
     uri.data = ngx_pnalloc(r->pool, uri.len);
     if (uri.data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_cpymem(uri.data, slcf->s3_uri.data, slcf->s3_uri.len);
-    (void) spectra_s3_path(p, &slcf->s3_endpoint,
-                           ngx_http_spectra_str(bucket),
-                           ngx_http_spectra_str(key));
+    p = ngx_cpymem(p, slcf->s3_endpoint.base.data,
+                   slcf->s3_endpoint.base.len);
+    *p++ = '/';
+
+    if (obj.path_style) {
+        p = ngx_cpymem(p, obj.bucket.data, obj.bucket.len);
+        *p++ = '/';
+    }
+
+    (void) ngx_cpymem(p, obj.key.data, obj.key.len);
 
     call = ngx_pcalloc(r->pool, sizeof(ngx_http_spectra_s3_call_t));
     psr = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -139,15 +175,7 @@ ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
         return NGX_ERROR;
     }
 
-    h->value.data = ngx_pnalloc(r->pool, SPECTRA_S3_HOST_MAX
-                                         + SPECTRA_S3_BUCKET_MAX + 1);
-    if (h->value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->value.len = spectra_s3_host(&slcf->s3_endpoint,
-                                   ngx_http_spectra_str(bucket),
-                                   h->value.data);
+    h->value = host;
     ngx_str_set(&h->key, "Host");
     h->lowcase_key = (u_char *) "host";
     h->hash = ngx_hash_key(h->lowcase_key, 4);

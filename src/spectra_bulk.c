@@ -30,6 +30,9 @@ static size_t spectra_bulk_num(u_char *dst, int64_t n);
 static size_t spectra_bulk_result_put(u_char *dst,
     const spectra_bulk_result_t *res);
 static int64_t spectra_bulk_time_read(const char *s, size_t len);
+static void spectra_bulk_object(const spectra_bulk_links_t *links,
+    const spectra_str_t *bucket, const spectra_str_t *key, unsigned expires,
+    spectra_s3_object_t *obj);
 
 
 static const char  *spectra_bulk_formats[] = {
@@ -444,7 +447,8 @@ int
 spectra_bulk_target_split(const spectra_str_t *target, spectra_str_t *bucket,
     spectra_str_t *key_prefix)
 {
-    const u_char  *p, *slash;
+    const u_char   *p, *slash;
+    spectra_err_t   e;
 
     p = target->data;
 
@@ -459,7 +463,8 @@ spectra_bulk_target_split(const spectra_str_t *target, spectra_str_t *bucket,
     bucket->data = (u_char *) p + 5;
     bucket->len = (size_t) (slash - (p + 5));
 
-    if (!spectra_s3_bucket_valid(bucket->data, bucket->len)
+    if (spectra_s3_bucket_check(NULL, bucket->data, bucket->len, 1, &e)
+        != SPECTRA_S3_OK
         || (size_t) (slash + 1 - p) == target->len)
     {
         return SPECTRA_BULK_INVALID;
@@ -1011,12 +1016,30 @@ bad:
 }
 
 
+/* The presigned GET of one export file. */
+
+static void
+spectra_bulk_object(const spectra_bulk_links_t *links,
+    const spectra_str_t *bucket, const spectra_str_t *key, unsigned expires,
+    spectra_s3_object_t *obj)
+{
+    obj->method.data = (u_char *) "GET";
+    obj->method.len = 3;
+    obj->bucket = *bucket;
+    obj->key = *key;
+    obj->path_style = links->path_style;
+    obj->now = links->now;
+    obj->expires = expires;
+}
+
+
 size_t
 spectra_bulk_api_size(const spectra_bulk_result_t *res,
     const spectra_bulk_links_t *links)
 {
-    size_t         n, i;
-    spectra_str_t  bucket, prefix;
+    size_t               n, i;
+    spectra_str_t        bucket, prefix;
+    spectra_s3_object_t  obj;
 
     n = 256;
 
@@ -1027,9 +1050,10 @@ spectra_bulk_api_size(const spectra_bulk_result_t *res,
     }
 
     for (i = 0; i < res->nfiles; i++) {
-        n += 64 + 2 * spectra_s3_presign_url_size(links->endpoint, &bucket,
-                                                  &res->files[i].key,
-                                                  links->cred);
+        spectra_bulk_object(links, &bucket, &res->files[i].key,
+                            links->expires, &obj);
+        n += 64 + 2 * spectra_s3_presign_size(links->endpoint, &obj,
+                                              links->cred);
     }
 
     return n;
@@ -1040,11 +1064,13 @@ int
 spectra_bulk_api(const spectra_bulk_result_t *res,
     const spectra_bulk_links_t *links, u_char *dst, size_t size, size_t *len)
 {
-    size_t         n, i, ulen, usize;
-    int64_t        left;
-    u_char        *url;
-    spectra_str_t  bucket, prefix;
-    u_char         time[SPECTRA_JOB_TIME_LEN];
+    size_t               n, i, ulen, usize;
+    int64_t              left;
+    u_char              *url;
+    spectra_err_t        e;
+    spectra_str_t        bucket, prefix;
+    spectra_s3_object_t  obj;
+    u_char               time[SPECTRA_JOB_TIME_LEN];
 
     if (spectra_bulk_target_split(&res->target, &bucket, &prefix)
         != SPECTRA_BULK_OK || size < spectra_bulk_api_size(res, links))
@@ -1100,15 +1126,14 @@ spectra_bulk_api(const spectra_bulk_result_t *res,
 
         } else {
             /* the URL is written at the end of dst, then escaped in place */
-            usize = spectra_s3_presign_url_size(links->endpoint, &bucket,
-                                                &res->files[i].key,
-                                                links->cred);
+            spectra_bulk_object(links, &bucket, &res->files[i].key,
+                                (unsigned) left, &obj);
+            usize = spectra_s3_presign_size(links->endpoint, &obj,
+                                            links->cred);
             url = dst + size - usize;
 
-            if (spectra_s3_presign_url(links->endpoint, &bucket,
-                                       &res->files[i].key, links->now,
-                                       (unsigned) left, links->cred, url,
-                                       usize, &ulen)
+            if (spectra_s3_presign_url(links->endpoint, &obj, links->cred,
+                                       url, usize, &ulen, &e)
                 != SPECTRA_S3_OK
                 || n + 2 + spectra_json_escape_len(url, ulen) > size - usize)
             {

@@ -160,6 +160,7 @@ int spectra_bulk_result_read(const u_char *p, size_t len,
 /* How the API's download links are signed. */
 typedef struct {
     const spectra_s3_endpoint_t        *endpoint;
+    unsigned                            path_style;
     const spectra_sigv4_credentials_t  *cred;       /* service "s3" */
     time_t                              now;
     unsigned                            expires;    /* seconds */

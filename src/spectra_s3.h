@@ -1,18 +1,24 @@
 /*
- * Where an S3 object is, and its presigned GET URL, for any S3-compatible
- * endpoint (AWS S3, or the local object store nginx serves).
+ * S3 object URLs, nginx-free: the endpoint of any S3-compatible store
+ * (AWS, MinIO, Garage, the local store of nginx) and the presigned URL of
+ * one object in it.
  *
  * Guarantees:
- * - an endpoint is "http://" or "https://", a host (letters, digits, '-',
- *   '.', or an [IPv6] literal) and an optional port, nothing else (no
- *   path, query, user info); anything else is refused with a message;
- * - virtual-hosted style reaches bucket/key at "<bucket>.<host>/<key>",
- *   path style at "<host>/<bucket>/<key>"; the key is never normalised
- *   (no "." or ".." resolution): callers pass keys they built;
- * - a presigned URL is the URL of the object with its path URI-encoded
- *   once (S3's rule: '/' kept) and the query of spectra_sigv4_presign()
- *   for service "s3" with SignedHeaders=host, so S3 and the local store
- *   verify the same bytes botocore would sign.
+ * - an endpoint is "http://" or "https://", a host (name, IPv4 or
+ *   [IPv6]) with an optional port, and an optional base path of
+ *   unreserved characters and '/'; no user info, query or fragment;
+ * - URLs are byte for byte what botocore's generate_presigned_url() makes
+ *   for the same input (t/data/sigv4/presign-vectors.json): path style
+ *   <endpoint>/<bucket>/<key>, virtual-hosted style
+ *   <scheme>://<bucket>.<host>/<key>, the key URI-encoded with '/' and
+ *   '~' kept, the port written as configured but signed (Host) without a
+ *   default one;
+ * - bucket names follow S3's rules (3-63 of a-z 0-9 . -, a letter or
+ *   digit at both ends); virtual-hosted style refuses a bucket with dots
+ *   on https (no certificate matches) and an IP endpoint, where botocore
+ *   would silently fall back to path style;
+ * - keys are 1 to 1024 bytes, any bytes but NUL;
+ * - every output goes into memory the caller provides.
  */
 
 #ifndef SPECTRA_S3_H
@@ -23,66 +29,52 @@
 #include "spectra_core.h"
 #include "spectra_sigv4.h"
 
-
 #define SPECTRA_S3_OK           0
 #define SPECTRA_S3_ERROR       -1
 
-#define SPECTRA_S3_HOST_MAX     255
+#define SPECTRA_S3_KEY_MAX      1024
+#define SPECTRA_S3_ENDPOINT_MAX 512
 #define SPECTRA_S3_BUCKET_MAX   63
 
 
+/* Points into the string it was parsed from. */
 typedef struct {
-    unsigned                  https:1;
-    unsigned                  path_style:1;
-    spectra_str_t             host;         /* host[:port], into the URL */
+    spectra_str_t        scheme;      /* "http" or "https" */
+    spectra_str_t        authority;   /* host[:port] as written */
+    spectra_str_t        host;        /* signed: without a default port */
+    spectra_str_t        base;        /* "" or "/base", no trailing '/' */
+    unsigned             ip:1;        /* the host is an IP address */
 } spectra_s3_endpoint_t;
 
 
-/* Parses an endpoint URL; a trailing '/' is allowed. */
+typedef struct {
+    spectra_str_t        method;      /* GET, HEAD, PUT */
+    spectra_str_t        bucket;
+    spectra_str_t        key;         /* the object key, not encoded */
+    unsigned             path_style;
+    time_t               now;
+    unsigned             expires;     /* seconds, 1 .. 604800 */
+} spectra_s3_object_t;
+
+
+/* Parses an endpoint URL; on error err says why (for nginx -t). */
 int spectra_s3_endpoint_parse(const u_char *p, size_t len,
     spectra_s3_endpoint_t *ep, spectra_err_t *err);
 
-/*
- * S3's bucket naming rules: 3 to 63 characters of a-z 0-9 . -, starting
- * and ending with a letter or a digit, no "..", not an IPv4 address.
- */
-int spectra_s3_bucket_valid(const u_char *p, size_t len);
+/* Checks a bucket name (and whether it fits virtual-hosted style). */
+int spectra_s3_bucket_check(const spectra_s3_endpoint_t *ep,
+    const u_char *p, size_t len, unsigned path_style, spectra_err_t *err);
+
+/* An upper bound of the length of a presigned URL, NUL included. */
+size_t spectra_s3_presign_size(const spectra_s3_endpoint_t *ep,
+    const spectra_s3_object_t *obj, const spectra_sigv4_credentials_t *cred);
 
 /*
- * The Host an object is reached at (and signed for), without a NUL:
- * at most SPECTRA_S3_HOST_MAX + SPECTRA_S3_BUCKET_MAX + 1 bytes.
- */
-size_t spectra_s3_host(const spectra_s3_endpoint_t *ep,
-    const spectra_str_t *bucket, u_char *dst);
-
-/* The object's decoded path, "/key" or "/bucket/key"; exact length. */
-size_t spectra_s3_path_len(const spectra_s3_endpoint_t *ep,
-    const spectra_str_t *bucket, const spectra_str_t *key);
-u_char *spectra_s3_path(u_char *dst, const spectra_s3_endpoint_t *ep,
-    const spectra_str_t *bucket, const spectra_str_t *key);
-
-/* Room for spectra_s3_presign_url()'s URL, its NUL included. */
-size_t spectra_s3_presign_url_size(const spectra_s3_endpoint_t *ep,
-    const spectra_str_t *bucket, const spectra_str_t *key,
-    const spectra_sigv4_credentials_t *cred);
-
-/*
- * The presigned GET URL of bucket/key ("http[s]://host/path?X-Amz-..."),
- * valid for expires seconds from now (1 .. SPECTRA_SIGV4_MAX_EXPIRES);
- * cred's service must be "s3".  out is NUL-terminated, *len excludes it.
+ * Writes the presigned URL of obj (credentials cred, service "s3") into
+ * out (size bytes, NUL-terminated) and its length into *len.
  */
 int spectra_s3_presign_url(const spectra_s3_endpoint_t *ep,
-    const spectra_str_t *bucket, const spectra_str_t *key, time_t now,
-    unsigned expires, const spectra_sigv4_credentials_t *cred, u_char *out,
-    size_t size, size_t *len);
-
-/*
- * The query of the presigned GET only (without '?'), as nginx sends it
- * itself to the endpoint; size as for the URL is enough.
- */
-int spectra_s3_presign_query(const spectra_s3_endpoint_t *ep,
-    const spectra_str_t *bucket, const spectra_str_t *key, time_t now,
-    unsigned expires, const spectra_sigv4_credentials_t *cred, u_char *out,
-    size_t size, size_t *len);
+    const spectra_s3_object_t *obj, const spectra_sigv4_credentials_t *cred,
+    u_char *out, size_t size, size_t *len, spectra_err_t *err);
 
 #endif /* SPECTRA_S3_H */

@@ -74,6 +74,8 @@ static int spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     int presigned);
 static int spectra_sigv4_str_is(const spectra_str_t *s,
     const char *lit);
+static int spectra_sigv4_check_token(const spectra_sigv4_verify_t *v,
+    const spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal);
 static int spectra_sigv4_query_get(const spectra_str_t *query,
     const char *name, u_char *dst, size_t size, size_t *len);
 
@@ -1131,7 +1133,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     int     has_host, has_date;
 
     if (auth->region.len == 0 || auth->region.len > SPECTRA_SIGV4_SCOPE_MAX) {
-        spectra_sigv4_fail(refusal, 403, presigned
+        spectra_sigv4_fail(refusal, presigned ? 400 : 403, presigned
                            ? "AuthorizationQueryParametersError"
                            : "InvalidSignatureException",
                            "Credential should be scoped to a valid region.");
@@ -1142,7 +1144,8 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
         u_char  c = auth->region.data[i];
 
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-            spectra_sigv4_fail(refusal, 403, presigned
+            spectra_sigv4_fail(refusal, presigned ? 400 : 403,
+                               presigned
                                ? "AuthorizationQueryParametersError"
                                : "InvalidSignatureException",
                                "Credential should be scoped to a valid "
@@ -1151,10 +1154,34 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
         }
     }
 
+    if (v->region.len != 0
+        && (auth->region.len != v->region.len
+            || memcmp(auth->region.data, v->region.data, v->region.len) != 0))
+    {
+        if (presigned) {
+            spectra_sigv4_fail(refusal, 400,
+                               "AuthorizationQueryParametersError",
+                               "Error parsing the X-Amz-Credential "
+                               "parameter; the region '%.*s' is wrong; "
+                               "expecting '%.*s'",
+                               (int) auth->region.len,
+                               (const char *) auth->region.data,
+                               (int) v->region.len,
+                               (const char *) v->region.data);
+
+        } else {
+            spectra_sigv4_fail(refusal, 403, "InvalidSignatureException",
+                               "Credential should be scoped to a valid "
+                               "region.");
+        }
+
+        return SPECTRA_SIGV4_ERROR;
+    }
+
     if (auth->service.len != v->service.len
         || memcmp(auth->service.data, v->service.data, v->service.len) != 0)
     {
-        spectra_sigv4_fail(refusal, 403, presigned
+        spectra_sigv4_fail(refusal, presigned ? 400 : 403, presigned
                            ? "AuthorizationQueryParametersError"
                            : "InvalidSignatureException",
                            "Credential should be scoped to correct service: "
@@ -1187,7 +1214,8 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
               || c == ';'))
         {
-            spectra_sigv4_fail(refusal, 403, presigned
+            spectra_sigv4_fail(refusal, presigned ? 400 : 403,
+                               presigned
                                ? "AuthorizationQueryParametersError"
                                : "InvalidSignatureException",
                                "SignedHeaders must be lowercase header "
@@ -1219,7 +1247,7 @@ spectra_sigv4_check_scope(const spectra_sigv4_verify_t *v,
     }
 
     if (!has_host) {
-        spectra_sigv4_fail(refusal, 403, presigned
+        spectra_sigv4_fail(refusal, presigned ? 400 : 403, presigned
                            ? "AuthorizationQueryParametersError"
                            : "InvalidSignatureException",
                            "'Host' or ':authority' must be a 'SignedHeader' "
@@ -1428,6 +1456,10 @@ spectra_sigv4_presign(const spectra_str_t *method,
     rc = snprintf((char *) tmp, sizeof(tmp), "&X-Amz-Expires=%u", expires);
     spectra_sigv4_put(tmp, (size_t) rc);
 
+    spectra_sigv4_put("&X-Amz-SignedHeaders=host",
+                      sizeof("&X-Amz-SignedHeaders=host") - 1);
+
+    /* after SignedHeaders, where botocore puts it */
     if (cred->session_token.len) {
         spectra_sigv4_put("&X-Amz-Security-Token=",
                           sizeof("&X-Amz-Security-Token=") - 1);
@@ -1440,9 +1472,6 @@ spectra_sigv4_presign(const spectra_str_t *method,
 
         n += e;
     }
-
-    spectra_sigv4_put("&X-Amz-SignedHeaders=host",
-                      sizeof("&X-Amz-SignedHeaders=host") - 1);
 
     header.name.data = (u_char *) "host";
     header.name.len = 4;
@@ -1516,13 +1545,67 @@ spectra_sigv4_query_get(const spectra_str_t *query, const char *name,
 }
 
 
+/*
+ * The X-Amz-Security-Token of a presigned URL must be the one that goes
+ * with its key (v->token), and be there if and only if the key has one.
+ */
+static int
+spectra_sigv4_check_token(const spectra_sigv4_verify_t *v,
+    const spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal)
+{
+    u_char         token[SPECTRA_SIGV4_TOKEN_MAX];
+    size_t         len;
+    spectra_str_t  expect;
+    int            rc, same;
+
+    rc = spectra_sigv4_query_get(&v->query, "X-Amz-Security-Token", token,
+                                 sizeof(token), &len);
+
+    expect.len = 0;
+    expect.data = NULL;
+
+    if (v->token != NULL
+        && v->token(v->lookup_data, auth->access_key.data,
+                    auth->access_key.len, &expect) != SPECTRA_SIGV4_OK)
+    {
+        expect.len = 0;
+    }
+
+    if (len == (size_t) -1) {
+        if (expect.len == 0) {
+            return SPECTRA_SIGV4_OK;
+        }
+
+        /* temporary credentials without their token */
+        spectra_sigv4_fail(refusal, 403, "InvalidAccessKeyId",
+                           "The AWS Access Key Id you provided does not "
+                           "exist in our records.");
+        return SPECTRA_SIGV4_ERROR;
+    }
+
+    same = rc == SPECTRA_SIGV4_OK && expect.len != 0 && len == expect.len
+           && CRYPTO_memcmp(token, expect.data, len) == 0;
+
+    OPENSSL_cleanse(token, sizeof(token));
+
+    if (!same) {
+        spectra_sigv4_fail(refusal, 400, "InvalidToken",
+                           "The provided token is malformed or otherwise "
+                           "invalid.");
+        return SPECTRA_SIGV4_ERROR;
+    }
+
+    return SPECTRA_SIGV4_OK;
+}
+
+
 int
 spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal)
 {
     spectra_sigv4_request_t  req;
     spectra_str_t            secret, terminator;
-    u_char                   algorithm[32], token[8], date[32];
+    u_char                   algorithm[32], date[32];
     u_char                   expires[16], sh[256], signature[80];
     u_char                   sig[SPECTRA_SIGV4_HEX_LEN];
     size_t                   alen, clen, dlen, elen, shlen, slen, i;
@@ -1644,14 +1727,15 @@ spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     }
 
     if (v->lookup(v->lookup_data, auth->access_key.data,
-                  auth->access_key.len, &secret) != SPECTRA_SIGV4_OK
-        || (spectra_sigv4_query_get(&v->query, "X-Amz-Security-Token",
-                                    token, sizeof(token), &alen),
-            alen != (size_t) -1))
+                  auth->access_key.len, &secret) != SPECTRA_SIGV4_OK)
     {
         spectra_sigv4_fail(refusal, 403, "InvalidAccessKeyId",
                            "The AWS Access Key Id you provided does not "
                            "exist in our records.");
+        return SPECTRA_SIGV4_ERROR;
+    }
+
+    if (spectra_sigv4_check_token(v, auth, refusal) != SPECTRA_SIGV4_OK) {
         return SPECTRA_SIGV4_ERROR;
     }
 

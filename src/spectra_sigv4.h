@@ -38,6 +38,7 @@
 #define SPECTRA_SIGV4_MAX_HEADERS   32      /* signed headers */
 #define SPECTRA_SIGV4_MAX_PARAMS    64      /* query parameters */
 #define SPECTRA_SIGV4_QUERY_SCRATCH 8192    /* re-encoded query bytes */
+#define SPECTRA_SIGV4_TOKEN_MAX     4096    /* decoded session token */
 
 #define SPECTRA_SIGV4_UNSIGNED_PAYLOAD  "UNSIGNED-PAYLOAD"
 #define SPECTRA_SIGV4_JSON_CONTENT_TYPE "application/x-amz-json-1.1"
@@ -125,10 +126,17 @@ typedef struct {
     size_t                         nheaders;
     spectra_str_t                  body;       /* hashed unless presigned */
     spectra_str_t                  service;    /* required scope service */
+    spectra_str_t                  region;     /* required; len 0: any */
     time_t                         now;
     unsigned                       s3;         /* path encoded once */
     spectra_sigv4_lookup_pt        lookup;
-    void                          *lookup_data;
+    /*
+     * presigned URLs: the session token that goes with a key (len 0: it
+     * has none); NULL: no key has one, a URL with X-Amz-Security-Token
+     * is refused
+     */
+    spectra_sigv4_lookup_pt        token;
+    void                          *lookup_data;  /* of both */
 } spectra_sigv4_verify_t;
 
 
@@ -177,9 +185,13 @@ int spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
 
 /*
  * Writes the query string of a presigned URL for method + host + path
- * (X-Amz-Algorithm ... X-Amz-Signature, UNSIGNED-PAYLOAD, SignedHeaders
- * host) into out (size bytes, NUL-terminated); the caller appends it after
- * '?'. expires is in seconds, 1 .. SPECTRA_SIGV4_MAX_EXPIRES.
+ * into out (size bytes, NUL-terminated); the caller appends it after '?'.
+ * Parameters in botocore's order: X-Amz-Algorithm, -Credential, -Date,
+ * -Expires, -SignedHeaders (host), -Security-Token when cred has one,
+ * -Signature; the payload is UNSIGNED-PAYLOAD. path is decoded, host is
+ * the Host header the client will send (":port" unless the default).
+ * expires is in seconds, 1 .. SPECTRA_SIGV4_MAX_EXPIRES.
+ * spectra_s3_presign_url() (spectra_s3.h) builds the whole URL.
  */
 int spectra_sigv4_presign(const spectra_str_t *method,
     const spectra_str_t *host, const spectra_str_t *path,
@@ -190,8 +202,12 @@ int spectra_sigv4_presign(const spectra_str_t *method,
 /*
  * Verifies a presigned URL (v->query carries the X-Amz-* parameters, the
  * Host header must be in v->headers). Errors use S3's names:
- * AuthorizationQueryParametersError (400), AccessDenied "Request has
- * expired" (403), InvalidAccessKeyId (403), SignatureDoesNotMatch (403).
+ * AuthorizationQueryParametersError (400: a parameter missing or
+ * malformed, the wrong region or service), AccessDenied "Request has
+ * expired" / "Request is not valid yet" (403), InvalidAccessKeyId (403:
+ * unknown key, or a key with a session token used without it),
+ * InvalidToken (400: a session token that is not the key's),
+ * SignatureDoesNotMatch (403).
  */
 int spectra_sigv4_verify_presigned(const spectra_sigv4_verify_t *v,
     spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal);

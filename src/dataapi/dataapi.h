@@ -302,6 +302,8 @@ struct da_ctx_s {
     size_t            max_retained_bytes;
     int               connections;
     char             *export_dir;
+    long              export_retention;  /* s; 0: objects stay */
+    time_t            sweep_next;        /* reaper thread only */
     char             *pid_file;
     char             *log_file;
     int               daemonize;
@@ -429,6 +431,9 @@ da_session_t *da_session_find_locked(da_ctx_t *ctx, const char *id,
 void da_session_unref_locked(da_ctx_t *ctx, da_session_t *s);
 void da_store_free(da_ctx_t *ctx);
 void *da_reaper_main(void *arg);
+
+/* sweep.c: removes objects older than --export-retention-seconds. */
+void da_exports_sweep(da_ctx_t *ctx, time_t now);
 
 /* sched.c */
 da_user_t *da_user_get_locked(da_ctx_t *ctx, const char *name);

@@ -101,6 +101,8 @@ da_usage(FILE *out)
         "  --max-retained-bytes N       result bytes retained (1 GiB)\n"
         "  --connections N              HTTP connections at most (256)\n"
         "  --export-dir DIR             UNLOAD target directory\n"
+        "  --export-retention-seconds N  remove its objects older than N\n"
+        "                               (0: never, the default)\n"
         "  --pid-file FILE  --log-file FILE  --daemon  --help  --version\n");
 }
 
@@ -238,7 +240,7 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         O_MAX_RETAINED, O_CONNECTIONS, O_EXPORT, O_PID, O_LOG, O_DAEMON,
         O_HELP, O_VERSION, O_PG_PASSWORD, O_SECRETS, O_CRED_DURATION,
         O_RUNNING_PER_USER, O_QUEUE_PER_USER, O_POOL_PER_USER, O_POOL_MAX,
-        O_POOL_IDLE, O_MAX_SESSIONS_PER_USER
+        O_POOL_IDLE, O_MAX_SESSIONS_PER_USER, O_EXPORT_RETENTION
     };
     static const struct option  opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
@@ -272,6 +274,8 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         { "max-retained-bytes", required_argument, NULL, O_MAX_RETAINED },
         { "connections", required_argument, NULL, O_CONNECTIONS },
         { "export-dir", required_argument, NULL, O_EXPORT },
+        { "export-retention-seconds", required_argument, NULL,
+          O_EXPORT_RETENTION },
         { "pid-file", required_argument, NULL, O_PID },
         { "log-file", required_argument, NULL, O_LOG },
         { "daemon", no_argument, NULL, O_DAEMON },
@@ -431,6 +435,11 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
 
         case O_EXPORT:
             ctx->export_dir = optarg;
+            break;
+
+        case O_EXPORT_RETENTION:
+            rc = da_parse_long("export-retention-seconds", optarg, 0,
+                               3650L * 86400, &ctx->export_retention);
             break;
 
         case O_PID:

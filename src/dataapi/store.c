@@ -652,6 +652,7 @@ da_reaper_main(void *arg)
         da_watchdog(ctx);
         da_store_reap(ctx, 0);
         da_pool_reap(ctx, 0);
+        da_exports_sweep(ctx, time(NULL));
     }
 
     return NULL;

@@ -622,60 +622,6 @@ START_TEST(test_result_round_trip)
 END_TEST
 
 
-START_TEST(test_endpoint)
-{
-    spectra_s3_endpoint_t  ep;
-
-    ck_assert_int_eq(spectra_s3_endpoint_parse(
-        S("https://s3.us-east-1.amazonaws.com"), &ep, &err), SPECTRA_S3_OK);
-    ck_assert_uint_eq(ep.https, 1);
-    ck_assert_uint_eq(ep.host.len, 26);
-
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://127.0.0.1:8080/"),
-                                               &ep, &err), SPECTRA_S3_OK);
-    ck_assert_uint_eq(ep.https, 0);
-    ck_assert_uint_eq(ep.host.len, 14);
-
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://[::1]:9000"), &ep,
-                                               &err), SPECTRA_S3_OK);
-    ck_assert_uint_eq(ep.host.len, 10);
-
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("ftp://x"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://h/path"), &ep,
-                                               &err), SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://u@h"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://h:0"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://h:65536"), &ep,
-                                               &err), SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://h:"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://h?x=1"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://.h"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://[::1"), &ep, &err),
-                     SPECTRA_S3_ERROR);
-    ck_assert_str_eq(err.message, "the S3 endpoint must be "
-                     "http[s]://host[:port] without a path, a query or user "
-                     "information");
-
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("spectra-exports")), 1);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("a.b-c.d1")), 1);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("ab")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("Upper")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("a..b")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("-ab")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("ab-")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("a_b")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("a/b")), 0);
-    ck_assert_int_eq(spectra_s3_bucket_valid(S("192.168.5.4")), 0);
-}
-END_TEST
 
 
 /*
@@ -700,65 +646,8 @@ static const char  t_boto_path_style[] =
     "&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature="
     "77bd98b4115d48a1dd31ae40d3a8f976f4b2a358fba478768ca66ac36f2be135";
 
-static const char  t_boto_virtual_sig[] =
-    "a48e36b371daf5750aa8fa4fff204189d50e9bd55f14e2f1dfd6d511cd50ce43";
 
 
-START_TEST(test_presign)
-{
-    u_char                        url[4096];
-    size_t                        len;
-    spectra_str_t                 key = spectra_string(T_KEY);
-    spectra_s3_endpoint_t         ep;
-    spectra_sigv4_credentials_t   cred;
-
-    memset(&cred, 0, sizeof(cred));
-    cred.access_key = (spectra_str_t) spectra_string(T_AKID);
-    cred.secret_key = (spectra_str_t) spectra_string(T_SECRET);
-    cred.region = (spectra_str_t) spectra_string("us-east-1");
-    cred.service = (spectra_str_t) spectra_string("s3");
-
-    ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://127.0.0.1:30402"),
-                                               &ep, &err), SPECTRA_S3_OK);
-    ep.path_style = 1;
-
-    ck_assert_uint_le(sizeof(t_boto_path_style),
-                      spectra_s3_presign_url_size(&ep, &t_bucket, &key,
-                                                  &cred));
-    ck_assert_int_eq(spectra_s3_presign_url(&ep, &t_bucket, &key, T_NOW, 3600,
-                                            &cred, url, sizeof(url), &len),
-                     SPECTRA_S3_OK);
-    ck_assert_str_eq((char *) url, t_boto_path_style);
-    ck_assert_uint_eq(len, sizeof(t_boto_path_style) - 1);
-
-    ck_assert_int_eq(spectra_s3_endpoint_parse(
-        S("https://s3.us-east-1.amazonaws.com"), &ep, &err), SPECTRA_S3_OK);
-    cred.session_token =
-        (spectra_str_t) spectra_string("FQoGZXIvYXdzEJr//////////wEaDM+token=");
-
-    ck_assert_int_eq(spectra_s3_presign_url(&ep, &t_bucket, &key, T_NOW, 600,
-                                            &cred, url, sizeof(url), &len),
-                     SPECTRA_S3_OK);
-    ck_assert_msg(strncmp((char *) url, "https://spectra-exports.s3."
-                          "us-east-1.amazonaws.com/exports/tenant%3Dacme/"
-                          "job%3Djob_0123456789abcdefghjkmnpqrs/"
-                          "0000_part_00.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&",
-                          134) == 0, "%s", url);
-    ck_assert_ptr_nonnull(strstr((char *) url, "&X-Amz-Security-Token="
-                          "FQoGZXIvYXdzEJr%2F%2F%2F%2F%2F%2F%2F%2F%2F%2F"
-                          "wEaDM%2Btoken%3D&"));
-    ck_assert_ptr_nonnull(strstr((char *) url, "&X-Amz-Expires=600&"));
-    ck_assert_str_eq((char *) url + len - 64, t_boto_virtual_sig);
-
-    /* too small a buffer is an error, never a cut URL */
-    ck_assert_int_eq(spectra_s3_presign_url(&ep, &t_bucket, &key, T_NOW, 600,
-                                            &cred, url, 200, &len),
-                     SPECTRA_S3_ERROR);
-    ck_assert_int_eq(spectra_s3_presign_url(&ep, &t_bucket, &key, T_NOW, 0,
-                                            &cred, url, sizeof(url), &len),
-                     SPECTRA_S3_ERROR);
-}
-END_TEST
 
 
 START_TEST(test_api)
@@ -780,7 +669,6 @@ START_TEST(test_api)
 
     ck_assert_int_eq(spectra_s3_endpoint_parse(S("http://127.0.0.1:30402"),
                                                &ep, &err), SPECTRA_S3_OK);
-    ep.path_style = 1;
 
     memset(&res, 0, sizeof(res));
     res.format = SPECTRA_SQL_UNLOAD_CSV;
@@ -797,6 +685,7 @@ START_TEST(test_api)
     res.expires_at = (T_NOW + 86400) * 1000LL;
 
     links.endpoint = &ep;
+    links.path_style = 1;
     links.cred = &cred;
     links.now = T_NOW;
     links.expires = 3600;
@@ -859,8 +748,6 @@ bulk_suite(void)
     tcase_add_loop_test(tc, test_manifest_refused, 0,
                         sizeof(t_bad_manifests) / sizeof(t_bad_manifests[0]));
     tcase_add_test(tc, test_result_round_trip);
-    tcase_add_test(tc, test_endpoint);
-    tcase_add_test(tc, test_presign);
     tcase_add_test(tc, test_api);
 
     suite_add_tcase(s, tc);
