@@ -112,11 +112,11 @@ __DATA__
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -148,11 +148,11 @@ main::exported('acme', csv => {header => JSON::PP::true()});
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -184,11 +184,11 @@ main::exported('globex', csv => {delimiter => '|'});
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -219,11 +219,11 @@ main::exported('initech', csv => {header => JSON::PP::true()});
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -255,11 +255,11 @@ main::exported('acme', format => 'json', compression => 'zstd', max_file_size =>
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -291,11 +291,11 @@ main::exported('globex', format => 'json', compression => 'zstd');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -326,11 +326,11 @@ main::exported('initech', format => 'json', compression => 'zstd');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -364,11 +364,11 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -398,11 +398,11 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -436,11 +436,11 @@ main::exported('acme', where => 'id <= 100');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -471,11 +471,11 @@ SpectraQuery::submit($::K{acme}, {sql => 'select 1'}, until => 'COMPLETED');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -512,11 +512,11 @@ SpectraQuery::poll(sub { @{ SpectraQuery::gate_waiters() } }, 200, 0.05);
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -555,11 +555,11 @@ Test::More::is($text, qq{a,b,c,na\xc3\xafve\n"it's, ""quoted""",x'); unload ('y'
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -592,11 +592,11 @@ main::exported('acme', where => 'id <= 50', idempotency_key => 'same-063');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -624,11 +624,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format \\"parquet\\" is not 
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -656,11 +656,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format must be \\"csv\\", \\
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -688,11 +688,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"compression must be \\"gzip\
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -720,11 +720,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -752,11 +752,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -784,11 +784,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.header must be true or f
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -816,11 +816,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv options apply only to fo
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -848,11 +848,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_file_size .MB. must be a
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -880,11 +880,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_downloads must be an int
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -912,11 +912,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"timeout_seconds must be an i
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -944,11 +944,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"idempotency_key must be 1 to
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -976,11 +976,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"unknown field \\"row_limit\\
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1008,11 +1008,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"an export takes no parameter
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1040,11 +1040,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"the field \\"sql\\" is requi
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1072,11 +1072,11 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1[^"]
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1104,11 +1104,11 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"only[^"]*(?:\\"[^"]*)*","request
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1136,11 +1136,11 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"[^"]*(?:\\"[^"]*)*","request_id"
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1168,11 +1168,11 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"an export takes no parameters, a
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1225,11 +1225,11 @@ POST /v1/bulk without spectra_export_bucket
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
@@ -1261,11 +1261,11 @@ main::exported('initech', format => 'json', compression => 'none');
         subrequest_output_buffer_size 1m;
     }
 
-    # the local object store, plain files (signatures are not checked
-    # here); a presigned URL is a credential: its query is never logged
+    # the local object store: the presigned URL is verified, then the
+    # file is sent (signature and token are redacted in the logs)
     location /spectra-exports/ {
         spectra_auth off;
-        access_log off;
+        spectra_object_store on;
         root $TEST_NGINX_OBJECTS_DIR;
     }
 
