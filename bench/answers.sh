@@ -249,7 +249,7 @@ http {
             proxy_pass http://spectra_dataapi/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host \$http_host;
+            proxy_set_header Host \$spectra_host;
             proxy_ignore_client_abort on;
             proxy_connect_timeout 2s;
             proxy_read_timeout 30s;

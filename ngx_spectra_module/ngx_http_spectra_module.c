@@ -41,6 +41,8 @@ static char *ngx_http_spectra_sql_allow_functions(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static void ngx_http_spectra_sql_policy(ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_spectra_host_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_spectra_init(ngx_conf_t *cf);
@@ -458,6 +460,9 @@ static ngx_http_variable_t  ngx_http_spectra_vars[] = {
     { ngx_string("spectra_job_id"), NULL, ngx_http_spectra_job_id_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("spectra_host"), NULL, ngx_http_spectra_host_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -466,6 +471,33 @@ void *
 ngx_http_spectra_palloc(void *pool, size_t size)
 {
     return ngx_palloc(pool, size);
+}
+
+
+/*
+ * $spectra_host: the Host of this request or subrequest, never cached.
+ * A subrequest shares its parent's cache of variables, so $http_host in
+ * the location of the module's subrequests (the Data API, the object
+ * store) would be whatever host the first of them evaluated it with:
+ * the signed Host of one service sent to another.
+ */
+
+static ngx_int_t
+ngx_http_spectra_host_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    if (r->headers_in.host == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = r->headers_in.host->value.data;
+    v->len = r->headers_in.host->value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 

@@ -13,7 +13,7 @@ use DataAPI;
 use File::Path qw(make_path);
 use Test::More;
 
-my $env = env_or_skip();
+my $env = fixture_env();
 my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 40;
 my $top = "/tmp/spectra-dataapi-test-$port";
 my $root = "$top/objects";

@@ -199,7 +199,7 @@ SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_BLACKHOLE_PORT')
         proxy_pass http://spectra_dataapi/;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         proxy_ignore_client_abort on;
         proxy_connect_timeout 2s;
         proxy_read_timeout 1s;
@@ -236,7 +236,7 @@ SpectraQuery::http_config(dataapi_port => '$TEST_NGINX_BLACKHOLE_PORT')
         proxy_pass http://spectra_dataapi/;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         proxy_ignore_client_abort on;
         proxy_connect_timeout 2s;
         proxy_read_timeout 1s;

@@ -108,7 +108,7 @@ __DATA__
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -144,7 +144,7 @@ main::exported('acme', csv => {header => JSON::PP::true()});
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -180,7 +180,7 @@ main::exported('globex', csv => {delimiter => '|'});
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -215,7 +215,7 @@ main::exported('initech', csv => {header => JSON::PP::true()});
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -251,7 +251,7 @@ main::exported('acme', format => 'json', compression => 'zstd', max_file_size =>
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -287,7 +287,7 @@ main::exported('globex', format => 'json', compression => 'zstd');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -322,7 +322,7 @@ main::exported('initech', format => 'json', compression => 'zstd');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -360,7 +360,7 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -394,7 +394,7 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -432,7 +432,7 @@ main::exported('acme', where => 'id <= 100');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -467,7 +467,7 @@ SpectraQuery::submit($::K{acme}, {sql => 'select 1'}, until => 'COMPLETED');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -508,7 +508,7 @@ SpectraQuery::poll(sub { @{ SpectraQuery::gate_waiters() } }, 200, 0.05);
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -551,7 +551,7 @@ Test::More::is($text, qq{a,b,c,na\xc3\xafve\n"it's, ""quoted""",x'); unload ('y'
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -588,7 +588,7 @@ main::exported('acme', where => 'id <= 50', idempotency_key => 'same-063');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -620,7 +620,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format \\"parquet\\" is not 
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -652,7 +652,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format must be \\"csv\\", \\
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -684,7 +684,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"compression must be \\"gzip\
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -716,7 +716,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -748,7 +748,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -780,7 +780,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.header must be true or f
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -812,7 +812,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv options apply only to fo
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -844,7 +844,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_file_size .MB. must be a
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -876,7 +876,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_downloads must be an int
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -908,7 +908,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"timeout_seconds must be an i
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -940,7 +940,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"idempotency_key must be 1 to
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -972,7 +972,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"unknown field \\"row_limit\\
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1004,7 +1004,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"an export takes no parameter
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1036,7 +1036,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"the field \\"sql\\" is requi
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1068,7 +1068,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1[^"]
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1100,7 +1100,7 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"only[^"]*(?:\\"[^"]*)*","request
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1132,7 +1132,7 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"[^"]*(?:\\"[^"]*)*","request_id"
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1164,7 +1164,7 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"an export takes no parameters, a
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1221,7 +1221,7 @@ POST /v1/bulk without spectra_export_bucket
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -1257,7 +1257,7 @@ main::exported('initech', format => 'json', compression => 'none');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 

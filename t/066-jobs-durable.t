@@ -85,7 +85,7 @@ http {
             proxy_pass http://spectra_dataapi/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host \$http_host;
+            proxy_set_header Host \$spectra_host;
             proxy_read_timeout 30s;
             subrequest_output_buffer_size 16m;
         }
