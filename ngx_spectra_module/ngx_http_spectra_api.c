@@ -9,6 +9,7 @@
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_bulk.h"
+#include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_rows.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_query.h"
@@ -72,6 +73,10 @@ static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
 
     { "bulk/*", NGX_HTTP_DELETE, NGX_HTTP_SPECTRA_PERM_BULK,
       ngx_http_spectra_bulk_cancel },
+
+    /* the handler reads {n} from the URI; {id} is the first "*" */
+    { "bulk/*/files/*", NGX_HTTP_GET, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_link_get },
 
     { NULL, 0, 0, NULL }
 };
@@ -230,7 +235,9 @@ ngx_http_spectra_route_match(const char *pattern, ngx_str_t *segments,
         len = (end != NULL) ? (size_t) (end - p) : ngx_strlen(p);
 
         if (len == 1 && *p == '*') {
-            *id = segments[i];
+            if (id->data == NULL) {
+                *id = segments[i];
+            }
 
         } else if (len != segments[i].len
                    || ngx_strncmp(p, segments[i].data, len) != 0)

@@ -16,6 +16,7 @@
 #include "ngx_http_spectra_body.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_jobs_api.h"
+#include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_s3.h"
 #include "ngx_http_spectra_statement.h"
 
@@ -45,6 +46,7 @@ typedef struct {
     ngx_str_t                   key_prefix;
     unsigned                    flags;
     ngx_uint_t                  status;
+    ngx_str_t                   link;          /* {n}: a stable link */
 } ngx_http_spectra_bulk_show_t;
 
 
@@ -62,6 +64,10 @@ static void ngx_http_spectra_bulk_started(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_bulk_manifest(ngx_http_request_t *r,
     void *data, ngx_uint_t status, ngx_str_t *body);
 static void ngx_http_spectra_bulk_stored(void *data, ngx_int_t rc);
+static void ngx_http_spectra_bulk_show_job(ngx_http_request_t *r,
+    spectra_job_t *job, unsigned flags, ngx_uint_t status, ngx_str_t *link);
+static ngx_int_t ngx_http_spectra_bulk_answer(
+    ngx_http_spectra_bulk_show_t *sc);
 static ngx_int_t ngx_http_spectra_bulk_send(ngx_http_request_t *r,
     ngx_uint_t status, spectra_job_t *job, unsigned flags,
     spectra_bulk_result_t *res);
@@ -189,6 +195,7 @@ ngx_http_spectra_bulk_read(ngx_http_request_t *r,
     spectra_bulk_limits_t          limits;
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_spectra_loc_conf_t   *slcf;
+    ngx_http_spectra_main_conf_t  *smcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
@@ -224,6 +231,21 @@ ngx_http_spectra_bulk_read(ngx_http_request_t *r,
                       "spectra: export rejected: %s", bc->err.message);
 
         bc->code = "INVALID_REQUEST";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_module);
+
+    if (bc->b.max_downloads >= 0 && smcf->downloads == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "spectra: export rejected: max_downloads without "
+                      "spectra_download_zone");
+
+        bc->code = "INVALID_REQUEST";
+        (void) spectra_err_set(&bc->err, 0, SPECTRA_POS_NONE,
+                               "max_downloads is not available here: the "
+                               "server has no spectra_download_zone to "
+                               "count downloads in");
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -608,6 +630,22 @@ void
 ngx_http_spectra_bulk_show(ngx_http_request_t *r, spectra_job_t *job,
     unsigned flags, ngx_uint_t status)
 {
+    ngx_http_spectra_bulk_show_job(r, job, flags, status, NULL);
+}
+
+
+void
+ngx_http_spectra_bulk_file_show(ngx_http_request_t *r, spectra_job_t *job,
+    ngx_str_t *n)
+{
+    ngx_http_spectra_bulk_show_job(r, job, 0, NGX_HTTP_OK, n);
+}
+
+
+static void
+ngx_http_spectra_bulk_show_job(ngx_http_request_t *r, spectra_job_t *job,
+    unsigned flags, ngx_uint_t status, ngx_str_t *link)
+{
     ngx_str_t                      key;
     spectra_err_t                  err;
     spectra_pool_t                 pool = ngx_http_spectra_pool(r->pool);
@@ -630,6 +668,10 @@ ngx_http_spectra_bulk_show(ngx_http_request_t *r, spectra_job_t *job,
     sc->flags = flags;
     sc->status = status;
 
+    if (link != NULL) {
+        sc->link = *link;
+    }
+
     if (spectra_bulk_result_read(job->result.data, job->result.len, &pool,
                                  &sc->res, &err)
         != SPECTRA_BULK_OK
@@ -646,9 +688,7 @@ ngx_http_spectra_bulk_show(ngx_http_request_t *r, spectra_job_t *job,
     }
 
     if (sc->res.listed) {
-        ngx_http_spectra_finish(r,
-            ngx_http_spectra_bulk_send(r, status, &sc->job, flags,
-                                       &sc->res));
+        ngx_http_spectra_finish(r, ngx_http_spectra_bulk_answer(sc));
         return;
     }
 
@@ -760,9 +800,22 @@ ngx_http_spectra_bulk_stored(void *data, ngx_int_t rc)
                       sc->job.id);
     }
 
-    ngx_http_spectra_finish(r,
-        ngx_http_spectra_bulk_send(r, sc->status, &sc->job, sc->flags,
-                                   &sc->res));
+    ngx_http_spectra_finish(r, ngx_http_spectra_bulk_answer(sc));
+}
+
+
+/* The export with its files, or the stable link asked for. */
+
+static ngx_int_t
+ngx_http_spectra_bulk_answer(ngx_http_spectra_bulk_show_t *sc)
+{
+    if (sc->link.data != NULL) {
+        return ngx_http_spectra_link_send(sc->request, &sc->job, &sc->res,
+                                          &sc->link);
+    }
+
+    return ngx_http_spectra_bulk_send(sc->request, sc->status, &sc->job,
+                                      sc->flags, &sc->res);
 }
 
 
@@ -802,6 +855,8 @@ ngx_http_spectra_bulk_send(ngx_http_request_t *r, ngx_uint_t status,
         links.cred = &cred;
         links.now = ngx_time();
         links.expires = (unsigned) slcf->presign_expires;
+        links.job_id.data = job->id;
+        links.job_id.len = SPECTRA_JOB_ID_LEN;
 
         size = spectra_bulk_api_size(res, &links);
 

@@ -27,5 +27,12 @@ ngx_int_t ngx_http_spectra_bulk_cancel(ngx_http_request_t *r,
 void ngx_http_spectra_bulk_show(ngx_http_request_t *r, spectra_job_t *job,
     unsigned flags, ngx_uint_t status);
 
+/*
+ * The same for the stable link {n} of a completed export: answered by
+ * ngx_http_spectra_link_send() once its files are listed.  Finalizes r.
+ */
+void ngx_http_spectra_bulk_file_show(ngx_http_request_t *r,
+    spectra_job_t *job, ngx_str_t *n);
+
 
 #endif /* _NGX_HTTP_SPECTRA_BULK_H_INCLUDED_ */

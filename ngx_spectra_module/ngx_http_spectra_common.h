@@ -41,6 +41,7 @@ typedef struct {
     /* shared memory */
     ngx_shm_zone_t             *sessions;      /* Data API sessions */
     ngx_shm_zone_t             *queues;        /* per-tenant waiting */
+    ngx_shm_zone_t             *downloads;     /* counted links */
 
     /*
      * the supervisor: background Data API calls (libcurl) with the
@@ -121,6 +122,7 @@ typedef struct {
     ngx_str_t                   s3_uri;        /* internal location */
     time_t                      presign_expires;
     time_t                      export_retention;
+    time_t                      link_expires;  /* of a stable link's URL */
 } ngx_http_spectra_loc_conf_t;
 
 

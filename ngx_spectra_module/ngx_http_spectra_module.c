@@ -8,6 +8,7 @@
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_curl.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_queue.h"
 #include "ngx_http_spectra_reply.h"
@@ -382,6 +383,20 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_loc_conf_t, presign_expires),
       NULL },
 
+    { ngx_string("spectra_link_expires"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, link_expires),
+      NULL },
+
+    { ngx_string("spectra_download_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_download_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("spectra_supervisor"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -543,6 +558,7 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
      *     smcf->dataapi_url = { 0, NULL };
      *     smcf->sessions = NULL;
      *     smcf->queues = NULL;
+     *     smcf->downloads = NULL;
      */
 
     smcf->request_id_index = NGX_CONF_UNSET;
@@ -715,6 +731,7 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
     slcf->s3_path_style = NGX_CONF_UNSET;
     slcf->presign_expires = NGX_CONF_UNSET;
     slcf->export_retention = NGX_CONF_UNSET;
+    slcf->link_expires = NGX_CONF_UNSET;
 
     return slcf;
 }
@@ -891,6 +908,7 @@ ngx_http_spectra_merge_export(ngx_conf_t *cf,
                              3600);
     ngx_conf_merge_sec_value(conf->export_retention, prev->export_retention,
                              86400);
+    ngx_conf_merge_sec_value(conf->link_expires, prev->link_expires, 60);
 
     if (spectra_bulk_prefix_valid(conf->export_prefix.data,
                                   conf->export_prefix.len, &err)
@@ -920,6 +938,14 @@ ngx_http_spectra_merge_export(ngx_conf_t *cf,
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra_presign_expires must be 1s to 7d");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->link_expires < 1
+        || conf->link_expires > SPECTRA_SIGV4_MAX_EXPIRES)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "spectra_link_expires must be 1s to 7d");
         return NGX_CONF_ERROR;
     }
 

@@ -1052,8 +1052,9 @@ spectra_bulk_api_size(const spectra_bulk_result_t *res,
     for (i = 0; i < res->nfiles; i++) {
         spectra_bulk_object(links, &bucket, &res->files[i].key,
                             links->expires, &obj);
-        n += 64 + 2 * spectra_s3_presign_size(links->endpoint, &obj,
-                                              links->cred);
+        n += 64 + SPECTRA_BULK_LINK_MAX
+             + 2 * spectra_s3_presign_size(links->endpoint, &obj,
+                                           links->cred);
     }
 
     return n;
@@ -1108,20 +1109,13 @@ spectra_bulk_api(const spectra_bulk_result_t *res,
     spectra_bulk_put_str(",\"files\":[");
 
     /* links never outlive the export's files */
-    left = (int64_t) links->expires;
-
-    if (res->expires_at > 0) {
-        left = res->expires_at / 1000 - (int64_t) links->now;
-
-        if (left > (int64_t) links->expires) {
-            left = (int64_t) links->expires;
-        }
-    }
+    left = spectra_bulk_link_left(res, links->now, links->expires);
 
     for (i = 0; i < res->nfiles; i++) {
         spectra_bulk_put_str(i ? ",{\"url\":" : "{\"url\":");
 
-        if (left <= 0) {
+        if (left <= 0 || res->max_downloads >= 0) {
+            /* counted downloads go through the stable link only */
             spectra_bulk_put_str("null");
 
         } else {
@@ -1143,6 +1137,12 @@ spectra_bulk_api(const spectra_bulk_result_t *res,
             spectra_bulk_put_json(url, ulen);
         }
 
+        if (links->job_id.len) {
+            spectra_bulk_put_str(",\"link\":\"");
+            n += spectra_bulk_link(dst + n, &links->job_id, i);
+            spectra_bulk_put("\"", 1);
+        }
+
         spectra_bulk_put_str(",\"size\":");
         spectra_bulk_put_num(res->files[i].size);
         spectra_bulk_put_str(",\"rows\":");
@@ -1155,4 +1155,75 @@ spectra_bulk_api(const spectra_bulk_result_t *res,
     *len = n;
 
     return SPECTRA_BULK_OK;
+}
+
+
+int64_t
+spectra_bulk_link_left(const spectra_bulk_result_t *res, time_t now,
+    unsigned max)
+{
+    int64_t  left;
+
+    left = (int64_t) max;
+
+    if (res->expires_at > 0) {
+        left = res->expires_at / 1000 - (int64_t) now;
+
+        if (left > (int64_t) max) {
+            left = (int64_t) max;
+        }
+    }
+
+    return left;
+}
+
+
+int64_t
+spectra_bulk_file_index(const u_char *p, size_t len, size_t nfiles)
+{
+    size_t    i;
+    uint64_t  v;
+
+    if (len == 0 || len > 19 || (len > 1 && p[0] == '0')) {
+        return -1;
+    }
+
+    v = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+
+        v = v * 10 + (p[i] - '0');
+    }
+
+    if (v >= nfiles) {
+        return -1;
+    }
+
+    return (int64_t) v;
+}
+
+
+size_t
+spectra_bulk_link(u_char *dst, const spectra_str_t *job_id, size_t n)
+{
+    char    num[24];
+    size_t  len, l;
+
+    l = (size_t) snprintf(num, sizeof(num), "%zu", n);
+    len = sizeof("/v1/bulk/") - 1 + job_id->len + sizeof("/files/") - 1 + l;
+
+    if (dst != NULL) {
+        memcpy(dst, "/v1/bulk/", sizeof("/v1/bulk/") - 1);
+        dst += sizeof("/v1/bulk/") - 1;
+        memcpy(dst, job_id->data, job_id->len);
+        dst += job_id->len;
+        memcpy(dst, "/files/", sizeof("/files/") - 1);
+        dst += sizeof("/files/") - 1;
+        memcpy(dst, num, l);
+    }
+
+    return len;
 }

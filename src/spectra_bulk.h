@@ -164,19 +164,42 @@ typedef struct {
     const spectra_sigv4_credentials_t  *cred;       /* service "s3" */
     time_t                              now;
     unsigned                            expires;    /* seconds */
+    spectra_str_t                       job_id;     /* empty: no "link" */
 } spectra_bulk_links_t;
 
 /*
  * The result as the API shows it: {"format","compression","expires_at",
- * "max_downloads","files":[{"url","size","rows"}]}, each url presigned
- * until now + expires, never past expires_at (after it: null).  The size
- * is a bound; spectra_bulk_api() sets the length it wrote.
+ * "max_downloads","files":[{"url","link","size","rows"}]}, each url
+ * presigned until now + expires, never past expires_at (after it: null),
+ * and null when max_downloads is set (only the counted stable link may
+ * reach the file); "link" is the stable "/v1/bulk/<job>/files/<n>" (n
+ * from 0, the file's index), when job_id is given.  The size is a bound;
+ * spectra_bulk_api() sets the length it wrote.
  */
 size_t spectra_bulk_api_size(const spectra_bulk_result_t *res,
     const spectra_bulk_links_t *links);
 int spectra_bulk_api(const spectra_bulk_result_t *res,
     const spectra_bulk_links_t *links, u_char *dst, size_t size,
     size_t *len);
+
+/*
+ * How long a link presigned at now may live: at most max seconds, never
+ * past expires_at (0: no bound); 0 or less when the export has expired.
+ */
+int64_t spectra_bulk_link_left(const spectra_bulk_result_t *res,
+    time_t now, unsigned max);
+
+/*
+ * The file index {n} of /v1/bulk/{id}/files/{n}: decimal digits without a
+ * leading zero (but "0"), below nfiles.  Returns the index, or -1 when it
+ * is not a number or out of range.
+ */
+int64_t spectra_bulk_file_index(const u_char *p, size_t len, size_t nfiles);
+
+/* "/v1/bulk/<job>/files/<n>" */
+#define SPECTRA_BULK_LINK_MAX  (sizeof("/v1/bulk//files/") - 1 + 64 + 20)
+size_t spectra_bulk_link(u_char *dst, const spectra_str_t *job_id,
+    size_t n);
 
 const char *spectra_bulk_format_name(spectra_sql_unload_format_e format);
 const char *spectra_bulk_compression_name(

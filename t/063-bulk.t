@@ -64,7 +64,7 @@ sub exported {
 
     die "the export is $job->{status}\n" if $job->{status} ne 'COMPLETED';
 
-    my @paths = download($job);
+    my @paths = download($job, $K{$tenant});
     my $want = psql_sums($tenant, $where);
 
     Test::More::is_deeply(sums($format, $header, $delimiter, $compression, @paths),
@@ -128,7 +128,7 @@ main::exported('acme', csv => {header => JSON::PP::true()});
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":600000,.*"links":\{"self":"/v1/jobs/\1","export":"/v1/bulk/\1"\},"result":\{"format":"csv","compression":"gzip","expires_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/0000_part_00\.gz\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[^&"]+%2Fs3%2Faws4_request&X-Amz-Date=\d{8}T\d{6}Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":600000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":600000,.*"links":\{"self":"/v1/jobs/\1","export":"/v1/bulk/\1"\},"result":\{"format":"csv","compression":"gzip","expires_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/0000_part_00\.gz\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[^&"]+%2Fs3%2Faws4_request&X-Amz-Date=\d{8}T\d{6}Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":600000\}\]\}\}$}]
 
 
 
@@ -164,7 +164,7 @@ main::exported('globex', csv => {delimiter => '|'});
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":300000,.*"result":\{"format":"csv","compression":"gzip","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dglobex/job%3D\1/\d{4}_part_00\.gz\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":300000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":300000,.*"result":\{"format":"csv","compression":"gzip","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dglobex/job%3D\1/\d{4}_part_00\.gz\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":300000\}\]\}\}$}]
 
 
 
@@ -200,7 +200,7 @@ main::exported('initech', csv => {header => JSON::PP::true()});
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":100000,.*"result":\{"format":"csv","compression":"gzip","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dinitech/job%3D\1/\d{4}_part_00\.gz\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":100000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":100000,.*"result":\{"format":"csv","compression":"gzip","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dinitech/job%3D\1/\d{4}_part_00\.gz\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":100000\}\]\}\}$}]
 
 
 
@@ -235,7 +235,7 @@ main::exported('acme', format => 'json', compression => 'zstd', max_file_size =>
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":600000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":\d+\}(?:,\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":\d+\})+\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":600000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":\d+\}(?:,\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":\d+\})+\]\}\}$}]
 
 
 
@@ -271,7 +271,7 @@ main::exported('globex', format => 'json', compression => 'zstd');
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":300000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dglobex/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":300000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":300000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dglobex/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":300000\}\]\}\}$}]
 
 
 
@@ -307,7 +307,7 @@ main::exported('initech', format => 'json', compression => 'zstd');
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":100000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dinitech/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":100000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":100000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dinitech/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":100000\}\]\}\}$}]
 
 
 
@@ -342,7 +342,7 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
 --- error_code eval
 [200, 200, 200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":1200,.*"result":\{"format":"csv","compression":"gzip","expires_at":"[^"]+","max_downloads":2,"files":\[\{"url":"http://[^"]+","size":\d+,"rows":1200\}\]\}\}$},
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":1200,.*"result":\{"format":"csv","compression":"gzip","expires_at":"[^"]+","max_downloads":2,"files":\[\{"url":null,"link":"/v1/bulk/\1/files/0","size":\d+,"rows":1200\}\]\}\}$},
  qr{^\{"jobs":\[\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",[^\]]*"links":\{"self":"/v1/jobs/\1","export":"/v1/bulk/\1"\}\}\],"next_cursor":(?:null|"[^"]+")\}$},
  qr{^(?!.*(??{ $ENV{TEST_NGINX_JOB} }))}]
 
@@ -536,7 +536,7 @@ Test::More::is($text, qq{a,b,c,na\xc3\xafve\n"it's, ""quoted""",x'); unload ('y'
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{"status":"COMPLETED",.*"row_count":1,.*"compression":"none",.*"files":\[\{"url":"http://[^"]+/0000_part_00\?X-Amz-[^"]+","size":\d+,"rows":1\}\]}]
+[qr{"status":"COMPLETED",.*"row_count":1,.*"compression":"none",.*"files":\[\{"url":"http://[^"]+/0000_part_00\?X-Amz-[^"]+","link":"/v1/bulk/job_[^"/]+/files/0","size":\d+,"rows":1\}\]}]
 
 
 
@@ -1241,7 +1241,7 @@ main::exported('initech', format => 'json', compression => 'none');
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":100000,.*"result":\{"format":"json","compression":"none","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dinitech/job%3D\1/\d{4}_part_00\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":100000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":100000,.*"result":\{"format":"json","compression":"none","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dinitech/job%3D\1/\d{4}_part_00\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":100000\}\]\}\}$}]
 
 
 
@@ -1277,4 +1277,4 @@ main::exported('globex', format => 'json', compression => 'gzip');
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":300000,.*"result":\{"format":"json","compression":"gzip","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dglobex/job%3D\1/\d{4}_part_00\.gz\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","size":\d+,"rows":300000\}\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":300000,.*"result":\{"format":"json","compression":"gzip","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dglobex/job%3D\1/\d{4}_part_00\.gz\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":300000\}\]\}\}$}]

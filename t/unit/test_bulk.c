@@ -689,6 +689,8 @@ START_TEST(test_api)
     links.cred = &cred;
     links.now = T_NOW;
     links.expires = 3600;
+    links.job_id.data = NULL;
+    links.job_id.len = 0;
 
     size = spectra_bulk_api_size(&res, &links);
     buf = malloc(size);
@@ -722,6 +724,84 @@ START_TEST(test_api)
                      SPECTRA_BULK_INVALID);
 
     free(buf);
+
+    /* with the job's id: each file's stable link, next to its url */
+    res.expires_at = (T_NOW + 86400) * 1000LL;
+    res.max_downloads = -1;
+    links.job_id = (spectra_str_t) spectra_string(
+                                       "job_01hzzzzzzzzzzzzzzzzzzzzzzz");
+    size = spectra_bulk_api_size(&res, &links);
+    buf = malloc(size);
+
+    ck_assert_int_eq(spectra_bulk_api(&res, &links, buf, size, &len), OK);
+    snprintf(want, sizeof(want), "{\"format\":\"csv\",\"compression\":"
+             "\"gzip\",\"expires_at\":\"2026-01-03T03:04:05.000Z\","
+             "\"max_downloads\":null,\"files\":[{\"url\":\"%s\","
+             "\"link\":\"/v1/bulk/job_01hzzzzzzzzzzzzzzzzzzzzzzz/files/0\","
+             "\"size\":123,\"rows\":600000}]}", t_boto_path_style);
+    ck_assert_uint_eq(len, strlen(want));
+    ck_assert_int_eq(memcmp(buf, want, len), 0);
+
+    /* max_downloads: no url at all, only the counted link */
+    res.max_downloads = 1;
+    ck_assert_int_eq(spectra_bulk_api(&res, &links, buf, size, &len), OK);
+    buf[len] = '\0';
+    ck_assert_str_eq((char *) buf, "{\"format\":\"csv\",\"compression\":"
+                     "\"gzip\",\"expires_at\":\"2026-01-03T03:04:05.000Z\","
+                     "\"max_downloads\":1,\"files\":[{\"url\":null,"
+                     "\"link\":\"/v1/bulk/job_01hzzzzzzzzzzzzzzzzzzzzzzz"
+                     "/files/0\",\"size\":123,\"rows\":600000}]}");
+    ck_assert_ptr_null(strstr((char *) buf, "X-Amz"));
+
+    free(buf);
+}
+END_TEST
+
+
+START_TEST(test_links)
+{
+    u_char                 buf[SPECTRA_BULK_LINK_MAX];
+    spectra_str_t          id = spectra_string("job_x");
+    spectra_bulk_result_t  res;
+
+    /* {n}: the 0-based index of the files array, nothing else */
+    ck_assert_int_eq(spectra_bulk_file_index(S("0"), 3), 0);
+    ck_assert_int_eq(spectra_bulk_file_index(S("2"), 3), 2);
+    ck_assert_int_eq(spectra_bulk_file_index(S("3"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("0"), 0), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("01"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("00"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("-1"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("+1"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S(" 1"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("1 "), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("1a"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("0x1"), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S(""), 3), -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("18446744073709551617"), 3),
+                     -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("9999999999999999999"), 3),
+                     -1);
+    ck_assert_int_eq(spectra_bulk_file_index(S("9999"), 10000), 9999);
+
+    ck_assert_uint_eq(spectra_bulk_link(NULL, &id, 12),
+                      sizeof("/v1/bulk/job_x/files/12") - 1);
+    ck_assert_uint_eq(spectra_bulk_link(buf, &id, 12),
+                      sizeof("/v1/bulk/job_x/files/12") - 1);
+    ck_assert_int_eq(memcmp(buf, "/v1/bulk/job_x/files/12",
+                            sizeof("/v1/bulk/job_x/files/12") - 1), 0);
+
+    /* a link lives at most max, never past the export */
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(spectra_bulk_link_left(&res, T_NOW, 60), 60);
+    res.expires_at = (T_NOW + 3600) * 1000LL;
+    ck_assert_int_eq(spectra_bulk_link_left(&res, T_NOW, 60), 60);
+    res.expires_at = (T_NOW + 7) * 1000LL + 999;
+    ck_assert_int_eq(spectra_bulk_link_left(&res, T_NOW, 60), 7);
+    res.expires_at = T_NOW * 1000LL;
+    ck_assert_int_le(spectra_bulk_link_left(&res, T_NOW, 60), 0);
+    res.expires_at = (T_NOW - 5) * 1000LL;
+    ck_assert_int_le(spectra_bulk_link_left(&res, T_NOW, 60), 0);
 }
 END_TEST
 
@@ -749,6 +829,7 @@ bulk_suite(void)
                         sizeof(t_bad_manifests) / sizeof(t_bad_manifests[0]));
     tcase_add_test(tc, test_result_round_trip);
     tcase_add_test(tc, test_api);
+    tcase_add_test(tc, test_links);
 
     suite_add_tcase(s, tc);
 

@@ -20,7 +20,7 @@ use JSON::PP ();
 use SpectraQuery qw(http json poll psql);
 
 our @EXPORT_OK = qw(export_config export wait_export download sums
-                    duckdb_sums psql_sums);
+                    duckdb_sums psql_sums raw_get follow);
 
 my $dir = "$FindBin::Bin/data/bulk";
 
@@ -40,6 +40,9 @@ sub export_config {
     spectra_export_prefix exports;
     spectra_s3_endpoint http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
     spectra_s3_path_style on;
+
+    # max_downloads: the stable links' counts, over all workers
+    spectra_download_zone spectra_downloads:1m;
 _EOC_
 }
 
@@ -69,34 +72,74 @@ sub wait_export {
 }
 
 
-# download(job): fetches every file of the job's result through its URL
-# into a private directory; returns the paths, in the manifest's order.
+# raw_get(url, [header => value ...]): one GET of an http://host:port/...
+# URL (or a path on the block's nginx); returns (status, {lower-case
+# header => value}, body).
+sub raw_get {
+    my ($url, @headers) = @_;
+    my ($host, $port, $target) = $url =~ m{^http://([^/:]+):(\d+)(/.*)$};
+
+    ($host, $port, $target) = ('127.0.0.1', $ENV{TEST_NGINX_SERVER_PORT},
+                               $url) unless defined $target;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                     Proto => 'tcp', Timeout => 10)
+        or die "cannot connect to $host:$port: $@";
+    my ($res, $buf, $n, $req) = ('');
+
+    $req = "GET $target HTTP/1.1\r\nHost: $host:$port\r\n"
+           . "Connection: close\r\n";
+
+    while (my ($k, $v) = splice @headers, 0, 2) {
+        $req .= "$k: $v\r\n";
+    }
+
+    print {$sock} "$req\r\n";
+    $sock->timeout(60);
+    $res .= $buf while $n = sysread $sock, $buf, 1 << 20;
+    close $sock;
+
+    my ($head, $body) = split /\r\n\r\n/, $res, 2;
+    my ($status) = ($head // '') =~ m{^HTTP/1\.\d (\d{3})};
+    my %h;
+
+    for my $line (split /\r\n/, $head // '') {
+        $h{lc $1} = $2 if $line =~ /^([^:]+):\s*(.*)$/;
+    }
+
+    return ($status // 0, \%h, $body // '');
+}
+
+
+# follow(key, link): GET of a stable link as the key's tenant; returns
+# the presigned URL of its 302 (dies on any other answer).
+sub follow {
+    my ($key, $link) = @_;
+    my ($status, $h, $body) = raw_get($link, 'X-API-Key' => $key);
+
+    die "GET $link answered $status: $body\n" if $status != 302;
+    die "GET $link: no Location\n" unless defined $h->{location};
+
+    return $h->{location};
+}
+
+
+# download(job, [key]): fetches every file of the job's result through
+# its URL (or, with max_downloads, where its stable link redirects the
+# key's tenant: one download counted) into a private directory; returns
+# the paths, in the manifest's order.
 sub download {
-    my ($job) = @_;
+    my ($job, $key) = @_;
     my $to = tempdir('spectra-bulk-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     my @paths;
 
     for my $f (@{ $job->{result}{files} }) {
-        my ($host, $port, $target) =
-            $f->{url} =~ m{^http://([^/:]+):(\d+)(/[^?]*\?.*)$}
-            or die "not a local URL: $f->{url}\n";
-        my ($name) = $target =~ m{/([^/?]+)\?} or die "no file name\n";
-        my $sock = IO::Socket::INET->new(PeerAddr => $host,
-                                         PeerPort => $port, Proto => 'tcp',
-                                         Timeout => 10)
-            or die "cannot connect to $host:$port: $@";
-        my ($res, $buf, $n) = ('');
+        my $url = $f->{url} // follow($key, $f->{link});
+        my ($name) = $url =~ m{^http://[^/]+/[^?]*?([^/?]+)\?}
+            or die "not a local URL: $url\n";
+        my ($status, $h, $res) = raw_get($url);
 
-        print {$sock} "GET $target HTTP/1.1\r\nHost: $host:$port\r\n"
-                      . "Connection: close\r\n\r\n";
-        $sock->timeout(60);
-        $res .= $buf while $n = sysread $sock, $buf, 1 << 20;
-        close $sock;
-
-        my ($status) = $res =~ m{^HTTP/1\.\d (\d{3})};
-        die "GET $f->{url} answered " . ($status // '?') . "\n"
-            if ($status // 0) != 200;
-        $res =~ s/\A.*?\r\n\r\n//s;
+        die "GET $url answered $status\n" if $status != 200;
         die "$name: " . length($res) . " bytes, the manifest says "
             . "$f->{size}\n" if length($res) != $f->{size};
 
