@@ -435,6 +435,7 @@ ngx_http_spectra_bulk_new(ngx_http_spectra_bulk_ctx_t *bc)
     res.compression = bc->b.compression;
     res.target = *ngx_http_spectra_str(&target);
     res.max_downloads = bc->b.max_downloads;
+    res.header = bc->b.header;
 
     job->result.len = spectra_bulk_result_len(&res);
     job->result.data = ngx_pnalloc(r->pool, job->result.len);
@@ -740,7 +741,7 @@ ngx_http_spectra_bulk_manifest(ngx_http_request_t *r, void *data,
         return;
     }
 
-    if (spectra_bulk_manifest_parse(body->data, body->len,
+    if (spectra_bulk_manifest_parse(body->data, body->len, sc->res.header,
                                     ngx_http_spectra_str(&sc->bucket),
                                     ngx_http_spectra_str(&sc->key_prefix),
                                     &pool, &sc->res.files, &sc->res.nfiles,

@@ -560,7 +560,8 @@ spectra_bulk_key_valid(const u_char *p, size_t len)
 
 int
 spectra_bulk_manifest_parse(const u_char *p, size_t len,
-    const spectra_str_t *bucket, const spectra_str_t *key_prefix,
+    unsigned header, const spectra_str_t *bucket,
+    const spectra_str_t *key_prefix,
     const spectra_pool_t *pool, spectra_bulk_file_t **files, size_t *nfiles,
     spectra_err_t *err)
 {
@@ -626,7 +627,7 @@ spectra_bulk_manifest_parse(const u_char *p, size_t len,
 
         if (!json_is_string(url) || !json_is_integer(size)
             || !json_is_integer(rows) || json_integer_value(size) < 0
-            || json_integer_value(rows) < 0)
+            || json_integer_value(rows) < (json_int_t) header)
         {
             rc = spectra_err_set(err, SPECTRA_BULK_INVALID, SPECTRA_POS_NONE,
                                  "manifest entry %zu needs \"url\" and "
@@ -671,7 +672,7 @@ spectra_bulk_manifest_parse(const u_char *p, size_t len,
         }
 
         f[i].size = (int64_t) json_integer_value(size);
-        f[i].rows = (int64_t) json_integer_value(rows);
+        f[i].rows = (int64_t) json_integer_value(rows) - (int64_t) header;
     }
 
     *files = f;
@@ -751,6 +752,10 @@ spectra_bulk_result_put(u_char *dst, const spectra_bulk_result_t *res)
     spectra_bulk_put_str(spectra_bulk_compression_name(res->compression));
     spectra_bulk_put_str("\",\"target\":");
     spectra_bulk_put_json(res->target.data, res->target.len);
+
+    if (res->header) {
+        spectra_bulk_put_str(",\"header\":true");
+    }
     spectra_bulk_put_str(",\"max_downloads\":");
 
     if (res->max_downloads >= 0) {
@@ -926,6 +931,14 @@ spectra_bulk_result_read(const u_char *p, size_t len,
                                        res->target.len);
     if (res->target.data == NULL) {
         goto nomem;
+    }
+
+    v = json_object_get(root, "header");
+    if (json_is_true(v)) {
+        res->header = 1;
+
+    } else if (v != NULL && !json_is_false(v)) {
+        goto bad;
     }
 
     v = json_object_get(root, "max_downloads");

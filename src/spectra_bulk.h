@@ -124,10 +124,13 @@ typedef struct {
 
 /*
  * The files a (verbose) manifest lists, in its order; keys point into
- * pool.  bucket and key_prefix are the export's.
+ * pool.  bucket and key_prefix are the export's.  With header, each
+ * file's record_count includes its header line, as Redshift counts it:
+ * the file's rows are one fewer.
  */
 int spectra_bulk_manifest_parse(const u_char *p, size_t len,
-    const spectra_str_t *bucket, const spectra_str_t *key_prefix,
+    unsigned header, const spectra_str_t *bucket,
+    const spectra_str_t *key_prefix,
     const spectra_pool_t *pool, spectra_bulk_file_t **files, size_t *nfiles,
     spectra_err_t *err);
 
@@ -139,6 +142,7 @@ typedef struct {
     spectra_str_t                       target;
     int64_t                             max_downloads;  /* -1: none */
     int64_t                             expires_at;     /* ms, 0: none yet */
+    unsigned                            header:1;       /* CSV HEADER */
     spectra_bulk_file_t                *files;
     size_t                              nfiles;
     unsigned                            listed:1;       /* files known */

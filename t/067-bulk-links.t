@@ -106,7 +106,7 @@ __DATA__
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -159,7 +159,7 @@ Test::More::is_deeply(SpectraBulk::sums('csv', 0, ',', 'gzip', "$to"), SpectraBu
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -194,7 +194,7 @@ main::exported();
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -238,7 +238,7 @@ main::exported();
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -275,7 +275,7 @@ $ENV{TEST_NGINX_QJOB} = SpectraQuery::submit($::K{globex}, {sql => 'select 1'}, 
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -311,7 +311,7 @@ main::exported();
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -346,7 +346,7 @@ main::exported();
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -388,7 +388,7 @@ Test::More::ok(!defined $job->{result}{files}[0]{url}, 'no url with max_download
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -437,7 +437,7 @@ Test::More::is($status{410}, $n - 3, 'every other answer 410');
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -474,7 +474,7 @@ $ENV{TEST_NGINX_JOB_A} = $a->{job_id};
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -508,7 +508,7 @@ $ENV{TEST_NGINX_JOB_A} = $a->{job_id};
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 
@@ -550,7 +550,7 @@ SpectraQuery::poll(sub { @{ SpectraQuery::gate_waiters() } }, 200, 0.05);
     location /_spectra/s3/ {
         internal;
         proxy_pass http://spectra_objects/;
-        proxy_set_header Host $http_host;
+        proxy_set_header Host $spectra_host;
         subrequest_output_buffer_size 1m;
     }
 

@@ -460,11 +460,19 @@ static const spectra_str_t  t_kprefix =
 
 
 static int
-t_manifest(const char *text, spectra_bulk_file_t **files, size_t *n)
+t_manifest_header(const char *text, unsigned header,
+    spectra_bulk_file_t **files, size_t *n)
 {
     return spectra_bulk_manifest_parse((const u_char *) text, strlen(text),
-                                       &t_bucket, &t_kprefix, &t_pool, files,
-                                       n, &err);
+                                       header, &t_bucket, &t_kprefix,
+                                       &t_pool, files, n, &err);
+}
+
+
+static int
+t_manifest(const char *text, spectra_bulk_file_t **files, size_t *n)
+{
+    return t_manifest_header(text, 0, files, n);
 }
 
 
@@ -491,6 +499,22 @@ START_TEST(test_manifest)
 
     ck_assert_int_eq(t_manifest("{\"entries\": []}", &f, &n), OK);
     ck_assert_uint_eq(n, 0);
+
+    /* CSV with HEADER: record_count counts each file's header line */
+    ck_assert_int_eq(t_manifest_header("{\"entries\": ["
+        "{\"url\": \"" T_URL "0000_part_00.gz\", \"meta\": "
+        "{\"content_length\": 1234, \"record_count\": 601}},"
+        "{\"url\": \"" T_URL "0001_part_00.gz\", \"meta\": "
+        "{\"content_length\": 5, \"record_count\": 1}}]}", 1, &f, &n), OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(f[0].rows, 600);
+    ck_assert_int_eq(f[1].rows, 0);
+
+    /* a file of a HEADER export cannot have no line at all */
+    ck_assert_int_eq(t_manifest_header("{\"entries\": ["
+        "{\"url\": \"" T_URL "0000_part_00.gz\", \"meta\": "
+        "{\"content_length\": 0, \"record_count\": 0}}]}", 1, &f, &n),
+        SPECTRA_BULK_INVALID);
     t_free();
 }
 END_TEST
