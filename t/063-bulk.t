@@ -235,7 +235,7 @@ main::exported('acme', format => 'json', compression => 'zstd', max_file_size =>
 --- error_code eval
 [200]
 --- response_body_like eval
-[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":600000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":\d+\}(?:,\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_00\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":\d+\})+\]\}\}$}]
+[qr{^\{"job_id":"((??{ $ENV{TEST_NGINX_JOB} }))","type":"bulk","status":"COMPLETED",.*"row_count":600000,.*"result":\{"format":"json","compression":"zstd","expires_at":"[^"]+","max_downloads":null,"files":\[\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_\d\d\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":\d+\}(?:,\{"url":"http://127\.0\.0\.1:\d+/spectra-exports/exports/tenant%3Dacme/job%3D\1/\d{4}_part_\d\d\.zst\?X-Amz-[^"]+&X-Amz-Signature=[0-9a-f]{64}","link":"/v1/bulk/\1/files/\d+","size":\d+,"rows":\d+\})+\]\}\}$}]
 
 
 

@@ -216,8 +216,8 @@ main::exported();
 --- response_body_like eval
 [qr{^\{"error":\{"code":"NOT_FOUND","message":"the export has no file \\"1\\": its 1 files are numbered from 0","request_id":"[0-9a-f]{32}"\}\}$},
  qr{"message":"the export has no file \\"01\\": its 1 files are numbered from 0"},
- qr{"message":"the export has no file \\"-1\\""},
- qr{"message":"the export has no file \\"x\\""},
+ qr{"message":"the export has no file \\"-1\\": its 1 files are numbered from 0"},
+ qr{"message":"the export has no file \\"x\\": its 1 files are numbered from 0"},
  qr{"message":"the export has no file \\"184467440737095516"},
  qr{"message":"no such endpoint"},
  qr{"message":"no such endpoint"},
@@ -331,7 +331,7 @@ main::exported();
 --- error_code eval
 [401]
 --- response_body_like eval
-[qr{"code":"UNAUTHORIZED"}]
+[qr{"code":"UNAUTHENTICATED"}]
 
 
 
