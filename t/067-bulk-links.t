@@ -218,7 +218,7 @@ main::exported();
  qr{"message":"the export has no file \\"01\\": its 1 files are numbered from 0"},
  qr{"message":"the export has no file \\"-1\\": its 1 files are numbered from 0"},
  qr{"message":"the export has no file \\"x\\": its 1 files are numbered from 0"},
- qr{"message":"the export has no file \\"184467440737095516"},
+ qr{"message":"the export has no file \\"18446744073709551617\\": its 1 files are numbered from 0"},
  qr{"message":"no such endpoint"},
  qr{"message":"no such endpoint"},
  qr{"code":"METHOD_NOT_ALLOWED"},
