@@ -48,7 +48,9 @@ bash "$repo/scripts/demo-credentials.sh" "$state/pg" "$pg_port" \
 echo "run: starting spectra-dataapi on 127.0.0.1:$dataapi_port"
 # A page must fit nginx's subrequest_output_buffer_size (16m in
 # conf/spectra-local.conf): keep the daemon's pages well below it.
-SPECTRA_DATAAPI_ARGS="--page-bytes 8388608 ${SPECTRA_DATAAPI_ARGS:-}" \
+# Exports are removed a day and an hour after they were written (the
+# retention of conf/spectra-local.conf, and the longest link after it).
+SPECTRA_DATAAPI_ARGS="--page-bytes 8388608 --export-retention-seconds 90000 ${SPECTRA_DATAAPI_ARGS:-}" \
     bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$dataapi_port" \
     "$pg_port"
 
@@ -113,6 +115,11 @@ if [ -n "$key" ]; then
   curl -s -H 'X-API-Key: $key' -H 'Content-Type: application/json' \\
        -d '{"sql": "select region, count(*) from sales group by 1"}' \\
        $url/v1/queries
+  # an export: 202 with the job; GET /v1/bulk/<job_id> lists its files
+  # with presigned URLs (and stable links) once it is COMPLETED
+  curl -s -H 'X-API-Key: $key' -H 'Content-Type: application/json' \\
+       -d '{"sql": "select * from sales", "format": "csv", "compression": "gzip"}' \\
+       $url/v1/bulk
 MSG
 fi
 echo

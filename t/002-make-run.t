@@ -10,6 +10,7 @@ use warnings;
 use Test::More;
 use JSON::PP qw(decode_json);
 use HTTP::Tiny;
+use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use lib "$ENV{SPECTRA_REPO}/t/data/dataapi";
@@ -133,6 +134,51 @@ for my $t (@{$facts->{tenants} // []}) {
     });
     $n = eval { decode_json($r->{content})->{data}[0]{count} };
     is $n, $t->{rows}, "$t->{tenant_id}'s demo JWT sees its $t->{rows} rows";
+}
+
+# The printed export, as printed: initech's sales as CSV+gzip, through
+# the stack's own object store (the presigned URLs, then the stable link).
+{
+    my ($bulk) = $out =~ /^\s*# an export.*?\n(\s*curl -s .*?v1\/bulk)$/ms;
+    ok $bulk, 'prints a ready-to-paste export request';
+    $bulk //= '';
+    $bulk =~ s/\\\n//g;
+
+    my $posted = `$bulk`;
+    my $job = eval { decode_json($posted) } // {};
+    like $job->{job_id} // '', qr/^job_/, 'the printed export is a job'
+        or diag "$bulk: $posted";
+
+    my ($key) = $bulk =~ /X-API-Key: ([^']+)'/;
+    my $done;
+    for (1 .. 600) {
+        my $r = $ua->get("http://127.0.0.1:$http/v1/bulk/$job->{job_id}",
+                         {headers => {'X-API-Key' => $key}});
+        $done = eval { decode_json($r->{content}) } // {};
+        last if ($done->{status} // '') ne 'RUNNING'
+                && ($done->{status} // '') ne 'PENDING';
+        select undef, undef, undef, 0.1;
+    }
+    is $done->{status}, 'COMPLETED', 'the export completes';
+
+    my $lines = 0;
+    for my $f (@{ $done->{result}{files} // [] }) {
+        my $r = $ua->get($f->{url});
+        is $r->{status}, 200, "its file downloads from its presigned URL";
+        my $csv;
+        gunzip(\$r->{content} => \$csv) or diag "gunzip: $GunzipError";
+        $lines += () = ($csv // '') =~ /\n/g;
+
+        my $l = $ua->get("http://127.0.0.1:$http$f->{link}",
+                         {headers => {'X-API-Key' => $key}});
+        is $l->{status}, 200, 'and through its stable link (302 followed)';
+        is length($l->{content}), $f->{size}, 'the same bytes';
+    }
+    my $t = (grep { ($_->{api_key} // '') eq ($key // '') }
+             @{$facts->{tenants} // []})[0] // {};
+    ok defined $t->{rows}, 'the printed key is a demo tenant\'s';
+    is $lines, $t->{rows} // -1,
+       "the files hold the tenant's rows, one line each";
 }
 
 # Everything the stack keeps is private to root and the user that uses
