@@ -104,21 +104,7 @@ __DATA__
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -140,21 +126,7 @@ main::exported('acme', csv => {header => JSON::PP::true()});
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -176,21 +148,7 @@ main::exported('globex', csv => {delimiter => '|'});
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -211,21 +169,7 @@ main::exported('initech', csv => {header => JSON::PP::true()});
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -247,21 +191,7 @@ main::exported('acme', format => 'json', compression => 'zstd', max_file_size =>
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -283,21 +213,7 @@ main::exported('globex', format => 'json', compression => 'zstd');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -318,21 +234,7 @@ main::exported('initech', format => 'json', compression => 'zstd');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -356,21 +258,7 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- pipelined_requests eval
@@ -390,21 +278,7 @@ main::exported('acme', where => 'id <= 2000', max_downloads => 2);
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -428,21 +302,7 @@ main::exported('acme', where => 'id <= 100');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -463,21 +323,7 @@ SpectraQuery::submit($::K{acme}, {sql => 'select 1'}, until => 'COMPLETED');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -504,21 +350,7 @@ SpectraQuery::poll(sub { @{ SpectraQuery::gate_waiters() } }, 200, 0.05);
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -547,21 +379,7 @@ Test::More::is($text, qq{a,b,c,na\xc3\xafve\n"it's, ""quoted""",x'); unload ('y'
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -584,21 +402,7 @@ main::exported('acme', where => 'id <= 50', idempotency_key => 'same-063');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -616,21 +420,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format \\"parquet\\" is not 
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -648,21 +438,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format must be \\"csv\\", \\
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -680,21 +456,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"compression must be \\"gzip\
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -712,21 +474,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -744,21 +492,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.delimiter must be one pr
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -776,21 +510,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv.header must be true or f
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -808,21 +528,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"csv options apply only to fo
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -840,21 +546,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_file_size .MB. must be a
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -872,21 +564,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"max_downloads must be an int
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -904,21 +582,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"timeout_seconds must be an i
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -936,21 +600,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"idempotency_key must be 1 to
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -968,21 +618,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"unknown field \\"row_limit\\
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -1000,21 +636,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"an export takes no parameter
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -1032,21 +654,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"the field \\"sql\\" is requi
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -1064,21 +672,7 @@ qr{^\{"error":\{"code":"INVALID_REQUEST","message":"malformed JSON at line 1[^"]
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -1096,21 +690,7 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"only[^"]*(?:\\"[^"]*)*","request
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -1128,21 +708,7 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"[^"]*(?:\\"[^"]*)*","request_id"
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
@@ -1160,21 +726,7 @@ qr{^\{"error":\{"code":"INVALID_SQL","message":"an export takes no parameters, a
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request
@@ -1217,21 +769,7 @@ POST /v1/bulk without spectra_export_bucket
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -1253,21 +791,7 @@ main::exported('initech', format => 'json', compression => 'none');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent (signature and token are redacted in the logs)
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init

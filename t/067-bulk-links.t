@@ -102,21 +102,7 @@ __DATA__
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -155,21 +141,7 @@ Test::More::is_deeply(SpectraBulk::sums('csv', 0, ',', 'gzip', "$to"), SpectraBu
         spectra_export_retention 1h;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -190,21 +162,7 @@ main::exported();
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -234,21 +192,7 @@ main::exported();
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -271,21 +215,7 @@ $ENV{TEST_NGINX_QJOB} = SpectraQuery::submit($::K{globex}, {sql => 'select 1'}, 
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -307,21 +237,7 @@ main::exported();
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -342,21 +258,7 @@ main::exported();
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -384,21 +286,7 @@ Test::More::ok(!defined $job->{result}{files}[0]{url}, 'no url with max_download
         access_log logs/workers.log spectra_worker;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -433,21 +321,7 @@ Test::More::is($status{410}, $n - 3, 'every other answer 410');
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -470,21 +344,7 @@ $ENV{TEST_NGINX_JOB_A} = $a->{job_id};
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- pipelined_requests eval
@@ -504,21 +364,7 @@ $ENV{TEST_NGINX_JOB_A} = $a->{job_id};
         spectra_api;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init
@@ -546,21 +392,7 @@ SpectraQuery::poll(sub { @{ SpectraQuery::gate_waiters() } }, 200, 0.05);
         spectra_export_retention 1s;
     }
 
-    # the module's reads of the object store (the manifests)
-    location /_spectra/s3/ {
-        internal;
-        proxy_pass http://spectra_objects/;
-        proxy_set_header Host $spectra_host;
-        subrequest_output_buffer_size 1m;
-    }
-
-    # the local object store: the presigned URL is verified, then the
-    # file is sent
-    location /spectra-exports/ {
-        spectra_auth off;
-        spectra_object_store on;
-        root $TEST_NGINX_OBJECTS_DIR;
-    }
+    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- init

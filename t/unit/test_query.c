@@ -225,7 +225,8 @@ START_TEST(test_shape)
     t_refused("{\"sql\": \"s\", \"sql\": \"t\"}",
               "malformed JSON at line 1, column 18: duplicate object key "
               "near '\"sql\"'");
-    t_refused("{\"sql\": \"s\", \"rowlimit\": 1}", "unknown field \"rowlimit\"");
+    t_refused("{\"sql\": \"s\", \"rowlimit\": 1}",
+              "unknown field \"rowlimit\"");
     ck_assert_int_eq(t_parse("{\"sql\": \"a\\u0000b\"}"),
                      SPECTRA_QUERY_INVALID);
     ck_assert_ptr_nonnull(strstr(err.message, "\\u0000 is not allowed"));
@@ -247,7 +248,8 @@ START_TEST(test_idempotency_key)
               "idempotency_key must be 1 to 64 characters of A-Z a-z 0-9 . _ "
               ": -");
     t_refused("{\"sql\": \"s\", \"idempotency_key\": "
-              "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+              "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
               "\"}",
               "idempotency_key must be 1 to 64 characters of A-Z a-z 0-9 . _ "
               ": -");

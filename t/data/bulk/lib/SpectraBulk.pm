@@ -27,13 +27,20 @@ my $dir = "$FindBin::Bin/data/bulk";
 
 # The http{} lines of exports, after SpectraQuery::http_config(): the
 # module signs links for this same server (path style), whose block
-# config serves TEST_NGINX_OBJECTS_DIR at /spectra-exports/ and proxies
-# the module's own reads (the manifests) from /_spectra/s3/ to it.
+# config includes t/data/bulk/objects.conf: TEST_NGINX_OBJECTS_DIR served
+# as the verifying store at /spectra-exports/, and the module's own reads
+# (the manifests) proxied from /_spectra/s3/ to it.
 sub export_config {
     return <<'_EOC_';
 
     upstream spectra_objects {
         server 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+
+    # the root of t/data/bulk/objects.conf's store location (an included
+    # file gets no $TEST_NGINX_* expansion)
+    map $host $spectra_test_objects {
+        default $TEST_NGINX_OBJECTS_DIR;
     }
 
     spectra_export_bucket spectra-exports;
