@@ -15,6 +15,8 @@
 #include "ngx_http_spectra_query.h"
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_health.h"
+#include "ngx_http_spectra_metrics.h"
+#include "ngx_http_spectra_ready.h"
 
 
 #define NGX_HTTP_SPECTRA_MAX_SEGMENTS  4
@@ -49,6 +51,9 @@ static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
 
     { "health", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_spectra_health_endpoint },
+
+    { "ready", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_spectra_ready_endpoint },
 
     { "queries", NGX_HTTP_POST, NGX_HTTP_SPECTRA_PERM_QUERY,
       ngx_http_spectra_queries },
@@ -89,6 +94,8 @@ ngx_http_spectra_api_handler(ngx_http_request_t *r)
     ngx_str_t                  segments[NGX_HTTP_SPECTRA_MAX_SEGMENTS + 1];
     ngx_uint_t                 n, allowed;
     ngx_http_spectra_route_t  *route;
+
+    ngx_http_spectra_metrics_route(r, NULL, NULL);
 
     if (r->uri.len < sizeof("/v1/") - 1
         || ngx_strncmp(r->uri.data, "/v1/", sizeof("/v1/") - 1) != 0)
@@ -137,6 +144,41 @@ not_found:
 }
 
 
+const char *
+ngx_http_spectra_api_route_name(ngx_http_request_t *r)
+{
+    ngx_str_t                  path, id;
+    ngx_str_t                  segments[NGX_HTTP_SPECTRA_MAX_SEGMENTS + 1];
+    ngx_uint_t                 n;
+    ngx_http_spectra_route_t  *route;
+
+    if (r->uri.len < sizeof("/v1/") - 1
+        || ngx_strncmp(r->uri.data, "/v1/", sizeof("/v1/") - 1) != 0)
+    {
+        return NULL;
+    }
+
+    path.data = r->uri.data + sizeof("/v1/") - 1;
+    path.len = r->uri.len - (sizeof("/v1/") - 1);
+
+    n = ngx_http_spectra_split(&path, segments);
+    if (n == 0 || n > NGX_HTTP_SPECTRA_MAX_SEGMENTS) {
+        return NULL;
+    }
+
+    for (route = ngx_http_spectra_routes; route->path != NULL; route++) {
+        if ((r->method & route->methods)
+            && ngx_http_spectra_route_match(route->path, segments, n, &id)
+               == NGX_OK)
+        {
+            return route->path;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* The permission check, then the endpoint. */
 
 static ngx_int_t
@@ -148,6 +190,8 @@ ngx_http_spectra_api_call(ngx_http_request_t *r,
 
     tenant = NULL;
 
+    ngx_http_spectra_metrics_route(r, route->path, NULL);
+
     if (route->permissions) {
         rc = ngx_http_spectra_auth_require(r, route->permissions);
 
@@ -157,6 +201,8 @@ ngx_http_spectra_api_call(ngx_http_request_t *r,
         }
 
         tenant = ngx_http_spectra_auth_tenant(r);
+
+        ngx_http_spectra_metrics_route(r, route->path, tenant);
 
         if (ngx_http_spectra_get_ctx(r) == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -24,6 +24,13 @@ typedef ngx_int_t (*ngx_http_spectra_endpoint_pt)(ngx_http_request_t *r,
 
 ngx_int_t ngx_http_spectra_api_handler(ngx_http_request_t *r);
 
+/*
+ * The route pattern (as the route table writes it) that r's URI and
+ * method match, NULL for none:
+ * for the metrics of requests refused before the handler ran.
+ */
+const char *ngx_http_spectra_api_route_name(ngx_http_request_t *r);
+
 /* The context of the main request, made on first use. */
 ngx_http_spectra_ctx_t *ngx_http_spectra_get_ctx(ngx_http_request_t *r);
 

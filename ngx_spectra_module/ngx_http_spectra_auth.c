@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_spectra_auth.h"
+#include "ngx_http_spectra_metrics.h"
 #include "spectra_apikey.h"
 #include "spectra_claims.h"
 #include "spectra_jwt.h"
@@ -502,6 +503,8 @@ ngx_http_spectra_auth_tenant(ngx_http_request_t *r)
     ctx->done = 1;
 
     if (ngx_http_spectra_authenticate(r, ctx, alcf) != NGX_OK) {
+        ngx_http_spectra_metrics_auth_failure(ctx->reason);
+
         if (ctx->error) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "spectra: authentication failed: %s", ctx->reason);
@@ -754,6 +757,8 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
         if (ngx_http_spectra_auth_cache_get(amcf->cache, key, r->pool, &hit)
             == NGX_OK)
         {
+            ngx_http_spectra_metrics_token_cache(1);
+
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "spectra auth: JWT cache hit");
 
@@ -766,6 +771,8 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 
             return NGX_OK;
         }
+
+        ngx_http_spectra_metrics_token_cache(0);
     }
 
     policy.issuer.data = alcf->issuer.len ? alcf->issuer.data : NULL;

@@ -8,6 +8,7 @@
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_metrics.h"
 
 
 static spectra_job_store_t *ngx_http_spectra_jobs_store(void);
@@ -247,6 +248,7 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_uint_t max_active)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_job_store_t  *store;
 
@@ -259,7 +261,11 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
         return;
     }
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->create(store, job, (unsigned) max_active, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_CREATE, start);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
 }
@@ -270,6 +276,7 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_job_owner_t   owner;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
@@ -289,8 +296,12 @@ ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
 
     ngx_http_spectra_job_owner(&owner, tenant);
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->get(store, &owner,
                          ngx_http_spectra_str(id), job, &pool, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_GET, start);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
 }
@@ -301,6 +312,7 @@ ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *key, spectra_job_t *job)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_job_owner_t   owner;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
@@ -315,9 +327,13 @@ ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
 
     ngx_http_spectra_job_owner(&owner, tenant);
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->find_key(store, &owner,
                               ngx_http_spectra_str(key), job, &pool,
                               &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_FIND_KEY, start);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
 }
@@ -337,6 +353,7 @@ ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
     spectra_job_filter_t *filter, spectra_job_list_t *list)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
@@ -348,7 +365,11 @@ ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
         return;
     }
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->list(store, filter, list, &pool, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_LIST, start);
 
     if (rc == SPECTRA_JOB_INVALID) {
         /* a cursor that is not one of ours */
@@ -365,6 +386,7 @@ ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call, ngx_uint_t limit,
     spectra_job_list_t *list)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t  *store;
@@ -376,8 +398,12 @@ ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call, ngx_uint_t limit,
         return;
     }
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->due(store, ngx_http_spectra_job_now(), limit, list,
                          &pool, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_DUE, start);
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
 }
@@ -388,6 +414,7 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_job_owner_t   owner;
     spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
@@ -402,9 +429,13 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
 
     ngx_http_spectra_job_owner(&owner, tenant);
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->cancel(store, &owner,
                             ngx_http_spectra_str(id),
                             ngx_http_spectra_job_now(), job, &pool, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_CANCEL, start);
 
     if (rc == SPECTRA_JOB_CONFLICT) {
         call->handler(call->data, NGX_DECLINED);
@@ -420,6 +451,7 @@ ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_str_t *result)
 {
     int                    rc;
+    uint64_t               start;
     spectra_err_t          err;
     spectra_pool_t         pool = ngx_http_spectra_pool(call->pool);
     spectra_job_store_t   *store;
@@ -446,7 +478,11 @@ ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
     upd.row_count = -1;
     upd.execution_ms = -1;
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->update(store, &upd, job, &pool, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_UPDATE, start);
 
     if (rc == SPECTRA_JOB_CONFLICT) {
         call->handler(call->data, NGX_DECLINED);
@@ -476,6 +512,7 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)
 {
     int                   rc;
+    uint64_t              start;
     spectra_err_t         err;
     spectra_pool_t        pool = ngx_http_spectra_pool(st->pool);
     spectra_job_store_t  *store;
@@ -486,7 +523,11 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
         return;
     }
 
+    start = ngx_http_spectra_metrics_clock();
+
     rc = store->ops->update(store, upd, &st->job, &pool, &err);
+
+    ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_UPDATE, start);
 
     if (rc == SPECTRA_JOB_CONFLICT) {
         /* it had finished: another worker or a DELETE got there first */

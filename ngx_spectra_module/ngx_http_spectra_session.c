@@ -14,6 +14,7 @@
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_session.h"
 #include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_metrics.h"
 
 
 typedef struct {
@@ -184,6 +185,11 @@ ngx_http_spectra_session_acquire(ngx_http_spectra_stmt_t *st)
     }
 
     ngx_shmtx_unlock(&ss->shpool->mutex);
+
+    ngx_http_spectra_metrics_session(
+        st->session_create ? NGX_HTTP_SPECTRA_METRICS_SESSION_CREATED
+        : st->session_id.len ? NGX_HTTP_SPECTRA_METRICS_SESSION_REUSED
+        : NGX_HTTP_SPECTRA_METRICS_SESSION_BUSY);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, st->log, 0,
                    "spectra session \"%V\": %s %V", &st->session_key,

@@ -14,6 +14,7 @@
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_session.h"
 #include "ngx_http_spectra_supervisor.h"
+#include "ngx_http_spectra_metrics.h"
 
 
 static void ngx_http_spectra_stmt_cleanup(void *data);
@@ -209,8 +210,11 @@ ngx_http_spectra_stmt_send(ngx_http_spectra_stmt_t *st,
     st->step = step;
     st->waiting = 1;
     st->status = 0;
+    st->call_action = operation;
+    st->call_start = ngx_http_spectra_metrics_clock();
 
     if (st->call(st, operation, body) != NGX_OK) {
+        st->call_action = NULL;
         st->step = NULL;
         ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
     }
@@ -225,6 +229,13 @@ ngx_http_spectra_stmt_resume(ngx_http_spectra_stmt_t *st)
     step = st->step;
     st->step = NULL;
     st->waiting = 0;
+
+    if (st->call_action != NULL) {
+        ngx_http_spectra_metrics_dataapi(st->call_action,
+                                         ngx_http_spectra_metrics_clock()
+                                         - st->call_start);
+        st->call_action = NULL;
+    }
 
     if (step != NULL) {
         step(st);
@@ -349,6 +360,8 @@ ngx_http_spectra_stmt_classify(ngx_http_spectra_stmt_t *st,
                   "spectra: data API answered %ui %s: %s (job %s)",
                   st->status, st->derr.type[0] ? st->derr.type : "-",
                   st->derr.message, st->job.id);
+
+    ngx_http_spectra_metrics_dataapi_error(&st->derr);
 }
 
 

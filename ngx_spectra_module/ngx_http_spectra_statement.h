@@ -79,6 +79,8 @@ struct ngx_http_spectra_stmt_s {
     ngx_msec_t                      delay;
     ngx_uint_t                      polls;
     ngx_uint_t                      wait_seconds; /* of the call out */
+    const char                     *call_action;  /* for the metrics */
+    uint64_t                        call_start;
     ngx_http_spectra_stmt_pt        step;
 
     /* the Data API session the statement runs in */
