@@ -72,6 +72,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                  max_tenants;
+    ngx_msec_t                  ready_cache;
     ngx_shm_zone_t             *zone;
     ngx_slab_pool_t            *shpool;
     ngx_http_spectra_metrics_sh_t  *sh;
@@ -158,6 +159,13 @@ static ngx_command_t  ngx_http_spectra_metrics_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_spectra_metrics_main_conf_t, max_tenants),
       &ngx_http_spectra_metrics_tenant_bounds },
+
+    { ngx_string("spectra_ready_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_metrics_main_conf_t, ready_cache),
+      NULL },
 
       ngx_null_command
 };
@@ -410,11 +418,14 @@ ngx_http_spectra_metrics_ready_get(ngx_uint_t *state)
 
 
 void
-ngx_http_spectra_metrics_ready_set(ngx_uint_t state, ngx_msec_t ttl)
+ngx_http_spectra_metrics_ready_set(ngx_uint_t state)
 {
-    ngx_http_spectra_metrics_sh_t  *sh;
+    ngx_http_spectra_metrics_sh_t         *sh;
+    ngx_http_spectra_metrics_main_conf_t  *mmcf;
 
-    sh = ngx_http_spectra_metrics_sh();
+    mmcf = ngx_http_spectra_metrics_conf();
+    sh = (mmcf != NULL) ? mmcf->sh : NULL;
+
     if (sh == NULL) {
         return;
     }
@@ -423,7 +434,8 @@ ngx_http_spectra_metrics_ready_set(ngx_uint_t state, ngx_msec_t ttl)
     ngx_memory_barrier();
     sh->ready_state = state;
     ngx_memory_barrier();
-    sh->ready_until = (ngx_atomic_uint_t) (ngx_current_msec + ttl);
+    sh->ready_until = (ngx_atomic_uint_t) (ngx_current_msec
+                                           + mmcf->ready_cache);
     sh->ready_lock = 0;
 }
 
@@ -1100,6 +1112,7 @@ ngx_http_spectra_metrics_create_main_conf(ngx_conf_t *cf)
     }
 
     mmcf->max_tenants = NGX_CONF_UNSET_UINT;
+    mmcf->ready_cache = NGX_CONF_UNSET_MSEC;
 
     return mmcf;
 }
@@ -1116,6 +1129,7 @@ ngx_http_spectra_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_spectra_metrics_main_conf_t *mmcf = conf;
 
     ngx_conf_init_uint_value(mmcf->max_tenants, 100);
+    ngx_conf_init_msec_value(mmcf->ready_cache, 1000);
 
     mmcf->zone = ngx_shared_memory_add(cf, &ngx_http_spectra_metrics_zone_name,
                                        ngx_http_spectra_metrics_size(mmcf),

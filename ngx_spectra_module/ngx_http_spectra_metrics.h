@@ -51,14 +51,14 @@ void ngx_http_spectra_metrics_store(spectra_metrics_store_e op,
 
 
 /*
- * The readiness answer cached for every worker: *state as
- * ngx_http_spectra_metrics_ready_set() stored it, NGX_OK while it is
- * fresh; NGX_DECLINED when this caller should check (it holds the check
+ * The readiness answer cached for every worker (spectra_ready_cache):
+ * *state as ngx_http_spectra_metrics_ready_set() stored it, NGX_OK while
+ * it is fresh; NGX_DECLINED when this caller should check (it holds the check
  * until ready_set), NGX_BUSY when another check runs and *state is stale
  * or 0.
  */
 ngx_int_t ngx_http_spectra_metrics_ready_get(ngx_uint_t *state);
-void ngx_http_spectra_metrics_ready_set(ngx_uint_t state, ngx_msec_t ttl);
+void ngx_http_spectra_metrics_ready_set(ngx_uint_t state);
 
 /* The check that held it ended without an answer (the client left). */
 void ngx_http_spectra_metrics_ready_unlock(void);

@@ -5,7 +5,7 @@
  * the endpoint reachable and our signature accepted), and this worker's
  * job store takes a write and reads it back (one reserved row, rewritten
  * each time, so the store does not grow).  The answer is cached in the
- * metrics zone for every worker for NGX_HTTP_SPECTRA_READY_TTL, and only
+ * metrics zone for every worker for spectra_ready_cache (1s), and only
  * one check runs at a time, so that probes cannot hammer the Data API.
  */
 
@@ -17,8 +17,6 @@
 #include "ngx_http_spectra_metrics.h"
 #include "ngx_http_spectra_statement.h"
 
-
-#define NGX_HTTP_SPECTRA_READY_TTL        1000
 
 /* the state word: bit 0 set, the Data API's result, its AWS type, store */
 #define NGX_HTTP_SPECTRA_READY_VALID      0x1
@@ -140,8 +138,7 @@ ngx_http_spectra_ready_endpoint(ngx_http_request_t *r,
         rctx->answered = 1;
 
         if (rctx->own) {
-            ngx_http_spectra_metrics_ready_set(state,
-                                               NGX_HTTP_SPECTRA_READY_TTL);
+            ngx_http_spectra_metrics_ready_set(state);
         }
 
         return ngx_http_spectra_ready_send(r, state);
@@ -216,7 +213,7 @@ ngx_http_spectra_ready_done(ngx_http_spectra_stmt_t *st)
     rctx->answered = 1;
 
     if (rctx->own) {
-        ngx_http_spectra_metrics_ready_set(state, NGX_HTTP_SPECTRA_READY_TTL);
+        ngx_http_spectra_metrics_ready_set(state);
     }
 
     ngx_http_spectra_finish(r, ngx_http_spectra_ready_send(r, state));
