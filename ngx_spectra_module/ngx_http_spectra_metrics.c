@@ -1071,11 +1071,13 @@ ngx_http_spectra_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     nslots = ngx_http_spectra_metrics_nslots(mmcf->max_tenants);
 
-    if (omcf != NULL && omcf->sh != NULL && omcf->sh->nslots == nslots
-        && omcf->sh->max == mmcf->max_tenants)
-    {
-        /* a reload: the counters go on */
+    if (omcf != NULL && omcf->sh != NULL && omcf->sh->nslots == nslots) {
+        /*
+         * a reload (the zone's size is the same): the counters go on; a
+         * new cap applies to tenants not seen yet
+         */
         mmcf->sh = omcf->sh;
+        mmcf->sh->max = mmcf->max_tenants;
         return NGX_OK;
     }
 

@@ -24,6 +24,7 @@ debs=(
     libpg-query-dev libprotobuf-c-dev
     postgresql postgresql-client
     check valgrind shellcheck
+    prometheus  # promtool checks the metrics text (t/085); not started
     awscli python3-botocore
     libtest-base-perl libtest-longstring-perl libtext-diff-perl
     liblist-moreutils-perl libwww-perl liburi-perl libipc-run-perl
