@@ -25,7 +25,7 @@ COPY scripts/docker-entrypoint.sh /usr/local/bin/spectra-entrypoint
 COPY conf/spectra-docker.conf /etc/nginx/nginx.conf
 EXPOSE 8080
 STOPSIGNAL SIGQUIT
-HEALTHCHECK --interval=15s --timeout=3s --start-period=5s \
+HEALTHCHECK --interval=15s --timeout=3s \
     CMD curl -fsS -o /dev/null http://127.0.0.1:8080/v1/health || exit 1
 ENTRYPOINT ["/usr/local/bin/spectra-entrypoint"]
 CMD ["nginx", "-g", "daemon off;"]
