@@ -13,7 +13,6 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_metrics.h"
-#include "ngx_http_spectra_rows.h"
 #include "ngx_http_spectra_api.h"
 
 #include <time.h>
@@ -693,10 +692,10 @@ ngx_http_spectra_metrics_log_handler(ngx_http_request_t *r)
 
     sctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
 
-    if (sctx != NULL && sctx->rows != NULL) {
+    /* the rows of the answer, as $spectra_rows has them */
+    if (sctx != NULL && sctx->answer_rows_set) {
         (void) ngx_atomic_fetch_add(&t->n[NGX_HTTP_SPECTRA_METRICS_ROWS],
-                             (ngx_atomic_int_t)
-                             ngx_http_spectra_rows_written(sctx->rows));
+                                    (ngx_atomic_int_t) sctx->answer_rows);
     }
 
     sent = r->connection->sent - r->header_size;

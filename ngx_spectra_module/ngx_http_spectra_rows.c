@@ -1247,10 +1247,3 @@ ngx_http_spectra_rows_abort(ngx_http_spectra_rows_t *rows, ngx_uint_t status,
     r->connection->error = 1;
     ngx_http_spectra_finish(r, NGX_ERROR);
 }
-
-
-uint64_t
-ngx_http_spectra_rows_written(ngx_http_spectra_rows_t *rows)
-{
-    return rows->res.rows;
-}

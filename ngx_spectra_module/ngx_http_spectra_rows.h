@@ -41,8 +41,5 @@ void ngx_http_spectra_rows_start_page(ngx_http_request_t *r,
  */
 ngx_uint_t ngx_http_spectra_rows_hold(ngx_http_request_t *r, ngx_int_t rc);
 
-/* How many rows the answer has written so far (for the metrics). */
-uint64_t ngx_http_spectra_rows_written(ngx_http_spectra_rows_t *rows);
-
 
 #endif /* _NGX_HTTP_SPECTRA_ROWS_H_INCLUDED_ */
