@@ -21,7 +21,7 @@ use SpectraBulk qw(export_config export wait_export);
 use SpectraOpenAPI qw(check valid raw spec spec_bytes);
 
 our (%K, $HttpConfig, $HttpConfigPlain, $HttpConfigLimited, $HttpConfigImport,
-     $Spec, $Version, $GATED, $NOJOB);
+     $ImportObjects, $Spec, $Version, $GATED, $NOJOB);
 
 my @lines;
 
@@ -44,9 +44,11 @@ $HttpConfigLimited = $HttpConfig . <<'_EOC_';
     limit_req_zone $spectra_tenant_id zone=o080:1m rate=1r/m;
 _EOC_
 
-# the import settings of the build's own suites, when it has them
+# the import settings and object store (which takes uploads) of the
+# build's own import suites, when it has them
 $HttpConfigImport = $HttpConfig
     . (eval { require SpectraImport; SpectraImport::import_config() } // '');
+$ImportObjects = -e "$FindBin::Bin/data/import/objects.conf" ? 'import' : 'bulk';
 
 $Spec = JSON::PP->new->decode(spec_bytes());
 $Version = $Spec->{info}{version};
@@ -694,14 +696,16 @@ Test::More::like(SpectraOpenAPI::check('POST /v1/queries', $status, $text, $head
 
 === TEST 19: imports (POST, the upload, PATCH, GET, failed records, DELETE) validate, successes and errors, when the build has /v1/imports
 --- http_config eval: $::HttpConfigImport
---- config
+--- config eval
+<<"_EOC_"
     location /v1/ {
         spectra_api;
     }
 
-    include $TEST_NGINX_REPO/t/data/bulk/objects.conf;
+    include \$TEST_NGINX_REPO/t/data/$::ImportObjects/objects.conf;
 
-    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+    include \$TEST_NGINX_REPO/t/data/query/internal.conf;
+_EOC_
 --- init
 my @json = ('Content-Type' => 'application/json');
 my $valid = sub {
