@@ -15,6 +15,7 @@
 #include "ngx_http_spectra_query.h"
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_health.h"
+#include "ngx_http_spectra_openapi.h"
 
 
 #define NGX_HTTP_SPECTRA_MAX_SEGMENTS  4
@@ -49,6 +50,9 @@ static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
 
     { "health", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_spectra_health_endpoint },
+
+    { "openapi.json", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_spectra_openapi_endpoint },
 
     { "queries", NGX_HTTP_POST, NGX_HTTP_SPECTRA_PERM_QUERY,
       ngx_http_spectra_queries },
