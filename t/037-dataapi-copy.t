@@ -191,6 +191,52 @@ for my $comp (qw(none gzip zstd)) {
     is $e->[3][4], '"just a string"', '... raw lines as they were';
 }
 
+# Many bad values in one batch (each found by its parameter, then row by
+# row once there are many); gzip members and zstd frames one after the
+# other are one stream; an empty object loads nothing.
+{
+    my $kind = 't037-many';
+    my ($csv, @bad) = ('');
+    for my $i (1 .. 1500) {
+        if ($i % 50 == 7) {
+            $csv .= "acme,$i,$kind,,$i.5x\n";
+            push @bad, $i;
+        } else {
+            $csv .= "acme,$i,$kind,,$i\n";
+        }
+    }
+    my $half = index($csv, "\n", length($csv) / 2) + 1;
+    for my $comp (qw(gzip zstd)) {
+        $su->do(q{delete from events where kind = ?}, undef, $kind);
+        my ($url, $path, $key) = object('acme', "many.$comp");
+        put_object($root, $key,
+                   compressed(substr($csv, 0, $half), $comp)
+                   . compressed(substr($csv, $half), $comp), 'none');
+        my $r = execute($env, 'tenant_acme', copy_sql($url,
+            'CSV ' . uc($comp) . ' MAXERROR 100'));
+        is $r->{Status}, 'FINISHED', "30 bad values, two ${comp} streams: "
+           . 'FINISHED' or diag $r->{Error};
+        is $r->{ResultRows}, 1470, '... 1,470 rows loaded';
+        my ($n, $sum) = $su->selectrow_array(
+            q{select count(*), sum(id) from events where kind = ?}, undef,
+            $kind);
+        my $want = 0;
+        $want += $_ for grep { $_ % 50 != 7 } 1 .. 1500;
+        is_deeply [$n, $sum], [1470, $want], '... exactly the good rows';
+        my $e = load_errors('tenant_acme', $url);
+        is_deeply [map { $_->[0] } @$e], \@bad,
+                  '... the 30 bad ones listed by line';
+        is_deeply [map { "$_->[1] $_->[2]" } @$e], [('amount 22P02') x 30],
+                  '... column amount, 22P02';
+    }
+
+    my ($url, $path, $key) = object('acme', 'empty.csv');
+    put_object($root, $key, '', 'none');
+    my $r = execute($env, 'tenant_acme', copy_sql($url, 'CSV'));
+    is $r->{Status}, 'FINISHED', 'an empty object: FINISHED';
+    is $r->{ResultRows}, 0, '... 0 rows';
+}
+
 # 100,000 rows per tenant, CSV+gzip; row-level security shows each tenant
 # exactly its own rows, and the sums match.
 for my $t (qw(acme globex initech)) {
@@ -234,8 +280,9 @@ for my $t (qw(acme globex initech)) {
         'FORMAT AS CSV MAXERROR 100'));
     is $r->{Status}, 'FAILED', "another tenant's row: FAILED";
     like $r->{Error},
-         qr/new row violates row-level security policy for table "events".*42501/,
+         qr/new row violates row-level security policy for table "events"/,
          "... with PostgreSQL's reason";
+    like $r->{Error}, qr/SQLSTATE 42501/, '... and SQLSTATE';
     is scalar @{ loaded("$kind%") }, 0, '... nothing loaded';
     my $e = load_errors('tenant_acme', $url);
     is scalar @$e, 1, '... one load error';
@@ -447,21 +494,24 @@ my $acme_errors_url;
          '... so "EVENTS" is events: the sales row has too many fields';
 }
 
-# CancelStatement mid-load: the load waits on a row lock the superuser
-# holds (a unique key it inserted and has not committed) after its first
-# batches went in; cancelled there, nothing it inserted stays.
-{
-    $su->do('drop table if exists t037_cancel');
-    $su->do('create table t037_cancel (tenant_id text, id bigint primary '
+# A load that waits, mid-way, on a row lock the superuser holds: a key it
+# inserted into a table with a primary key and has not committed, in the
+# sixth batch of the file, after five batches (5,000 rows) went in. $act
+# runs once the load's backend is seen waiting; returns the described end,
+# and how many rows stayed once the lock is gone.
+sub blocked_load {
+    my ($denv, $act) = @_;
+    $su->do('drop table if exists t037_lock');
+    $su->do('create table t037_lock (tenant_id text, id bigint primary '
             . 'key, kind text, occurred_at timestamptz, amount numeric)');
-    $su->do('alter table t037_cancel enable row level security');
-    $su->do(q{create policy p on t037_cancel using (true) with check }
+    $su->do('alter table t037_lock enable row level security');
+    $su->do(q{create policy p on t037_lock using (true) with check }
             . q{(tenant_id = 'acme')});
-    $su->do('grant select, insert on t037_cancel to tenant_acme');
+    $su->do('grant select, insert on t037_lock to tenant_acme');
 
-    my ($url, $path, $key) = object('acme', 'cancel.csv');
+    my ($url, $path, $key) = object('acme', 'lock.csv');
     my $csv = '';
-    $csv .= "acme,$_,t037-cancel,,\n" for 1 .. 10000;
+    $csv .= "acme,$_,t037-lock,,\n" for 1 .. 10000;
     put_object($root, $key, $csv, 'none');
 
     my $lock = DBI->connect("dbi:Pg:host=127.0.0.1;"
@@ -469,30 +519,70 @@ my $acme_errors_url;
                             'postgres', undef,
                             { RaiseError => 1, AutoCommit => 0,
                               PrintError => 0 });
-    $lock->do(q{insert into t037_cancel values ('acme', 5500, 'lock', }
+    $lock->do(q{insert into t037_lock values ('acme', 5500, 'lock', }
               . q{null, null)});
 
-    my $id = submit($env, 'tenant_acme',
-        qq{COPY t037_cancel FROM '$url' IAM_ROLE default CSV});
+    my $id = submit($denv, 'tenant_acme',
+        qq{COPY t037_lock FROM '$url' IAM_ROLE default CSV});
     my $waiting = 0;
     for (1 .. 600) {
         ($waiting) = $su->selectrow_array(
             q{select count(*) from pg_stat_activity where usename = }
             . q{'tenant_acme' and wait_event_type = 'Lock' and query like }
-            . q{'insert into "t037_cancel"%'});
+            . q{'insert into "t037_lock"%'});
         last if $waiting;
         select undef, undef, undef, 0.1;
     }
     is $waiting, 1, "the load waits on the superuser's uncommitted row";
-    my ($st) = call($env, 'CancelStatement', { Id => $id });
-    is $st, 200, 'CancelStatement: 200';
-    my $r = wait_done($env, $id);
-    is $r->{Status}, 'ABORTED', 'the load is ABORTED';
+    $act->($id);
+    my $r = wait_done($denv, $id);
     $lock->rollback;
     $lock->disconnect;
-    my ($n) = $su->selectrow_array('select count(*) from t037_cancel');
+    my ($n) = $su->selectrow_array('select count(*) from t037_lock');
+    $su->do('drop table t037_lock');
+    return ($r, $n);
+}
+
+# CancelStatement mid-load: nothing of it stays.
+{
+    my ($r, $n) = blocked_load($env, sub {
+        my ($st) = call($env, 'CancelStatement', { Id => $_[0] });
+        is $st, 200, 'CancelStatement: 200';
+    });
+    is $r->{Status}, 'ABORTED', 'the cancelled load is ABORTED';
     is $n, 0, 'nothing of it stays (its first 5,000 rows rolled back)';
-    $su->do('drop table t037_cancel');
+}
+
+# The statement deadline: a daemon of its own with a 2 s bound; the
+# waiting load runs out of time and leaves nothing.
+{
+    my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 41;
+    my $d = start_daemon($port, '--export-dir', $objects,
+                         '--statement-timeout-seconds', '2');
+    my ($r, $n) = blocked_load($d, sub { });
+    is $r->{Status}, 'FAILED', 'the load past its deadline FAILS';
+    like $r->{Error}, qr/statement timeout.*57014/, '... statement timeout';
+    is $n, 0, '... and leaves nothing';
+    is stop_daemon($d), 0, 'that daemon stops cleanly';
+}
+
+# In a batch: the batch is one transaction; a later statement's failure
+# rolls the load back, and its rejected records stay listed.
+{
+    my ($url, $path, $key) = object('globex', 'batch.csv');
+    my $kind = 't037-batch';
+    put_object($root, $key, "globex,1,$kind,,\nglobex,x,$kind,,\n", 'none');
+    my ($st, $b) = call($env, 'BatchExecuteStatement', {
+        Sqls => [copy_sql($url, 'CSV MAXERROR 1'), 'select 1/0'],
+        Database => 'warehouse', ClusterIdentifier => 'demo',
+        DbUser => 'tenant_globex' });
+    is $st, 200, 'BatchExecuteStatement with a COPY: 200';
+    my $r = wait_done($env, $b->{Id});
+    is $r->{Status}, 'FAILED', '... FAILED by its second statement';
+    is scalar @{ loaded("$kind%") }, 0, '... the load rolled back';
+    my $e = load_errors('tenant_globex', $url);
+    is_deeply [map { [@$_[0, 1, 2]] } @$e], [[2, 'id', '22P02']],
+              "... its rejected record listed for globex";
 }
 
 done_testing();

@@ -43,6 +43,7 @@
 #define DA_COPY_MAX_PARAMS   65535          /* the protocol's limit */
 #define DA_COPY_ERRORS_FLUSH 500
 #define DA_COPY_MSG_MAX      512
+#define DA_COPY_RETRIES      8              /* batch re-sends, then rows */
 
 
 struct da_copy_s {
@@ -461,7 +462,9 @@ da_copy_errors_write(da_copy_run_t *r)
         return -1;
     }
 
-    values[0] = r->s->db_user;
+    /* a statement of a batch: the batch's db user */
+    values[0] = r->s->parent != NULL ? r->s->parent->db_user
+                                     : r->s->db_user;
     values[1] = r->s->id;
     values[2] = r->cp->source;
     values[3] = r->start_time;
@@ -811,9 +814,10 @@ da_copy_flush(da_copy_run_t *r)
 {
     da_copy_batch_t  *b;
     PGresult         *res;
-    int               row, k, live, rc;
+    int               row, k, live, rc, tries;
 
     b = &r->b;
+    tries = 0;
 
     for ( ;; ) {
         if (da_copy_stopped(r)) {
@@ -864,7 +868,11 @@ da_copy_flush(da_copy_run_t *r)
             return -1;
         }
 
-        k = da_copy_param(res);
+        /*
+         * A bad value names its row: that row goes, the rest again; past
+         * a few in one batch, each row once is cheaper.
+         */
+        k = tries++ < DA_COPY_RETRIES ? da_copy_param(res) : 0;
 
         if (k > 0) {
             /* the live row of parameter k */

@@ -3,17 +3,19 @@ package SpectraCopy;
 # Helpers of t/037-dataapi-copy.t: objects written into the local object
 # store (--export-dir) as an upload would leave them, compressed by
 # gzip's and zstd's own tools; a statement's rows read back through
-# GetStatementResult; the superuser's view of the demo events table.
+# GetStatementResult.
 
 use strict;
 use warnings;
 
 use Exporter 'import';
 use File::Path qw(make_path);
+use IPC::Open2;
+use POSIX ();
 
 use DataAPI;
 
-our @EXPORT = qw(put_object compress_file records_of csv_line);
+our @EXPORT = qw(put_object compressed records_of);
 
 # Writes bytes to DIR/key (directories made), compressed with the named
 # tool ('none', 'gzip', 'zstd'); returns the path.
@@ -23,27 +25,36 @@ sub put_object {
     (my $parent = $path) =~ s{/[^/]+$}{};
     make_path($parent);
     open my $fh, '>:raw', $path or die "$path: $!";
-    print $fh $bytes;
+    print $fh compressed($bytes, $comp);
     close $fh or die "$path: $!";
-    compress_file($path, $comp);
     return $path;
 }
 
-# Compresses path in place with gzip(1) or zstd(1) (the file keeps its
-# name: the COPY statement says what the data is, not the name).
-sub compress_file {
-    my ($path, $comp) = @_;
-    return if !defined $comp || $comp eq 'none';
-    my @cmd = $comp eq 'gzip' ? ('gzip', '-c', '--', $path)
-            : $comp eq 'zstd' ? ('zstd', '-q', '-c', '--', $path)
+# bytes compressed by gzip(1) or zstd(1) (or as they are for 'none')
+sub compressed {
+    my ($bytes, $comp) = @_;
+    return $bytes if !defined $comp || $comp eq 'none';
+    my @cmd = $comp eq 'gzip' ? ('gzip', '-c')
+            : $comp eq 'zstd' ? ('zstd', '-q', '-c')
             : die "unknown compression $comp";
-    open my $in, '-|', @cmd or die "$cmd[0]: $!";
+    my $pid = open2(my $out, my $in, @cmd);
     binmode $in;
-    my $z = do { local $/; <$in> };
-    close $in or die "@cmd failed";
-    open my $out, '>:raw', $path or die "$path: $!";
-    print $out $z;
-    close $out or die "$path: $!";
+    binmode $out;
+    # a writer of its own: the tool's output pipe must not fill up first
+    my $writer = fork // die "fork: $!";
+    if (!$writer) {
+        close $out;
+        print $in $bytes;
+        close $in;
+        POSIX::_exit(0);
+    }
+    close $in;
+    my $z = do { local $/; <$out> };
+    close $out;
+    waitpid $writer, 0;
+    waitpid $pid, 0;
+    die "@cmd failed" if $?;
+    return $z;
 }
 
 # A statement's rows as arrays of plain values (NULL as undef).
@@ -65,16 +76,6 @@ sub records_of {
         $token = $b->{NextToken};
     } while (defined $token);
     return \@rows;
-}
-
-# One CSV record as RFC 4180 writes it (quoted when needed).
-sub csv_line {
-    my ($delim, @f) = @_;
-    return join($delim, map {
-        !defined $_ ? ''
-        : /[\Q$delim\E"\r\n]/ || $_ eq '' ? '"' . s/"/""/gr . '"'
-        : $_
-    } @f) . "\n";
 }
 
 1;
