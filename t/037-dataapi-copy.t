@@ -585,4 +585,56 @@ sub blocked_load {
               "... its rejected record listed for globex";
 }
 
+# Memory: a 1,000,000-row load holds a batch, not the file. A daemon of
+# its own, so that other statements do not move its peak RSS (VmHWM); a
+# table of its own, dropped after.
+{
+    $su->do('drop table if exists t037_big');
+    $su->do('create table t037_big (tenant_id text, id bigint, kind text, '
+            . 'occurred_at timestamptz, amount numeric)');
+    $su->do('grant select, insert on t037_big to tenant_acme');
+    my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 42;
+    my $d = start_daemon($port, '--export-dir', $objects);
+    my $hwm = sub {
+        open my $fh, '<', "/proc/$d->{pid}/status" or die;
+        my ($kb) = map { /^VmHWM:\s+(\d+) kB/ ? $1 : () } <$fh>;
+        return $kb;
+    };
+    my ($url, $path, $key) = object('acme', 'warm.csv.gz');
+    put_object($root, $key, "acme,1,warm,,\n", 'gzip');
+    my $r = statement($d, 'tenant_acme',
+        qq{COPY t037_big FROM '$url' IAM_ROLE default CSV GZIP});
+    is $r->{Status}, 'FINISHED', 'a first small load' or diag $r->{Error};
+    my $idle = $hwm->();
+
+    ($url, $path, $key) = object('acme', 'million.csv.gz');
+    my $csv = '';
+    $csv .= "acme,$_,t037-million,2026-01-01 00:00:00+00,$_.25\n"
+        for 1 .. 1_000_000;
+    put_object($root, $key, $csv, 'gzip');
+    my $t0 = time;
+    $r = statement($d, 'tenant_acme',
+        qq{COPY t037_big FROM '$url' IAM_ROLE default CSV GZIP});
+    is $r->{Status}, 'FINISHED', '1,000,000 rows: FINISHED'
+        or diag $r->{Error};
+    is $r->{ResultRows}, 1_000_000, '... all of them';
+    my ($n, $sum) = $su->selectrow_array(
+        q{select count(*), sum(id) from t037_big where kind = 't037-million'});
+    is_deeply [$n, $sum], [1_000_000, 500_000_500_000], '... in the table';
+    my $peak = $hwm->();
+    diag sprintf '1,000,000 rows (%.1f MB of CSV, %.1f MB gzip) in %d s; '
+                 . 'spectra-dataapi peak RSS (VmHWM) %.1f MB idle, %.1f MB '
+                 . 'after (+%.1f MB)', length($csv) / 1e6, (-s $path) / 1e6,
+                 time - $t0, $idle / 1024, $peak / 1024,
+                 ($peak - $idle) / 1024;
+    SKIP: {
+        skip 'valgrind holds memory of its own', 1
+            if $ENV{SPECTRA_DATAAPI_VALGRIND};
+        cmp_ok $peak - $idle, '<', 30 * 1024,
+               'peak RSS grows by less than 30 MB (the file is ~50 MB)';
+    }
+    is stop_daemon($d), 0, 'that daemon stops cleanly';
+    $su->do('drop table t037_big');
+}
+
 done_testing();

@@ -5,8 +5,11 @@
  * inserted as the statement's db user inside the statement's transaction,
  * so row-level security decides what the tenant may write. PostgreSQL's
  * own COPY FROM refuses tables with row-level security, so the rows go in
- * as batches of multi-row INSERTs with parameters, each batch inside a
- * savepoint:
+ * as INSERTs of batches, each inside a savepoint: one JSON parameter per
+ * batch through json_populate_recordset() (the table's row type converts
+ * the values, as COPY's input functions do) when every column is of a
+ * plain base or enum type, multi-row VALUES with one parameter per value
+ * otherwise:
  *
  *   - a record the file itself makes unloadable (the wrong number of
  *     fields, an unterminated quote, a line that is not a JSON object) and
@@ -18,9 +21,10 @@
  *     listed too;
  *
  * and a failed load leaves nothing: the statement's transaction rolls
- * back. A value PostgreSQL refuses while binding names its parameter in
- * the error's context, which gives the row and column at once; any other
- * batch error is found by inserting that batch's rows one at a time.
+ * back. A failed batch is halved until the failing rows are found, each
+ * then inserted alone with one parameter per value: a value PostgreSQL
+ * refuses while binding names its parameter in the error's context, which
+ * gives its column.
  *
  * The rejected records are written, as Redshift's sys_load_error_detail
  * rows, through the administrative connection (another session, so they
@@ -43,7 +47,6 @@
 #define DA_COPY_MAX_PARAMS   65535          /* the protocol's limit */
 #define DA_COPY_ERRORS_FLUSH 500
 #define DA_COPY_MSG_MAX      512
-#define DA_COPY_RETRIES      8              /* batch re-sends, then rows */
 
 
 struct da_copy_s {
@@ -57,6 +60,13 @@ struct da_copy_s {
 };
 
 
+typedef struct {
+    char                  *p;
+    size_t                 len;
+    size_t                 cap;
+} da_copy_buf_t;
+
+
 /* Rows waiting to be inserted; offsets into arena[]. */
 typedef struct {
     u_char                *arena;
@@ -66,7 +76,6 @@ typedef struct {
     int64_t               *line;
     size_t                *raw;
     size_t                *raw_len;
-    u_char                *dead;        /* rejected: not sent again */
     int                    rows;
     int                    max_rows;
 } da_copy_batch_t;
@@ -78,11 +87,13 @@ typedef struct {
     da_stmt_t             *s;
     da_copy_t             *cp;
     char                 **cols;
+    char                 **keys;        /* JSON: "col": */
     int                    ncols;
+    int                    json_ok;     /* populate_recordset can */
     da_copy_batch_t        b;
-    char                  *sql;         /* the INSERT being built */
-    size_t                 sql_len;
-    size_t                 sql_cap;
+    da_copy_buf_t          sql;         /* the INSERT being built */
+    da_copy_buf_t          jsql;        /* the JSON INSERT */
+    da_copy_buf_t          json;        /* its parameter */
     const char           **params;
     int64_t                loaded;
     unsigned               rejected;
@@ -106,14 +117,21 @@ static int da_copy_errors_write(da_copy_run_t *r);
 static int da_copy_reject(da_copy_run_t *r, int64_t line,
     const char *column, const char *code, const char *message,
     const u_char *raw, size_t raw_len, PGresult *res);
-static int da_copy_sql_add(da_copy_run_t *r, const char *p, size_t len);
+static int da_copy_add_to(da_copy_run_t *r, da_copy_buf_t *b,
+    const char *p, size_t len);
+static int da_copy_json_str(da_copy_run_t *r, da_copy_buf_t *b,
+    const char *p, size_t len);
+static int da_copy_head(da_copy_run_t *r, da_copy_buf_t *b);
+static int da_copy_cols(da_copy_run_t *r, da_copy_buf_t *b);
 static int da_copy_sql(da_copy_run_t *r, int rows);
+static int da_copy_json(da_copy_run_t *r, int first, int count);
 static int da_copy_add(da_copy_run_t *r, da_crec_t *rec);
 static PGresult *da_copy_insert(da_copy_run_t *r, int first, int count);
 static int da_copy_exec(da_copy_run_t *r, const char *sql);
 static int da_copy_param(PGresult *res);
 static int da_copy_row_fault(PGresult *res);
 static int da_copy_row_failed(da_copy_run_t *r, int row, PGresult *res);
+static int da_copy_range(da_copy_run_t *r, int first, int count);
 static int da_copy_flush(da_copy_run_t *r);
 
 
@@ -286,14 +304,21 @@ da_copy_stopped(da_copy_run_t *r)
 static int
 da_copy_columns(da_copy_run_t *r)
 {
-    PGresult    *res;
-    const char  *values[1];
-    int          i;
+    PGresult       *res;
+    const char     *values[1];
+    da_copy_buf_t   buf;
+    int             i;
 
     values[0] = r->cp->relation;
 
+    /* json_populate_recordset() reads a JSON string as text input for
+     * base and enum types; not for arrays, json, domains, composites */
     res = PQexecParams(r->conn,
-        "select a.attname from pg_catalog.pg_attribute a"
+        "select a.attname, t.typtype in ('b', 'e') and t.typcategory <> 'A'"
+        " and t.oid not in ('pg_catalog.json'::pg_catalog.regtype,"
+        " 'pg_catalog.jsonb'::pg_catalog.regtype)"
+        " from pg_catalog.pg_attribute a"
+        " join pg_catalog.pg_type t on t.oid = a.atttypid"
         " where a.attrelid = $1::pg_catalog.regclass and a.attnum > 0"
         " and not a.attisdropped and a.attgenerated = ''"
         " order by a.attnum", 1, NULL, values, NULL, NULL, 0);
@@ -315,25 +340,49 @@ da_copy_columns(da_copy_run_t *r)
     }
 
     r->cols = calloc((size_t) r->ncols, sizeof(char *));
+    r->keys = calloc((size_t) r->ncols, sizeof(char *));
+    r->json_ok = 1;
 
-    for (i = 0; r->cols != NULL && i < r->ncols; i++) {
+    for (i = 0; r->cols != NULL && r->keys != NULL && i < r->ncols; i++) {
         r->cols[i] = strdup(PQgetvalue(res, i, 0));
+        r->json_ok &= PQgetvalue(res, i, 1)[0] == 't';
 
         if (r->cols[i] == NULL) {
-            PQclear(res);
-            da_copy_fail(r, "53200", "out of memory");
-            return -1;
+            break;
         }
+
+        /* "name": for the JSON batches */
+        buf.p = NULL;
+        buf.len = 0;
+        buf.cap = 0;
+
+        if (da_copy_json_str(r, &buf, r->cols[i], strlen(r->cols[i])) != 0
+            || da_copy_add_to(r, &buf, ":", 1) != 0)
+        {
+            free(buf.p);
+            break;
+        }
+
+        r->keys[i] = buf.p;
     }
 
     PQclear(res);
 
-    if (r->cols == NULL) {
+    if (r->cols == NULL || r->keys == NULL || i < r->ncols) {
         da_copy_fail(r, "53200", "out of memory");
         return -1;
     }
 
-    return 0;
+#define DA_COPY_JSON_FROM  " from pg_catalog.json_populate_recordset(null::"
+
+    return da_copy_head(r, &r->jsql) != 0
+           || da_copy_add_to(r, &r->jsql, " select ", 8) != 0
+           || da_copy_cols(r, &r->jsql) != 0
+           || da_copy_add_to(r, &r->jsql, DA_COPY_JSON_FROM,
+                             sizeof(DA_COPY_JSON_FROM) - 1) != 0
+           || da_copy_add_to(r, &r->jsql, r->cp->relation,
+                             strlen(r->cp->relation)) != 0
+           || da_copy_add_to(r, &r->jsql, ", $1)", 5) != 0 ? -1 : 0;
 }
 
 
@@ -538,30 +587,127 @@ da_copy_reject(da_copy_run_t *r, int64_t line, const char *column,
 
 
 static int
-da_copy_sql_add(da_copy_run_t *r, const char *p, size_t len)
+da_copy_add_to(da_copy_run_t *r, da_copy_buf_t *b, const char *p,
+    size_t len)
 {
-    char    *sql;
+    char    *np;
     size_t   cap;
 
-    if (r->sql_len + len + 1 > r->sql_cap) {
-        cap = r->sql_cap ? r->sql_cap : 4096;
-        while (cap < r->sql_len + len + 1) {
+    if (b->len + len + 1 > b->cap) {
+        cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1) {
             cap *= 2;
         }
 
-        sql = realloc(r->sql, cap);
-        if (sql == NULL) {
+        np = realloc(b->p, cap);
+        if (np == NULL) {
             da_copy_fail(r, "53200", "out of memory");
             return -1;
         }
 
-        r->sql = sql;
-        r->sql_cap = cap;
+        b->p = np;
+        b->cap = cap;
     }
 
-    memcpy(r->sql + r->sql_len, p, len);
-    r->sql_len += len;
-    r->sql[r->sql_len] = '\0';
+    memcpy(b->p + b->len, p, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+
+    return 0;
+}
+
+
+/* A JSON string: " and \ escaped, control characters as \u00XX. */
+static int
+da_copy_json_str(da_copy_run_t *r, da_copy_buf_t *b, const char *p,
+    size_t len)
+{
+    char    esc[8];
+    size_t  i, run;
+    u_char  c;
+
+    if (da_copy_add_to(r, b, "\"", 1) != 0) {
+        return -1;
+    }
+
+    run = 0;
+
+    for (i = 0; i < len; i++) {
+        c = (u_char) p[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char) c;
+            esc[2] = '\0';
+
+        } else {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+        }
+
+        if (da_copy_add_to(r, b, p + run, i - run) != 0
+            || da_copy_add_to(r, b, esc, strlen(esc)) != 0)
+        {
+            return -1;
+        }
+
+        run = i + 1;
+    }
+
+    if (da_copy_add_to(r, b, p + run, len - run) != 0) {
+        return -1;
+    }
+
+    return da_copy_add_to(r, b, "\"", 1);
+}
+
+
+/* insert into "s"."t" ("c1", ...) */
+static int
+da_copy_head(da_copy_run_t *r, da_copy_buf_t *b)
+{
+    b->len = 0;
+
+    if (da_copy_add_to(r, b, "insert into ", 12) != 0
+        || da_copy_add_to(r, b, r->cp->relation, strlen(r->cp->relation))
+           != 0
+        || da_copy_add_to(r, b, " (", 2) != 0
+        || da_copy_cols(r, b) != 0)
+    {
+        return -1;
+    }
+
+    return da_copy_add_to(r, b, ")", 1);
+}
+
+
+/* "c1", "c2", ... */
+static int
+da_copy_cols(da_copy_run_t *r, da_copy_buf_t *b)
+{
+    const char  *q;
+    int          i;
+
+    for (i = 0; i < r->ncols; i++) {
+        if (da_copy_add_to(r, b, i ? ", \"" : "\"", i ? 3 : 1) != 0) {
+            return -1;
+        }
+
+        for (q = r->cols[i]; *q != '\0'; q++) {
+            if (da_copy_add_to(r, b, q, 1) != 0
+                || (*q == '"' && da_copy_add_to(r, b, "\"", 1) != 0))
+            {
+                return -1;
+            }
+        }
+
+        if (da_copy_add_to(r, b, "\"", 1) != 0) {
+            return -1;
+        }
+    }
 
     return 0;
 }
@@ -571,62 +717,88 @@ da_copy_sql_add(da_copy_run_t *r, const char *p, size_t len)
 static int
 da_copy_sql(da_copy_run_t *r, int rows)
 {
-    char         num[32];
-    const char  *q;
-    int          i, j, k;
+    char  num[32];
+    int   i, j, k;
 
-    r->sql_len = 0;
-
-    if (da_copy_sql_add(r, "insert into ", 12) != 0
-        || da_copy_sql_add(r, r->cp->relation, strlen(r->cp->relation)) != 0
-        || da_copy_sql_add(r, " (", 2) != 0)
+    if (da_copy_head(r, &r->sql) != 0
+        || da_copy_add_to(r, &r->sql, " values ", 8) != 0)
     {
-        return -1;
-    }
-
-    for (i = 0; i < r->ncols; i++) {
-        if (da_copy_sql_add(r, i ? ", \"" : "\"", i ? 3 : 1) != 0) {
-            return -1;
-        }
-
-        for (q = r->cols[i]; *q != '\0'; q++) {
-            if (da_copy_sql_add(r, q, 1) != 0
-                || (*q == '"' && da_copy_sql_add(r, "\"", 1) != 0))
-            {
-                return -1;
-            }
-        }
-
-        if (da_copy_sql_add(r, "\"", 1) != 0) {
-            return -1;
-        }
-    }
-
-    if (da_copy_sql_add(r, ") values ", 9) != 0) {
         return -1;
     }
 
     k = 1;
 
     for (j = 0; j < rows; j++) {
-        if (da_copy_sql_add(r, j ? ", (" : "(", j ? 3 : 1) != 0) {
+        if (da_copy_add_to(r, &r->sql, j ? ", (" : "(", j ? 3 : 1) != 0) {
             return -1;
         }
 
         for (i = 0; i < r->ncols; i++) {
             snprintf(num, sizeof(num), "%s$%d", i ? ", " : "", k++);
 
-            if (da_copy_sql_add(r, num, strlen(num)) != 0) {
+            if (da_copy_add_to(r, &r->sql, num, strlen(num)) != 0) {
                 return -1;
             }
         }
 
-        if (da_copy_sql_add(r, ")", 1) != 0) {
+        if (da_copy_add_to(r, &r->sql, ")", 1) != 0) {
             return -1;
         }
     }
 
     return 0;
+}
+
+
+/* [{"c1": "v", ...}, ...]: NULLs left out (NULL in the record) */
+static int
+da_copy_json(da_copy_run_t *r, int first, int count)
+{
+    da_copy_batch_t  *b;
+    const char       *v;
+    size_t           *val;
+    int               row, i, n;
+
+    b = &r->b;
+    r->json.len = 0;
+
+    if (da_copy_add_to(r, &r->json, "[", 1) != 0) {
+        return -1;
+    }
+
+    for (row = first; row < first + count; row++) {
+        val = b->val + (size_t) row * (size_t) r->ncols;
+
+        if (da_copy_add_to(r, &r->json, row > first ? ",{" : "{",
+                           row > first ? 2 : 1) != 0)
+        {
+            return -1;
+        }
+
+        n = 0;
+
+        for (i = 0; i < r->ncols; i++) {
+            if (val[i] == DA_COPY_NULL) {
+                continue;
+            }
+
+            v = (const char *) b->arena + val[i];
+
+            if ((n++ && da_copy_add_to(r, &r->json, ",", 1) != 0)
+                || da_copy_add_to(r, &r->json, r->keys[i],
+                                  strlen(r->keys[i])) != 0
+                || da_copy_json_str(r, &r->json, v, strlen(v)) != 0)
+            {
+                return -1;
+            }
+        }
+
+        if (da_copy_add_to(r, &r->json, "}", 1) != 0) {
+            return -1;
+        }
+    }
+
+    return da_copy_add_to(r, &r->json, "]", 1);
 }
 
 
@@ -675,7 +847,6 @@ da_copy_add(da_copy_run_t *r, da_crec_t *rec)
     b->len += len;
 
     b->line[b->rows] = rec->rec_line;
-    b->dead[b->rows] = 0;
     b->rows++;
 
     if (b->rows == b->max_rows || b->len >= DA_COPY_BATCH_BYTES) {
@@ -686,23 +857,35 @@ da_copy_add(da_copy_run_t *r, da_crec_t *rec)
 }
 
 
-/* Inserts count live rows from first (all of them when count is 0). */
+/*
+ * Inserts count rows from first: a batch as one JSON parameter when the
+ * columns allow it, one row (or any rows otherwise) with a parameter per
+ * value.
+ */
 static PGresult *
 da_copy_insert(da_copy_run_t *r, int first, int count)
 {
     da_copy_batch_t  *b;
+    const char       *param[1];
     size_t           *v;
-    int               row, n, i, last;
+    int               row, i, n;
 
     b = &r->b;
-    n = 0;
-    last = count ? first + count : b->rows;
 
-    for (row = first; row < last; row++) {
-        if (b->dead[row]) {
-            continue;
+    if (count > 1 && r->json_ok) {
+        if (da_copy_json(r, first, count) != 0) {
+            return NULL;
         }
 
+        param[0] = r->json.p;
+
+        return PQexecParams(r->conn, r->jsql.p, 1, NULL, param, NULL, NULL,
+                            0);
+    }
+
+    n = 0;
+
+    for (row = first; row < first + count; row++) {
         v = b->val + (size_t) row * (size_t) r->ncols;
 
         for (i = 0; i < r->ncols; i++) {
@@ -718,7 +901,7 @@ da_copy_insert(da_copy_run_t *r, int first, int count)
         return NULL;
     }
 
-    return PQexecParams(r->conn, r->sql, n * r->ncols, NULL, r->params,
+    return PQexecParams(r->conn, r->sql.p, n * r->ncols, NULL, r->params,
                         NULL, NULL, 0);
 }
 
@@ -786,7 +969,7 @@ da_copy_row_fault(PGresult *res)
 }
 
 
-/* The batch's row (live index row) failed with res. */
+/* The batch's row failed (alone) with res. */
 static int
 da_copy_row_failed(da_copy_run_t *r, int row, PGresult *res)
 {
@@ -800,8 +983,6 @@ da_copy_row_failed(da_copy_run_t *r, int row, PGresult *res)
     k = da_copy_param(res);
     column = k > 0 ? r->cols[(k - 1) % r->ncols] : "";
 
-    b->dead[row] = 1;
-
     return da_copy_reject(r, b->line[row], column,
                           state != NULL ? state : "XX000",
                           msg != NULL ? msg : PQerrorMessage(r->conn),
@@ -809,145 +990,78 @@ da_copy_row_failed(da_copy_run_t *r, int row, PGresult *res)
 }
 
 
+/*
+ * Inserts the batch's rows [first, first + count) in a savepoint; when
+ * that fails for a row's fault, each half again, down to the rows that
+ * fail alone (rejected, or failing the load). Rows go in file order.
+ */
+static int
+da_copy_range(da_copy_run_t *r, int first, int count)
+{
+    PGresult  *res;
+    int        rc, half;
+
+    if (da_copy_stopped(r)
+        || da_copy_exec(r, "savepoint spectra_copy") != 0)
+    {
+        return -1;
+    }
+
+    res = da_copy_insert(r, first, count);
+    if (res == NULL) {
+        return -1;
+    }
+
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        r->loaded += count;
+
+        return da_copy_exec(r, "release savepoint spectra_copy");
+    }
+
+    if (da_copy_exec(r, "rollback to savepoint spectra_copy;"
+                        " release savepoint spectra_copy") != 0)
+    {
+        PQclear(res);
+        return -1;
+    }
+
+    if (!da_copy_row_fault(res)) {
+        /* cancelled, out of time or memory, the connection lost */
+        da_set_error(r->s, res, PQerrorMessage(r->conn));
+        r->failed = 1;
+        PQclear(res);
+        return -1;
+    }
+
+    if (count == 1) {
+        rc = da_copy_row_failed(r, first, res);
+        PQclear(res);
+        return rc;
+    }
+
+    PQclear(res);
+    half = count / 2;
+
+    if (da_copy_range(r, first, half) != 0) {
+        return -1;
+    }
+
+    return da_copy_range(r, first + half, count - half);
+}
+
+
 static int
 da_copy_flush(da_copy_run_t *r)
 {
-    da_copy_batch_t  *b;
-    PGresult         *res;
-    int               row, k, live, rc, tries;
+    int  rc;
 
-    b = &r->b;
-    tries = 0;
+    rc = r->b.rows > 0 ? da_copy_range(r, 0, r->b.rows) : 0;
 
-    for ( ;; ) {
-        if (da_copy_stopped(r)) {
-            return -1;
-        }
+    r->b.rows = 0;
+    r->b.len = 0;
 
-        live = 0;
-        for (row = 0; row < b->rows; row++) {
-            live += !b->dead[row];
-        }
-
-        if (live == 0) {
-            break;
-        }
-
-        if (da_copy_exec(r, "savepoint spectra_copy") != 0) {
-            return -1;
-        }
-
-        res = da_copy_insert(r, 0, 0);
-        if (res == NULL) {
-            return -1;
-        }
-
-        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-            PQclear(res);
-            r->loaded += live;
-
-            if (da_copy_exec(r, "release savepoint spectra_copy") != 0) {
-                return -1;
-            }
-
-            break;
-        }
-
-        if (da_copy_exec(r, "rollback to savepoint spectra_copy;"
-                            " release savepoint spectra_copy") != 0)
-        {
-            PQclear(res);
-            return -1;
-        }
-
-        if (!da_copy_row_fault(res)) {
-            /* cancelled, out of time or memory, the connection lost */
-            da_set_error(r->s, res, PQerrorMessage(r->conn));
-            r->failed = 1;
-            PQclear(res);
-            return -1;
-        }
-
-        /*
-         * A bad value names its row: that row goes, the rest again; past
-         * a few in one batch, each row once is cheaper.
-         */
-        k = tries++ < DA_COPY_RETRIES ? da_copy_param(res) : 0;
-
-        if (k > 0) {
-            /* the live row of parameter k */
-            k = (k - 1) / r->ncols;
-
-            for (row = 0; row < b->rows; row++) {
-                if (!b->dead[row] && k-- == 0) {
-                    break;
-                }
-            }
-
-            if (row < b->rows) {
-                rc = da_copy_row_failed(r, row, res);
-                PQclear(res);
-
-                if (rc != 0) {
-                    return -1;
-                }
-
-                continue;               /* the rest again */
-            }
-        }
-
-        PQclear(res);
-
-        /* which row? one at a time, each in its savepoint */
-        for (row = 0; row < b->rows; row++) {
-            if (b->dead[row]) {
-                continue;
-            }
-
-            if (da_copy_stopped(r)
-                || da_copy_exec(r, "savepoint spectra_copy") != 0)
-            {
-                return -1;
-            }
-
-            res = da_copy_insert(r, row, 1);
-            if (res == NULL) {
-                return -1;
-            }
-
-            if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-                PQclear(res);
-                r->loaded++;
-
-                if (da_copy_exec(r, "release savepoint spectra_copy") != 0) {
-                    return -1;
-                }
-
-                continue;
-            }
-
-            if (da_copy_exec(r, "rollback to savepoint spectra_copy;"
-                                " release savepoint spectra_copy") != 0)
-            {
-                PQclear(res);
-                return -1;
-            }
-
-            rc = da_copy_row_failed(r, row, res);
-            PQclear(res);
-
-            if (rc != 0) {
-                return -1;
-            }
-        }
-
-        break;
-    }
-
-    b->rows = 0;
-    b->len = 0;
-
-    return 0;
+    return rc;
 }
 
 
@@ -1005,12 +1119,11 @@ da_copy_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
     r.b.line = malloc((size_t) r.b.max_rows * sizeof(int64_t));
     r.b.raw = malloc((size_t) r.b.max_rows * sizeof(size_t));
     r.b.raw_len = malloc((size_t) r.b.max_rows * sizeof(size_t));
-    r.b.dead = malloc((size_t) r.b.max_rows);
     r.params = malloc((size_t) r.b.max_rows * (size_t) r.ncols
                       * sizeof(char *));
 
     if (r.b.val == NULL || r.b.line == NULL || r.b.raw == NULL
-        || r.b.raw_len == NULL || r.b.dead == NULL || r.params == NULL)
+        || r.b.raw_len == NULL || r.params == NULL)
     {
         da_copy_fail(&r, "53200", "out of memory");
         goto done;
@@ -1104,14 +1217,21 @@ done:
     }
 
     free(r.cols);
+
+    for (i = 0; r.keys != NULL && i < r.ncols; i++) {
+        free(r.keys[i]);
+    }
+
+    free(r.keys);
     free(r.b.arena);
     free(r.b.val);
     free(r.b.line);
     free(r.b.raw);
     free(r.b.raw_len);
-    free(r.b.dead);
     free(r.params);
-    free(r.sql);
+    free(r.sql.p);
+    free(r.jsql.p);
+    free(r.json.p);
     json_decref(r.errors);
 
     if (r.failed) {
