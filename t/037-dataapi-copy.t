@@ -10,7 +10,9 @@
 # (a row of another tenant loads nothing), MAXERROR and the rejected
 # records in sys_load_error_detail (line numbers, raw lines, readable only
 # by their tenant), hostile sources (outside the directory, symbolic
-# links, missing, truncated or corrupt data), CancelStatement mid-load.
+# links, missing, truncated or corrupt data), refused statements,
+# CancelStatement and the deadline mid-load, COPY in a batch, tables with
+# array and json columns, and flat memory for a 1,000,000-row load.
 
 use strict;
 use warnings;
@@ -235,6 +237,37 @@ for my $comp (qw(none gzip zstd)) {
     my $r = execute($env, 'tenant_acme', copy_sql($url, 'CSV'));
     is $r->{Status}, 'FINISHED', 'an empty object: FINISHED';
     is $r->{ResultRows}, 0, '... 0 rows';
+}
+
+# A table with an array and a json column (loaded with one parameter per
+# value, not through json_populate_recordset): values exactly, a bad
+# array rejected with its column.
+{
+    $su->do('drop table if exists t037_values');
+    $su->do('create table t037_values (id bigint, tags text[], doc json, '
+            . 'n numeric(5, 2))');
+    $su->do('grant select, insert on t037_values to tenant_acme');
+    my ($url, $path, $key) = object('acme', 'values.csv');
+    put_object($root, $key,
+        qq{1,"{a,""b c""}","{""k"": [1, 2]}",1.5\n}
+        . qq{2,not an array,{},2\n}
+        . qq{3,{},null,1234.567\n}
+        . qq{4,,,\n}, 'none');
+    my $r = execute($env, 'tenant_acme',
+        qq{COPY t037_values FROM '$url' IAM_ROLE default CSV MAXERROR 2});
+    is $r->{Status}, 'FINISHED', 'arrays and json: FINISHED'
+        or diag $r->{Error};
+    is $r->{ResultRows}, 2, '... 2 rows loaded, 2 rejected';
+    is_deeply $su->selectall_arrayref(
+        'select id, tags::text, doc::text, n::text from t037_values '
+        . 'order by id'),
+        [[1, '{a,"b c"}', '{"k": [1, 2]}', '1.50'], [4, undef, undef, undef]],
+        '... the values exactly';
+    is_deeply [map { [@$_[0, 1, 2]] } @{ load_errors('tenant_acme', $url) }],
+              [[2, 'tags', '22P02'], [3, '', '22003']],
+              '... a bad array (its column named: refused while binding) '
+              . 'and an overflowing numeric (refused while inserting)';
+    $su->do('drop table t037_values');
 }
 
 # 100,000 rows per tenant, CSV+gzip; row-level security shows each tenant
