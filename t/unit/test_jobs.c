@@ -1186,7 +1186,7 @@ START_TEST(test_list_bad_filter)
                      SPECTRA_JOB_INVALID);
 
     f.statuses = 0;
-    f.types = 1u << 3;
+    f.types = 1u << 4;
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_INVALID);
 
@@ -1539,7 +1539,7 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 3)");
+                     "this module knows (up to 4)");
 }
 END_TEST
 
@@ -1618,7 +1618,7 @@ START_TEST(test_bad_inputs)
         job.tenant_id.len = 5;
         break;
     case T_BAD_TYPE:
-        job.type = (spectra_job_type_e) 3;
+        job.type = (spectra_job_type_e) 4;
         break;
     case T_BAD_STATUS:
         job.status = (spectra_job_status_e) 42;
