@@ -17,6 +17,7 @@
 #include "ngx_http_spectra_import.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_body.h"
+#include "ngx_http_spectra_dataapi.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_s3.h"
@@ -94,6 +95,9 @@ static ngx_int_t ngx_http_spectra_import_job_call(
     ngx_http_spectra_job_call_t **call);
 static void ngx_http_spectra_import_place(ngx_http_request_t *r,
     ngx_str_t *bucket, ngx_str_t *iam_role);
+static ngx_http_spectra_import_ctx_t *ngx_http_spectra_import_ctx(
+    ngx_http_request_t *r, ngx_http_spectra_tenant_t *tenant, ngx_str_t *id,
+    ngx_uint_t op);
 
 static void *ngx_http_spectra_import_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_spectra_import_merge_loc_conf(ngx_conf_t *cf,
@@ -226,10 +230,6 @@ ngx_http_spectra_import_job_call(ngx_http_spectra_import_ctx_t *ic,
     return NGX_OK;
 }
 
-
-static ngx_http_spectra_import_ctx_t *
-ngx_http_spectra_import_ctx(ngx_http_request_t *r,
-    ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, ngx_uint_t op);
 
 static ngx_http_spectra_import_ctx_t *
 ngx_http_spectra_import_ctx(ngx_http_request_t *r,

@@ -26,6 +26,8 @@ static int spectra_import_dump(json_t *o, const spectra_pool_t *pool,
     spectra_str_t *out, int members);
 static int spectra_import_field(json_t *f, const spectra_pool_t *pool,
     spectra_str_t *s, int64_t *n);
+static json_t *spectra_import_error_json(const spectra_import_error_t *e,
+    size_t reason_max);
 
 
 static const char  *spectra_import_compressions[] = {
@@ -662,8 +664,8 @@ spectra_import_errors_page(const u_char *body, size_t len,
                                     &e[i].line) != SPECTRA_IMPORT_OK
             || spectra_import_field(json_array_get(rec, 1), pool,
                                     &e[i].column, NULL) != SPECTRA_IMPORT_OK
-            || spectra_import_field(json_array_get(rec, 2), pool, NULL,
-                                    &e[i].code) != SPECTRA_IMPORT_OK
+            || spectra_import_field(json_array_get(rec, 2), pool,
+                                    &e[i].code, NULL) != SPECTRA_IMPORT_OK
             || spectra_import_field(json_array_get(rec, 3), pool,
                                     &e[i].reason, NULL) != SPECTRA_IMPORT_OK
             || spectra_import_field(json_array_get(rec, 4), pool,
@@ -767,7 +769,8 @@ spectra_import_csv_len(const spectra_import_error_t *e, size_t n)
         len += spectra_import_num(NULL, e[i].line) + 1
                + spectra_import_csv_field_len(e[i].column.data,
                                               e[i].column.len) + 1
-               + spectra_import_num(NULL, e[i].code) + 1
+               + spectra_import_csv_field_len(e[i].code.data,
+                                              e[i].code.len) + 1
                + spectra_import_csv_field_len(e[i].reason.data,
                                               e[i].reason.len) + 1
                + spectra_import_csv_field_len(e[i].raw.data, e[i].raw.len)
@@ -789,7 +792,7 @@ spectra_import_csv(u_char *dst, const spectra_import_error_t *e, size_t n)
         dst = spectra_import_csv_field(dst, e[i].column.data,
                                        e[i].column.len);
         *dst++ = ',';
-        dst += spectra_import_num(dst, e[i].code);
+        dst = spectra_import_csv_field(dst, e[i].code.data, e[i].code.len);
         *dst++ = ',';
         dst = spectra_import_csv_field(dst, e[i].reason.data,
                                        e[i].reason.len);
@@ -846,6 +849,31 @@ spectra_import_dump(json_t *o, const spectra_pool_t *pool,
 }
 
 
+static json_t *
+spectra_import_error_json(const spectra_import_error_t *e, size_t reason_max)
+{
+    json_t  *o;
+
+    o = json_object();
+    if (o == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(o, "line", json_integer(e->line));
+    json_object_set_new(o, "column",
+                        json_stringn((char *) e->column.data, e->column.len));
+    json_object_set_new(o, "code",
+                        json_stringn((char *) e->code.data, e->code.len));
+    json_object_set_new(o, "reason",
+                        json_stringn((char *) e->reason.data,
+                                     spectra_job_utf8_cut(e->reason.data,
+                                                          e->reason.len,
+                                                          reason_max)));
+
+    return o;
+}
+
+
 int
 spectra_import_result_write(const spectra_import_result_t *res,
     const spectra_pool_t *pool, spectra_str_t *out)
@@ -895,22 +923,12 @@ spectra_import_result_write(const spectra_import_result_t *res,
                             json_integer(res->records_failed));
 
         for (i = 0; i < res->nerrors; i++) {
-            e = json_object();
+            e = spectra_import_error_json(&res->errors[i],
+                                          SPECTRA_IMPORT_REASON_MAX);
             if (e == NULL) {
                 break;
             }
 
-            json_object_set_new(e, "line", json_integer(res->errors[i].line));
-            json_object_set_new(e, "column",
-                                json_stringn((char *) res->errors[i].column.data,
-                                             res->errors[i].column.len));
-            json_object_set_new(e, "code", json_integer(res->errors[i].code));
-            json_object_set_new(e, "reason",
-                                json_stringn((char *) res->errors[i].reason.data,
-                                             spectra_job_utf8_cut(
-                                                 res->errors[i].reason.data,
-                                                 res->errors[i].reason.len,
-                                                 SPECTRA_IMPORT_REASON_MAX)));
             json_array_append_new(errors, e);
         }
 
@@ -1013,11 +1031,10 @@ spectra_import_result_read(const u_char *p, size_t len,
 
             res->errors[i].line = json_integer_value(
                                       json_object_get(e, "line"));
-            res->errors[i].code = json_integer_value(
-                                      json_object_get(e, "code"));
-
             if (spectra_import_str(e, "column", pool, &res->errors[i].column,
                                    1) != SPECTRA_IMPORT_OK
+                || spectra_import_str(e, "code", pool, &res->errors[i].code,
+                                      1) != SPECTRA_IMPORT_OK
                 || spectra_import_str(e, "reason", pool,
                                       &res->errors[i].reason, 1)
                    != SPECTRA_IMPORT_OK)
@@ -1092,15 +1109,8 @@ spectra_import_api(const spectra_import_result_t *res,
         errors = json_array();
 
         for (i = 0; errors != NULL && i < res->nerrors; i++) {
-            e = json_object();
-            json_object_set_new(e, "line", json_integer(res->errors[i].line));
-            json_object_set_new(e, "column",
-                                json_stringn((char *) res->errors[i].column.data,
-                                             res->errors[i].column.len));
-            json_object_set_new(e, "code", json_integer(res->errors[i].code));
-            json_object_set_new(e, "reason",
-                                json_stringn((char *) res->errors[i].reason.data,
-                                             res->errors[i].reason.len));
+            e = spectra_import_error_json(&res->errors[i],
+                                          SPECTRA_IMPORT_REASON_MAX);
             json_array_append_new(errors, e);
         }
 

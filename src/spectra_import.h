@@ -62,7 +62,7 @@ typedef struct {
 typedef struct {
     int64_t                             line;
     spectra_str_t                       column;
-    int64_t                             code;
+    spectra_str_t                       code;     /* e.g. "1207" */
     spectra_str_t                       reason;
     spectra_str_t                       raw;
 } spectra_import_error_t;
