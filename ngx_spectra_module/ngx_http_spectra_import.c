@@ -728,8 +728,15 @@ ngx_http_spectra_import_patch_body(ngx_http_request_t *r)
 
     if (rc == SPECTRA_IMPORT_PATCH_ABORTED) {
         /* as DELETE: the same 404, 409 and cancel */
-        ngx_http_spectra_finish(r,
-            ngx_http_spectra_import_abort(r, ic->tenant, &ic->id));
+        nrc = ngx_http_spectra_import_abort(r, ic->tenant, &ic->id);
+
+        if (nrc == NGX_DONE) {
+            /* the reference the lookup took, as a content handler's */
+            ngx_http_finalize_request(r, NGX_DONE);
+            return;
+        }
+
+        ngx_http_spectra_finish(r, nrc);
         return;
     }
 

@@ -967,7 +967,7 @@ ngx_http_spectra_jobs_list(ngx_http_request_t *r,
         if (type == SPECTRA_JOB_TYPE_NONE) {
             return ngx_http_spectra_fail(r, NGX_HTTP_BAD_REQUEST,
                                          "INVALID_REQUEST",
-                                         "type must be query or bulk");
+                                         "type must be query, bulk or import");
         }
 
         filter->types = 1u << type;
