@@ -524,8 +524,11 @@ ngx_http_spectra_import_new(ngx_http_spectra_import_ctx_t *ic)
     ic->res.table = ic->im.table;
     ic->res.format = ic->im.format;
     ic->res.compression = ic->im.compression;
-    ic->res.delimiter = ic->im.delimiter ? ic->im.delimiter : ',';
-    ic->res.header = ic->im.header;
+    if (ic->im.format == SPECTRA_SQL_COPY_CSV) {
+        ic->res.delimiter = ic->im.delimiter ? ic->im.delimiter : ',';
+        ic->res.header = ic->im.header;
+    }
+
     ic->res.max_errors = ic->im.max_errors;
     ic->res.timeout_ms = ic->im.timeout_ms;
     ic->res.bucket = *ngx_http_spectra_str(&bucket);
@@ -1386,20 +1389,22 @@ ngx_http_spectra_import_failed_page(ngx_http_spectra_stmt_t *st)
             return;
         }
 
-        b = ngx_create_temp_buf(r->pool,
-                                ngx_max(spectra_import_csv_len(errors, n), 1));
-        cl = ngx_alloc_chain_link(r->pool);
+        if (n) {
+            b = ngx_create_temp_buf(r->pool,
+                                    spectra_import_csv_len(errors, n));
+            cl = ngx_alloc_chain_link(r->pool);
 
-        if (b == NULL || cl == NULL) {
-            ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
+            if (b == NULL || cl == NULL) {
+                ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            b->last = spectra_import_csv(b->last, errors, n);
+            cl->buf = b;
+            cl->next = NULL;
+            *ic->last = cl;
+            ic->last = &cl->next;
         }
-
-        b->last = spectra_import_csv(b->last, errors, n);
-        cl->buf = b;
-        cl->next = NULL;
-        *ic->last = cl;
-        ic->last = &cl->next;
 
         ngx_http_spectra_dataapi_free_answer(st);
 

@@ -997,8 +997,9 @@ spectra_import_result_read(const u_char *p, size_t len,
     res->compression = (spectra_sql_unload_compression_e) n;
 
     v = json_object_get(root, "delimiter");
-    res->delimiter = (json_is_string(v) && json_string_length(v) == 1)
-                     ? (u_char) json_string_value(v)[0] : ',';
+    res->delimiter = (res->format == SPECTRA_SQL_COPY_CSV
+                      && json_is_string(v) && json_string_length(v) == 1)
+                     ? (u_char) json_string_value(v)[0] : 0;
     res->header = json_is_true(json_object_get(root, "header"));
     res->max_errors = (uint64_t) json_integer_value(
                                      json_object_get(root, "max_errors"));

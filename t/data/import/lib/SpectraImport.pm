@@ -18,7 +18,8 @@ use SpectraQuery qw(http json poll psql run_id);
 
 our @EXPORT_OK = qw(import_config events_file start_import upload
                     patch_import wait_import imported marker tenant_rows
-                    warehouse_rows);
+                    warehouse_rows events_lock events_unlock import_state
+                    events_waiters);
 
 my $tmp = tempdir('spectra-import-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $n = 0;
@@ -212,6 +213,61 @@ sub warehouse_rows {
                 . " order by tenant_id), 'none') from (select tenant_id,"
                 . " count(*) as n from events where kind = '$kind'"
                 . " group by 1) s");
+}
+
+
+# import_state(key, id): the import's state as GET /v1/imports/{id} says
+# it (which asks the Data API how its COPY is).
+sub import_state {
+    my ($key, $id) = @_;
+    my ($status, $text, $data) = http('GET', "/v1/imports/$id", undef,
+                                      'X-API-Key' => $key);
+
+    die "GET /v1/imports/$id answered $status: $text\n" if $status != 200;
+    return $data->{state};
+}
+
+
+# A gate for loads that must stay InProgress until the test ends them:
+# a superuser's transaction holds an ACCESS EXCLUSIVE lock on events, so
+# a COPY's inserts wait for it inside PostgreSQL.
+my $lock;
+
+sub events_lock {
+    return if $lock;
+
+    local $ENV{PGPASSFILE} = $ENV{SPECTRA_PG_PASSFILE}
+        if defined $ENV{SPECTRA_PG_PASSFILE};
+
+    open $lock, '|-', 'psql', '-X', '-q', '-h', '127.0.0.1',
+         '-p', $ENV{TEST_NGINX_PG_PORT}, '-U', 'postgres', '-d', 'warehouse'
+        or die "psql: $!";
+
+    my $old = select $lock;
+    $| = 1;
+    select $old;
+
+    print {$lock} "begin; lock table events in access exclusive mode;\n";
+
+    poll(sub { psql("select count(*) from pg_locks l join pg_class c"
+                    . " on c.oid = l.relation where c.relname = 'events'"
+                    . " and l.mode = 'AccessExclusiveLock'"
+                    . " and l.granted") eq '1' }, 100, 0.05);
+}
+
+sub events_unlock {
+    return unless $lock;
+
+    print {$lock} "rollback;\n";
+    close $lock;
+    undef $lock;
+}
+
+# How many backends wait for a lock on events (a load at the gate).
+sub events_waiters {
+    return psql("select count(*) from pg_locks l join pg_class c"
+                . " on c.oid = l.relation where c.relname = 'events'"
+                . " and not l.granted");
 }
 
 1;
