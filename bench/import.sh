@@ -224,6 +224,7 @@ http {
             spectra_object_store on;
             root $state/objects;
             log_not_found off;
+            spectra_object_store_uploads on;
             dav_methods PUT;
             create_full_put_path on;
             dav_access user:rw group:r all:r;
@@ -362,7 +363,7 @@ superuser_psql -c "delete from events where kind = 'bench-import'"
 superuser_psql -c "vacuum events"
 
 say "import: POST /v1/imports, PUT, PATCH, poll ($rows rows, csv, gzip)"
-read -r job_id created_s uploaded_s patched_s import_s state loaded exec_ms \
+read -r job_id created_s uploaded_s patched_s import_s end_state loaded exec_ms \
     < <(import_run "$state/events.csv.gz")
 if [ -z "${import_s:-}" ]; then
     echo "import.sh: the import failed (see above, $state/nginx/logs)" >&2
@@ -409,7 +410,7 @@ ratio=$(awk -v a="$import_s" -v b="$psql_s" 'BEGIN { printf "%.2f", a / b }')
     printf '   %-41s %9s\n' "201 Created (upload URL)" "$created_s" \
         "PUT of the file (presigned)" "$uploaded_s" \
         "PATCH UploadComplete (COPY submitted)" "$patched_s" \
-        "GET /v1/imports/{id}: $state" "$import_s" \
+        "GET /v1/imports/{id}: $end_state" "$import_s" \
         "  (the COPY's execution_time_ms)" \
         "$(awk -v e="$exec_ms" 'BEGIN {
                if (e == "-") print "-"; else printf "%.3f", e / 1000 }')"

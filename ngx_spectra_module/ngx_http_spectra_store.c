@@ -26,6 +26,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;
+    ngx_flag_t                  uploads;   /* PUT, written by dav */
 } ngx_http_spectra_store_loc_conf_t;
 
 
@@ -57,6 +58,13 @@ static ngx_command_t  ngx_http_spectra_store_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_spectra_store_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("spectra_object_store_uploads"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_store_loc_conf_t, uploads),
       NULL },
 
       ngx_null_command
@@ -140,12 +148,15 @@ ngx_http_spectra_store_handler(ngx_http_request_t *r)
     }
 
     /*
-     * PUT (a presigned upload of an import) is verified the same way and
-     * then written by nginx's dav module (dav_methods PUT): to a temporary
-     * file first, renamed into place once complete
+     * PUT (a presigned upload of an import), where uploads are on, is
+     * verified the same way and then written by nginx's dav module
+     * (dav_methods PUT): to a temporary file first, renamed into place
+     * once complete
      */
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT))) {
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        && !(r->method == NGX_HTTP_PUT && sslcf->uploads))
+    {
         return ngx_http_spectra_store_refuse(r, NGX_HTTP_NOT_ALLOWED,
                                              "MethodNotAllowed",
                                              "The specified method is not "
@@ -400,12 +411,13 @@ static ngx_int_t
 ngx_http_spectra_store_refuse(ngx_http_request_t *r, ngx_uint_t status,
     const char *s3_code, const char *message)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_int_t         rc;
-    ngx_str_t         msg, extra;
-    const char       *code;
-    ngx_table_elt_t  *h;
+    u_char                             *p;
+    size_t                              len;
+    ngx_int_t                           rc;
+    ngx_str_t                           msg, extra;
+    const char                         *code;
+    ngx_table_elt_t                    *h;
+    ngx_http_spectra_store_loc_conf_t  *sslcf;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "spectra: object store refused \"%V\": %s: %s", &r->uri,
@@ -442,7 +454,17 @@ ngx_http_spectra_store_refuse(ngx_http_request_t *r, ngx_uint_t status,
 
         h->hash = 1;
         ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD, PUT");
+
+        sslcf = ngx_http_get_module_loc_conf(r,
+                                             ngx_http_spectra_store_module);
+
+        if (sslcf->uploads) {
+            ngx_str_set(&h->value, "GET, HEAD, PUT");
+
+        } else {
+            ngx_str_set(&h->value, "GET, HEAD");
+        }
+
         break;
 
     case NGX_HTTP_CONFLICT:
@@ -484,6 +506,7 @@ ngx_http_spectra_store_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->enable = NGX_CONF_UNSET;
+    conf->uploads = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -506,6 +529,7 @@ ngx_http_spectra_store_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_spectra_store_main_conf_t  *ssmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->uploads, prev->uploads, 0);
 
     if (!conf->enable) {
         return NGX_CONF_OK;

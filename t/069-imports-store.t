@@ -105,6 +105,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
         dav_access user:rw group:r all:r;
@@ -132,6 +133,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
     }
@@ -161,6 +163,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
     }
@@ -188,6 +191,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
     }
@@ -219,6 +223,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
     }
@@ -231,6 +236,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
     }
@@ -259,6 +265,7 @@ __DATA__
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
         client_max_body_size 100;
@@ -287,6 +294,7 @@ qr/^\{"error":\{"code":"PAYLOAD_TOO_LARGE","message":"[^"]+","request_id":"[0-9a
         spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
         spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
         log_not_found off;
+        spectra_object_store_uploads on;
         dav_methods PUT;
         create_full_put_path on;
     }
@@ -306,3 +314,39 @@ abc\r
 "
 --- error_code: 411
 --- response_body_like eval: main::refusal('LENGTH_REQUIRED', 'MissingContentLength', 'You must provide the Content-Length HTTP header.')
+
+
+
+=== TEST 8: with uploads, other methods are 405 with Allow: GET, HEAD, PUT; without, PUT is 405 too
+--- http_config eval: $::HttpConfig
+--- config
+    location /spectra-exports/ {
+        root html;
+        spectra_auth off;
+        spectra_object_store on;
+        spectra_aws_region us-east-1;
+        spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
+        spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
+        spectra_object_store_uploads on;
+        dav_methods PUT;
+    }
+
+    location /spectra-imports/ {
+        root html;
+        spectra_auth off;
+        spectra_object_store on;
+        spectra_aws_region us-east-1;
+        spectra_aws_access_key_id $TEST_NGINX_STORE_KEY;
+        spectra_aws_secret_access_key $TEST_NGINX_STORE_SECRET;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- pipelined_requests eval
+[SpectraStore::request_of(DELETE => $::U{put}),
+ SpectraStore::request_of(PUT => $::U{other_bucket}) . "\nx\n"]
+--- error_code eval
+[405, 405]
+--- response_headers eval
+["Allow: GET, HEAD, PUT\n", "Allow: GET, HEAD\n"]
+--- response_body_like eval
+[(main::refusal('METHOD_NOT_ALLOWED', 'MethodNotAllowed', 'The specified method is not allowed against this resource.')) x 2]
