@@ -499,6 +499,33 @@ ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
 }
 
 
+void
+ngx_http_spectra_job_change(ngx_http_spectra_job_call_t *call,
+    spectra_job_update_t *upd, spectra_job_t *job)
+{
+    int                    rc;
+    spectra_err_t          err;
+    spectra_pool_t         pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t   *store;
+
+    store = ngx_http_spectra_jobs_store();
+
+    if (store == NULL) {
+        call->handler(call->data, NGX_ERROR);
+        return;
+    }
+
+    rc = store->ops->update(store, upd, job, &pool, &err);
+
+    if (rc == SPECTRA_JOB_CONFLICT) {
+        call->handler(call->data, NGX_DECLINED);
+        return;
+    }
+
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
+}
+
+
 static void
 ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)
