@@ -11,7 +11,7 @@
 const char *const  spectra_metrics_endpoints[SPECTRA_METRICS_NEP] = {
     "unknown", "health", "ready", "query", "jobs", "job", "job_cancel",
     "results", "bulk", "bulk_job", "bulk_cancel", "bulk_file", "imports",
-    "import", "import_cancel", "other"
+    "import", "import_cancel", "import_failed", "openapi", "other"
 };
 
 static const unsigned  spectra_metrics_codes[] = {
@@ -89,6 +89,9 @@ static const spectra_metrics_route_t  spectra_metrics_routes[] = {
     { "imports", SPECTRA_METRICS_EP_IMPORTS, SPECTRA_METRICS_EP_IMPORTS },
     { "imports/*", SPECTRA_METRICS_EP_IMPORT,
       SPECTRA_METRICS_EP_IMPORT_CANCEL },
+    { "imports/*/failed", SPECTRA_METRICS_EP_IMPORT_FAILED,
+      SPECTRA_METRICS_EP_IMPORT_FAILED },
+    { "openapi.json", SPECTRA_METRICS_EP_OPENAPI, SPECTRA_METRICS_EP_OPENAPI },
     { NULL, SPECTRA_METRICS_EP_OTHER, SPECTRA_METRICS_EP_OTHER }
 };
 

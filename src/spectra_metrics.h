@@ -33,6 +33,8 @@ typedef enum {
     SPECTRA_METRICS_EP_IMPORTS,
     SPECTRA_METRICS_EP_IMPORT,
     SPECTRA_METRICS_EP_IMPORT_CANCEL,
+    SPECTRA_METRICS_EP_IMPORT_FAILED,
+    SPECTRA_METRICS_EP_OPENAPI,
     SPECTRA_METRICS_EP_OTHER,         /* a route this table does not know */
     SPECTRA_METRICS_NEP
 } spectra_metrics_endpoint_e;

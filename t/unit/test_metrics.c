@@ -48,6 +48,16 @@ START_TEST(test_endpoints)
                      SPECTRA_METRICS_EP_IMPORTS);
     ck_assert_int_eq(spectra_metrics_endpoint("ready", 0),
                      SPECTRA_METRICS_EP_READY);
+    ck_assert_int_eq(spectra_metrics_endpoint("imports/*", 0),
+                     SPECTRA_METRICS_EP_IMPORT);
+    ck_assert_int_eq(spectra_metrics_endpoint("imports/*", 1),
+                     SPECTRA_METRICS_EP_IMPORT_CANCEL);
+    ck_assert_str_eq(spectra_metrics_endpoints[
+                         spectra_metrics_endpoint("imports/*/failed", 0)],
+                     "import_failed");
+    ck_assert_str_eq(spectra_metrics_endpoints[
+                         spectra_metrics_endpoint("openapi.json", 0)],
+                     "openapi");
     ck_assert_int_eq(spectra_metrics_endpoint("something/new", 0),
                      SPECTRA_METRICS_EP_OTHER);
     ck_assert_str_eq(spectra_metrics_endpoints[SPECTRA_METRICS_EP_BULK_FILE],
