@@ -12,7 +12,7 @@ build_debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev libzstd-dev
-    libpg-query-dev libprotobuf-c-dev
+    libsnappy-dev libpg-query-dev libprotobuf-c-dev
 )
 
 debs=(
@@ -20,7 +20,7 @@ debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
-    libzstd-dev zstd
+    libzstd-dev zstd libsnappy-dev
     libpg-query-dev libprotobuf-c-dev
     postgresql postgresql-client
     check valgrind shellcheck
@@ -74,6 +74,7 @@ fi
 
 # npm tools: the Dockerfile linters and DuckDB (reads exports back in tests).
 if [ ! -d "$top/node_modules/@duckdb/node-api" ] \
+    || [ ! -d "$top/node_modules/hyparquet" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfilelint" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfile-utils" ]; then
     echo "deps: installing npm packages"
