@@ -166,12 +166,13 @@ int spectra_pq_pg_column(const char *name, uint32_t oid, int typmod,
     spectra_pq_column_t *col, spectra_err_t *err);
 
 /*
- * Adds the PostgreSQL text value (as libpq returns it) to column col of
- * w; -1 with err for a value that has no exact Parquet form (infinite
- * dates, NaN numerics, text that is not PostgreSQL's ISO output).
+ * Adds the PostgreSQL text value (as libpq returns it, left unchanged) to
+ * column col of w, decoding through scratch where needed (bytea); -1
+ * with err for a value that has no exact Parquet form (infinite dates,
+ * NaN numerics, text that is not PostgreSQL's ISO output).
  */
 int spectra_pq_pg_value(spectra_pq_writer_t *w, int col,
     const spectra_pq_column_t *c, uint32_t oid, const char *v, size_t len,
-    spectra_err_t *err);
+    spectra_pq_buf_t *scratch, spectra_err_t *err);
 
 #endif /* SPECTRA_PARQUET_H */

@@ -359,7 +359,7 @@ spectra_pq_hex(int c)
 int
 spectra_pq_pg_value(spectra_pq_writer_t *w, int col,
     const spectra_pq_column_t *c, uint32_t oid, const char *v, size_t len,
-    spectra_err_t *err)
+    spectra_pq_buf_t *scratch, spectra_err_t *err)
 {
     spectra_i128_t   n;
     const char      *p, *end, *dot;
@@ -598,7 +598,14 @@ spectra_pq_pg_value(spectra_pq_writer_t *w, int col,
                                   "(bytea_output = hex)");
         }
 
-        /* decoded in place of the text: libpq's copy is ours to reuse */
+        /* decoded into scratch: libpq's value is not ours to change */
+        scratch->len = 0;
+
+        if (spectra_pq_buf_room(scratch, (len - 2) / 2 + 1) != 0) {
+            return spectra_err_set(err, -1, SPECTRA_POS_NONE,
+                                   "out of memory");
+        }
+
         for (k = 0, p = v + 2; p < end; p += 2, k++) {
             hi = spectra_pq_hex((u_char) p[0]);
             lo = spectra_pq_hex((u_char) p[1]);
@@ -608,10 +615,10 @@ spectra_pq_pg_value(spectra_pq_writer_t *w, int col,
                                       "digit");
             }
 
-            ((u_char *) v)[k] = (u_char) (hi << 4 | lo);
+            scratch->p[k] = (u_char) (hi << 4 | lo);
         }
 
-        rc = spectra_pq_bytes(w, col, (const u_char *) v, (size_t) k);
+        rc = spectra_pq_bytes(w, col, scratch->p, (size_t) k);
         break;
 
     case SPECTRA_PG_UUID:

@@ -35,6 +35,7 @@ static Suite *parquet_suite(void);
 
 static spectra_thrift_t  t;
 static spectra_pq_buf_t  out;                /* a written file */
+static spectra_pq_buf_t  scratch;
 
 
 static void
@@ -678,7 +679,8 @@ t_value(uint32_t oid, int typmod, const char *text, const u_char *want,
     ck_assert_int_eq(spectra_pq_pg_column("v", oid, typmod, &c, &e), 0);
     w = t_writer(&c, 1, SPECTRA_PQ_UNCOMPRESSED, 0);
     strcpy(buf, text);
-    ck_assert_msg(spectra_pq_pg_value(w, 0, &c, oid, buf, strlen(buf), &e)
+    ck_assert_msg(spectra_pq_pg_value(w, 0, &c, oid, buf, strlen(buf),
+                                      &scratch, &e)
                   == 0, "%s: %s", text, e.message);
     ck_assert_int_eq(spectra_pq_end_row(w), 0);
     ck_assert_int_eq(spectra_pq_finish(w), 0);
@@ -707,7 +709,8 @@ t_bad_value(uint32_t oid, int typmod, const char *text, const char *msg)
     ck_assert_int_eq(spectra_pq_pg_column("v", oid, typmod, &c, &e), 0);
     w = t_writer(&c, 1, SPECTRA_PQ_UNCOMPRESSED, 0);
     strcpy(buf, text);
-    ck_assert_msg(spectra_pq_pg_value(w, 0, &c, oid, buf, strlen(buf), &e)
+    ck_assert_msg(spectra_pq_pg_value(w, 0, &c, oid, buf, strlen(buf),
+                                      &scratch, &e)
                   == -1, "%s: taken", text);
     ck_assert_str_eq(e.message, msg);
     spectra_pq_free(w);
@@ -830,6 +833,7 @@ main(void)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     spectra_pq_buf_free(&out);
+    spectra_pq_buf_free(&scratch);
 
     return failed == 0 ? 0 : 1;
 }
