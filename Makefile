@@ -41,7 +41,7 @@ MODULE_SRCS = $(wildcard ngx_spectra_module/*.c ngx_spectra_module/*.h \
                          src/spectra_*.c src/spectra_*.h)
 MODULE      = $(BUILD)/ngx_spectra_module.so
 
-.PHONY: all module core dataapi tools unit test run stop deps lint clean
+.PHONY: all module core dataapi tools unit test run stop reload deps lint clean
 
 all: module core dataapi tools
 
@@ -104,6 +104,9 @@ run:
 
 stop:
 	bash scripts/stop.sh
+
+reload:
+	bash scripts/reload.sh
 
 lint:
 	bash scripts/lint.sh

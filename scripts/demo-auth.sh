@@ -75,7 +75,9 @@ done > "$dir/jwts.txt"
 # --- API keys (created once per tenant) ------------------------------------
 
 # api-keys.txt keeps the demo keys themselves so that demo-auth.json can
-# name them on every run; api.keys is what nginx reads (digests only).
+# name them on every run; demo.keys has their lines (digests only), and
+# api.keys is what nginx reads: the same lines here, make run and make
+# reload add the user's own (scripts/local-conf.sh).
 touch "$dir/api-keys.txt"
 
 for t in "${tenants[@]}"; do
@@ -99,7 +101,9 @@ done
         hash=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
         echo "$keyid $hash tenant=$t permissions=$perms"
     done < "$dir/api-keys.txt"
-} > "$dir/api.keys.tmp"
+} > "$dir/demo.keys.tmp"
+mv "$dir/demo.keys.tmp" "$dir/demo.keys"
+cp "$dir/demo.keys" "$dir/api.keys.tmp"
 mv "$dir/api.keys.tmp" "$dir/api.keys"
 
 # --- nginx directives --------------------------------------------------------

@@ -11,8 +11,19 @@ pg_port=${SPECTRA_PG_PORT:-25432}
 dataapi_port=${SPECTRA_DATAAPI_PORT:-25433}
 # SPECTRA_STATE_DIR puts a second stack's state elsewhere (the tests do)
 state=${SPECTRA_STATE_DIR:-$state_root/run}
+local_dir=${SPECTRA_LOCAL_DIR:-$repo/var/local}
 
+started=$EPOCHREALTIME
+
+# "run: [ 12.3 s] what": each step as it begins, with the time so far
+step() {
+    awk -v a="$started" -v b="$EPOCHREALTIME" -v m="$*" \
+        'BEGIN { printf "run: [%5.1f s] %s\n", b - a, m }'
+}
+
+step "checking the packages (scripts/deps.sh)"
 bash "$repo/scripts/deps.sh"
+step "building the module, spectra-dataapi and the tools"
 make -s -C "$repo" all
 
 if [ -f "$state/nginx/logs/nginx.pid" ] || [ -f "$state/dataapi/pid" ]; then
@@ -38,14 +49,14 @@ chmod 711 "$state_root" "$state" 2>/dev/null || chmod 711 "$state"
 # From here on, a failure stops whatever was started.
 trap 'echo "run: failed; stopping what was started" >&2; bash "$repo/scripts/stop.sh"' ERR
 
-echo "run: starting PostgreSQL on 127.0.0.1:$pg_port"
+step "starting PostgreSQL on 127.0.0.1:$pg_port"
 bash "$repo/scripts/pg.sh" start "$state/pg" "$pg_port"
-echo "run: loading the demo warehouse (1,000,000 rows)"
+step "loading the demo warehouse (1,000,000 rows)"
 bash "$repo/scripts/pg.sh" demo "$state/pg" "$pg_port"
 bash "$repo/scripts/demo-credentials.sh" "$state/pg" "$pg_port" \
     "$state/dataapi"
 
-echo "run: starting spectra-dataapi on 127.0.0.1:$dataapi_port"
+step "starting spectra-dataapi on 127.0.0.1:$dataapi_port"
 # A page must fit nginx's subrequest_output_buffer_size (16m in
 # conf/spectra-local.conf): keep the daemon's pages well below it.
 # Exports are removed a day and an hour after they were written (the
@@ -54,31 +65,24 @@ SPECTRA_DATAAPI_ARGS="--page-bytes 8388608 --export-retention-seconds 90000 ${SP
     bash "$repo/scripts/dataapi.sh" start "$build" "$state" "$dataapi_port" \
     "$pg_port"
 
+step "demo credentials (keys, API keys, JWTs)"
 bash "$repo/scripts/demo-auth.sh" "$state"
-read -r access_key secret_key < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)
 
-echo "run: starting nginx on 127.0.0.1:$http_port"
+step "starting nginx on 127.0.0.1:$http_port"
 mkdir -p "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/tmp" \
     "$state/nginx/data"
 chmod 711 "$state/nginx" "$state/nginx/tmp"
 chmod 700 "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/data"
 chown nobody: "$state/nginx/data"
-sed -e "s|@MODULE@|$build/ngx_spectra_module.so|g" \
-    -e "s|@STATE@|$state|g" \
-    -e "s|@HTTP_PORT@|$http_port|g" \
-    -e "s|@DATAAPI_PORT@|$dataapi_port|g" \
-    -e "s|@AUTH_CONF@|$state/auth/auth.conf|g" \
-    -e "s|@DATAAPI_ACCESS_KEY@|$access_key|g" \
-    -e "s|@DATAAPI_SECRET_KEY@|$secret_key|g" \
-    "$repo/conf/spectra-local.conf" > "$state/nginx/conf/nginx.conf"
-chmod 600 "$state/nginx/conf/nginx.conf"
 # nginx creates files 0644 whatever the umask (ngx_daemon() sets it to 0),
 # but keeps the mode of files that exist; logs/ is 0700 all the same
 (
     umask 077
     touch "$state/nginx/logs/error.log" "$state/nginx/logs/access.log"
+    echo "$http_port $pg_port $dataapi_port" > "$state/ports"
 )
-/usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf -t -q
+# conf/spectra-local.conf with the user's own keys and additions, checked
+bash "$repo/scripts/local-conf.sh" "$state" "$http_port" "$dataapi_port"
 /usr/sbin/nginx -p "$state/nginx" -c conf/nginx.conf
 wait_port "$http_port" 10
 
@@ -93,6 +97,7 @@ demo_json=${SPECTRA_DEMO_JSON:-$repo/var/demo.json}
 trap - ERR
 
 url=http://127.0.0.1:$http_port
+step "ready"
 cat <<MSG
 
 Spectra is running.
@@ -123,4 +128,6 @@ if [ -n "$key" ]; then
 MSG
 fi
 echo
+echo "Your own API keys and nginx additions: $local_dir (api.keys, http.d/,"
+echo "server.d/); apply changes with: make reload"
 echo "Stop everything with: make stop"

@@ -30,6 +30,32 @@ $ENV{SPECTRA_HTTP_PORT} = $http;
 $ENV{SPECTRA_PG_PORT} = $pg;
 $ENV{SPECTRA_DATAAPI_PORT} = $dataapi;
 
+# the user's own API key and config addition, which make run keeps
+my $local = tempdir(CLEANUP => 1);
+$ENV{SPECTRA_LOCAL_DIR} = $local;
+
+sub user_key {
+    my ($tenant) = @_;
+    my @out = `$ENV{SPECTRA_BUILD}/spectra-apikey --tenant $tenant --permissions query`;
+    die "spectra-apikey failed\n" if $? || @out != 2;
+    chomp @out;
+    return @out;
+}
+
+sub write_file {
+    my ($path, $text, $mode) = @_;
+    open my $fh, $mode // '>', $path or die "$path: $!";
+    print $fh $text;
+    close $fh;
+}
+
+my ($globex_key, $globex_line) = user_key('globex');
+mkdir "$local/server.d";
+write_file("$local/api.keys", "# mine\n$globex_line\n");
+write_file("$local/server.d/hello.conf",
+           "location = /local-hello {\n    spectra_auth off;\n"
+           . "    return 200 \"hello from var/local\\n\";\n}\n");
+
 sub listening {
     my $port = shift;
     return scalar grep { /:$port\b/ } `ss -Hltn 'sport = :$port'`;
@@ -39,6 +65,9 @@ my $out = `bash $repo/scripts/run.sh 2>&1`;
 is $?, 0, 'run.sh succeeds' or diag $out;
 
 like $out, qr{API:\s+http://127\.0\.0\.1:$http/v1/}, 'prints the URL';
+like $out, qr{^run: \[\s*\d+\.\d s\] building .*^run: \[\s*\d+\.\d s\] loading the demo warehouse.*^run: \[\s*\d+\.\d s\] ready$}ms,
+     'shows its progress with the time so far';
+like $out, qr{make reload}, 'says how to apply changes';
 
 my ($curl) = $out =~ /^(\s*curl -s -H 'X-API-Key: .*?queries)$/ms;
 ok $curl, 'prints a ready-to-paste request with an API key';
@@ -134,6 +163,53 @@ for my $t (@{$facts->{tenants} // []}) {
     });
     $n = eval { decode_json($r->{content})->{data}[0]{count} };
     is $n, $t->{rows}, "$t->{tenant_id}'s demo JWT sees its $t->{rows} rows";
+}
+
+# The user's own key and addition are in effect; make reload takes a new
+# key and refuses a broken addition, the running nginx going on.
+sub count_as {
+    my ($key) = @_;
+    my $r = $ua->post("http://127.0.0.1:$http/v1/queries", {
+        headers => {'X-API-Key' => $key, 'Content-Type' => 'application/json'},
+        content => '{"sql": "select count(*) from sales"}',
+    });
+    return $r->{status} == 200
+           ? eval { decode_json($r->{content})->{data}[0]{count} }
+           : "status $r->{status}";
+}
+
+is count_as($globex_key), 300000, "the user's own key (var/local/api.keys) works";
+$res = $ua->get("http://127.0.0.1:$http/local-hello");
+is "$res->{status} $res->{content}", "200 hello from var/local\n",
+   "the user's server.d addition is in the config";
+
+{
+    my ($initech_key, $initech_line) = user_key('initech');
+    isnt count_as($initech_key), 100000, 'a key not yet added is refused';
+    write_file("$local/api.keys", "$initech_line\n", '>>');
+    my $master = do { local $/; open my $fh, '<', "$state/nginx/logs/nginx.pid" or die; <$fh> };
+    my $rout = `bash $repo/scripts/reload.sh 2>&1`;
+    is $?, 0, 'reload.sh succeeds' or diag $rout;
+    my $n;
+    for (1 .. 100) {
+        $n = count_as($initech_key);
+        last if $n eq '100000';
+        select undef, undef, undef, 0.1;
+    }
+    is $n, 100000, 'after make reload the added key works';
+    is count_as($globex_key), 300000, '... and so does the first';
+    my $now = do { local $/; open my $fh, '<', "$state/nginx/logs/nginx.pid" or die; <$fh> };
+    is $now, $master, '... in the same nginx (reloaded, not restarted)';
+
+    write_file("$local/server.d/broken.conf", "no_such_directive on;\n");
+    $rout = `bash $repo/scripts/reload.sh 2>&1`;
+    isnt $?, 0, 'reload.sh refuses a broken addition';
+    like $rout, qr/unknown directive "no_such_directive".*nothing was changed/s,
+         '... with nginx -t\'s message';
+    unlink "$local/server.d/broken.conf";
+    is count_as($initech_key), 100000, '... and nginx goes on as it was';
+    my @keys = grep { !/^#/ } do { open my $fh, '<', "$local/api.keys" or die; <$fh> };
+    is scalar(@keys), 2, 'var/local/api.keys is as the user wrote it';
 }
 
 # The printed export, as printed: initech's sales as CSV+gzip, through

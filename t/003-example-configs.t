@@ -77,6 +77,64 @@ for my $name (qw(aws-provisioned.conf aws-serverless.conf
     is $?, 0, "conf/$name passes nginx -t" or diag $out;
 }
 
+# conf/spectra-local.conf (make run's, its @NAME@s as scripts/local-conf.sh
+# fills them in), alone and with conf/examples/ratelimit.conf included in
+# its http {} as the example's header says.
+sub render_local {
+    my ($extra) = @_;
+    open my $in, '<', "$repo/conf/spectra-local.conf" or die $!;
+    local $/;
+    my $c = <$in>;
+    mkdir "$dir/local";
+    mkdir "$dir/local/$_" for qw(http.d server.d);
+    open my $fh, '>', "$dir/auth.conf" or die;
+    print $fh "spectra_auth any;\nspectra_api_keys $dir/spectra/api.keys;\n";
+    close $fh;
+    my %v = (MODULE => $module, STATE => $dir, LOCAL => "$dir/local",
+             HTTP_PORT => $port, DATAAPI_PORT => $port + 1,
+             AUTH_CONF => "$dir/auth.conf",
+             DATAAPI_ACCESS_KEY => 'AKIDEXAMPLE',
+             DATAAPI_SECRET_KEY => 'secret');
+    $c =~ s{\@([A-Z_]+)\@}{$v{$1} // "\@$1\@"}ge;
+    die "a placeholder is left: $1\n" if $c =~ /^[^#\n]*\@([A-Z_]+)\@/m;
+    $c =~ s{^\}\s*\z}{$extra\n\}\n}m if defined $extra;
+    mkdir "$dir/nginx";
+    mkdir "$dir/nginx/$_" for qw(logs tmp data);
+    open $fh, '>', "$dir/local.conf" or die;
+    print $fh $c;
+    close $fh;
+    return "$dir/local.conf";
+}
+
+for my $extra (undef, "include $repo/conf/examples/ratelimit.conf;") {
+    my $conf = render_local($extra);
+    my $out = `/usr/sbin/nginx -t -p $dir -c $conf 2>&1`;
+    is $?, 0, 'conf/spectra-local.conf passes nginx -t'
+              . ($extra ? ' with conf/examples/ratelimit.conf included' : '')
+        or diag $out;
+}
+
+# conf/examples/ratelimit.conf's two parts in a server of their own.
+{
+    open my $in, '<', "$repo/conf/examples/ratelimit.conf" or die $!;
+    local $/;
+    my $c = <$in>;
+    my ($http, $server) = split /^# --- server \{\} -+\n/m, $c;
+    ok defined $server, 'ratelimit.conf has a server part';
+    $server =~ s/^# ?//mg;
+    $server =~ s{spectra_jwt_key_file \S+;}{spectra_jwt_key_file $dir/spectra/ec.pub alg=ES256;};
+    $server =~ s{/etc/spectra/}{$dir/spectra/}g;
+    open my $fh, '>', "$dir/ratelimit.conf" or die;
+    print $fh "load_module $module;\npid $dir/logs/rl.pid;\n"
+        . "error_log $dir/logs/error.log;\nevents {}\nhttp {\n$http\n"
+        . "limit_req_status 429;\nserver {\nlisten 127.0.0.1:$port;\n"
+        . "$server\n}\n}\n";
+    close $fh;
+    my $out = `/usr/sbin/nginx -t -p $dir -c $dir/ratelimit.conf 2>&1`;
+    is $?, 0, 'ratelimit.conf, both parts uncommented, passes nginx -t'
+        or diag $out;
+}
+
 # The container's: health answers, the API wants credentials.
 my $conf = render('spectra-docker.conf');
 system('/usr/sbin/nginx', '-p', $dir, '-c', $conf) == 0

@@ -264,6 +264,50 @@ for my $c (['tenant_acme', 'acme', 'csv', 'gzip', undef, 0],
        qq{1|a,b|"say ""hi"""|"one\ntwo"|"cr\rx"|||"ünï|"|plain\n},
        'DELIMITER | quotes the |, not the comma';
 
+    # what PostgreSQL's COPY writes otherwise (spectra-dataapi reads CSV
+    # with COPY ... NULL '\N'): a \N value, backslashes, a lone \.
+    ($url, $dir) = target('acme');
+    $r = statement($env, 'tenant_acme',
+        q{UNLOAD ('select \'\\\\N\' as a, null::text as b, }
+        . q{\'x\\\\Ny\' as c, \'\\\\N"\' as d, \'\' as e, }
+        . q{\'\\\\\' as f') }
+        . "TO '$url' IAM_ROLE default CSV");
+    is $r->{Status}, 'FINISHED', 'backslashes' or diag $r->{Error};
+    is content("$dir/0000_part_00"), qq{\\N,,x\\Ny,"\\N""",,\\\n},
+       'a \N value is \N, NULL empty, backslashes as they are'
+        or diag $r->{Error};
+
+    ($url, $dir) = target('acme');
+    $r = statement($env, 'tenant_acme',
+        q{UNLOAD ('select \'\\\\.\' as dot union all select null }
+        . q{union all select \'"\\\\."\'') }
+        . "TO '$url' IAM_ROLE default CSV");
+    is $r->{Status}, 'FINISHED', 'a lone \\.' or diag $r->{Error};
+    is content("$dir/0000_part_00"), qq{\\.\n\n"""\\."""\n},
+       'one column: a lone \. as it is, NULL an empty line';
+
+    ($url, $dir) = target('acme');
+    $r = statement($env, 'tenant_acme',
+        "UNLOAD ('select 1 as one; -- a comment; at the end') TO '$url' "
+        . 'IAM_ROLE default CSV HEADER');
+    is content("$dir/0000_part_00"), "one\n1\n",
+       'a query ending in ";" and a comment' or diag $r->{Error};
+
+    ($url, $dir) = target('acme');
+    $r = statement($env, 'tenant_acme',
+        "UNLOAD ('select \\'aNb\\' as x, null::text as y, 2 as z') "
+        . "TO '$url' IAM_ROLE default CSV DELIMITER AS 'N'");
+    is content("$dir/0000_part_00"), qq{"aNb"NN2\n},
+       'DELIMITER N quotes the N; NULL still empty';
+
+    ($url, $dir) = target('acme');
+    $r = statement($env, 'tenant_acme',
+        "UNLOAD ('insert into sales default values') TO '$url' "
+        . 'IAM_ROLE default CSV');
+    is $r->{Status}, 'FAILED', 'a statement without rows: FAILED';
+    like $r->{Error}, qr/must return rows/, '... as it must return rows';
+    is_deeply [ls($dir)], [], '... and no file';
+
     ($url, $dir) = target('acme');
     $r = statement($env, 'tenant_acme',
         "UNLOAD ('$q') TO '$url' IAM_ROLE default DELIMITER AS '\t' HEADER");

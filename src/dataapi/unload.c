@@ -2,8 +2,10 @@
  * UNLOAD against the local object directory (--export-dir): the statement
  * form the module builds for bulk exports, parsed by
  * spectra_sql_unload_parse(); the inner query runs as the statement's db
- * user like any other, and its rows stream (single-row mode) into files
- * named and laid out as Redshift names them on S3:
+ * user like any other, and its rows stream into files named and laid out
+ * as Redshift names them on S3 (CSV through COPY ... TO STDOUT, which
+ * PostgreSQL formats; other formats, and queries with parameters, in
+ * single-row mode, formatted here):
  *
  *   s3://bucket/key/prefix_  ->  EXPORT_DIR/bucket/key/prefix_0000_part_00
  *                                ...prefix_0000_part_01 (past MAXFILESIZE)
@@ -61,6 +63,7 @@ typedef struct {
     int64_t                rows;
     int64_t                records;      /* manifest record_count */
     int64_t                bytes;
+    int64_t                max_bytes;    /* MAXFILESIZE */
     char                   err[512];
 } da_unload_run_t;
 
@@ -75,6 +78,13 @@ static int da_unload_create(da_unload_run_t *r, const char *name);
 static int da_unload_part_open(da_unload_run_t *r, PGresult *res);
 static int da_unload_part_close(da_unload_run_t *r);
 static int da_unload_manifest(da_unload_run_t *r, json_t *schema);
+static int da_unload_rows(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
+    da_unload_run_t *r, json_t **schema, char **keys[], int *nkeys);
+static int da_unload_copy(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
+    da_unload_run_t *r, json_t **schema);
+static PGresult *da_unload_result(PGconn *conn);
+static void da_unload_row_done(da_unload_run_t *r, int64_t raw,
+    int64_t max_bytes);
 static void da_unload_fail(da_unload_run_t *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -615,6 +625,299 @@ da_unload_manifest(da_unload_run_t *r, json_t *schema)
 
 
 /*
+ * After a row: the next row starts a new part if a row like this one
+ * (raw: the part's uncompressed bytes before it) would take the part past
+ * MAXFILESIZE.
+ */
+static void
+da_unload_row_done(da_unload_run_t *r, int64_t raw, int64_t max_bytes)
+{
+    r->part_rows++;
+    r->rows++;
+
+    /* Parquet: once the part with its buffered row group reaches it */
+    if ((r->pq != NULL ? da_upq_size(r->pq)
+         : da_ufile_size(&r->file) + (r->file.raw - raw)) > max_bytes)
+    {
+        da_unload_part_close(r);
+    }
+}
+
+
+/* The one result of a statement sent, the first of several. */
+static PGresult *
+da_unload_result(PGconn *conn)
+{
+    PGresult  *res, *first;
+
+    first = NULL;
+
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (first == NULL) {
+            first = res;
+
+        } else {
+            PQclear(res);
+        }
+    }
+
+    return first;
+}
+
+
+/*
+ * Any format: the rows in single-row mode, each formatted here.  Returns
+ * 1 when PostgreSQL failed (s->error set), else 0 (r->err on a failure of
+ * the files).
+ */
+static int
+da_unload_rows(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
+    da_unload_run_t *r, json_t **schema, char **keys[], int *nkeys)
+{
+    PGresult        *res;
+    ExecStatusType   st;
+    char             buf[640];
+    int64_t          raw;
+    int              i, pg_failed, rows_seen;
+
+    pg_failed = 0;
+    rows_seen = 0;
+
+    if (!PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
+                           (const char * const *) s->values, NULL, NULL, 0))
+    {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        return 1;
+    }
+
+    PQsetSingleRowMode(conn);
+
+    while ((res = PQgetResult(conn)) != NULL) {
+        st = PQresultStatus(res);
+
+        if (r->err[0] != '\0' || pg_failed) {
+            /* drained after a failure */
+
+        } else if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+            if (!rows_seen) {
+                /* the first result describes the columns */
+                rows_seen = 1;
+
+                if (r->un->u.format == SPECTRA_SQL_UNLOAD_JSON) {
+                    *nkeys = PQnfields(res);
+                    *keys = da_unload_json_keys(res, buf, sizeof(buf));
+
+                    if (*keys == NULL) {
+                        da_unload_fail(r, "%s", buf);
+                    }
+                }
+
+                if (r->un->u.format == SPECTRA_SQL_UNLOAD_PARQUET) {
+                    r->pq = da_upq_create(ctx, res, buf, sizeof(buf));
+
+                    if (r->pq == NULL) {
+                        da_unload_fail(r, "%s", buf);
+                    }
+                }
+
+                if (r->un->u.manifest_verbose) {
+                    *schema = da_unload_schema(ctx, res);
+
+                    if (*schema == NULL) {
+                        da_unload_fail(r, "out of memory");
+                    }
+                }
+
+                /* a first part even for no rows (and its header) */
+                if (r->err[0] == '\0') {
+                    da_unload_part_open(r, res);
+                }
+            }
+
+            for (i = 0; r->err[0] == '\0' && i < PQntuples(res); i++) {
+                if (!r->open && da_unload_part_open(r, res) != 0) {
+                    break;
+                }
+
+                raw = r->file.raw;
+
+                if (r->pq != NULL) {
+                    if (da_upq_row(r->pq, res, i) != 0) {
+                        da_unload_fail(r, "%s", da_upq_error(r->pq));
+                        break;
+                    }
+
+                } else if (da_unload_row(&r->file, &r->un->u, res, i, *keys)
+                           != 0)
+                {
+                    da_unload_fail(r, "cannot write an unload file: %s",
+                                   da_ufile_error(&r->file));
+                    break;
+                }
+
+                da_unload_row_done(r, raw, r->max_bytes);
+            }
+
+        } else if (st == PGRES_COMMAND_OK) {
+            da_unload_fail(r, "the UNLOAD query must return rows "
+                           "(a SELECT)");
+
+        } else {
+            da_set_error(s, res, PQerrorMessage(conn));
+            pg_failed = 1;
+        }
+
+        PQclear(res);
+    }
+
+    return pg_failed;
+}
+
+
+/*
+ * CSV of a query without parameters: described first (its columns, for
+ * the headers and the manifest's schema; a statement that returns no
+ * rows is refused before it runs), then read with COPY ... TO STDOUT, one
+ * row per PQgetCopyData(), formatted by PostgreSQL: the rows only pass
+ * through here on their way to the compressor.  Returns as
+ * da_unload_rows().
+ */
+static int
+da_unload_copy(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
+    da_unload_run_t *r, json_t **schema)
+{
+    PGresult  *desc, *res;
+    char      *sql, *row;
+    u_char     delim;
+    size_t     len;
+    int64_t    raw;
+    int        n, pg_failed;
+
+    delim = r->un->u.delimiter != 0 ? r->un->u.delimiter : ',';
+
+    if (!PQsendPrepare(conn, "", s->bound_sql, 0, NULL)) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        return 1;
+    }
+
+    res = da_unload_result(conn);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        da_set_error(s, res, PQerrorMessage(conn));
+        PQclear(res);
+        return 1;
+    }
+
+    PQclear(res);
+
+    if (!PQsendDescribePrepared(conn, "")) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        return 1;
+    }
+
+    desc = da_unload_result(conn);
+
+    if (PQresultStatus(desc) != PGRES_COMMAND_OK) {
+        da_set_error(s, desc, PQerrorMessage(conn));
+        PQclear(desc);
+        return 1;
+    }
+
+    if (PQnfields(desc) == 0) {
+        da_unload_fail(r, "the UNLOAD query must return rows (a SELECT)");
+        PQclear(desc);
+        return 0;
+    }
+
+    if (r->un->u.manifest_verbose) {
+        *schema = da_unload_schema(ctx, desc);
+
+        if (*schema == NULL) {
+            da_unload_fail(r, "out of memory");
+            PQclear(desc);
+            return 0;
+        }
+    }
+
+    sql = da_unload_copy_sql(s->bound_sql, delim);
+
+    if (sql == NULL) {
+        da_unload_fail(r, "out of memory");
+        PQclear(desc);
+        return 0;
+    }
+
+    /* a first part even for no rows (and its header) */
+    if (da_unload_part_open(r, desc) != 0) {
+        free(sql);
+        PQclear(desc);
+        return 0;
+    }
+
+    n = PQsendQuery(conn, sql);
+    free(sql);
+
+    if (!n) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        PQclear(desc);
+        return 1;
+    }
+
+    res = PQgetResult(conn);
+
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        da_set_error(s, res, PQerrorMessage(conn));
+        PQclear(res);
+        PQclear(da_unload_result(conn));
+        PQclear(desc);
+        return 1;
+    }
+
+    PQclear(res);
+    pg_failed = 0;
+
+    while ((n = PQgetCopyData(conn, &row, 0)) > 0) {
+        /* after a failure of the files: drained */
+        if (r->err[0] == '\0'
+            && (r->open || da_unload_part_open(r, desc) == 0))
+        {
+            len = da_unload_copy_row((u_char *) row, (size_t) n, delim);
+            raw = r->file.raw;
+
+            if (da_ufile_write(&r->file, row, len) != 0) {
+                da_unload_fail(r, "cannot write an unload file: %s",
+                               da_ufile_error(&r->file));
+
+            } else {
+                da_unload_row_done(r, raw, r->max_bytes);
+            }
+        }
+
+        PQfreemem(row);
+    }
+
+    if (n == -2) {
+        da_set_error(s, NULL, PQerrorMessage(conn));
+        pg_failed = 1;
+    }
+
+    /* the COPY's end: its row count, or why it failed */
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (!pg_failed && PQresultStatus(res) != PGRES_COMMAND_OK) {
+            da_set_error(s, res, PQerrorMessage(conn));
+            pg_failed = 1;
+        }
+
+        PQclear(res);
+    }
+
+    PQclear(desc);
+
+    return pg_failed;
+}
+
+
+/*
  * Runs the inner query (s->bound_sql) on conn and streams it into the
  * files. Returns 0 (s->result_rows set) or -1 (s->error set).
  */
@@ -622,12 +925,9 @@ int
 da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
 {
     da_unload_run_t   r;
-    PGresult         *res;
-    ExecStatusType    st;
     json_t           *schema;
     char            **keys, buf[640];
-    int64_t           max_bytes, raw;
-    int               i, nkeys, pg_failed, rows_seen;
+    int               i, nkeys, pg_failed;
 
     memset(&r, 0, sizeof(r));
     r.un = s->unload;
@@ -636,10 +936,10 @@ da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
     nkeys = 0;
     schema = NULL;
     pg_failed = 0;
-    rows_seen = 0;
-    max_bytes = (int64_t) (r.un->u.max_file_size_mb
-                           ? r.un->u.max_file_size_mb : DA_UNLOAD_DEFAULT_MB)
-                * 1024 * 1024;
+    r.max_bytes = (int64_t) (r.un->u.max_file_size_mb
+                             ? r.un->u.max_file_size_mb
+                             : DA_UNLOAD_DEFAULT_MB)
+                  * 1024 * 1024;
 
     r.entries = json_array();
 
@@ -652,109 +952,13 @@ da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
         r.dirfd = da_unload_dir(ctx, r.un, r.err, sizeof(r.err));
     }
 
-    if (r.dirfd >= 0 && da_unload_empty(&r) == 0
-        && !PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
-                              (const char * const *) s->values, NULL, NULL,
-                              0))
-    {
-        da_set_error(s, NULL, PQerrorMessage(conn));
-        pg_failed = 1;
-    }
-
-    if (r.err[0] == '\0' && !pg_failed) {
-        PQsetSingleRowMode(conn);
-
-        while ((res = PQgetResult(conn)) != NULL) {
-            st = PQresultStatus(res);
-
-            if (r.err[0] != '\0' || pg_failed) {
-                /* drained after a failure */
-
-            } else if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
-                if (!rows_seen) {
-                    /* the first result describes the columns */
-                    rows_seen = 1;
-
-                    if (r.un->u.format == SPECTRA_SQL_UNLOAD_JSON) {
-                        nkeys = PQnfields(res);
-                        keys = da_unload_json_keys(res, buf, sizeof(buf));
-
-                        if (keys == NULL) {
-                            da_unload_fail(&r, "%s", buf);
-                        }
-                    }
-
-                    if (r.un->u.format == SPECTRA_SQL_UNLOAD_PARQUET) {
-                        r.pq = da_upq_create(ctx, res, buf, sizeof(buf));
-
-                        if (r.pq == NULL) {
-                            da_unload_fail(&r, "%s", buf);
-                        }
-                    }
-
-                    if (r.un->u.manifest_verbose) {
-                        schema = da_unload_schema(ctx, res);
-
-                        if (schema == NULL) {
-                            da_unload_fail(&r, "out of memory");
-                        }
-                    }
-
-                    /* a first part even for no rows (and its header) */
-                    if (r.err[0] == '\0') {
-                        da_unload_part_open(&r, res);
-                    }
-                }
-
-                for (i = 0; r.err[0] == '\0' && i < PQntuples(res); i++) {
-                    if (!r.open && da_unload_part_open(&r, res) != 0) {
-                        break;
-                    }
-
-                    raw = r.file.raw;
-
-                    if (r.pq != NULL) {
-                        if (da_upq_row(r.pq, res, i) != 0) {
-                            da_unload_fail(&r, "%s", da_upq_error(r.pq));
-                            break;
-                        }
-
-                    } else if (da_unload_row(&r.file, &r.un->u, res, i, keys)
-                               != 0)
-                    {
-                        da_unload_fail(&r, "cannot write an unload file: %s",
-                                       da_ufile_error(&r.file));
-                        break;
-                    }
-
-                    r.part_rows++;
-                    r.rows++;
-
-                    /*
-                     * The next row starts a new part if a row like this
-                     * one would take the part past MAXFILESIZE (Parquet:
-                     * once the part with its buffered row group reaches
-                     * it).
-                     */
-                    if ((r.pq != NULL ? da_upq_size(r.pq)
-                         : da_ufile_size(&r.file) + (r.file.raw - raw))
-                        > max_bytes)
-                    {
-                        da_unload_part_close(&r);
-                    }
-                }
-
-            } else if (st == PGRES_COMMAND_OK) {
-                da_unload_fail(&r, "the UNLOAD query must return rows "
-                               "(a SELECT)");
-
-            } else {
-                da_set_error(s, res, PQerrorMessage(conn));
-                pg_failed = 1;
-            }
-
-            PQclear(res);
-        }
+    if (r.dirfd >= 0 && da_unload_empty(&r) == 0) {
+        /* COPY cannot take parameters, nor NULL '\N' a delimiter N */
+        pg_failed = r.un->u.format == SPECTRA_SQL_UNLOAD_CSV
+                    && s->nvalues == 0 && r.un->u.delimiter != 'N'
+                    ? da_unload_copy(ctx, conn, s, &r, &schema)
+                    : da_unload_rows(ctx, conn, s, &r, &schema, &keys,
+                                     &nkeys);
     }
 
     if (r.open && r.err[0] == '\0' && !pg_failed) {

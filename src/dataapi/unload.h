@@ -7,6 +7,7 @@
 #ifndef DA_UNLOAD_H
 #define DA_UNLOAD_H
 
+#include <pthread.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -18,6 +19,13 @@
  * A part file: rows are encoded into in[] and go through the compressor
  * (or not) into the file whenever in[] is full, so that an export of any
  * size holds these buffers and the compressor's state only.
+ *
+ * With GZIP or ZSTD a thread of the file's own compresses: a full in[] is
+ * handed to it and the rows go on into the second buffer meanwhile, so
+ * that encoding rows and compressing them take a CPU each (compression is
+ * most of an export's work).  Only one of the two threads touches the
+ * compressor and fd at any time: the caller waits for the thread to be
+ * idle before it does.
  */
 typedef struct {
     int                                 fd;
@@ -33,6 +41,20 @@ typedef struct {
     int64_t                             bytes;     /* in the file so far */
     int64_t                             raw;       /* uncompressed, too */
     int                                 err;       /* errno, or -1 */
+
+    /* the compressor thread; under lock: */
+    int64_t                             flushed;   /* bytes, as of the
+                                                      last job's end */
+    pthread_t                           thread;
+    pthread_mutex_t                     lock;
+    pthread_cond_t                      cond;
+    u_char                             *spare;     /* the other buffer */
+    const u_char                       *job;       /* being compressed */
+    size_t                              job_len;
+    unsigned                            job_end:1; /* and the stream ends */
+    unsigned                            busy:1;
+    unsigned                            quit:1;
+    unsigned                            threaded:1;
 } da_ufile_t;
 
 
@@ -46,8 +68,9 @@ void da_ufile_abort(da_ufile_t *f);
 void da_ufile_free(da_ufile_t *f);
 const char *da_ufile_error(const da_ufile_t *f);
 
-/* what the file will hold at most if closed now: bytes + in[] */
-#define da_ufile_size(f)  ((f)->bytes + (int64_t) (f)->in_len)
+/* what the file will hold at most if closed now: bytes + what is left */
+int64_t da_ufile_size(da_ufile_t *f);
+int da_ufile_failed(da_ufile_t *f);
 
 /* counts what the caller wrote into reserved room, up to end */
 #define da_ufile_commit(f, end)                                              \
@@ -65,6 +88,8 @@ int da_unload_header(da_ufile_t *f, const spectra_sql_unload_t *u,
 int da_unload_row(da_ufile_t *f, const spectra_sql_unload_t *u,
     PGresult *res, int row, char **keys);
 json_t *da_unload_schema(da_ctx_t *ctx, PGresult *res);
+char *da_unload_copy_sql(const char *query, u_char delim);
+size_t da_unload_copy_row(u_char *row, size_t len, u_char delim);
 
 
 /* unload_parquet.c: FORMAT PARQUET, one writer per part */

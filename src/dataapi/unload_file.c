@@ -2,8 +2,8 @@
  * One UNLOAD part file, written through a fixed buffer and, for GZIP and
  * ZSTD, a streaming compressor (zlib's deflate with a gzip wrapper,
  * libzstd's ZSTD_compressStream2), so that memory stays the same whatever
- * the export's size. The buffers and the compressor are kept from one
- * part to the next.
+ * the export's size. The buffers, the compressor and its thread are kept
+ * from one part to the next.
  */
 
 #include <errno.h>
@@ -19,7 +19,11 @@
 #define DA_UFILE_ZSTD  3            /* zstd(1)'s default level */
 
 
+static void *da_ufile_thread(void *data);
+static void da_ufile_idle(da_ufile_t *f);
 static int da_ufile_put(da_ufile_t *f, const u_char *p, size_t len);
+static int da_ufile_compress(da_ufile_t *f, const u_char *p, size_t len,
+    int end);
 static int da_ufile_flush(da_ufile_t *f, const u_char *p, size_t len,
     int end);
 
@@ -65,7 +69,120 @@ da_ufile_init(da_ufile_t *f, spectra_sql_unload_compression_e c)
         }
     }
 
+    if (c == SPECTRA_SQL_UNLOAD_NONE) {
+        return 0;
+    }
+
+    f->spare = malloc(f->in_cap);
+
+    if (f->spare == NULL) {
+        return -1;
+    }
+
+    if (pthread_mutex_init(&f->lock, NULL) != 0) {
+        return -1;
+    }
+
+    if (pthread_cond_init(&f->cond, NULL) != 0) {
+        pthread_mutex_destroy(&f->lock);
+        return -1;
+    }
+
+    if (pthread_create(&f->thread, NULL, da_ufile_thread, f) != 0) {
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->lock);
+        return -1;
+    }
+
+    f->threaded = 1;
+
     return 0;
+}
+
+
+/* Compresses the jobs it is handed until told to quit. */
+static void *
+da_ufile_thread(void *data)
+{
+    da_ufile_t     *f = data;
+    const u_char   *p;
+    size_t          len;
+    int             end;
+
+    pthread_mutex_lock(&f->lock);
+
+    for ( ;; ) {
+        while (!f->busy && !f->quit) {
+            pthread_cond_wait(&f->cond, &f->lock);
+        }
+
+        if (!f->busy) {
+            break;
+        }
+
+        p = f->job;
+        len = f->job_len;
+        end = f->job_end;
+        pthread_mutex_unlock(&f->lock);
+
+        /* errors stay in f->err, which the caller reads once idle */
+        (void) da_ufile_compress(f, p, len, end);
+
+        pthread_mutex_lock(&f->lock);
+        f->flushed = f->bytes;
+        f->busy = 0;
+        pthread_cond_broadcast(&f->cond);
+    }
+
+    pthread_mutex_unlock(&f->lock);
+
+    return NULL;
+}
+
+
+/* Waits until the thread has finished its job: the file is the caller's. */
+static void
+da_ufile_idle(da_ufile_t *f)
+{
+    if (!f->threaded) {
+        return;
+    }
+
+    pthread_mutex_lock(&f->lock);
+
+    while (f->busy) {
+        pthread_cond_wait(&f->cond, &f->lock);
+    }
+
+    pthread_mutex_unlock(&f->lock);
+}
+
+
+/* Whether the file failed (once the thread is idle, which it tells). */
+int
+da_ufile_failed(da_ufile_t *f)
+{
+    da_ufile_idle(f);
+
+    return f->err != 0;
+}
+
+
+int64_t
+da_ufile_size(da_ufile_t *f)
+{
+    int64_t  size;
+
+    if (!f->threaded) {
+        return f->bytes + (int64_t) f->in_len;
+    }
+
+    /* a job being compressed counts at its uncompressed size */
+    pthread_mutex_lock(&f->lock);
+    size = f->flushed + (f->busy ? (int64_t) f->job_len : 0);
+    pthread_mutex_unlock(&f->lock);
+
+    return size + (int64_t) f->in_len;
 }
 
 
@@ -73,9 +190,12 @@ da_ufile_init(da_ufile_t *f, spectra_sql_unload_compression_e c)
 int
 da_ufile_open(da_ufile_t *f, int fd)
 {
+    da_ufile_idle(f);
+
     f->fd = fd;
     f->in_len = 0;
     f->bytes = 0;
+    f->flushed = 0;
     f->raw = 0;
     f->err = 0;
 
@@ -121,9 +241,63 @@ da_ufile_put(da_ufile_t *f, const u_char *p, size_t len)
 }
 
 
-/* Sends p (len bytes, uncompressed) through the compressor to the file. */
+/*
+ * Sends p (len bytes, uncompressed) on to the file: in[] to the thread
+ * (the rows go on into the other buffer), anything else, or everything
+ * without a thread, through the compressor here.
+ */
 static int
 da_ufile_flush(da_ufile_t *f, const u_char *p, size_t len, int end)
+{
+    u_char  *next;
+    int      rc;
+
+    if (!f->threaded) {
+        return da_ufile_compress(f, p, len, end);
+    }
+
+    pthread_mutex_lock(&f->lock);
+
+    while (f->busy) {
+        pthread_cond_wait(&f->cond, &f->lock);
+    }
+
+    if (f->err != 0) {
+        pthread_mutex_unlock(&f->lock);
+        return -1;
+    }
+
+    if (p != f->in) {
+        /* the caller's bytes, which do not outlive this call */
+        pthread_mutex_unlock(&f->lock);
+
+        rc = da_ufile_compress(f, p, len, end);
+
+        pthread_mutex_lock(&f->lock);
+        f->flushed = f->bytes;
+        pthread_mutex_unlock(&f->lock);
+
+        return rc;
+    }
+
+    f->job = p;
+    f->job_len = len;
+    f->job_end = end;
+    f->busy = 1;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+
+    next = f->spare;
+    f->spare = f->in;
+    f->in = next;
+
+    return 0;
+}
+
+
+/* Compresses p into the file, in the thread or, when it is idle, here. */
+static int
+da_ufile_compress(da_ufile_t *f, const u_char *p, size_t len, int end)
 {
     ZSTD_inBuffer    zin;
     ZSTD_outBuffer   zout;
@@ -233,7 +407,8 @@ da_ufile_write(da_ufile_t *f, const void *p, size_t len)
 u_char *
 da_ufile_reserve(da_ufile_t *f, size_t len)
 {
-    if (len > f->in_cap || f->err != 0) {
+    /* the thread's errors show at the next flush, once it is idle */
+    if (len > f->in_cap || (!f->threaded && f->err != 0)) {
         return NULL;
     }
 
@@ -258,6 +433,12 @@ da_ufile_close(da_ufile_t *f)
     rc = da_ufile_flush(f, f->in, f->in_len, 1);
     f->in_len = 0;
 
+    da_ufile_idle(f);
+
+    if (rc == 0 && f->err != 0) {
+        rc = -1;
+    }
+
     if (close(f->fd) != 0 && rc == 0) {
         f->err = errno;
         rc = -1;
@@ -272,6 +453,8 @@ da_ufile_close(da_ufile_t *f)
 void
 da_ufile_abort(da_ufile_t *f)
 {
+    da_ufile_idle(f);
+
     if (f->fd >= 0) {
         close(f->fd);
         f->fd = -1;
@@ -286,6 +469,18 @@ da_ufile_free(da_ufile_t *f)
 {
     da_ufile_abort(f);
 
+    if (f->threaded) {
+        pthread_mutex_lock(&f->lock);
+        f->quit = 1;
+        pthread_cond_signal(&f->cond);
+        pthread_mutex_unlock(&f->lock);
+
+        pthread_join(f->thread, NULL);
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->lock);
+        f->threaded = 0;
+    }
+
     if (f->z_ready) {
         deflateEnd(&f->z);
         f->z_ready = 0;
@@ -294,8 +489,10 @@ da_ufile_free(da_ufile_t *f)
     ZSTD_freeCCtx(f->zc);
     f->zc = NULL;
     free(f->in);
+    free(f->spare);
     free(f->out);
     f->in = NULL;
+    f->spare = NULL;
     f->out = NULL;
 }
 

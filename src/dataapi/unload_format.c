@@ -19,6 +19,7 @@
 
 #include "unload.h"
 #include "spectra_json.h"
+#include "spectra_sql_parser.h"
 
 
 #define DA_OID_BOOL      16
@@ -118,7 +119,7 @@ da_unload_csv(da_ufile_t *f, const char *p, size_t len, u_char delim)
         return 0;
     }
 
-    if (f->err != 0 || da_ufile_write(f, "\"", 1) != 0) {
+    if (da_ufile_failed(f) || da_ufile_write(f, "\"", 1) != 0) {
         return -1;
     }
 
@@ -163,7 +164,7 @@ da_unload_json_string(da_ufile_t *f, const char *p, size_t len)
         return 0;
     }
 
-    if (f->err != 0) {
+    if (da_ufile_failed(f)) {
         return -1;
     }
 
@@ -430,4 +431,121 @@ da_unload_schema(da_ctx_t *ctx, PGresult *res)
     }
 
     return elements;
+}
+
+
+/*
+ * CSV read with COPY: PostgreSQL formats the rows itself, with the
+ * delimiter and NULL as "\N", in COPY (query) TO STDOUT; the rows then
+ * need only NULL's and COPY's own quoting turned into the CSV above
+ * (da_unload_copy_row()).  The query (one statement: PostgreSQL prepared
+ * it) goes up to the end of its last token but a ';', by PostgreSQL's
+ * own scanner, so that no trailing ';' or comment spoils the COPY.
+ * Returns the statement (malloc()ed), NULL if out of memory.
+ */
+char *
+da_unload_copy_sql(const char *query, u_char delim)
+{
+    size_t               len, i;
+    char                *sql;
+    spectra_err_t        e;
+    spectra_sql_text_t   t;
+
+    len = strlen(query);
+
+    if (spectra_sql_text_init(&t, (const u_char *) query, len, &e)
+        == SPECTRA_SQL_OK)
+    {
+        for (i = t.ntok; i > 0; i--) {
+            if (t.tok[i - 1]->token != PG_QUERY__TOKEN__ASCII_59) {
+                break;
+            }
+        }
+
+        len = i > 0 ? (size_t) t.tok[i - 1]->end : 0;
+        spectra_sql_text_free(&t);
+    }
+
+    sql = malloc(len + sizeof("COPY (\n) TO STDOUT (FORMAT csv, "
+                              "DELIMITER 'c', NULL '\\N')"));
+    if (sql == NULL) {
+        return NULL;
+    }
+
+    /* the delimiter is never a quote or a backslash (validated) */
+    sprintf(sql, "COPY (%.*s\n) TO STDOUT (FORMAT csv, DELIMITER '%c', "
+            "NULL '\\N')", (int) len, query, delim);
+
+    return sql;
+}
+
+
+/*
+ * A row as COPY wrote it (ending in LF) into Redshift's CSV, in place:
+ * a NULL (an unquoted \N) becomes empty, and the values COPY quotes that
+ * the CSV above does not quote (a "\N" value, and a lone "\." on its
+ * line) lose their quotes.  Rows without a backslash are left as they
+ * are.  Returns the row's new length.
+ */
+size_t
+da_unload_copy_row(u_char *row, size_t len, u_char delim)
+{
+    u_char  *src, *dst, *end, c;
+
+    if (memchr(row, '\\', len) == NULL) {
+        return len;
+    }
+
+    if (len == 5 && memcmp(row, "\"\\.\"\n", 5) == 0) {
+        memcpy(row, "\\.\n", 3);
+        return 3;
+    }
+
+    src = row;
+    dst = row;
+    end = row + len;
+
+    while (src < end) {
+        /* at the start of a value */
+
+        if (end - src >= 4 && memcmp(src, "\"\\N\"", 4) == 0
+            && (end - src == 4 || src[4] == delim || src[4] == '\n'))
+        {
+            *dst++ = '\\';
+            *dst++ = 'N';
+            src += 4;
+
+        } else if (*src == '"') {
+            *dst++ = *src++;
+
+            while (src < end) {
+                c = *src++;
+                *dst++ = c;
+
+                if (c == '"') {
+                    if (src < end && *src == '"') {
+                        *dst++ = *src++;
+                        continue;
+                    }
+
+                    break;
+                }
+            }
+
+        } else if (end - src >= 2 && src[0] == '\\' && src[1] == 'N'
+                   && (end - src == 2 || src[2] == delim || src[2] == '\n'))
+        {
+            src += 2;
+        }
+
+        while (src < end && *src != delim && *src != '\n') {
+            *dst++ = *src++;
+        }
+
+        if (src < end) {
+            *dst++ = *src++;
+        }
+    }
+
+    return (size_t) (dst - row);
 }
