@@ -7,8 +7,9 @@
 # and long strings, BC dates, all-NULL columns), one row, zero rows, many
 # row groups and pages (the fixture's daemon writes 256 KiB row groups),
 # dictionary pages and the fallback to PLAIN, MAXFILESIZE parts, the
-# manifest, row-level security, and the refusals: unsupported types and
-# values (a clear error, no file), compression options.
+# manifest, row-level security, the refusals: unsupported types and
+# values (a clear error, no file), compression options; and memory
+# bounded by the row group for a 1,000,000-row export.
 
 use strict;
 use warnings;
@@ -350,6 +351,53 @@ for my $c (['GZIP', 'UNLOAD: PARQUET UNLOAD takes no GZIP or ZSTD'],
     is $b->{__type}, 'ValidationException', "PARQUET $c->[0]: "
                                             . 'ValidationException';
     like $b->{message}, qr/^\Q$c->[1]\E/, "PARQUET $c->[0]: $c->[1]";
+}
+
+# Memory: a 1,000,000-row export holds one row group at a time. A daemon
+# of its own with 4 MiB row groups, so that other statements do not move
+# its peak RSS (VmHWM): the growth stays within a few row groups (the
+# buffers double as they grow; a page's compression buffers on top).
+{
+    my $port = ($ENV{SPECTRA_PORT_BASE} // 55400) + 41;
+    my $exports = "/tmp/spectra-dataapi-test-$port/objects";
+    my $group = 4 * 1024 * 1024;
+    remove_tree($exports);
+    my $d = start_daemon($port, '--export-dir', $exports,
+                         '--parquet-row-group-bytes', $group);
+    my $hwm = sub {
+        open my $fh, '<', "/proc/$d->{pid}/status" or die;
+        my ($kb) = map { /^VmHWM:\s+(\d+) kB/ ? $1 : () } <$fh>;
+        return $kb * 1024;
+    };
+    my $r = statement($d, 'tenant_acme',
+        "UNLOAD ('select 1 as a') TO 's3://$bucket/warm/' IAM_ROLE default "
+        . 'FORMAT PARQUET MANIFEST VERBOSE');
+    is $r->{Status}, 'FINISHED', 'a first small UNLOAD';
+    my $idle = $hwm->();
+    my $q = 'select i, md5(i::text) as h, (i * 1.25)::numeric(12,2) as x, '
+            . "timestamptz '2025-01-01' + i * interval '1 s' as t, "
+            . 'i % 3 = 0 as b from generate_series(1, 1000000) i';
+    $r = statement($d, 'tenant_acme',
+        "UNLOAD ('" . literal($q) . "') TO 's3://$bucket/big/' "
+        . 'IAM_ROLE default FORMAT PARQUET MANIFEST VERBOSE');
+    is $r->{Status}, 'FINISHED', '1,000,000 rows as Parquet';
+    is $r->{ResultRows}, 1000000, 'all of them';
+    my $file = "$exports/$bucket/big/0000_part_00.parquet";
+    my $m = json_decode(slurp("$exports/$bucket/big/manifest"));
+    is $m->{meta}{record_count}, 1000000, 'the manifest counts them';
+    my $meta = parquet_meta($file);
+    my %groups = map { $_->{row_group_id} => 1 } @$meta;
+    cmp_ok scalar keys %groups, '>', 10, 'in many row groups';
+    my $peak = $hwm->();
+    diag sprintf 'Parquet: %.1f MB for 1,000,000 rows in %d row groups; '
+                 . 'spectra-dataapi VmHWM %.1f MB idle, %.1f MB after '
+                 . '(+%.1f MB, row groups of %.0f MB)', (-s $file) / 1e6,
+                 scalar keys %groups, $idle / 1e6, $peak / 1e6,
+                 ($peak - $idle) / 1e6, $group / 1e6;
+    cmp_ok $peak - $idle, '<', 3 * $group + 8 * 1024 * 1024,
+           'peak RSS grows by less than 3 row groups and 8 MiB';
+    is stop_daemon($d), 0, 'the daemon stops cleanly';
+    remove_tree($exports);
 }
 
 remove_tree("$objects/$bucket/t036");
