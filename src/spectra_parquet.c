@@ -406,6 +406,8 @@ spectra_pq_add(spectra_pq_writer_t *w, spectra_pq_col_t *c, const u_char *p,
 {
     u_char  one, pre[4];
     size_t  off;
+    float   f;
+    double  d;
 
     one = 1;
     spectra_pq_buf_add(&c->defs, &one, 1);
@@ -426,9 +428,7 @@ spectra_pq_add(spectra_pq_writer_t *w, spectra_pq_col_t *c, const u_char *p,
     off = c->plain.len;
     spectra_pq_buf_add(&c->plain, p, len);
 
-    if (c->defs.err || c->plain.err
-        || spectra_pq_buf_room(&c->plain, 0) != 0)
-    {
+    if (c->defs.err || c->plain.err) {
         return spectra_pq_fail(w, "out of memory");
     }
 
@@ -439,12 +439,9 @@ spectra_pq_add(spectra_pq_writer_t *w, spectra_pq_col_t *c, const u_char *p,
     }
 
     /* statistics: NaN is neither min nor max */
-    if (c->c.physical == SPECTRA_PQ_FLOAT || c->c.physical
-                                             == SPECTRA_PQ_DOUBLE)
+    if (c->c.physical == SPECTRA_PQ_FLOAT
+        || c->c.physical == SPECTRA_PQ_DOUBLE)
     {
-        float   f;
-        double  d;
-
         if (c->c.physical == SPECTRA_PQ_FLOAT) {
             memcpy(&f, p, 4);
             d = f;
