@@ -103,12 +103,13 @@ data_api() {
 }
 
 # unload NAME OPTIONS: the rows UNLOADed to s3://bucket/NAME/ as
-# tenant_acme; prints the statement's Duration in seconds
+# tenant_acme (the query's quotes escaped in UNLOAD's literal); prints the
+# statement's Duration in seconds
 unload() {
     local id d status i
     id=$(data_api execute-statement --cluster-identifier demo \
          --database warehouse --db-user tenant_acme \
-         --sql "UNLOAD ('$sql') TO 's3://$bucket/$1/' IAM_ROLE default $2" \
+         --sql "UNLOAD ('${sql//\'/\\\'}') TO 's3://$bucket/$1/' IAM_ROLE default $2" \
          | jq -r .Id)
     for ((i = 0; ; i++)); do
         d=$(data_api describe-statement --id "$id")
@@ -127,15 +128,35 @@ unload() {
         echo "parquet.sh: UNLOAD $1 is $status: $(jq -r .Error <<< "$d")" >&2
         return 1
     fi
-    jq -r '.Duration / 1e9' <<< "$d"
+    jq -r '.Duration / 1e9 * 1000 | round / 1000' <<< "$d"
 }
 
 status_kb() {
     awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
-# acme's sales read twice, cut at ROWS (as bench/bulk.sh)
-sql="select * from (select s.* from sales s cross join generate_series(1, 2) g limit $rows) x"
+# acme's sales (600,000 rows) and again its first ones up to ROWS, the
+# same rows every time (tenant_id said, so that the superuser counts the
+# rows the tenant sees) (bench/bulk.sh's LIMIT over a cross join may take
+# other rows in each run, which two files of the same rows cannot have)
+superuser() {
+    PGPASSFILE=$state/pg.pgpass psql -X -q -w -A -t -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p "$pg_port" -U postgres -d warehouse -c "$1"
+}
+acme=$(superuser "select count(*) from sales where tenant_id = 'acme'")
+if ((rows <= acme)); then
+    last=$(superuser "select id from sales where tenant_id = 'acme'
+                      order by id offset $((rows - 1)) limit 1")
+    sql="select * from sales where tenant_id = 'acme' and id <= $last"
+elif ((rows <= 2 * acme)); then
+    last=$(superuser "select id from sales where tenant_id = 'acme'
+                      order by id offset $((rows - acme - 1)) limit 1")
+    sql="select * from sales where tenant_id = 'acme' union all"
+    sql+=" select * from sales where tenant_id = 'acme' and id <= $last"
+else
+    echo "parquet.sh: BENCH_BULK_ROWS is at most $((2 * acme))" >&2
+    exit 2
+fi
 
 # DuckDB in one process: the CSV's columns typed as sales', written to
 # Parquet (SNAPPY) with 1 thread, then its default; prints
@@ -177,14 +198,19 @@ sql="select 1 as a"
 unload warm-csv "FORMAT CSV" > /dev/null
 unload warm-parquet "FORMAT PARQUET" > /dev/null
 sql=$sql_saved
-PGPASSFILE=$state/pg.pgpass psql -X -q -w -h 127.0.0.1 -p "$pg_port" \
-    -U postgres -d warehouse -c "select count(*) from ($sql) q" \
-    > /dev/null 2>&1 || true
+if [ "$(superuser "select count(*) from ($sql) q")" != "$rows" ]; then
+    echo "parquet.sh: the query does not have $rows rows" >&2
+    exit 1
+fi
 
 say "UNLOAD FORMAT CSV ($rows rows): the CSV DuckDB reads"
 csv_s=$(unload csv "FORMAT CSV")
 csv_file=$state/objects/$bucket/csv/0000_part_00
 csv_bytes=$(stat -c %s "$csv_file")
+
+say "UNLOAD FORMAT JSON ($rows rows): the rows fetched as Parquet's are"
+json_s=$(unload json "FORMAT JSON")
+json_bytes=$(stat -c %s "$state/objects/$bucket/json/0000_part_00")
 
 say "UNLOAD FORMAT PARQUET ($rows rows)"
 hwm_before=$(status_kb "$dataapi_pid" VmHWM)
@@ -232,6 +258,10 @@ mbs() {
         "$(rate "$rows" "$csv_s")" "$(mbs "$csv_bytes" "$csv_s")" \
         "$csv_bytes"
     printf '%-44s %8s %10s %11s %12s\n' \
+        "spectra-dataapi UNLOAD FORMAT JSON" "$json_s" \
+        "$(rate "$rows" "$json_s")" "$(mbs "$csv_bytes" "$json_s")" \
+        "$json_bytes"
+    printf '%-44s %8s %10s %11s %12s\n' \
         "spectra-dataapi UNLOAD FORMAT PARQUET" "$pq_s" \
         "$(rate "$rows" "$pq_s")" "$(mbs "$csv_bytes" "$pq_s")" \
         "$pq_bytes"
@@ -245,11 +275,14 @@ mbs() {
         "$(stat -c %s "$state/duckdb/out-default.parquet")"
     echo
     echo "(CSV MB/s: the rows' CSV size over the time, a common measure of"
-    echo "the data; the UNLOADs include the query on PostgreSQL)"
+    echo "the data; the UNLOADs include the query on PostgreSQL; CSV goes"
+    echo "through COPY, JSON and Parquet fetch the rows one PGresult each)"
     echo
     echo "ratios:"
     echo "  UNLOAD PARQUET / UNLOAD CSV time:        $(awk -v a="$pq_s" \
         -v b="$csv_s" 'BEGIN { printf "%.2fx", a / b }')"
+    echo "  UNLOAD PARQUET / UNLOAD JSON time:       $(awk -v a="$pq_s" \
+        -v b="$json_s" 'BEGIN { printf "%.2fx", a / b }')"
     echo "  UNLOAD PARQUET / DuckDB (1 thread) time: $(awk -v a="$pq_s" \
         -v b="$duck1_s" 'BEGIN { printf "%.2fx", a / b }')"
     echo "  file size spectra / DuckDB (SNAPPY):     $(awk -v a="$pq_bytes" \

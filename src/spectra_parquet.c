@@ -29,6 +29,7 @@
 #define SPECTRA_PQ_PAGE_BYTES       (1024 * 1024)
 #define SPECTRA_PQ_DICT_BYTES       (1024 * 1024)
 #define SPECTRA_PQ_STATS_MAX        4096  /* longer min/max: left out */
+#define SPECTRA_PQ_DICT_PROBE       4096  /* values before a first look */
 #define SPECTRA_PQ_PAGE_MAX         0x7fffffff
 
 /* parquet.thrift enums */
@@ -106,6 +107,7 @@ static int spectra_pq_add(spectra_pq_writer_t *w, spectra_pq_col_t *c,
     const u_char *p, size_t len);
 static int spectra_pq_dict_add(spectra_pq_writer_t *w, spectra_pq_col_t *c,
     const u_char *p, size_t len);
+static void spectra_pq_dict_drop(spectra_pq_col_t *c);
 static int spectra_pq_cmp(const spectra_pq_col_t *c, const u_char *a,
     size_t alen, const u_char *b, size_t blen);
 static int spectra_pq_out(spectra_pq_writer_t *w, const void *p,
@@ -438,6 +440,13 @@ spectra_pq_add(spectra_pq_writer_t *w, spectra_pq_col_t *c, const u_char *p,
         return -1;
     }
 
+    /* mostly distinct values: no dictionary for this chunk, early */
+    if (c->dict && c->nvalues == SPECTRA_PQ_DICT_PROBE
+        && c->ndict * 2 > SPECTRA_PQ_DICT_PROBE)
+    {
+        spectra_pq_dict_drop(c);
+    }
+
     /* statistics: NaN is neither min nor max */
     if (c->c.physical == SPECTRA_PQ_FLOAT
         || c->c.physical == SPECTRA_PQ_DOUBLE)
@@ -561,11 +570,7 @@ spectra_pq_dict_add(spectra_pq_writer_t *w, spectra_pq_col_t *c,
 
     /* a new entry, unless the dictionary grows too big: PLAIN then */
     if (c->dplain.len + len + 4 > w->o.dict_max_bytes) {
-        c->dict = 0;
-        c->dplain.len = 0;
-        c->idx.len = 0;
-        c->ndict = 0;
-        memset(c->slots, 0, c->nslots * sizeof(uint32_t));
+        spectra_pq_dict_drop(c);
         return 0;
     }
 
@@ -601,6 +606,21 @@ spectra_pq_dict_add(spectra_pq_writer_t *w, spectra_pq_col_t *c,
     }
 
     return 0;
+}
+
+
+/* The chunk goes PLAIN: the dictionary is emptied (its memory kept). */
+static void
+spectra_pq_dict_drop(spectra_pq_col_t *c)
+{
+    c->dict = 0;
+    c->dplain.len = 0;
+    c->idx.len = 0;
+    c->ndict = 0;
+
+    if (c->slots != NULL) {
+        memset(c->slots, 0, c->nslots * sizeof(uint32_t));
+    }
 }
 
 

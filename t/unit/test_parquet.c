@@ -492,6 +492,50 @@ START_TEST(test_dictionary_fallback)
 END_TEST
 
 
+START_TEST(test_dictionary_probe)
+{
+    spectra_pq_column_t   c = { "n", SPECTRA_PQ_INT32, SPECTRA_PQ_L_NONE,
+                                0, 0, 0, 1 };
+    spectra_pq_options_t  o;
+    spectra_pq_writer_t  *w;
+    spectra_err_t         e;
+    int                   i, k;
+
+    memset(&o, 0, sizeof(o));
+
+    /*
+     * 4096 distinct values first: the dictionary is dropped there, though
+     * 46,000 zeros after them would have made it pay off in the end; 10
+     * values: kept
+     */
+    for (k = 0; k < 2; k++) {
+        spectra_pq_buf_free(&out);
+        w = spectra_pq_create(&c, 1, &o, t_write, &out, &e);
+        ck_assert_ptr_nonnull(w);
+
+        for (i = 0; i < 50000; i++) {
+            ck_assert_int_eq(spectra_pq_int32(w, 0, k ? i % 10
+                                                      : i < 4096 ? i : 0),
+                             0);
+            ck_assert_int_eq(spectra_pq_end_row(w), 0);
+        }
+
+        ck_assert_int_eq(spectra_pq_finish(w), 0);
+        if (k) {
+            t_bytes(out.p + 4, 2, B(0x15, 0x04),
+                    "10 values: a dictionary page first");
+
+        } else {
+            t_bytes(out.p + 4, 2, B(0x15, 0x00),
+                    "distinct values: a data page first");
+        }
+
+        spectra_pq_free(w);
+    }
+}
+END_TEST
+
+
 START_TEST(test_statistics)
 {
     spectra_pq_column_t   c[4] = {
@@ -810,6 +854,7 @@ parquet_suite(void)
     tcase_add_test(tc, test_plain_page);
     tcase_add_test(tc, test_dictionary_page);
     tcase_add_test(tc, test_dictionary_fallback);
+    tcase_add_test(tc, test_dictionary_probe);
     tcase_add_test(tc, test_statistics);
     tcase_add_test(tc, test_zero_rows);
     tcase_add_test(tc, test_refusals);
