@@ -33,6 +33,7 @@ typedef struct ngx_http_spectra_curl_s     ngx_http_spectra_curl_t;
 typedef struct {
     ngx_int_t                   request_id_index;
     ngx_flag_t                  enabled;       /* spectra_api is used */
+    ngx_log_t                  *audit_log;     /* spectra_audit_log */
 
     /* the job store */
     ngx_str_t                   jobs_path;
@@ -138,6 +139,10 @@ typedef struct {
     void                       *endpoint;      /* the endpoint's own */
     void                       *s3;            /* an object store call */
     u_char                      job_id[SPECTRA_JOB_ID_LEN + 1];
+    ngx_msec_t                  dataapi_ms;    /* in Data API calls */
+    uint64_t                    answer_rows;   /* in the answer */
+    unsigned                    answer_rows_set:1;
+    unsigned                    truncated:1;
     unsigned                    done:1;        /* finalized */
 } ngx_http_spectra_ctx_t;
 

@@ -21,6 +21,7 @@ static ngx_int_t ngx_http_spectra_dataapi_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_spectra_dataapi_side_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
+static void ngx_http_spectra_dataapi_timed(ngx_http_request_t *sr);
 static void ngx_http_spectra_dataapi_resume(ngx_http_request_t *r);
 static void ngx_http_spectra_dataapi_check_client(ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_push_header(ngx_http_request_t *r,
@@ -349,11 +350,36 @@ ngx_http_spectra_dataapi_done(ngx_http_request_t *sr, void *data,
         st->answer_start = b->start;
     }
 
+    ngx_http_spectra_dataapi_timed(sr);
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "spectra dataapi answer %ui, %uz bytes",
                    st->status, st->answer.len);
 
     return NGX_OK;
+}
+
+
+/* $spectra_dataapi_time: the call's time added to its request's. */
+
+static void
+ngx_http_spectra_dataapi_timed(ngx_http_request_t *sr)
+{
+    ngx_time_t              *tp;
+    ngx_msec_int_t           ms;
+    ngx_http_spectra_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(sr->main, ngx_http_spectra_module);
+    if (ctx == NULL) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+
+    ms = (ngx_msec_int_t) ((tp->sec - sr->start_sec) * 1000
+                           + (tp->msec - sr->start_msec));
+
+    ctx->dataapi_ms += (ngx_msec_t) ngx_max(ms, 0);
 }
 
 

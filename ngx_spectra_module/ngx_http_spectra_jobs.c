@@ -261,7 +261,45 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
 
     rc = store->ops->create(store, job, (unsigned) max_active, &err);
 
+    if (rc == SPECTRA_JOB_OK) {
+        ngx_http_spectra_job_audit(call->log, job, "created");
+    }
+
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
+}
+
+
+/*
+ * The audit trail, one info line per change of a job's status, in
+ * spectra_audit_log, else in whichever log the change was made under (a
+ * request's: with its request id).  how: the status it had, or what changed it ("created", "cancel").
+ */
+void
+ngx_http_spectra_job_audit(ngx_log_t *log, spectra_job_t *job,
+    const char *how)
+{
+    ngx_http_spectra_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_spectra_module);
+
+    if (smcf != NULL && smcf->audit_log != NULL) {
+        log = smcf->audit_log;
+    }
+
+    if (log->log_level < NGX_LOG_INFO) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "spectra audit: job %s (%s, tenant \"%*s\", db user "
+                  "\"%*s\"): %s -> %s%s%*s",
+                  job->id, spectra_job_type_name(job->type),
+                  job->tenant_id.len, job->tenant_id.data,
+                  job->db_user.len, job->db_user.data, how,
+                  spectra_job_status_name(job->status),
+                  job->error_code.len ? ", " : "",
+                  job->error_code.len, job->error_code.data);
 }
 
 
@@ -411,6 +449,10 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
         return;
     }
 
+    if (rc == SPECTRA_JOB_OK) {
+        ngx_http_spectra_job_audit(call->log, job, "cancel");
+    }
+
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
 }
 
@@ -475,16 +517,19 @@ static void
 ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)
 {
-    int                   rc;
-    spectra_err_t         err;
-    spectra_pool_t        pool = ngx_http_spectra_pool(st->pool);
-    spectra_job_store_t  *store;
+    int                    rc;
+    spectra_err_t          err;
+    spectra_pool_t         pool = ngx_http_spectra_pool(st->pool);
+    spectra_job_store_t   *store;
+    spectra_job_status_e   from;
 
     store = ngx_http_spectra_jobs_store();
 
     if (store == NULL || st->job.id[0] == '\0') {
         return;
     }
+
+    from = st->job.status;
 
     rc = store->ops->update(store, upd, &st->job, &pool, &err);
 
@@ -503,8 +548,10 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
         return;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, st->log, 0, "spectra job %s: %s",
-                   st->job.id, spectra_job_status_name(st->job.status));
+    if (st->job.status != from) {
+        ngx_http_spectra_job_audit(st->log, &st->job,
+                                   spectra_job_status_name(from));
+    }
 }
 
 

@@ -9,6 +9,7 @@
 #include "ngx_http_spectra_curl.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_link.h"
+#include "ngx_http_spectra_log.h"
 #include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_queue.h"
 #include "ngx_http_spectra_reply.h"
@@ -43,6 +44,8 @@ static char *ngx_http_spectra_sql_allow_functions(ngx_conf_t *cf,
 static void ngx_http_spectra_sql_policy(ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_spectra_host_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_spectra_answer_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -418,6 +421,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_main_conf_t, dataapi_url),
       NULL },
 
+    { ngx_string("spectra_audit_log"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_spectra_audit_log,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("spectra_jobs_db"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -478,6 +488,15 @@ static ngx_http_variable_t  ngx_http_spectra_vars[] = {
     { ngx_string("spectra_host"), NULL, ngx_http_spectra_host_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("spectra_rows"), NULL, ngx_http_spectra_answer_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("spectra_truncated"), NULL, ngx_http_spectra_answer_variable,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("spectra_dataapi_time"), NULL,
+      ngx_http_spectra_answer_variable, 2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -508,6 +527,58 @@ ngx_http_spectra_host_variable(ngx_http_request_t *r,
 
     v->data = r->headers_in.host->value.data;
     v->len = r->headers_in.host->value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * For logs: $spectra_rows, the rows of the answer (not found for an
+ * answer without rows); $spectra_truncated, "true" or "false" with them;
+ * $spectra_dataapi_time, the seconds (with milliseconds, as
+ * $request_time) the request's Data API calls took, "0.000" for none.
+ */
+
+static ngx_int_t
+ngx_http_spectra_answer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                  *p;
+    ngx_http_spectra_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
+
+    if (data != 2 && (ctx == NULL || !ctx->answer_rows_set)) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data == 1) {
+        if (ctx->truncated) {
+            ngx_str_set(v, "true");
+
+        } else {
+            ngx_str_set(v, "false");
+        }
+
+    } else {
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 4);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+        v->len = (data == 0)
+                 ? ngx_sprintf(p, "%uL", ctx->answer_rows) - p
+                 : ngx_sprintf(p, "%T.%03M",
+                               (time_t) ((ctx ? ctx->dataapi_ms : 0) / 1000),
+                               (ngx_msec_t) ((ctx ? ctx->dataapi_ms : 0)
+                                             % 1000)) - p;
+    }
+
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
@@ -1522,7 +1593,7 @@ ngx_http_spectra_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_spectra_log_init(cf);
 }
 
 

@@ -1009,6 +1009,7 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
     ngx_str_t                 cursor;
     u_char                    tail[512];
     ngx_http_request_t       *r;
+    ngx_http_spectra_ctx_t   *ctx;
     ngx_http_spectra_stmt_t  *st;
 
     r = rows->request;
@@ -1076,6 +1077,15 @@ ngx_http_spectra_rows_tail(ngx_http_spectra_rows_t *rows)
      * a page is not truncated: its next_cursor leads to the rest, but
      * for rows past those the statement kept
      */
+
+    /* $spectra_rows, $spectra_truncated */
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
+    if (ctx != NULL) {
+        ctx->answer_rows = rows->res.rows;
+        ctx->answer_rows_set = 1;
+        ctx->truncated = (rows->page == NULL ? rows->res.truncated
+                                             : rows->page->capped);
+    }
 
     p = ngx_sprintf(tail, ",\"row_count\":%uL,\"truncated\":%s,"
                           "\"execution_time_ms\":%L,\"message\":",

@@ -78,7 +78,8 @@ chown nobody: "$state/nginx/data"
 # but keeps the mode of files that exist; logs/ is 0700 all the same
 (
     umask 077
-    touch "$state/nginx/logs/error.log" "$state/nginx/logs/access.log"
+    touch "$state/nginx/logs/error.log" "$state/nginx/logs/access.log" \
+        "$state/nginx/logs/audit.log"
     echo "$http_port $pg_port $dataapi_port" > "$state/ports"
 )
 # conf/spectra-local.conf with the user's own keys and additions, checked

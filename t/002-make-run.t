@@ -212,6 +212,32 @@ is "$res->{status} $res->{content}", "200 hello from var/local\n",
     is scalar(@keys), 2, 'var/local/api.keys is as the user wrote it';
 }
 
+# The access log is one JSON object per line, with the tenant and what its
+# answer held; the audit log has the jobs' changes.
+{
+    open my $fh, '<', "$state/nginx/logs/access.log" or die "access.log: $!";
+    my @lines = <$fh>;
+    my @bad = grep { !eval { decode_json($_); 1 } } @lines;
+    ok @lines > 0 && !@bad, 'every access log line is JSON' or diag @bad[0 .. 2];
+    my ($q) = grep { $_->{uri} eq '/v1/queries' && $_->{status} == 200
+                     && $_->{tenant} eq 'acme' }
+              map { decode_json($_) } grep { !/^\s*$/ } @lines;
+    ok $q, 'a query of acme is logged';
+    like $q->{request_id} // '', qr/^[0-9a-f]{32}$/, '... with its request id';
+    like $q->{job_id} // '', qr/^job_[0-9a-z]{26}$/, '... its job';
+    is $q->{auth}, 'apikey', '... how it authenticated';
+    like $q->{rows} // '', qr/^\d+$/, '... the rows of its answer';
+    is $q->{truncated}, 'false', '... whether they were cut';
+    ok(($q->{dataapi_time} // 0) > 0, '... the time of its Data API calls');
+
+    open $fh, '<', "$state/nginx/logs/audit.log" or die "audit.log: $!";
+    my @audit = <$fh>;
+    ok scalar(grep { /spectra audit: job \Q$q->{job_id}\E \(query, tenant "acme", db user "tenant_acme"\): created -> PENDING$/ } @audit),
+       "the audit log has the query's job created";
+    ok scalar(grep { /spectra audit: job \Q$q->{job_id}\E .* -> COMPLETED$/ } @audit),
+       '... and completed';
+}
+
 # The printed export, as printed: initech's sales as CSV+gzip, through
 # the stack's own object store (the presigned URLs, then the stable link).
 {

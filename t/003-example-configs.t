@@ -29,10 +29,71 @@ system("openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
 open my $fh, '>', "$dir/spectra/api.keys" or die;
 close $fh;
 
-# as the Dockerfile writes it
-open $fh, '>', "$dir/spectra/upstream.conf" or die;
-print $fh "upstream spectra_dataapi {\n    server 127.0.0.1:8081;\n}\n";
-close $fh;
+# The container's entry point writes the Data API's upstream and location
+# from the environment and renders the templates (into $dir/spectra, the
+# image's /etc/spectra); returns its output, $? set.
+sub entrypoint {
+    my (%env) = @_;
+    local $ENV{SPECTRA_ETC} = "$dir/spectra";
+    delete local $ENV{AWS_REGION};
+    delete local $ENV{SPECTRA_DATAAPI_ENDPOINT};
+    local @ENV{keys %env} = values %env;
+    return `bash $repo/scripts/docker-entrypoint.sh echo started 2>&1`;
+}
+
+sub slurp {
+    open my $fh, '<', $_[0] or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+{
+    my $out = entrypoint(AWS_REGION => 'eu-west-1');
+    is "$? $out", "0 started\n", 'the entry point runs the command';
+    my $up = slurp("$dir/spectra/dataapi.conf");
+    my $loc = slurp("$dir/spectra/dataapi-location.conf");
+    like $up, qr/server redshift-data\.eu-west-1\.amazonaws\.com:443;/,
+         'AWS_REGION alone: the region\'s Data API on 443';
+    like $up, qr/spectra_dataapi_host redshift-data\.eu-west-1\.amazonaws\.com;/,
+         '... signed for its host';
+    like $loc, qr{proxy_pass https://spectra_dataapi/;}, '... over HTTPS';
+    like $loc, qr{proxy_ssl_verify on;.*proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates\.crt;}s,
+         '... the certificate verified against the system CAs';
+    like $loc, qr{proxy_ssl_name redshift-data\.eu-west-1\.amazonaws\.com;},
+         '... by its name (SNI)';
+
+    $out = entrypoint(SPECTRA_DATAAPI_ENDPOINT => 'http://127.0.0.1:8081');
+    unlike slurp("$dir/spectra/dataapi-location.conf"), qr/proxy_ssl/,
+           'an http:// endpoint: plain HTTP';
+    like slurp("$dir/spectra/dataapi.conf"),
+         qr/spectra_dataapi_host 127\.0\.0\.1:8081;/,
+         '... signed for host:port';
+
+    for my $bad ('ftp://x', 'https://a b', 'https://h:99999999') {
+        $out = entrypoint(SPECTRA_DATAAPI_ENDPOINT => $bad);
+        isnt $?, 0, "SPECTRA_DATAAPI_ENDPOINT=$bad is refused";
+        like $out, qr/SPECTRA_DATAAPI_ENDPOINT/, '... naming the variable';
+        unlike $out, qr/started/, '... before nginx would start';
+    }
+
+    mkdir "$dir/spectra/templates";
+    open my $t, '>', "$dir/spectra/templates/auth.conf.template" or die;
+    print $t "spectra_auth \${SPECTRA_T003_AUTH};\n"
+        . "set \$x \"\${SPECTRA_T003_UNSET}\";\n# \$spectra_tenant_id\n";
+    close $t;
+    entrypoint(SPECTRA_T003_AUTH => 'any');
+    is slurp("$dir/spectra/conf.d/auth.conf"),
+       "spectra_auth any;\nset \$x \"\${SPECTRA_T003_UNSET}\";\n"
+       . "# \$spectra_tenant_id\n",
+       'templates: set variables replaced, unset ones and nginx $names kept';
+    unlink "$dir/spectra/templates/auth.conf.template",
+           "$dir/spectra/conf.d/auth.conf";
+
+    # for nginx -t and the run below: a loopback "AWS" endpoint by name
+    entrypoint(SPECTRA_DATAAPI_ENDPOINT => "https://localhost:" . ($port + 1));
+    like slurp("$dir/spectra/dataapi.conf"),
+         qr/spectra_dataapi_host localhost:\d+;/, 'https://host:port';
+}
 
 sub render {
     my ($name) = @_;
@@ -156,6 +217,13 @@ $res = $ua->post("http://127.0.0.1:$port/v1/queries", {
     headers => {'Content-Type' => 'application/json'},
     content => '{"sql": "select 1"}'});
 is $res->{status}, 401, 'a query without credentials is 401';
+{
+    my $master = slurp("$dir/logs/nginx.pid");
+    chomp $master;
+    my @users = map { s/\s+//gr } `ps -o user= --ppid $master`;
+    ok @users >= 1 && !grep({ $_ ne 'nobody' } @users),
+       'the container\'s workers run as nobody' or diag "@users";
+}
 like $res->{content}, qr/^\{"error":\{"code":"UNAUTHENTICATED"/,
     '... with the JSON error';
 
