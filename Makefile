@@ -59,8 +59,15 @@ deps:
 $(BUILD)/nginx/Makefile: config
 	bash scripts/configure-nginx.sh "$(CURDIR)" "$(abspath $(BUILD))/nginx"
 
+# docs/openapi.json, embedded for GET /v1/openapi.json (configure writes
+# it first; this keeps it current when only the document changed).
+$(BUILD)/nginx/ngx_http_spectra_openapi_json.h: docs/openapi.json \
+		scripts/embed-openapi.sh $(BUILD)/nginx/Makefile
+	sh scripts/embed-openapi.sh docs/openapi.json $@
+
 # nginx names the shared object after the first module in it.
-$(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
+$(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS) \
+		$(BUILD)/nginx/ngx_http_spectra_openapi_json.h
 	$(MAKE) -s -f "$(abspath $(BUILD))/nginx/Makefile" -C $(NGINX_SRC) modules
 	cp $(BUILD)/nginx/ngx_http_spectra_module.so $@.tmp
 	mv -f $@.tmp $@

@@ -9,12 +9,14 @@
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_bulk.h"
+#include "ngx_http_spectra_import.h"
 #include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_rows.h"
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_query.h"
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_health.h"
+#include "ngx_http_spectra_openapi.h"
 
 
 #define NGX_HTTP_SPECTRA_MAX_SEGMENTS  4
@@ -50,6 +52,9 @@ static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
     { "health", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_spectra_health_endpoint },
 
+    { "openapi.json", NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_spectra_openapi_endpoint },
+
     { "queries", NGX_HTTP_POST, NGX_HTTP_SPECTRA_PERM_QUERY,
       ngx_http_spectra_queries },
 
@@ -77,6 +82,21 @@ static ngx_http_spectra_route_t  ngx_http_spectra_routes[] = {
     /* the handler reads {n} from the URI; {id} is the first "*" */
     { "bulk/*/files/*", NGX_HTTP_GET, NGX_HTTP_SPECTRA_PERM_BULK,
       ngx_http_spectra_link_get },
+
+    { "imports", NGX_HTTP_POST, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_import_create },
+
+    { "imports/*", NGX_HTTP_GET|NGX_HTTP_HEAD, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_import_get },
+
+    { "imports/*", NGX_HTTP_PATCH, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_import_patch },
+
+    { "imports/*", NGX_HTTP_DELETE, NGX_HTTP_SPECTRA_PERM_BULK,
+      ngx_http_spectra_import_abort },
+
+    { "imports/*/failed", NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_SPECTRA_PERM_BULK, ngx_http_spectra_import_failed },
 
     { NULL, 0, 0, NULL }
 };

@@ -499,6 +499,33 @@ ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
 }
 
 
+void
+ngx_http_spectra_job_change(ngx_http_spectra_job_call_t *call,
+    spectra_job_update_t *upd, spectra_job_t *job)
+{
+    int                    rc;
+    spectra_err_t          err;
+    spectra_pool_t         pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t   *store;
+
+    store = ngx_http_spectra_jobs_store();
+
+    if (store == NULL) {
+        call->handler(call->data, NGX_ERROR);
+        return;
+    }
+
+    rc = store->ops->update(store, upd, job, &pool, &err);
+
+    if (rc == SPECTRA_JOB_CONFLICT) {
+        call->handler(call->data, NGX_DECLINED);
+        return;
+    }
+
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
+}
+
+
 static void
 ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd)
@@ -520,8 +547,11 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     int                    rc;
     spectra_err_t          err;
     spectra_pool_t         pool = ngx_http_spectra_pool(st->pool);
+    spectra_str_t          id;
     spectra_job_store_t   *store;
+    spectra_job_owner_t    owner;
     spectra_job_status_e   from;
+    u_char                 idbuf[SPECTRA_JOB_ID_LEN + 1];
 
     store = ngx_http_spectra_jobs_store();
 
@@ -534,10 +564,30 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     rc = store->ops->update(store, upd, &st->job, &pool, &err);
 
     if (rc == SPECTRA_JOB_CONFLICT) {
-        /* it had finished: another worker or a DELETE got there first */
+        /*
+         * it had finished: another worker (its supervisor saw the end of
+         * a statement this one cancelled) or a DELETE got there first;
+         * the job is read again, so that what this request answers is
+         * what the store holds
+         */
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, st->log, 0,
                        "spectra job %s not updated: %s", st->job.id,
                        err.message);
+
+        owner.tenant_id = st->job.tenant_id;
+        owner.db_user = st->job.db_user;
+        /* the id, not a pointer into the job being written */
+        id.len = ngx_strlen(st->job.id);
+        id.data = ngx_cpymem(idbuf, st->job.id, id.len + 1) - id.len - 1;
+
+        if (store->ops->get(store, &owner, &id, &st->job, &pool, &err)
+            != SPECTRA_JOB_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, st->log, 0,
+                          "spectra: job %s not read again: %s", idbuf,
+                          err.message);
+        }
+
         return;
     }
 

@@ -69,6 +69,14 @@ void ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
 void ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_str_t *result);
 
+/*
+ * Any change the update describes (an import's phase, before it has a
+ * statement); job receives the job as updated, and must not be what upd
+ * points into.  NGX_DECLINED: its status or phase forbids it.
+ */
+void ngx_http_spectra_job_change(ngx_http_spectra_job_call_t *call,
+    spectra_job_update_t *upd, spectra_job_t *job);
+
 /* Transitions of st->job, which each updates to what the store has. */
 void ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st);
 void ngx_http_spectra_job_running(ngx_http_spectra_stmt_t *st);

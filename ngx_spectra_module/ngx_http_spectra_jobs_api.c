@@ -10,6 +10,7 @@
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_bulk.h"
+#include "ngx_http_spectra_import.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_query.h"
@@ -435,7 +436,9 @@ ngx_http_spectra_jobs_found(void *data, ngx_int_t rc)
         ngx_http_spectra_finish(r,
             ngx_http_spectra_fail(r, NGX_HTTP_NOT_FOUND, "NOT_FOUND",
                                   jc->type == SPECTRA_JOB_BULK
-                                  ? "no such export" : "no such job"));
+                                  ? "no such export"
+                                  : jc->type == SPECTRA_JOB_IMPORT
+                                  ? "no such import" : "no such job"));
         return;
     }
 
@@ -498,6 +501,11 @@ ngx_http_spectra_jobs_send_shown(ngx_http_request_t *r, spectra_job_t *job,
 {
     if (job->type == SPECTRA_JOB_BULK) {
         ngx_http_spectra_bulk_show(r, job, flags, NGX_HTTP_OK);
+        return;
+    }
+
+    if (job->type == SPECTRA_JOB_IMPORT) {
+        ngx_http_spectra_import_show(r, job, flags, NGX_HTTP_OK);
         return;
     }
 
@@ -959,7 +967,7 @@ ngx_http_spectra_jobs_list(ngx_http_request_t *r,
         if (type == SPECTRA_JOB_TYPE_NONE) {
             return ngx_http_spectra_fail(r, NGX_HTTP_BAD_REQUEST,
                                          "INVALID_REQUEST",
-                                         "type must be query or bulk");
+                                         "type must be query, bulk or import");
         }
 
         filter->types = 1u << type;

@@ -1,7 +1,7 @@
 /*
- * Object store reads (ngx_http_spectra_s3.h).  The GET is presigned
- * (X-Amz-* in the query, SignedHeaders=host) rather than signed in
- * headers, so that S3 and the local object store verify it the same way
+ * Object store reads (ngx_http_spectra_s3.h).  The GET (or HEAD) is
+ * presigned (X-Amz-* in the query, SignedHeaders=host) rather than signed
+ * in headers, so that S3 and the local object store verify it the same way
  * they verify the download links the API hands out.  Nothing of the
  * client's request goes with it but the method.
  */
@@ -21,9 +21,13 @@ typedef struct {
     ngx_uint_t                  status;        /* 0: no answer yet */
     ngx_str_t                   body;
     unsigned                    done:1;
+    unsigned                    head:1;
 } ngx_http_spectra_s3_call_t;
 
 
+static ngx_int_t ngx_http_spectra_s3_request(ngx_http_request_t *r,
+    ngx_uint_t head, ngx_str_t *bucket, ngx_str_t *key,
+    ngx_http_spectra_s3_pt handler, void *data);
 static ngx_int_t ngx_http_spectra_s3_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static void ngx_http_spectra_s3_resume(ngx_http_request_t *r);
@@ -32,6 +36,23 @@ static void ngx_http_spectra_s3_resume(ngx_http_request_t *r);
 ngx_int_t
 ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
     ngx_str_t *key, ngx_http_spectra_s3_pt handler, void *data)
+{
+    return ngx_http_spectra_s3_request(r, 0, bucket, key, handler, data);
+}
+
+
+ngx_int_t
+ngx_http_spectra_s3_head(ngx_http_request_t *r, ngx_str_t *bucket,
+    ngx_str_t *key, ngx_http_spectra_s3_pt handler, void *data)
+{
+    return ngx_http_spectra_s3_request(r, 1, bucket, key, handler, data);
+}
+
+
+static ngx_int_t
+ngx_http_spectra_s3_request(ngx_http_request_t *r, ngx_uint_t head,
+    ngx_str_t *bucket, ngx_str_t *key, ngx_http_spectra_s3_pt handler,
+    void *data)
 {
     u_char                        *p, *q, *url, *end;
     size_t                         size, len;
@@ -60,8 +81,13 @@ ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
     cred.service.data = (u_char *) "s3";
     cred.service.len = 2;
 
-    obj.method.data = (u_char *) "GET";
-    obj.method.len = 3;
+    if (head) {
+        ngx_str_set(ngx_http_spectra_ngx_str(&obj.method), "HEAD");
+
+    } else {
+        ngx_str_set(ngx_http_spectra_ngx_str(&obj.method), "GET");
+    }
+
     obj.bucket = *ngx_http_spectra_str(bucket);
     obj.key = *ngx_http_spectra_str(key);
     obj.path_style = slcf->s3_path_style ? 1 : 0;
@@ -141,6 +167,7 @@ ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
 
     call->handler = handler;
     call->data = data;
+    call->head = head ? 1 : 0;
 
     psr->handler = ngx_http_spectra_s3_done;
     psr->data = call;
@@ -152,9 +179,16 @@ ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
         return NGX_ERROR;
     }
 
-    sr->method = NGX_HTTP_GET;
-    ngx_str_set(&sr->method_name, "GET");
-    sr->header_only = 0;
+    if (head) {
+        sr->method = NGX_HTTP_HEAD;
+        ngx_str_set(&sr->method_name, "HEAD");
+        sr->header_only = 1;
+
+    } else {
+        sr->method = NGX_HTTP_GET;
+        ngx_str_set(&sr->method_name, "GET");
+        sr->header_only = 0;
+    }
 
     /* only the Host the URL was signed for */
 
@@ -186,8 +220,9 @@ ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
     ctx->s3 = call;
     r->main->write_event_handler = ngx_http_spectra_s3_resume;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "spectra s3 GET \"%V\" (%V)", &uri, &h->value);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "spectra s3 %V \"%V\" (%V)", &sr->method_name, &uri,
+                   &h->value);
 
     return NGX_OK;
 }
@@ -233,8 +268,14 @@ ngx_http_spectra_s3_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         call->status = NGX_HTTP_BAD_GATEWAY;
     }
 
-    if (sr->out != NULL && sr->out->buf != NULL
-        && call->status == NGX_HTTP_OK)
+    if (call->head) {
+        /* the object's size, as the store said it */
+        call->body.data = NULL;
+        call->body.len = (sr->headers_out.content_length_n > 0)
+                         ? (size_t) sr->headers_out.content_length_n : 0;
+
+    } else if (sr->out != NULL && sr->out->buf != NULL
+               && call->status == NGX_HTTP_OK)
     {
         b = sr->out->buf;
         call->body.data = b->pos;

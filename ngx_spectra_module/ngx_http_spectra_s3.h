@@ -25,5 +25,12 @@ typedef void (*ngx_http_spectra_s3_pt)(ngx_http_request_t *r, void *data,
 ngx_int_t ngx_http_spectra_s3_get(ngx_http_request_t *r, ngx_str_t *bucket,
     ngx_str_t *key, ngx_http_spectra_s3_pt handler, void *data);
 
+/*
+ * The same with HEAD (whether an upload is there): body->data is NULL and
+ * body->len the object's Content-Length.
+ */
+ngx_int_t ngx_http_spectra_s3_head(ngx_http_request_t *r, ngx_str_t *bucket,
+    ngx_str_t *key, ngx_http_spectra_s3_pt handler, void *data);
+
 
 #endif /* _NGX_HTTP_SPECTRA_S3_H_INCLUDED_ */

@@ -458,23 +458,27 @@ ngx_http_spectra_stmt_submit(ngx_http_spectra_stmt_t *st)
     in.workgroup = *ngx_http_spectra_str(&conf->workgroup);
     in.db_user = *ngx_http_spectra_str(&st->db_user);
     in.secret_arn = *ngx_http_spectra_str(&st->secret_arn);
-    in.statement_name.data = st->job.id;
-    in.statement_name.len = ngx_strlen(st->job.id);
     in.wait_seconds = (unsigned) st->wait_seconds;
     in.params = st->params;
     in.nparams = st->nparams;
 
-    /* a retry without the session must not look like the first call */
-    p = ngx_pnalloc(st->pool, SPECTRA_JOB_ID_LEN + 2);
-    if (p == NULL) {
-        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
-        return;
-    }
+    /* a statement of no job (an import's load errors): no name, no token */
+    if (st->job.id[0] != '\0') {
+        in.statement_name.data = st->job.id;
+        in.statement_name.len = ngx_strlen(st->job.id);
 
-    in.client_token.data = p;
-    in.client_token.len = ngx_sprintf(p, "%s%s", st->job.id,
-                                      st->session_retried ? "-r" : "")
-                          - p;
+        /* a retry without the session must not look like the first call */
+        p = ngx_pnalloc(st->pool, SPECTRA_JOB_ID_LEN + 2);
+        if (p == NULL) {
+            ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_ERROR);
+            return;
+        }
+
+        in.client_token.data = p;
+        in.client_token.len = ngx_sprintf(p, "%s%s", st->job.id,
+                                          st->session_retried ? "-r" : "")
+                              - p;
+    }
 
     if (st->session_id.len) {
         in.session_id = *ngx_http_spectra_str(&st->session_id);

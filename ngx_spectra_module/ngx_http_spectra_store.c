@@ -6,9 +6,12 @@
  * against the location's spectra_aws_* credentials and region, as S3
  * would; a verified GET or HEAD then goes on to nginx's static module
  * (sendfile, Range, If-*), which maps the URI under the location's root:
- * root/<bucket>/<key> in path style.  Refusals are the API's JSON errors
- * naming S3's error code.  The request line is logged with the signature
- * and the session token redacted.
+ * root/<bucket>/<key> in path style, and a verified PUT (an import's
+ * upload) to nginx's dav module, which writes a temporary file and
+ * renames it into place, so that a half-written upload is never seen.
+ * Refusals are the API's JSON errors naming S3's error code.  The
+ * request line is logged with the signature and the session token
+ * redacted.
  */
 
 
@@ -23,6 +26,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;
+    ngx_flag_t                  uploads;   /* PUT, written by dav */
 } ngx_http_spectra_store_loc_conf_t;
 
 
@@ -31,6 +35,7 @@ static ngx_int_t ngx_http_spectra_store_redact_handler(
 static ngx_int_t ngx_http_spectra_store_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_store_verify(ngx_http_request_t *r,
     ngx_http_spectra_loc_conf_t *slcf, spectra_sigv4_refusal_t *refusal);
+static ngx_int_t ngx_http_spectra_store_put(ngx_http_request_t *r);
 static int ngx_http_spectra_store_lookup(void *data, const u_char *key,
     size_t len, spectra_str_t *secret);
 static int ngx_http_spectra_store_token(void *data, const u_char *key,
@@ -53,6 +58,13 @@ static ngx_command_t  ngx_http_spectra_store_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_spectra_store_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("spectra_object_store_uploads"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_store_loc_conf_t, uploads),
       NULL },
 
       ngx_null_command
@@ -136,12 +148,15 @@ ngx_http_spectra_store_handler(ngx_http_request_t *r)
     }
 
     /*
-     * PUT (presigned uploads for imports) will be verified here the same
-     * way and then written by a content handler of its own; until then,
-     * only reads.
+     * PUT (a presigned upload of an import), where uploads are on, is
+     * verified the same way and then written by nginx's dav module
+     * (dav_methods PUT): to a temporary file first, renamed into place
+     * once complete
      */
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        && !(r->method == NGX_HTTP_PUT && sslcf->uploads))
+    {
         return ngx_http_spectra_store_refuse(r, NGX_HTTP_NOT_ALLOWED,
                                              "MethodNotAllowed",
                                              "The specified method is not "
@@ -160,6 +175,45 @@ ngx_http_spectra_store_handler(ngx_http_request_t *r)
     if (rc == NGX_DECLINED) {
         return ngx_http_spectra_store_refuse(r, refusal.status, refusal.type,
                                              refusal.err.message);
+    }
+
+    if (r->method == NGX_HTTP_PUT) {
+        return ngx_http_spectra_store_put(r);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A verified PUT: with its length announced (client_max_body_size then
+ * bounds it before anything is read, and nginx reads no more), and only
+ * once: an upload URL writes its object, it never replaces one.
+ */
+
+static ngx_int_t
+ngx_http_spectra_store_put(ngx_http_request_t *r)
+{
+    size_t            root;
+    ngx_str_t         path;
+    ngx_file_info_t   fi;
+
+    if (r->headers_in.content_length_n < 0) {
+        return ngx_http_spectra_store_refuse(r, NGX_HTTP_LENGTH_REQUIRED,
+                                             "MissingContentLength",
+                                             "You must provide the "
+                                             "Content-Length HTTP header.");
+    }
+
+    if (ngx_http_map_uri_to_path(r, &path, &root, 0) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_file_info(path.data, &fi) != NGX_FILE_ERROR) {
+        return ngx_http_spectra_store_refuse(r, NGX_HTTP_CONFLICT,
+                                             "ObjectAlreadyExists",
+                                             "The object exists: an upload "
+                                             "URL writes its object once.");
     }
 
     return NGX_OK;
@@ -357,12 +411,13 @@ static ngx_int_t
 ngx_http_spectra_store_refuse(ngx_http_request_t *r, ngx_uint_t status,
     const char *s3_code, const char *message)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_int_t         rc;
-    ngx_str_t         msg, extra;
-    const char       *code;
-    ngx_table_elt_t  *h;
+    u_char                             *p;
+    size_t                              len;
+    ngx_int_t                           rc;
+    ngx_str_t                           msg, extra;
+    const char                         *code;
+    ngx_table_elt_t                    *h;
+    ngx_http_spectra_store_loc_conf_t  *sslcf;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "spectra: object store refused \"%V\": %s: %s", &r->uri,
@@ -399,7 +454,25 @@ ngx_http_spectra_store_refuse(ngx_http_request_t *r, ngx_uint_t status,
 
         h->hash = 1;
         ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD");
+
+        sslcf = ngx_http_get_module_loc_conf(r,
+                                             ngx_http_spectra_store_module);
+
+        if (sslcf->uploads) {
+            ngx_str_set(&h->value, "GET, HEAD, PUT");
+
+        } else {
+            ngx_str_set(&h->value, "GET, HEAD");
+        }
+
+        break;
+
+    case NGX_HTTP_CONFLICT:
+        code = "CONFLICT";
+        break;
+
+    case NGX_HTTP_LENGTH_REQUIRED:
+        code = "LENGTH_REQUIRED";
         break;
 
     default:
@@ -433,6 +506,7 @@ ngx_http_spectra_store_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->enable = NGX_CONF_UNSET;
+    conf->uploads = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -455,6 +529,7 @@ ngx_http_spectra_store_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_spectra_store_main_conf_t  *ssmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->uploads, prev->uploads, 0);
 
     if (!conf->enable) {
         return NGX_CONF_OK;

@@ -194,6 +194,17 @@ ngx_http_spectra_supervisor_due(void *data, ngx_int_t rc)
             break;
         }
 
+        if (st->statement_id.len == 0 && job->type == SPECTRA_JOB_IMPORT
+            && ngx_strcmp(spectra_job_import_state(job), "Open") == 0)
+        {
+            /* its upload URL expired before the upload was completed */
+            ngx_str_set(&msg, "the upload was not completed before its "
+                              "upload URL expired");
+            ngx_http_spectra_job_failed(st, "UPLOAD_EXPIRED", &msg, NULL);
+            ngx_http_spectra_stmt_destroy(st);
+            continue;
+        }
+
         if (st->statement_id.len == 0) {
             /*
              * the request that created it stopped following it before

@@ -228,3 +228,99 @@ GRANT SELECT ON regions, sales TO tenant_acme, tenant_globex, tenant_initech;
 RESET ROLE;
 VACUUM ANALYZE regions;
 VACUUM ANALYZE sales;
+
+-- Imports: a table tenants load with COPY (through spectra-dataapi, as
+-- their own role). WITH CHECK: a tenant inserts only rows of its own
+-- tenant_id (the identity of the sales policy), and reads back only its
+-- own. No UPDATE or DELETE: an import only adds rows.
+SET ROLE spectra_owner;
+
+CREATE TABLE events (
+    tenant_id   text,
+    id          bigint,
+    kind        text,
+    occurred_at timestamptz,
+    amount      numeric
+);
+
+ALTER TABLE events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE events FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_read ON events FOR SELECT
+    USING (tenant_id = (SELECT substr(current_user::text, 8)
+                        WHERE current_user::text LIKE 'tenant\_%'));
+
+CREATE POLICY tenant_insert ON events FOR INSERT
+    WITH CHECK (tenant_id = (SELECT substr(current_user::text, 8)
+                             WHERE current_user::text LIKE 'tenant\_%'));
+
+GRANT SELECT, INSERT ON events TO tenant_acme, tenant_globex, tenant_initech;
+
+RESET ROLE;
+
+-- Load errors, as Redshift's sys_load_error_detail: one row per rejected
+-- record of a COPY (and the record that failed it). spectra-dataapi
+-- writes them through its own login (another session: they outlive the
+-- COPY's rollback) with the function below, which is all that login may
+-- do with them; a tenant reads its own rows only, through the view.
+CREATE SCHEMA spectra_load AUTHORIZATION spectra_owner;
+REVOKE ALL ON SCHEMA spectra_load FROM PUBLIC;
+
+SET ROLE spectra_owner;
+
+CREATE TABLE spectra_load.load_errors (
+    query_id        text NOT NULL,
+    user_name       name NOT NULL,
+    file_name       text NOT NULL,
+    line_number     bigint NOT NULL,
+    column_name     text NOT NULL,
+    error_code      text NOT NULL,
+    error_message   text NOT NULL,
+    raw_line        text NOT NULL,
+    start_time      timestamptz NOT NULL
+);
+
+CREATE INDEX load_errors_user_file_idx
+    ON spectra_load.load_errors (user_name, file_name);
+
+-- Each element of errors: {"line_number", "column_name", "error_code",
+-- "error_message", "raw_line"}; user_name is the COPY's db user.
+CREATE FUNCTION spectra_load.record_errors(
+    db_user name, query_id text, file_name text, start_time timestamptz,
+    errors json)
+RETURNS bigint
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    WITH ins AS (
+        INSERT INTO spectra_load.load_errors
+        SELECT query_id, db_user, file_name, e.line_number,
+               coalesce(e.column_name, ''), coalesce(e.error_code, ''),
+               coalesce(e.error_message, ''), coalesce(e.raw_line, ''),
+               start_time
+        FROM json_to_recordset(errors) AS e(line_number bigint,
+            column_name text, error_code text, error_message text,
+            raw_line text)
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$fn$;
+
+REVOKE ALL ON FUNCTION
+    spectra_load.record_errors(name, text, text, timestamptz, json)
+    FROM PUBLIC;
+
+CREATE VIEW public.sys_load_error_detail WITH (security_barrier) AS
+    SELECT query_id, user_name, file_name, line_number, column_name,
+           error_code, error_message, raw_line, start_time
+    FROM spectra_load.load_errors
+    WHERE user_name = current_user;
+
+GRANT SELECT ON public.sys_load_error_detail
+    TO tenant_acme, tenant_globex, tenant_initech;
+
+RESET ROLE;
+
+GRANT USAGE ON SCHEMA spectra_load TO spectra_dataapi;
+GRANT EXECUTE ON FUNCTION
+    spectra_load.record_errors(name, text, text, timestamptz, json)
+    TO spectra_dataapi;

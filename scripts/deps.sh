@@ -72,9 +72,13 @@ if [ "${1:-}" = --build ]; then
     exit 0
 fi
 
-# npm tools: the Dockerfile linters and DuckDB (reads exports back in tests).
+# npm tools: the Dockerfile linters, DuckDB (reads exports back in tests),
+# the OpenAPI 3.1 validator and ajv (lint and t/080 check docs/openapi.json).
 if [ ! -d "$top/node_modules/@duckdb/node-api" ] \
     || [ ! -d "$top/node_modules/hyparquet" ] \
+    || [ ! -d "$top/node_modules/@seriousme/openapi-schema-validator" ] \
+    || [ ! -d "$top/node_modules/ajv" ] \
+    || [ ! -d "$top/node_modules/ajv-formats" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfilelint" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfile-utils" ]; then
     echo "deps: installing npm packages"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lints what the compiler does not see: shell scripts and the Dockerfile.
+# Lints what the compiler does not see: shell scripts, the Dockerfile and
+# the OpenAPI document.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,4 +16,8 @@ if [ -n "$out" ]; then
     printf '%s\n' "$out"
     exit 1
 fi
+# docs/openapi.json: OpenAPI 3.1 by its JSON Schema, and the API's own
+# rules (t/data/openapi/lint.mjs)
+node t/data/openapi/lint.mjs docs/openapi.json
+
 echo "lint: clean"

@@ -69,6 +69,11 @@ step "demo credentials (keys, API keys, JWTs)"
 bash "$repo/scripts/demo-auth.sh" "$state"
 
 step "starting nginx on 127.0.0.1:$http_port"
+# imports: nginx's workers (nobody) write the uploads under the store's
+# imports/ prefix; spectra-dataapi reads them there
+mkdir -p "$state/objects/spectra-exports/imports"
+chown nobody: "$state/objects/spectra-exports/imports"
+chmod 755 "$state/objects/spectra-exports/imports"
 mkdir -p "$state/nginx/conf" "$state/nginx/logs" "$state/nginx/tmp" \
     "$state/nginx/data"
 chmod 711 "$state/nginx" "$state/nginx/tmp"
@@ -107,7 +112,8 @@ Spectra is running.
                 its password: the superuser's is postgres.password in
                 $demo_json, PGPASSFILE=$state/pg.pgpass)
   Data API:     http://127.0.0.1:$dataapi_port (spectra-dataapi)
-  Exports:      $state/objects (UNLOAD's files, as bucket/key)
+  Exports:      $state/objects (UNLOAD's files, as bucket/key; uploads
+                of imports under spectra-exports/imports/)
   State, logs:  $state
   Demo facts:   $demo_json (tenants, credentials)
 

@@ -44,7 +44,8 @@ static const char  *spectra_job_statuses[] = {
     "TIMEOUT"
 };
 
-static const char  *spectra_job_types[] = { NULL, "query", "bulk" };
+static const char  *spectra_job_types[] = { NULL, "query", "bulk",
+                                            "import" };
 
 
 int64_t
@@ -162,11 +163,44 @@ spectra_job_status_final(spectra_job_status_e status)
 const char *
 spectra_job_type_name(spectra_job_type_e type)
 {
-    if (type != SPECTRA_JOB_QUERY && type != SPECTRA_JOB_BULK) {
+    if (type != SPECTRA_JOB_QUERY && type != SPECTRA_JOB_BULK
+        && type != SPECTRA_JOB_IMPORT)
+    {
         return NULL;
     }
 
     return spectra_job_types[type];
+}
+
+
+const char *
+spectra_job_import_state(const spectra_job_t *job)
+{
+    switch (job->status) {
+
+    case SPECTRA_JOB_PENDING:
+        if (job->phase.data != NULL
+            && job->phase.len == sizeof(SPECTRA_JOB_PHASE_OPEN) - 1
+            && memcmp(job->phase.data, SPECTRA_JOB_PHASE_OPEN,
+                      job->phase.len) == 0)
+        {
+            return "Open";
+        }
+
+        return "UploadComplete";
+
+    case SPECTRA_JOB_RUNNING:
+        return "InProgress";
+
+    case SPECTRA_JOB_COMPLETED:
+        return "JobComplete";
+
+    case SPECTRA_JOB_CANCELLED:
+        return "Aborted";
+
+    default:
+        return "Failed";
+    }
 }
 
 
@@ -179,6 +213,10 @@ spectra_job_type_parse(const u_char *p, size_t len)
 
     if (len == 4 && memcmp(p, "bulk", 4) == 0) {
         return SPECTRA_JOB_BULK;
+    }
+
+    if (len == 6 && memcmp(p, "import", 6) == 0) {
+        return SPECTRA_JOB_IMPORT;
     }
 
     return SPECTRA_JOB_TYPE_NONE;
@@ -367,6 +405,16 @@ spectra_job_check(const spectra_job_t *job, spectra_err_t *err)
                                "error_message");
     }
 
+    if (job->phase.data != NULL
+        && (job->phase.len == 0 || job->phase.len > SPECTRA_JOB_PHASE_MAX
+            || !spectra_job_charset_ok(&job->phase,
+                                       "abcdefghijklmnopqrstuvwxyz_")))
+    {
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "a job phase is 1 to %d of [a-z_]",
+                               SPECTRA_JOB_PHASE_MAX);
+    }
+
     if (job->row_count < -1 || job->execution_ms < -1
         || job->created_at < 0 || job->started_at < 0
         || job->finished_at < 0 || job->deadline_at < 0
@@ -404,6 +452,18 @@ spectra_job_check_update(const spectra_job_update_t *upd,
     job.started_at = upd->started_at;
     job.finished_at = upd->finished_at;
     job.check_at = upd->check_at;
+    job.deadline_at = upd->deadline_at;
+    job.phase = upd->phase;
+
+    if (upd->from_phase.data != NULL) {
+        job.phase = upd->from_phase;
+
+        if (spectra_job_check(&job, err) != SPECTRA_JOB_OK) {
+            return SPECTRA_JOB_INVALID;
+        }
+
+        job.phase = upd->phase;
+    }
 
     if (upd->from >> (SPECTRA_JOB_TIMEOUT + 1) != 0
         || (upd->from & 1) != 0)
@@ -427,7 +487,7 @@ spectra_job_mask_text(char *buf, size_t size, unsigned mask, int types)
 
     n = 0;
     buf[n++] = ',';
-    last = types ? SPECTRA_JOB_BULK : SPECTRA_JOB_TIMEOUT;
+    last = types ? SPECTRA_JOB_IMPORT : SPECTRA_JOB_TIMEOUT;
 
     for (i = 1; i <= last; i++) {
         if (!(mask & (1u << i))) {
@@ -558,6 +618,12 @@ spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
     spectra_job_put_str(o, s != NULL ? s : "PENDING");
     spectra_job_put(o, "\"", 1);
 
+    if (job->type == SPECTRA_JOB_IMPORT) {
+        spectra_job_put_str(o, ",\"state\":\"");
+        spectra_job_put_str(o, spectra_job_import_state(job));
+        spectra_job_put(o, "\"", 1);
+    }
+
     spectra_job_put_time(o, "created_at", job->created_at);
     spectra_job_put_time(o, "updated_at", job->updated_at);
     spectra_job_put_time(o, "started_at", job->started_at);
@@ -661,6 +727,9 @@ spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
     if (job->type == SPECTRA_JOB_BULK) {
         spectra_job_put_str(o, "\",\"export\":\"");
 
+    } else if (job->type == SPECTRA_JOB_IMPORT) {
+        spectra_job_put_str(o, "\",\"import\":\"");
+
     } else {
         spectra_job_put_str(o, "\",\"results\":\"");
     }
@@ -674,6 +743,10 @@ spectra_job_render(spectra_job_out_t *o, const spectra_job_t *job,
 
     if (job->type == SPECTRA_JOB_BULK) {
         spectra_job_put_str(o, "/v1/bulk/");
+        spectra_job_put_str(o, (const char *) job->id);
+
+    } else if (job->type == SPECTRA_JOB_IMPORT) {
+        spectra_job_put_str(o, "/v1/imports/");
         spectra_job_put_str(o, (const char *) job->id);
 
     } else {

@@ -90,7 +90,7 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
     "idempotency_key, request_hash, db_user, session_id, result, "           \
     "error_code, error_message, sqlstate, created_at, updated_at, "          \
     "started_at, finished_at, row_count, execution_ms, deadline_at, "        \
-    "check_at"
+    "check_at, phase"
 
 /* the same, with sql and parameters only when ?9 is true (lists) */
 #define SPECTRA_JOB_LIST_COLUMNS                                              \
@@ -99,7 +99,7 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
     "idempotency_key, request_hash, db_user, session_id, result, "           \
     "error_code, error_message, sqlstate, created_at, updated_at, "          \
     "started_at, finished_at, row_count, execution_ms, deadline_at, "        \
-    "check_at"
+    "check_at, phase"
 
 /* the partial index jobs_active covers exactly this */
 #define SPECTRA_JOB_ACTIVE_WHERE  "status IN ('PENDING', 'RUNNING')"
@@ -114,11 +114,11 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
     /*
      * SPECTRA_SQ_INSERT: one statement, so the count and the insert are
      * atomic under SQLite's single writer; ?24 caps the tenant's active
-     * jobs (NULL: no cap)
+     * jobs (NULL: no cap); ?25 is the phase
      */
     "INSERT INTO jobs (" SPECTRA_JOB_COLUMNS ") SELECT ?1, ?2, ?3, ?4, ?5,"
     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-    " ?20, ?21, ?22, ?23"
+    " ?20, ?21, ?22, ?23, ?25"
     " WHERE ?24 IS NULL OR (SELECT count(*) FROM jobs WHERE tenant_id = ?2"
     " AND " SPECTRA_JOB_ACTIVE_WHERE ") < ?24",
 
@@ -132,7 +132,8 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
 
     /*
      * SPECTRA_SQ_UPDATE: NULL leaves a column as it is; a finished status
-     * is final; ?16 lists the statuses the job may be in (NULL: any).
+     * is final; ?16 lists the statuses the job may be in (NULL: any),
+     * ?21 the phase it must be in (NULL: any).
      */
     "UPDATE jobs SET status = COALESCE(?3, status),"
     " statement_id = COALESCE(?4, statement_id),"
@@ -146,10 +147,13 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
     " finished_at = COALESCE(?13, finished_at, ?14),"
     " updated_at = ?15,"
     " execution_ms = COALESCE(?17, execution_ms),"
-    " check_at = COALESCE(?18, check_at)"
+    " check_at = COALESCE(?18, check_at),"
+    " phase = COALESCE(?19, phase),"
+    " deadline_at = COALESCE(?20, deadline_at)"
     " WHERE id = ?1 AND tenant_id = ?2"
     " AND (?3 IS NULL OR status = ?3 OR status IN ('PENDING', 'RUNNING'))"
     " AND (?16 IS NULL OR instr(?16, ',' || status || ',') > 0)"
+    " AND (?21 IS NULL OR phase IS ?21)"
     " RETURNING " SPECTRA_JOB_COLUMNS,
 
     /* SPECTRA_SQ_STATUS */
@@ -216,6 +220,55 @@ static const char  *spectra_job_schema[SPECTRA_JOB_SCHEMA_VERSION] = {
 
     /* 2 -> 3: a job is its database user's, its idempotency key too */
     "DROP INDEX jobs_tenant_key;"
+    "CREATE UNIQUE INDEX jobs_owner_key ON jobs"
+    " (tenant_id, COALESCE(db_user, ''), idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL;",
+
+    /*
+     * 3 -> 4: import jobs, and the phase of a job before its statement
+     * (an import's "open" or "uploaded"); a CHECK constraint cannot be
+     * altered in SQLite, so the table is rebuilt (SQLite's documented
+     * procedure), its jobs and indexes kept
+     */
+    "CREATE TABLE jobs_v4 ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL,"
+    " type TEXT NOT NULL CHECK (type IN ('query', 'bulk', 'import')),"
+    " status TEXT NOT NULL CHECK (status IN ('PENDING', 'RUNNING',"
+    "  'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT')),"
+    " statement_id TEXT,"
+    " sql TEXT,"
+    " parameters TEXT,"
+    " idempotency_key TEXT,"
+    " request_hash TEXT,"
+    " db_user TEXT,"
+    " session_id TEXT,"
+    " result TEXT,"
+    " error_code TEXT,"
+    " error_message TEXT,"
+    " sqlstate TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " started_at INTEGER,"
+    " finished_at INTEGER,"
+    " row_count INTEGER,"
+    " execution_ms INTEGER,"
+    " deadline_at INTEGER,"
+    " check_at INTEGER,"
+    " phase TEXT);"
+    "INSERT INTO jobs_v4 SELECT id, tenant_id, type, status, statement_id,"
+    " sql, parameters, idempotency_key, request_hash, db_user, session_id,"
+    " result, error_code, error_message, sqlstate, created_at, updated_at,"
+    " started_at, finished_at, row_count, execution_ms, deadline_at,"
+    " check_at, NULL FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v4 RENAME TO jobs;"
+    "CREATE INDEX jobs_tenant_created ON jobs"
+    " (tenant_id, created_at DESC, id DESC);"
+    "CREATE INDEX jobs_active ON jobs (tenant_id)"
+    " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
+    "CREATE INDEX jobs_active_check ON jobs (check_at)"
+    " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
     "CREATE UNIQUE INDEX jobs_owner_key ON jobs"
     " (tenant_id, COALESCE(db_user, ''), idempotency_key)"
     " WHERE idempotency_key IS NOT NULL;"
@@ -609,7 +662,7 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         sqlite3_bind_int64(st, 16, job->created_at);
         sqlite3_bind_int64(st, 17, job->updated_at);
 
-        for (i = 18; i <= 24; i++) {
+        for (i = 18; i <= 25; i++) {
             sqlite3_bind_null(st, i);
         }
 
@@ -640,6 +693,8 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         if (max_active > 0) {
             sqlite3_bind_int64(st, 24, max_active);
         }
+
+        spectra_job_bind_str(st, 25, &job->phase);
 
         rc = sqlite3_step(st);
         sqlite3_reset(st);
@@ -693,6 +748,7 @@ spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
         &job->db_user, &job->session_id, &job->result, &job->error_code,
         &job->error_message, &job->sqlstate
     };
+    spectra_str_t     *phase = &job->phase;
 
     memset(job, 0, sizeof(spectra_job_t));
 
@@ -745,6 +801,24 @@ spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
                         ? -1 : sqlite3_column_int64(st, 20);
     job->deadline_at = sqlite3_column_int64(st, 21);
     job->check_at = sqlite3_column_int64(st, 22);
+
+    if (sqlite3_column_type(st, 23) != SQLITE_NULL) {
+        text = sqlite3_column_text(st, 23);
+        n = sqlite3_column_bytes(st, 23);
+
+        if (text == NULL) {
+            return SPECTRA_JOB_NOMEM;
+        }
+
+        phase->data = pool->alloc(pool->pool, (size_t) n + 1);
+        if (phase->data == NULL) {
+            return SPECTRA_JOB_NOMEM;
+        }
+
+        memcpy(phase->data, text, (size_t) n);
+        phase->data[n] = '\0';
+        phase->len = (size_t) n;
+    }
 
     return SPECTRA_JOB_OK;
 }
@@ -942,6 +1016,14 @@ spectra_job_sqlite_update(spectra_job_store_t *store,
         sqlite3_bind_int64(st, 18, upd->check_at);
     }
 
+    spectra_job_bind_str(st, 19, &upd->phase);
+
+    if (upd->deadline_at > 0) {
+        sqlite3_bind_int64(st, 20, upd->deadline_at);
+    }
+
+    spectra_job_bind_str(st, 21, &upd->from_phase);
+
     rc = spectra_job_sqlite_one(sq, st, job, pool, err);
 
     if (rc != SPECTRA_JOB_NOT_FOUND) {
@@ -1089,7 +1171,7 @@ spectra_job_sqlite_list(spectra_job_store_t *store,
     }
 
     if ((filter->statuses & ~(unsigned) 0x7e) != 0
-        || (filter->types & ~(unsigned) 0x6) != 0)
+        || (filter->types & ~(unsigned) 0xe) != 0)
     {
         return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
                                "unknown status or type in the filter");

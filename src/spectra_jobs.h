@@ -54,7 +54,10 @@
 #define SPECTRA_JOB_LIST_MAX            1000
 
 /* the SQLite schema this code writes (PRAGMA user_version) */
-#define SPECTRA_JOB_SCHEMA_VERSION      3
+#define SPECTRA_JOB_SCHEMA_VERSION      4
+
+/* a job's phase before its statement: [a-z_], e.g. an import's "open" */
+#define SPECTRA_JOB_PHASE_MAX           32
 
 
 typedef enum {
@@ -74,8 +77,13 @@ typedef enum {
 typedef enum {
     SPECTRA_JOB_TYPE_NONE = 0,
     SPECTRA_JOB_QUERY,
-    SPECTRA_JOB_BULK
+    SPECTRA_JOB_BULK,
+    SPECTRA_JOB_IMPORT
 } spectra_job_type_e;
+
+/* the phases of an import job while it is PENDING without a statement */
+#define SPECTRA_JOB_PHASE_OPEN          "open"      /* waiting for its file */
+#define SPECTRA_JOB_PHASE_UPLOADED      "uploaded"  /* COPY being submitted */
 
 
 /* A string field with data == NULL is absent (SQL NULL). */
@@ -104,6 +112,7 @@ typedef struct {
     int64_t                   deadline_at;      /* ms; 0: none */
     int64_t                   check_at;         /* ms: when the supervisor
                                                    looks at it next */
+    spectra_str_t             phase;            /* SPECTRA_JOB_PHASE_* */
 } spectra_job_t;
 
 
@@ -130,6 +139,10 @@ typedef struct {
     int64_t                   started_at;
     int64_t                   finished_at;
     int64_t                   check_at;     /* 0: as it is */
+    int64_t                   deadline_at;  /* 0: as it is */
+    spectra_str_t             phase;        /* absent: as it is */
+    spectra_str_t             from_phase;   /* absent: any; else the phase
+                                               the job must be in */
     int64_t                   now;          /* updated_at; 0: the clock */
 } spectra_job_update_t;
 
@@ -282,6 +295,14 @@ spectra_job_status_e spectra_job_status_parse(const u_char *p, size_t len);
 int spectra_job_status_final(spectra_job_status_e status);
 
 const char *spectra_job_type_name(spectra_job_type_e type);
+
+/*
+ * An import job's state, as Salesforce Bulk API 2.0 names them: PENDING
+ * in phase "open" -> "Open"; PENDING otherwise -> "UploadComplete";
+ * RUNNING -> "InProgress"; COMPLETED -> "JobComplete"; FAILED and
+ * TIMEOUT -> "Failed"; CANCELLED -> "Aborted".
+ */
+const char *spectra_job_import_state(const spectra_job_t *job);
 spectra_job_type_e spectra_job_type_parse(const u_char *p, size_t len);
 
 /*

@@ -3,7 +3,7 @@
  * PostgreSQL's own parse tree (libpg_query, the PostgreSQL 15 parser as a
  * library), the LIMIT wrap, named parameters (:name) found with the real
  * scanner and bound as $n for libpq, the session guard of spectra-dataapi,
- * and the UNLOAD statement (built, and read back).
+ * and the UNLOAD and COPY statements (built, and read back).
  *
  * What spectra_sql_check() guarantees when it returns SPECTRA_SQL_OK: the
  * text is at most max_len bytes of valid UTF-8 without NUL bytes, holds
@@ -240,5 +240,65 @@ u_char *spectra_sql_unload(u_char *dst, const spectra_sql_unload_t *u);
  */
 int spectra_sql_unload_parse(const u_char *p, size_t len, u_char *query_buf,
     spectra_sql_unload_t *u, spectra_err_t *err);
+
+
+/* COPY (imports) */
+
+typedef enum {
+    SPECTRA_SQL_COPY_CSV = 0,
+    SPECTRA_SQL_COPY_JSON           /* JSON lines, FORMAT AS JSON 'auto' */
+} spectra_sql_copy_format_e;
+
+#define SPECTRA_SQL_COPY_IDENT_MAX   127     /* Redshift's identifiers */
+#define SPECTRA_SQL_COPY_MAX_ERRORS  100000  /* Redshift's MAXERROR cap */
+
+/*
+ * COPY "<schema>"."<table>" FROM '<source>' IAM_ROLE default|'<role>'
+ * FORMAT AS CSV [DELIMITER AS '<c>'] [IGNOREHEADER 1] | FORMAT AS JSON
+ * 'auto', then [GZIP|ZSTD] MAXERROR <n>. The role "default" is written
+ * unquoted, as UNLOAD writes it.
+ */
+typedef struct {
+    spectra_str_t                       schema;     /* "" : unqualified */
+    spectra_str_t                       table;
+    spectra_str_t                       source;     /* s3://bucket/key */
+    spectra_str_t                       iam_role;   /* "default" or an ARN */
+    spectra_sql_copy_format_e           format;
+    spectra_sql_unload_compression_e    compression;   /* NONE/GZIP/ZSTD */
+    u_char                              delimiter;  /* CSV; 0: ',' */
+    unsigned                            ignore_header; /* 0 or 1 line */
+    unsigned                            max_errors;  /* MAXERROR, 0..100000 */
+} spectra_sql_copy_t;
+
+/*
+ * Schema (when not empty) and table: 1 to 127 ASCII letters, digits and
+ * '_', not starting with a digit (written double-quoted, so nothing in
+ * them is SQL). The source: s3://bucket/key with a bucket of 3 to 63
+ * lowercase letters, digits, '.' and '-' (starting and ending with a
+ * letter or digit) and a key of at most 1024 bytes of names of letters,
+ * digits and - _ . = between single slashes, none empty, "." or "..",
+ * not ending in '/'. The role: as UNLOAD's. The delimiter: one printable
+ * ASCII character other than ' \ " (or a tab), CSV only, as is
+ * IGNOREHEADER (0 or 1). MAXERROR at most 100000.
+ */
+int spectra_sql_copy_validate(const spectra_sql_copy_t *c,
+    spectra_err_t *err);
+
+/* 0 when spectra_sql_copy_validate() would fail. */
+size_t spectra_sql_copy_len(const spectra_sql_copy_t *c);
+u_char *spectra_sql_copy(u_char *dst, const spectra_sql_copy_t *c);
+
+/*
+ * Reads back what spectra_sql_copy() writes and Redshift's spellings of
+ * it: keywords in any case, options in any order, each at most once;
+ * names quoted or not (returned as written, without the quotes: Redshift
+ * folds both to lower case by default); FORMAT [AS] optional before CSV
+ * and JSON; JSON 'auto' or 'auto ignorecase'; DELIMITER [AS] '<c>';
+ * IGNOREHEADER [AS] <n>; MAXERROR [AS] <n>; an optional trailing ';';
+ * white space and comments between the parts. Strings point into p. The
+ * result is validated.
+ */
+int spectra_sql_copy_parse(const u_char *p, size_t len, spectra_sql_copy_t *c,
+    spectra_err_t *err);
 
 #endif /* SPECTRA_SQL_H */

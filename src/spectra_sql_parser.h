@@ -106,4 +106,39 @@ int spectra_sql_denied(spectra_sql_list_e list, const spectra_str_t *extra,
 /* Case-insensitive equality of a decoded name and a lower-case word. */
 int spectra_sql_name_is(const char *name, const char *word);
 
+/*
+ * The small reader of Redshift's UNLOAD and COPY forms
+ * (spectra_sql_unload.c): words, numbers, '...' strings ('' inside),
+ * single punctuation bytes, with white space and comments ("--", nested
+ * block comments) between them.
+ */
+typedef enum {
+    SPECTRA_SQL_U_EOF = 0,
+    SPECTRA_SQL_U_WORD,
+    SPECTRA_SQL_U_NUMBER,
+    SPECTRA_SQL_U_STRING,           /* '...', '' inside */
+    SPECTRA_SQL_U_PUNCT             /* any other byte */
+} spectra_sql_utok_e;
+
+typedef struct {
+    spectra_sql_utok_e     type;
+    size_t                 start;
+    size_t                 len;     /* quotes included */
+} spectra_sql_utok_t;
+
+typedef struct {
+    const u_char          *p;
+    size_t                 len;
+    size_t                 pos;
+} spectra_sql_reader_t;
+
+int spectra_sql_read_space(spectra_sql_reader_t *r, spectra_err_t *err);
+int spectra_sql_read(spectra_sql_reader_t *r, spectra_sql_utok_t *tok,
+    spectra_err_t *err);
+/* Whether tok is the word (lower case), in any case. */
+int spectra_sql_tok_is(const spectra_sql_reader_t *r,
+    const spectra_sql_utok_t *tok, const char *word);
+/* Non-empty, without quotes, backslashes or control characters. */
+int spectra_sql_unload_text_ok(const spectra_str_t *s);
+
 #endif /* SPECTRA_SQL_PARSER_H */

@@ -3,7 +3,8 @@
  * query, and read back by spectra-dataapi. UNLOAD is Redshift syntax, and
  * its query literal uses backslash escapes, which PostgreSQL's scanner
  * does not read the same way: so this file has its own small reader for
- * exactly the form spectra_sql.h describes, nothing more.
+ * exactly the form spectra_sql.h describes, nothing more (COPY's reader,
+ * spectra_sql_copy.c, shares it).
  */
 
 #include <stdio.h>
@@ -12,35 +13,7 @@
 #include "spectra_sql_parser.h"
 
 
-typedef enum {
-    SPECTRA_SQL_U_EOF = 0,
-    SPECTRA_SQL_U_WORD,
-    SPECTRA_SQL_U_NUMBER,
-    SPECTRA_SQL_U_STRING,           /* '...', '' inside */
-    SPECTRA_SQL_U_PUNCT             /* any other byte */
-} spectra_sql_utok_e;
-
-typedef struct {
-    spectra_sql_utok_e     type;
-    size_t                 start;
-    size_t                 len;     /* quotes included */
-} spectra_sql_utok_t;
-
-typedef struct {
-    const u_char          *p;
-    size_t                 len;
-    size_t                 pos;
-} spectra_sql_reader_t;
-
-
 static u_char *spectra_sql_cpy(u_char *dst, const char *s);
-static int spectra_sql_unload_text_ok(const spectra_str_t *s);
-static int spectra_sql_read_space(spectra_sql_reader_t *r,
-    spectra_err_t *err);
-static int spectra_sql_read(spectra_sql_reader_t *r, spectra_sql_utok_t *tok,
-    spectra_err_t *err);
-static int spectra_sql_tok_is(const spectra_sql_reader_t *r,
-    const spectra_sql_utok_t *tok, const char *word);
 static int spectra_sql_unload_fail(const spectra_sql_reader_t *r,
     spectra_err_t *err, size_t off, const char *what);
 static int spectra_sql_unload_string(const spectra_sql_reader_t *r,
@@ -143,7 +116,7 @@ spectra_sql_unload_unescape(const u_char *p, size_t len, u_char *dst,
 
 /* Target and role go between quotes as they are: nothing may end them. */
 
-static int
+int
 spectra_sql_unload_text_ok(const spectra_str_t *s)
 {
     size_t  i;
@@ -357,7 +330,7 @@ spectra_sql_unload(u_char *dst, const spectra_sql_unload_t *u)
 
 /* White space and comments ("--" to the end of the line, nested blocks). */
 
-static int
+int
 spectra_sql_read_space(spectra_sql_reader_t *r, spectra_err_t *err)
 {
     size_t         i, depth, start;
@@ -417,7 +390,7 @@ spectra_sql_read_space(spectra_sql_reader_t *r, spectra_err_t *err)
 }
 
 
-static int
+int
 spectra_sql_read(spectra_sql_reader_t *r, spectra_sql_utok_t *tok,
     spectra_err_t *err)
 {
@@ -495,7 +468,7 @@ spectra_sql_read(spectra_sql_reader_t *r, spectra_sql_utok_t *tok,
 }
 
 
-static int
+int
 spectra_sql_tok_is(const spectra_sql_reader_t *r,
     const spectra_sql_utok_t *tok, const char *word)
 {

@@ -236,8 +236,11 @@ for my $u (['nobody_here', qr/^ERROR: db user "nobody_here" does not exist/],
     is_deeply cli_json($env, 'list-tables', @c, '--schema-pattern',
                        'public'),
               { Tables => [
+                  { schema => 'public', name => 'events', type => 'TABLE' },
                   { schema => 'public', name => 'regions', type => 'TABLE' },
-                  { schema => 'public', name => 'sales', type => 'TABLE' } ] },
+                  { schema => 'public', name => 'sales', type => 'TABLE' },
+                  { schema => 'public', name => 'sys_load_error_detail',
+                    type => 'VIEW' } ] },
               'list-tables';
     my $p = cli_json($env, 'list-tables', @c, '--schema-pattern', 'public',
                      '--no-paginate', '--max-results', '1');

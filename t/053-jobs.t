@@ -749,7 +749,7 @@ main::cursors();
 --- response_body_like eval
 [qr/"code":"INVALID_REQUEST","message":"status must be a list of PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT"/,
  qr/"code":"INVALID_REQUEST","message":"status must be a list of /,
- qr/"code":"INVALID_REQUEST","message":"type must be query or bulk"/,
+ qr/"code":"INVALID_REQUEST","message":"type must be query, bulk or import"/,
  qr/"code":"INVALID_REQUEST","message":"limit must be an integer from 1 to 100"/,
  qr/"code":"INVALID_REQUEST","message":"limit must be an integer from 1 to 100"/,
  qr/"code":"INVALID_REQUEST","message":"limit must be an integer from 1 to 100"/,

@@ -639,6 +639,43 @@ da_credentials_free(da_ctx_t *ctx)
 
 
 /*
+ * One statement on the administrative connection (COPY's load errors:
+ * written by this session, they outlive the tenant's rolled-back
+ * transaction). Returns the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK)
+ * or NULL with err.
+ */
+PGresult *
+da_admin_exec(da_ctx_t *ctx, const char *sql, int nparams,
+    const char * const *values, char *err, size_t errlen)
+{
+    PGresult        *res;
+    ExecStatusType   st;
+
+    pthread_mutex_lock(&ctx->cred_lock);
+
+    if (da_admin_ready(ctx) != 0) {
+        pthread_mutex_unlock(&ctx->cred_lock);
+        snprintf(err, errlen, "the administrative connection is down");
+        return NULL;
+    }
+
+    res = PQexecParams(ctx->admin, sql, nparams, NULL, values, NULL, NULL,
+                       0);
+    st = PQresultStatus(res);
+
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(ctx->admin));
+        PQclear(res);
+        res = NULL;
+    }
+
+    pthread_mutex_unlock(&ctx->cred_lock);
+
+    return res;
+}
+
+
+/*
  * May statements run as role? Only an ordinary tenant role may: one that
  * exists and can log in, is no superuser, has no BYPASSRLS, CREATEROLE,
  * CREATEDB or REPLICATION, owns no relations, is a member of no role

@@ -123,6 +123,7 @@ typedef struct {
 
 typedef struct da_session_s  da_session_t;
 typedef struct da_unload_s   da_unload_t;
+typedef struct da_copy_s     da_copy_t;
 typedef struct da_stmt_s     da_stmt_t;
 typedef struct da_user_s     da_user_t;
 typedef struct da_pconn_s    da_pconn_t;
@@ -214,6 +215,7 @@ struct da_stmt_s {
     int               is_batch;
     int               internal;      /* catalog lookup: not in the store */
     da_unload_t      *unload;        /* an UNLOAD statement */
+    da_copy_t        *copy;          /* a COPY statement */
     da_stmt_t        *parent;
 
     da_session_t     *session;
@@ -473,6 +475,8 @@ int da_read_private_file(const char *path, const char *what, char **out,
     size_t *len);
 int da_private_file(const char *path, const char *what, int fd);
 void da_credentials_free(da_ctx_t *ctx);
+PGresult *da_admin_exec(da_ctx_t *ctx, const char *sql, int nparams,
+    const char * const *values, char *err, size_t errlen);
 
 /* worker.c */
 int da_workers_start(da_ctx_t *ctx);
@@ -503,6 +507,12 @@ int da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
 const char *da_unload_query(const da_unload_t *un);
 int da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s);
 void da_unload_free(da_unload_t *un);
+
+/* copy.c */
+int da_copy_prepare(da_ctx_t *ctx, const char *sql, da_copy_t **out,
+    char *err, size_t errlen);
+int da_copy_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s);
+void da_copy_free(da_copy_t *c);
 
 /* sqlparam.c */
 int da_sql_bind(const char *sql, json_t *parameters, char **out,

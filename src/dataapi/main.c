@@ -100,7 +100,7 @@ da_usage(FILE *out)
         "  --max-statements N           statements retained at most (100000)\n"
         "  --max-retained-bytes N       result bytes retained (1 GiB)\n"
         "  --connections N              HTTP connections at most (256)\n"
-        "  --export-dir DIR             UNLOAD target directory\n"
+        "  --export-dir DIR             UNLOAD target, COPY source directory\n"
         "  --export-retention-seconds N  remove its objects older than N\n"
         "                               (0: never, the default)\n"
         "  --parquet-row-group-bytes N  UNLOAD PARQUET row groups (64 MiB)\n"

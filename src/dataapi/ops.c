@@ -705,6 +705,7 @@ da_op_execute(da_request_t *r)
     da_identity_t   id;
     da_stmt_t      *s;
     da_unload_t    *unload;
+    da_copy_t      *copy;
     const char     *sql, *format, **values;
     json_t         *params;
     char           *bound, err[256];
@@ -733,6 +734,18 @@ da_op_execute(da_request_t *r)
     }
 
     unload = NULL;
+    copy = NULL;
+
+    if (da_copy_prepare(r->ctx, sql, &copy, err, sizeof(err)) < 0) {
+        da_fail(r, 400, "ValidationException", "%s", err);
+        goto done;
+    }
+
+    if (copy != NULL && params != NULL) {
+        da_copy_free(copy);
+        da_fail(r, 400, "ValidationException", "COPY takes no parameters");
+        goto done;
+    }
 
     if (da_unload_prepare(r->ctx, sql, &unload, err, sizeof(err)) < 0
         || da_sql_bind(unload != NULL ? da_unload_query(unload) : sql,
@@ -740,6 +753,7 @@ da_op_execute(da_request_t *r)
            != 0)
     {
         da_unload_free(unload);
+        da_copy_free(copy);
         da_fail(r, 400, "ValidationException", "%s", err);
         goto done;
     }
@@ -751,6 +765,7 @@ da_op_execute(da_request_t *r)
         free(bound);
         free(values);
         da_unload_free(unload);
+        da_copy_free(copy);
         if (s != NULL) {
             da_stmt_unref(r->ctx, s);
         }
@@ -761,6 +776,7 @@ da_op_execute(da_request_t *r)
 
     s->bound_sql = bound;
     s->unload = unload;
+    s->copy = copy;
     s->values = calloc((size_t) nvalues + 1, sizeof(char *));
 
     for (i = 0; s->values != NULL && i < nvalues; i++) {
@@ -804,6 +820,7 @@ da_op_batch(da_request_t *r)
     da_identity_t   id;
     da_stmt_t      *s, *sub;
     da_unload_t    *unload;
+    da_copy_t      *copy;
     json_t         *sqls, *item;
     const char    **values;
     char           *bound, err[256];
@@ -879,15 +896,19 @@ da_op_batch(da_request_t *r)
 
     json_array_foreach(sqls, i, item) {
         unload = NULL;
+        copy = NULL;
 
-        if (da_unload_prepare(r->ctx, json_string_value(item), &unload, err,
-                              sizeof(err)) < 0
+        if (da_copy_prepare(r->ctx, json_string_value(item), &copy, err,
+                            sizeof(err)) < 0
+            || da_unload_prepare(r->ctx, json_string_value(item), &unload,
+                                 err, sizeof(err)) < 0
             || da_sql_bind(unload != NULL ? da_unload_query(unload)
                                           : json_string_value(item),
                            NULL, &bound, &values, &nvalues, err,
                            sizeof(err)) != 0)
         {
             da_unload_free(unload);
+            da_copy_free(copy);
             da_stmt_unref(r->ctx, s);
             da_fail(r, 400, "ValidationException", "Sqls[%zu]: %s", i + 1,
                     err);
@@ -900,6 +921,7 @@ da_op_batch(da_request_t *r)
         if (sub == NULL) {
             free(bound);
             da_unload_free(unload);
+            da_copy_free(copy);
             da_stmt_unref(r->ctx, s);
             da_fail(r, 500, "InternalServerException", "Out of memory");
             goto done;
@@ -909,6 +931,7 @@ da_op_batch(da_request_t *r)
         sub->parent = s;
         sub->bound_sql = bound;
         sub->unload = unload;
+        sub->copy = copy;
         sub->created_at = s->created_at;
         sub->updated_at = s->created_at;
         snprintf(sub->id, sizeof(sub->id), "%.36s:%d", s->id,

@@ -131,6 +131,7 @@ da_stmt_free(da_stmt_t *s)
     free(s->error);
     free(s->bound_sql);
     da_unload_free(s->unload);
+    da_copy_free(s->copy);
 
     for (i = 0; i < s->nvalues; i++) {
         free(s->values[i]);

@@ -715,8 +715,8 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
         }
 
         rc = cur->unload != NULL ? da_unload_run(ctx, conn, cur)
-                                 : da_run_sql(ctx, conn, cur, &budget,
-                                              cancel);
+             : cur->copy != NULL ? da_copy_run(ctx, conn, cur)
+             : da_run_sql(ctx, conn, cur, &budget, cancel);
 
         if (rc != 0) {
             failed_sub = cur;

@@ -946,6 +946,112 @@ START_TEST(test_migrate_v1)
     ck_assert_int_eq(store->ops->due(store, 1, 10, &list, &jpool, &err),
                      SPECTRA_JOB_OK);
     ck_assert_uint_eq(list.njobs, 1);
+
+    /* version 4 (rebuilt): no phase for it, and import jobs fit */
+    ck_assert_ptr_null(job.phase.data);
+    t_job(&job, "acme", 2000);
+    job.type = SPECTRA_JOB_IMPORT;
+    job.phase = t_str(SPECTRA_JOB_PHASE_OPEN);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_OK);
+}
+END_TEST
+
+
+/*
+ * An import job: created Open (phase "open"), moved to "uploaded" once
+ * (a second move, or one from another phase, is a CONFLICT), its state
+ * named as Salesforce's Bulk API names it, and shown with it.
+ */
+START_TEST(test_import_phase)
+{
+    u_char                id[SPECTRA_JOB_ID_LEN + 1];
+    spectra_job_t         job, got;
+    spectra_job_update_t  upd;
+    spectra_job_filter_t  f;
+    spectra_job_list_t    list;
+    char                  json[1024];
+
+    t_job(&job, "acme", 1000);
+    job.type = SPECTRA_JOB_IMPORT;
+    job.phase = t_str(SPECTRA_JOB_PHASE_OPEN);
+    job.check_at = 9000;
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_OK);
+    memcpy(id, job.id, sizeof(id));
+
+    ck_assert_int_eq(t_get(store, "acme", id, &got), SPECTRA_JOB_OK);
+    ck_assert_int_eq(got.type, SPECTRA_JOB_IMPORT);
+    ck_assert_str_eq((char *) got.phase.data, "open");
+    ck_assert_str_eq(spectra_job_import_state(&got), "Open");
+
+    memset(&upd, 0, sizeof(upd));
+    upd.tenant_id = t_str("acme");
+    upd.id = t_str((char *) id);
+    upd.from = SPECTRA_JOB_MASK(SPECTRA_JOB_PENDING);
+    upd.phase = t_str(SPECTRA_JOB_PHASE_UPLOADED);
+    upd.from_phase = t_str(SPECTRA_JOB_PHASE_OPEN);
+    upd.deadline_at = 5000;
+    upd.check_at = 3000;
+    upd.row_count = -1;
+    upd.execution_ms = -1;
+    upd.now = 2000;
+
+    ck_assert_int_eq(store->ops->update(store, &upd, &got, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_str_eq((char *) got.phase.data, "uploaded");
+    ck_assert_int_eq(got.deadline_at, 5000);
+    ck_assert_int_eq(got.check_at, 3000);
+    ck_assert_str_eq(spectra_job_import_state(&got), "UploadComplete");
+
+    /* the same move again: the phase is no longer "open" */
+    ck_assert_int_eq(store->ops->update(store, &upd, &got, &jpool, &err),
+                     SPECTRA_JOB_CONFLICT);
+    ck_assert_str_eq(err.message, "job is PENDING");
+
+    /* a phase that is not [a-z_] is refused before any write */
+    upd.from_phase = t_str("Open");
+    ck_assert_int_eq(store->ops->update(store, &upd, &got, &jpool, &err),
+                     SPECTRA_JOB_INVALID);
+    upd.from_phase.data = NULL;
+    upd.phase = t_str("");
+    ck_assert_int_eq(store->ops->update(store, &upd, &got, &jpool, &err),
+                     SPECTRA_JOB_INVALID);
+
+    /* the states of the statuses that follow */
+    got.status = SPECTRA_JOB_RUNNING;
+    ck_assert_str_eq(spectra_job_import_state(&got), "InProgress");
+    got.status = SPECTRA_JOB_COMPLETED;
+    ck_assert_str_eq(spectra_job_import_state(&got), "JobComplete");
+    got.status = SPECTRA_JOB_FAILED;
+    ck_assert_str_eq(spectra_job_import_state(&got), "Failed");
+    got.status = SPECTRA_JOB_TIMEOUT;
+    ck_assert_str_eq(spectra_job_import_state(&got), "Failed");
+    got.status = SPECTRA_JOB_CANCELLED;
+    ck_assert_str_eq(spectra_job_import_state(&got), "Aborted");
+
+    /* the API's view names the state and links the import */
+    ck_assert_int_eq(t_get(store, "acme", id, &got), SPECTRA_JOB_OK);
+    ck_assert_uint_lt(spectra_job_json_len(&got, NULL, 0), sizeof(json));
+    *spectra_job_json((u_char *) json, &got, NULL, 0) = '\0';
+    ck_assert_ptr_nonnull(strstr(json, "\"type\":\"import\",\"status\":"
+                                       "\"PENDING\",\"state\":"
+                                       "\"UploadComplete\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"import\":\"/v1/imports/job_"));
+    ck_assert_ptr_null(strstr(json, "uploaded"));
+
+    /* lists filter on the import type */
+    ck_assert_int_eq(t_create("acme", 1500, SPECTRA_JOB_QUERY,
+                              SPECTRA_JOB_PENDING, NULL), SPECTRA_JOB_OK);
+    memset(&f, 0, sizeof(f));
+    f.owner = t_owner("acme", NULL);
+    f.types = 1u << SPECTRA_JOB_IMPORT;
+    f.limit = 10;
+    ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(list.njobs, 1);
+    ck_assert_str_eq((char *) list.jobs[0].id, (char *) id);
+    ck_assert_str_eq((char *) list.jobs[0].phase.data, "uploaded");
 }
 END_TEST
 
@@ -1186,7 +1292,7 @@ START_TEST(test_list_bad_filter)
                      SPECTRA_JOB_INVALID);
 
     f.statuses = 0;
-    f.types = 1u << 3;
+    f.types = 1u << 4;
     ck_assert_int_eq(store->ops->list(store, &f, &list, &jpool, &err),
                      SPECTRA_JOB_INVALID);
 
@@ -1539,7 +1645,7 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 3)");
+                     "this module knows (up to 4)");
 }
 END_TEST
 
@@ -1618,7 +1724,7 @@ START_TEST(test_bad_inputs)
         job.tenant_id.len = 5;
         break;
     case T_BAD_TYPE:
-        job.type = (spectra_job_type_e) 3;
+        job.type = (spectra_job_type_e) 4;
         break;
     case T_BAD_STATUS:
         job.status = (spectra_job_status_e) 42;
@@ -2167,6 +2273,7 @@ jobs_suite(void)
     tcase_add_test(tc, test_create_cap);
     tcase_add_test(tc, test_due);
     tcase_add_test(tc, test_migrate_v1);
+    tcase_add_test(tc, test_import_phase);
     tcase_add_test(tc, test_open_failures);
     tcase_add_loop_test(tc, test_bad_inputs, 0, T_BAD_LAST);
     tcase_add_test(tc, test_limits_accepted);

@@ -811,6 +811,13 @@ sub check_response_body {
         $filters = [split ' ', $filters] unless ref $filters;
         $filters = [$filters] if ref $filters eq 'CODE';
 
+        # a two-dimensional array: the filters of each request
+        if (ref $filters->[0] eq 'ARRAY') {
+            $filters = $filters->[$idx];
+            bail_out("$name - response_body_filters has no filters for "
+                     . "request $idx") unless ref $filters eq 'ARRAY';
+        }
+
         for my $f (@$filters) {
             if (ref $f eq 'CODE') {
                 $got = $f->($got);
