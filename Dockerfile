@@ -14,7 +14,8 @@ LABEL org.opencontainers.image.title="spectra" \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        nginx libjansson4 libjwt0 libcurl4 libsqlite3-0 libmicrohttpd12 \
-       libpq5 libpg-query1504.0 libzstd1 ca-certificates gettext-base curl \
+       libpq5 libpg-query1504.0 libzstd1 libsnappy1v5 ca-certificates \
+       gettext-base curl \
     && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /usr/lib/nginx/modules /var/lib/spectra /etc/spectra/conf.d \
        /etc/spectra/templates \

@@ -21,7 +21,10 @@ CORE_SRCS  = $(wildcard src/spectra_*.c)
 CORE_OBJS  = $(CORE_SRCS:src/%.c=$(BUILD)/core/%.o)
 # libpg_query has no pkg-config file; it carries the protobuf-c runtime
 # itself (link no -lprotobuf-c next to it: the symbols would clash).
-CORE_LIBS  = $(shell pkg-config --libs $(CORE_PKGS)) -lpg_query -lm
+# The Parquet writer's page codecs: libsnappy (no pkg-config file) and
+# libzstd; the nginx module does not build the writer (config).
+CORE_LIBS  = $(shell pkg-config --libs $(CORE_PKGS)) -lpg_query -lm \
+             -lsnappy $(shell pkg-config --libs libzstd)
 
 DATAAPI_SRCS = $(wildcard src/dataapi/*.c)
 DATAAPI_OBJS = $(DATAAPI_SRCS:src/dataapi/%.c=$(BUILD)/dataapi/%.o)

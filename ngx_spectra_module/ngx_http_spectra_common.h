@@ -55,6 +55,7 @@ typedef struct {
     ngx_str_t                   dataapi_url;
     ngx_str_t                   ca_file;
     ngx_msec_t                  supervisor_interval;
+    time_t                      jobs_retention; /* s; 0: jobs are kept */
     ngx_uint_t                  supervisor_batch;
     ngx_http_spectra_curl_t    *curl;          /* this worker's */
 

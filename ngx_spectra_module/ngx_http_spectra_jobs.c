@@ -792,3 +792,39 @@ ngx_http_spectra_job_check_at(ngx_http_spectra_stmt_t *st, int64_t at)
 
     ngx_http_spectra_job_update(st, &upd);
 }
+
+
+/*
+ * Retention: deletes up to limit jobs that finished before `before` (ms),
+ * oldest first; *n is how many went.  The supervisor calls it.
+ */
+ngx_int_t
+ngx_http_spectra_job_purge(ngx_log_t *log, int64_t before, ngx_uint_t limit,
+    ngx_uint_t *n)
+{
+    int                   rc;
+    unsigned              deleted;
+    spectra_err_t         err;
+    spectra_job_store_t  *store;
+
+    *n = 0;
+
+    store = ngx_http_spectra_jobs_store();
+
+    if (store == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = store->ops->purge(store, before, (size_t) limit, &deleted, &err);
+
+    if (rc != SPECTRA_JOB_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "spectra: job store: retention: %s (%d)",
+                      err.message, rc);
+        return NGX_ERROR;
+    }
+
+    *n = deleted;
+
+    return NGX_OK;
+}

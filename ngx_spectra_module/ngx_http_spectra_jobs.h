@@ -37,6 +37,8 @@ ngx_int_t ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle);
 /* Reads: job is where the answer goes, in call->pool. */
 void ngx_http_spectra_job_audit(ngx_log_t *log, spectra_job_t *job,
     const char *how);
+ngx_int_t ngx_http_spectra_job_purge(ngx_log_t *log, int64_t before,
+    ngx_uint_t limit, ngx_uint_t *n);
 void ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_uint_t max_active);
 /*

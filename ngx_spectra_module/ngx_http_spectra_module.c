@@ -45,6 +45,8 @@ static void ngx_http_spectra_sql_policy(ngx_http_spectra_loc_conf_t *conf);
 static ngx_int_t ngx_http_spectra_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_spectra_host_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static char *ngx_http_spectra_jobs_retention(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_spectra_answer_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_spectra_job_id_variable(ngx_http_request_t *r,
@@ -407,6 +409,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_main_conf_t, supervisor),
       NULL },
 
+    { ngx_string("spectra_jobs_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_jobs_retention,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("spectra_supervisor_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -535,6 +544,43 @@ ngx_http_spectra_host_variable(ngx_http_request_t *r,
 }
 
 
+/* spectra_jobs_retention time | off; */
+
+static char *
+ngx_http_spectra_jobs_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_spectra_main_conf_t *smcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (smcf->jobs_retention != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        smcf->jobs_retention = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t) NGX_ERROR || t < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"spectra_jobs_retention\" must be a time of "
+                           "at least 1s, or off, not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->jobs_retention = t;
+
+    return NGX_CONF_OK;
+}
+
+
 /*
  * For logs: $spectra_rows, the rows of the answer (not found for an
  * answer without rows); $spectra_truncated, "true" or "false" with them;
@@ -635,6 +681,7 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
     smcf->request_id_index = NGX_CONF_UNSET;
     smcf->supervisor = NGX_CONF_UNSET;
     smcf->supervisor_interval = NGX_CONF_UNSET_MSEC;
+    smcf->jobs_retention = NGX_CONF_UNSET;
     smcf->supervisor_batch = NGX_CONF_UNSET_UINT;
 
     return smcf;
@@ -728,6 +775,7 @@ ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(smcf->supervisor, 1);
     ngx_conf_init_msec_value(smcf->supervisor_interval, 250);
+    ngx_conf_init_value(smcf->jobs_retention, 7 * 86400);
     ngx_conf_init_uint_value(smcf->supervisor_batch, 32);
 
     if (ngx_http_spectra_cursor_key_init(cf, smcf) != NGX_OK) {

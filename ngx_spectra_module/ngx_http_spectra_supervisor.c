@@ -17,6 +17,10 @@
 #define NGX_HTTP_SPECTRA_SUPERVISOR_MIN     250
 #define NGX_HTTP_SPECTRA_SUPERVISOR_MAX     2000
 
+/* retention: jobs deleted per tick, and the pause once none are left */
+#define NGX_HTTP_SPECTRA_PURGE_BATCH        500
+#define NGX_HTTP_SPECTRA_PURGE_PAUSE        60000
+
 
 typedef struct {
     ngx_event_t                     timer;
@@ -24,10 +28,13 @@ typedef struct {
     ngx_http_spectra_loc_conf_t    *conf;      /* http{}'s settings */
     ngx_http_spectra_main_conf_t   *smcf;
     ngx_uint_t                      out;       /* checks in flight */
+    ngx_msec_t                      purge_at;  /* the next retention run */
 } ngx_http_spectra_supervisor_t;
 
 
 static void ngx_http_spectra_supervisor_tick(ngx_event_t *ev);
+static void ngx_http_spectra_supervisor_purge(
+    ngx_http_spectra_supervisor_t *sv);
 static void ngx_http_spectra_supervisor_due(void *data, ngx_int_t rc);
 static ngx_http_spectra_stmt_t *ngx_http_spectra_supervisor_stmt(
     spectra_job_t *job);
@@ -161,7 +168,56 @@ ngx_http_spectra_supervisor_tick(ngx_event_t *ev)
 
 next:
 
+    ngx_http_spectra_supervisor_purge(sv);
+
     ngx_add_timer(&sv->timer, sv->smcf->supervisor_interval);
+}
+
+
+/*
+ * Retention (spectra_jobs_retention): the jobs that finished longer ago
+ * are deleted, NGX_HTTP_SPECTRA_PURGE_BATCH per tick while there are
+ * more, then once a minute (or once per retention, if shorter): each run is one indexed DELETE of a few
+ * hundred rows, a millisecond or so of the supervisor's worker.  Their
+ * files go by their own retention (exports: an S3 lifecycle rule, or
+ * spectra-dataapi's --export-retention-seconds for the local store).
+ */
+static void
+ngx_http_spectra_supervisor_purge(ngx_http_spectra_supervisor_t *sv)
+{
+    int64_t     before;
+    ngx_uint_t  n;
+    ngx_msec_t  pause;
+
+    if (sv->smcf->jobs_retention == 0
+        || (ngx_msec_int_t) (ngx_current_msec - sv->purge_at) < 0)
+    {
+        return;
+    }
+
+    before = ngx_http_spectra_job_now()
+             - (int64_t) sv->smcf->jobs_retention * 1000;
+
+    if (ngx_http_spectra_job_purge(sv->log, before,
+                                   NGX_HTTP_SPECTRA_PURGE_BATCH, &n)
+        != NGX_OK)
+    {
+        sv->purge_at = ngx_current_msec + NGX_HTTP_SPECTRA_PURGE_PAUSE;
+        return;
+    }
+
+    if (n > 0) {
+        ngx_log_error(NGX_LOG_INFO, sv->log, 0,
+                      "spectra: retention: deleted %ui job(s) that finished "
+                      "more than %T s ago", n, sv->smcf->jobs_retention);
+    }
+
+    /* a short retention is kept to within itself */
+    pause = ngx_min((ngx_msec_t) NGX_HTTP_SPECTRA_PURGE_PAUSE,
+                    (ngx_msec_t) sv->smcf->jobs_retention * 1000);
+
+    sv->purge_at = ngx_current_msec
+                   + (n == NGX_HTTP_SPECTRA_PURGE_BATCH ? 0 : pause);
 }
 
 

@@ -12,7 +12,7 @@ build_debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev libzstd-dev
-    libpg-query-dev libprotobuf-c-dev
+    libsnappy-dev libpg-query-dev libprotobuf-c-dev
 )
 
 debs=(
@@ -20,7 +20,7 @@ debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
-    libzstd-dev zstd
+    libzstd-dev zstd libsnappy-dev
     libpg-query-dev libprotobuf-c-dev
     postgresql postgresql-client
     check valgrind shellcheck
@@ -76,6 +76,7 @@ fi
 # npm tools: the Dockerfile linters, DuckDB (reads exports back in tests),
 # the OpenAPI 3.1 validator and ajv (lint and t/080 check docs/openapi.json).
 if [ ! -d "$top/node_modules/@duckdb/node-api" ] \
+    || [ ! -d "$top/node_modules/hyparquet" ] \
     || [ ! -d "$top/node_modules/@seriousme/openapi-schema-validator" ] \
     || [ ! -d "$top/node_modules/ajv" ] \
     || [ ! -d "$top/node_modules/ajv-formats" ] \

@@ -66,8 +66,10 @@ PGPASSFILE=$state/pg.pgpass psql -X -q -w -v ON_ERROR_STOP=1 \
 
 echo "test: starting spectra-dataapi"
 # small pages (the default is one page up to 100 MiB): keeps the suites'
-# multi-page results, in the CLI and in the module, covered
-SPECTRA_DATAAPI_ARGS="--page-rows 1000 ${SPECTRA_DATAAPI_ARGS:-}" \
+# multi-page results, in the CLI and in the module, covered; small Parquet
+# row groups (64 MiB by default) for files of many row groups and pages
+SPECTRA_DATAAPI_ARGS="--page-rows 1000 --parquet-row-group-bytes 262144 \
+${SPECTRA_DATAAPI_ARGS:-}" \
     bash "$repo/scripts/dataapi.sh" start "$build" "$state" $((base + 1)) \
     "$base"
 read -r access_key secret_key < <(grep -v '^#' "$state/dataapi/keys" | head -n 1)

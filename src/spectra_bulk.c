@@ -155,7 +155,7 @@ spectra_bulk_parse(const u_char *body, size_t len,
     const spectra_bulk_limits_t *limits, const spectra_pool_t *pool,
     spectra_bulk_t *b, spectra_err_t *err)
 {
-    int            rc, csv;
+    int            rc, csv, compression;
     size_t         i, n;
     json_t        *root, *value;
     uint64_t       u;
@@ -192,6 +192,7 @@ spectra_bulk_parse(const u_char *body, size_t len,
 
     rc = SPECTRA_BULK_OK;
     csv = 0;
+    compression = 0;
 
     json_object_foreach(root, key, value) {
 
@@ -212,10 +213,7 @@ spectra_bulk_parse(const u_char *body, size_t len,
                 b->format = SPECTRA_SQL_UNLOAD_JSON;
 
             } else if (strcmp(s, "parquet") == 0) {
-                rc = spectra_err_set(err, SPECTRA_BULK_INVALID,
-                                     SPECTRA_POS_NONE,
-                                     "format \"parquet\" is not supported "
-                                     "yet: use \"csv\" or \"json\"");
+                b->format = SPECTRA_SQL_UNLOAD_PARQUET;
 
             } else {
                 rc = spectra_err_set(err, SPECTRA_BULK_INVALID,
@@ -226,6 +224,7 @@ spectra_bulk_parse(const u_char *body, size_t len,
 
         } else if (strcmp(key, "compression") == 0) {
             s = json_is_string(value) ? json_string_value(value) : "";
+            compression = 1;
 
             if (strcmp(s, "gzip") == 0) {
                 b->compression = SPECTRA_SQL_UNLOAD_GZIP;
@@ -318,6 +317,19 @@ spectra_bulk_parse(const u_char *body, size_t len,
     if (csv && b->format != SPECTRA_SQL_UNLOAD_CSV) {
         rc = spectra_err_set(err, SPECTRA_BULK_INVALID, SPECTRA_POS_NONE,
                              "csv options apply only to format \"csv\"");
+    }
+
+    /* Parquet compresses its pages itself (SNAPPY), as UNLOAD does */
+    if (b->format == SPECTRA_SQL_UNLOAD_PARQUET && rc == SPECTRA_BULK_OK) {
+        if (compression && b->compression != SPECTRA_SQL_UNLOAD_NONE) {
+            rc = spectra_err_set(err, SPECTRA_BULK_INVALID,
+                                 SPECTRA_POS_NONE,
+                                 "format \"parquet\" compresses its pages "
+                                 "itself (SNAPPY): leave compression out or "
+                                 "set it to \"none\"");
+        }
+
+        b->compression = SPECTRA_SQL_UNLOAD_NONE;
     }
 
 done:

@@ -24,6 +24,7 @@ enum {
     SPECTRA_SQ_LIST_NEXT,
     SPECTRA_SQ_DUE,
     SPECTRA_SQ_ACTIVE,
+    SPECTRA_SQ_PURGE,
     SPECTRA_SQ_LAST
 };
 
@@ -67,6 +68,8 @@ static int spectra_job_sqlite_cancel(spectra_job_store_t *store,
     spectra_err_t *err);
 static int spectra_job_sqlite_checkpoint(spectra_job_store_t *store,
     spectra_err_t *err);
+static int spectra_job_sqlite_purge(spectra_job_store_t *store,
+    int64_t before, size_t limit, unsigned *n, spectra_err_t *err);
 
 static int spectra_job_sqlite_fail(sqlite3 *db, int rc, const char *what,
     spectra_err_t *err);
@@ -103,6 +106,8 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
 
 /* the partial index jobs_active covers exactly this */
 #define SPECTRA_JOB_ACTIVE_WHERE  "status IN ('PENDING', 'RUNNING')"
+#define SPECTRA_JOB_FINAL_WHERE                                               \
+    "status IN ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT')"
 
 #define SPECTRA_JOB_LIST_WHERE                                                \
     " FROM jobs WHERE tenant_id = ?1 AND db_user IS ?10"                      \
@@ -175,7 +180,12 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
 
     /* SPECTRA_SQ_ACTIVE */
     "SELECT count(*) FROM jobs WHERE tenant_id = ?1"
-    " AND " SPECTRA_JOB_ACTIVE_WHERE
+    " AND " SPECTRA_JOB_ACTIVE_WHERE,
+
+    /* SPECTRA_SQ_PURGE: retention, oldest first, by jobs_finished */
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs"
+    " WHERE " SPECTRA_JOB_FINAL_WHERE " AND finished_at < ?1"
+    " ORDER BY finished_at LIMIT ?2)"
 };
 
 
@@ -271,7 +281,11 @@ static const char  *spectra_job_schema[SPECTRA_JOB_SCHEMA_VERSION] = {
     " WHERE " SPECTRA_JOB_ACTIVE_WHERE ";"
     "CREATE UNIQUE INDEX jobs_owner_key ON jobs"
     " (tenant_id, COALESCE(db_user, ''), idempotency_key)"
-    " WHERE idempotency_key IS NOT NULL;"
+    " WHERE idempotency_key IS NOT NULL;",
+
+    /* 4 -> 5: retention deletes finished jobs by their age */
+    "CREATE INDEX jobs_finished ON jobs (finished_at)"
+    " WHERE " SPECTRA_JOB_FINAL_WHERE ";"
 };
 
 
@@ -287,7 +301,8 @@ const spectra_job_ops_t  spectra_job_sqlite_ops = {
     spectra_job_sqlite_cancel,
     spectra_job_sqlite_due,
     spectra_job_sqlite_active,
-    spectra_job_sqlite_checkpoint
+    spectra_job_sqlite_checkpoint,
+    spectra_job_sqlite_purge
 };
 
 
@@ -1129,6 +1144,38 @@ spectra_job_sqlite_checkpoint(spectra_job_store_t *store,
     }
 
     return SPECTRA_JOB_OK;
+}
+
+
+static int
+spectra_job_sqlite_purge(spectra_job_store_t *store, int64_t before,
+    size_t limit, unsigned *n, spectra_err_t *err)
+{
+    int                    rc;
+    sqlite3_stmt          *st;
+    spectra_job_sqlite_t  *sq;
+
+    sq = (spectra_job_sqlite_t *) store;
+    *n = 0;
+
+    st = sq->stmt[SPECTRA_SQ_PURGE];
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64) limit);
+
+    rc = sqlite3_step(st);
+
+    if (rc == SQLITE_DONE) {
+        *n = (unsigned) sqlite3_changes(sq->db);
+        rc = SPECTRA_JOB_OK;
+
+    } else {
+        rc = spectra_job_sqlite_fail(sq->db, rc, "purge", err);
+    }
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+
+    return rc;
 }
 
 

@@ -54,7 +54,7 @@
 #define SPECTRA_JOB_LIST_MAX            1000
 
 /* the SQLite schema this code writes (PRAGMA user_version) */
-#define SPECTRA_JOB_SCHEMA_VERSION      4
+#define SPECTRA_JOB_SCHEMA_VERSION      5
 
 /* a job's phase before its statement: [a-z_], e.g. an import's "open" */
 #define SPECTRA_JOB_PHASE_MAX           32
@@ -265,6 +265,14 @@ typedef struct {
      */
     int                     (*checkpoint)(spectra_job_store_t *store,
                                           spectra_err_t *err);
+    /*
+     * Retention: deletes up to limit finished jobs (COMPLETED, FAILED,
+     * CANCELLED, TIMEOUT) that finished before `before` (ms), oldest
+     * first; *n is how many went.  Active jobs are never deleted.
+     */
+    int                     (*purge)(spectra_job_store_t *store,
+                                     int64_t before, size_t limit,
+                                     unsigned *n, spectra_err_t *err);
 } spectra_job_ops_t;
 
 

@@ -169,12 +169,13 @@ static const spectra_str_t  spectra_sql_builtin_relations[] = {
 /*
  * PostgreSQL reserves the pg_ prefix for system schemas: pg_catalog,
  * pg_toast, pg_temp_N, pg_toast_temp_N. spectra_admin holds the
- * warehouse's credentials.
+ * warehouse's credentials, spectra_load every tenant's load errors.
  */
 static const spectra_str_t  spectra_sql_builtin_schemas[] = {
     spectra_sql_entry("pg_*"),
     spectra_sql_entry("information_schema"),
-    spectra_sql_entry("spectra_admin")
+    spectra_sql_entry("spectra_admin"),
+    spectra_sql_entry("spectra_load")
 };
 
 

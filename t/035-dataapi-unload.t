@@ -406,8 +406,7 @@ for my $c (['tenant_acme', 'acme', 'csv', 'gzip', undef, 0],
 
 # Bad UNLOADs are ValidationExceptions, before anything runs.
 for my $c (
-    ["FORMAT PARQUET", 'UNLOAD: FORMAT PARQUET is not supported by '
-                       . 'spectra-dataapi'],
+    ['FORMAT PARQUET GZIP', 'UNLOAD: PARQUET UNLOAD takes no GZIP or ZSTD'],
     ['GZIP ZSTD', 'UNLOAD: repeated UNLOAD option at line 1, column 79'],
     ['VERBOSE', 'UNLOAD: unsupported UNLOAD option at line 1, column 74'],
     ['MAXFILESIZE 4 MB', 'UNLOAD: MAXFILESIZE must be between 5 MB and '

@@ -395,7 +395,7 @@ main::exported('acme', where => 'id <= 50', idempotency_key => 'same-063');
 
 
 
-=== TEST 14: bad options: format parquet is refused until it is supported: 400 INVALID_REQUEST
+=== TEST 14: bad options: format parquet with gzip (parquet compresses its pages itself): 400 INVALID_REQUEST
 --- http_config eval: $::HttpConfig
 --- config
     location /v1/ {
@@ -406,10 +406,10 @@ main::exported('acme', where => 'id <= 50', idempotency_key => 'same-063');
 
     include $TEST_NGINX_REPO/t/data/query/internal.conf;
 --- request eval
-"POST /v1/bulk\n{\"sql\": \"select 1\", \"format\": \"parquet\"}"
+"POST /v1/bulk\n{\"sql\": \"select 1\", \"format\": \"parquet\", \"compression\": \"gzip\"}"
 --- error_code: 400
 --- response_body_like eval
-qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format \\"parquet\\" is not supported yet: use \\"csv\\" or \\"json\\"[^"]*(?:\\"[^"]*)*","request_id":"[0-9a-f]{32}"\}\}$}
+qr{^\{"error":\{"code":"INVALID_REQUEST","message":"format \\"parquet\\" compresses its pages itself \(SNAPPY\): leave compression out or set it to \\"none\\"","request_id":"[0-9a-f]{32}"\}\}$}
 
 
 

@@ -305,6 +305,7 @@ struct da_ctx_s {
     int               connections;
     char             *export_dir;
     long              export_retention;  /* s; 0: objects stay */
+    size_t            parquet_row_group_bytes;   /* 0: 64 MiB */
     time_t            sweep_next;        /* reaper thread only */
     char             *pid_file;
     char             *log_file;

@@ -103,6 +103,7 @@ da_usage(FILE *out)
         "  --export-dir DIR             UNLOAD target, COPY source directory\n"
         "  --export-retention-seconds N  remove its objects older than N\n"
         "                               (0: never, the default)\n"
+        "  --parquet-row-group-bytes N  UNLOAD PARQUET row groups (64 MiB)\n"
         "  --pid-file FILE  --log-file FILE  --daemon  --help  --version\n");
 }
 
@@ -240,7 +241,8 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         O_MAX_RETAINED, O_CONNECTIONS, O_EXPORT, O_PID, O_LOG, O_DAEMON,
         O_HELP, O_VERSION, O_PG_PASSWORD, O_SECRETS, O_CRED_DURATION,
         O_RUNNING_PER_USER, O_QUEUE_PER_USER, O_POOL_PER_USER, O_POOL_MAX,
-        O_POOL_IDLE, O_MAX_SESSIONS_PER_USER, O_EXPORT_RETENTION
+        O_POOL_IDLE, O_MAX_SESSIONS_PER_USER, O_EXPORT_RETENTION,
+        O_PARQUET_ROW_GROUP
     };
     static const struct option  opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
@@ -276,6 +278,8 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         { "export-dir", required_argument, NULL, O_EXPORT },
         { "export-retention-seconds", required_argument, NULL,
           O_EXPORT_RETENTION },
+        { "parquet-row-group-bytes", required_argument, NULL,
+          O_PARQUET_ROW_GROUP },
         { "pid-file", required_argument, NULL, O_PID },
         { "log-file", required_argument, NULL, O_LOG },
         { "daemon", no_argument, NULL, O_DAEMON },
@@ -435,6 +439,12 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
 
         case O_EXPORT:
             ctx->export_dir = optarg;
+            break;
+
+        case O_PARQUET_ROW_GROUP:
+            rc = da_parse_long("parquet-row-group-bytes", optarg, 4096,
+                               1024L * 1024 * 1024, &v);
+            ctx->parquet_row_group_bytes = (size_t) v;
             break;
 
         case O_EXPORT_RETENTION:

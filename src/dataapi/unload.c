@@ -12,7 +12,8 @@
  *                                ...prefix_000, _001 (PARALLEL OFF)
  *                                ...prefix_manifest (MANIFEST)
  *
- * with ".gz" (GZIP) or ".zst" (ZSTD) appended to the data files. Every
+ * with ".gz" (GZIP) or ".zst" (ZSTD) appended to the data files, and
+ * ".parquet" for FORMAT PARQUET (unload_parquet.c). Every
  * directory is opened below the export directory one name at a time with
  * O_NOFOLLOW and every file created with O_EXCL, so that no symbolic link
  * leads out of it and no existing file is overwritten; a failed UNLOAD
@@ -52,6 +53,7 @@ typedef struct {
     da_unload_t           *un;
     int                    dirfd;
     da_ufile_t             file;
+    da_upq_t              *pq;           /* FORMAT PARQUET */
     int                    part;         /* parts opened */
     int                    open;         /* a part is being written */
     int64_t                part_rows;
@@ -254,13 +256,6 @@ da_unload_prepare(da_ctx_t *ctx, const char *sql, da_unload_t **out,
     un->query[un->u.query.len] = '\0';
     un->u.query.data = un->query;
 
-    if (un->u.format == SPECTRA_SQL_UNLOAD_PARQUET) {
-        snprintf(err, errlen, "UNLOAD: FORMAT PARQUET is not supported by "
-                 "spectra-dataapi");
-        da_unload_free(un);
-        return -1;
-    }
-
     if (da_unload_target(un, err, errlen) != 0) {
         da_unload_free(un);
         return -1;
@@ -418,7 +413,8 @@ da_unload_name(da_unload_run_t *r, int part, char *buf, size_t size)
     const char  *ext;
 
     ext = r->un->u.compression == SPECTRA_SQL_UNLOAD_GZIP ? ".gz"
-          : r->un->u.compression == SPECTRA_SQL_UNLOAD_ZSTD ? ".zst" : "";
+          : r->un->u.compression == SPECTRA_SQL_UNLOAD_ZSTD ? ".zst"
+          : r->un->u.format == SPECTRA_SQL_UNLOAD_PARQUET ? ".parquet" : "";
 
     if (r->un->u.parallel_off) {
         snprintf(buf, size, "%s%03d%s", r->un->prefix, part, ext);
@@ -501,6 +497,11 @@ da_unload_part_open(da_unload_run_t *r, PGresult *res)
         return -1;
     }
 
+    if (r->pq != NULL && da_upq_open(r->pq, &r->file) != 0) {
+        da_unload_fail(r, "%s", da_upq_error(r->pq));
+        return -1;
+    }
+
     return 0;
 }
 
@@ -514,6 +515,11 @@ da_unload_part_close(da_unload_run_t *r)
     int64_t   records;
 
     r->open = 0;
+
+    if (r->pq != NULL && da_upq_close(r->pq) != 0) {
+        da_unload_fail(r, "%s", da_upq_error(r->pq));
+        return -1;
+    }
 
     if (da_ufile_close(&r->file) != 0) {
         da_unload_fail(r, "cannot write an unload file: %s",
@@ -629,7 +635,10 @@ da_unload_row_done(da_unload_run_t *r, int64_t raw, int64_t max_bytes)
     r->part_rows++;
     r->rows++;
 
-    if (da_ufile_size(&r->file) + (r->file.raw - raw) > max_bytes) {
+    /* Parquet: once the part with its buffered row group reaches it */
+    if ((r->pq != NULL ? da_upq_size(r->pq)
+         : da_ufile_size(&r->file) + (r->file.raw - raw)) > max_bytes)
+    {
         da_unload_part_close(r);
     }
 }
@@ -703,6 +712,14 @@ da_unload_rows(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
                     }
                 }
 
+                if (r->un->u.format == SPECTRA_SQL_UNLOAD_PARQUET) {
+                    r->pq = da_upq_create(ctx, res, buf, sizeof(buf));
+
+                    if (r->pq == NULL) {
+                        da_unload_fail(r, "%s", buf);
+                    }
+                }
+
                 if (r->un->u.manifest_verbose) {
                     *schema = da_unload_schema(ctx, res);
 
@@ -724,7 +741,15 @@ da_unload_rows(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
 
                 raw = r->file.raw;
 
-                if (da_unload_row(&r->file, &r->un->u, res, i, *keys) != 0) {
+                if (r->pq != NULL) {
+                    if (da_upq_row(r->pq, res, i) != 0) {
+                        da_unload_fail(r, "%s", da_upq_error(r->pq));
+                        break;
+                    }
+
+                } else if (da_unload_row(&r->file, &r->un->u, res, i, *keys)
+                           != 0)
+                {
                     da_unload_fail(r, "cannot write an unload file: %s",
                                    da_ufile_error(&r->file));
                     break;
@@ -958,6 +983,7 @@ da_unload_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
     }
 
     free(r.created);
+    da_upq_free(r.pq);
     da_ufile_free(&r.file);
     da_unload_json_keys_free(keys, nkeys);
     json_decref(schema);

@@ -91,4 +91,17 @@ json_t *da_unload_schema(da_ctx_t *ctx, PGresult *res);
 char *da_unload_copy_sql(const char *query, u_char delim);
 size_t da_unload_copy_row(u_char *row, size_t len, u_char delim);
 
+
+/* unload_parquet.c: FORMAT PARQUET, one writer per part */
+typedef struct da_upq_s  da_upq_t;
+
+da_upq_t *da_upq_create(da_ctx_t *ctx, PGresult *res, char *err,
+    size_t errlen);
+int da_upq_open(da_upq_t *pq, da_ufile_t *f);
+int da_upq_row(da_upq_t *pq, PGresult *res, int row);
+int64_t da_upq_size(const da_upq_t *pq);
+int da_upq_close(da_upq_t *pq);
+const char *da_upq_error(const da_upq_t *pq);
+void da_upq_free(da_upq_t *pq);
+
 #endif /* DA_UNLOAD_H */

@@ -131,9 +131,17 @@ START_TEST(test_bad_options)
     t_refused("\"sql\"", "the request body must be a JSON object");
     t_refused("{\"format\": \"csv\"}", "the field \"sql\" is required");
     t_refused("{\"sql\": 1}", "the field \"sql\" has the wrong type");
-    t_refused("{\"sql\": \"x\", \"format\": \"parquet\"}",
-              "format \"parquet\" is not supported yet: use \"csv\" or "
-              "\"json\"");
+    t_refused("{\"sql\": \"x\", \"format\": \"parquet\", "
+              "\"compression\": \"gzip\"}",
+              "format \"parquet\" compresses its pages itself (SNAPPY): "
+              "leave compression out or set it to \"none\"");
+    t_refused("{\"sql\": \"x\", \"compression\": \"zstd\", "
+              "\"format\": \"parquet\"}",
+              "format \"parquet\" compresses its pages itself (SNAPPY): "
+              "leave compression out or set it to \"none\"");
+    t_refused("{\"sql\": \"x\", \"format\": \"parquet\", "
+              "\"csv\": {\"header\": true}}",
+              "csv options apply only to format \"csv\"");
     t_refused("{\"sql\": \"x\", \"format\": \"xml\"}",
               "format must be \"csv\", \"json\" or \"parquet\"");
     t_refused("{\"sql\": \"x\", \"format\": \"CSV\"}",
@@ -439,6 +447,21 @@ START_TEST(test_unload_text)
                      "spectra_q') TO 's3://spectra-exports/exports/"
                      "tenant=acme/job=job_0123456789abcdefghjkmnpqrs/' "
                      "IAM_ROLE default FORMAT JSON ZSTD MANIFEST VERBOSE");
+
+    /* parquet: no compression option, the pages are compressed */
+    ck_assert_int_eq(t_parse("{\"sql\": \"x\", \"format\": \"parquet\"}"),
+                     OK);
+    ck_assert_int_eq(b.compression, SPECTRA_SQL_UNLOAD_NONE);
+    ck_assert_int_eq(t_parse("{\"sql\": \"x\", \"format\": \"parquet\", "
+                             "\"compression\": \"none\"}"), OK);
+    ck_assert_int_eq(spectra_bulk_unload(&b, (const u_char *) "select 'a' ;",
+                                         &info, &target, &role, &t_pool,
+                                         &out, &err), OK);
+    ck_assert_str_eq((char *) out.data,
+                     "UNLOAD ('SELECT * FROM (\nselect \\'a\\'\n) AS "
+                     "spectra_q') TO 's3://spectra-exports/exports/"
+                     "tenant=acme/job=job_0123456789abcdefghjkmnpqrs/' "
+                     "IAM_ROLE default FORMAT PARQUET MANIFEST VERBOSE");
 
     /* a role that could break out of its literal is refused */
     role.data = (u_char *) "arn:aws:iam::1:role/x' gzip";

@@ -764,6 +764,69 @@ START_TEST(test_cancel_running_and_finished)
 END_TEST
 
 
+/* retention: finished jobs go oldest first, in batches; active ones stay */
+START_TEST(test_purge)
+{
+    int                  i;
+    u_char               id[4][SPECTRA_JOB_ID_LEN + 1];
+    unsigned             n;
+    spectra_job_t        job;
+    spectra_str_t        jid;
+    spectra_job_owner_t  acme, globex;
+    static const int64_t cancelled_at[] = { 2000, 5000, 0, 1500 };
+
+    acme = t_owner("acme", NULL);
+    globex = t_owner("globex", NULL);
+
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(t_create(i == 3 ? "globex" : "acme", 1000 + i,
+                                  SPECTRA_JOB_QUERY,
+                                  i == 2 ? SPECTRA_JOB_RUNNING
+                                         : SPECTRA_JOB_PENDING, id[i]),
+                         SPECTRA_JOB_OK);
+
+        if (cancelled_at[i]) {
+            jid = t_str((char *) id[i]);
+            ck_assert_int_eq(store->ops->cancel(store,
+                                                i == 3 ? &globex : &acme,
+                                                &jid, cancelled_at[i], NULL,
+                                                &jpool, &err),
+                             SPECTRA_JOB_OK);
+        }
+    }
+
+    /* the oldest first, whoever's, at most the limit */
+    ck_assert_int_eq(store->ops->purge(store, 3000, 1, &n, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(t_get(store, "globex", id[3], &job),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(t_get(store, "acme", id[0], &job), SPECTRA_JOB_OK);
+
+    /* only what finished before the bound */
+    ck_assert_int_eq(store->ops->purge(store, 3000, 10, &n, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(t_get(store, "acme", id[0], &job),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(t_get(store, "acme", id[1], &job), SPECTRA_JOB_OK);
+
+    /* an active job stays, however old */
+    ck_assert_int_eq(store->ops->purge(store, INT64_MAX, 10, &n, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(t_get(store, "acme", id[1], &job),
+                     SPECTRA_JOB_NOT_FOUND);
+    ck_assert_int_eq(t_get(store, "acme", id[2], &job), SPECTRA_JOB_OK);
+    ck_assert_int_eq(job.status, SPECTRA_JOB_RUNNING);
+
+    ck_assert_int_eq(store->ops->purge(store, INT64_MAX, 10, &n, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+
 typedef struct {
     int64_t   created;
     char      id[SPECTRA_JOB_ID_LEN + 1];
@@ -1645,7 +1708,7 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 4)");
+                     "this module knows (up to 5)");
 }
 END_TEST
 
@@ -2257,6 +2320,7 @@ jobs_suite(void)
     tcase_add_test(tc, test_update_isolation);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_cancel_running_and_finished);
+    tcase_add_test(tc, test_purge);
     tcase_add_test(tc, test_list_order_and_pages);
     tcase_add_test(tc, test_list_exact_page);
     tcase_add_test(tc, test_list_filters);

@@ -1081,6 +1081,16 @@ static const sql_case_t  relations_cases[] = {
     { "select * from spectra_admin.credentials",
       DENY, 14, 0,
       "schema spectra_admin is not allowed at line 1, column 15" },
+    /* spectra_load: every tenant's load errors */
+    { "select * from spectra_load.load_errors",
+      DENY, 14, 0,
+      "schema spectra_load is not allowed at line 1, column 15" },
+    { "select spectra_load.record_errors(1)",
+      DENY, 7, 0,
+      "schema spectra_load is not allowed at line 1, column 8" },
+    { "select * from \"spectra_load\".load_errors",
+      DENY, 14, 0,
+      "schema spectra_load is not allowed at line 1, column 15" },
     /* three-part names */
     { "select * from warehouse.pg_catalog.pg_class",
       DENY, 14, 0,
