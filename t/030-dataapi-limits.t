@@ -216,11 +216,12 @@ sub run_sql {
 
     ($st, $b) = call($d, 'ExecuteStatement',
         { Sql => q{UNLOAD ('select 1') TO 's3://bucket/p/' }
-                 . q{IAM_ROLE default FORMAT PARQUET},
+                 . q{IAM_ROLE default FORMAT PARQUET ZSTD},
           Database => 'warehouse', ClusterIdentifier => 'demo',
           DbUser => 'tenant_acme' });
-    is $b->{message}, 'UNLOAD: FORMAT PARQUET is not supported by '
-                      . 'spectra-dataapi', 'PARQUET is refused';
+    is $st, 400, 'PARQUET with ZSTD is refused, as Redshift refuses it';
+    is $b->{message}, 'UNLOAD: PARQUET UNLOAD takes no GZIP or ZSTD',
+       '... saying why (its pages are compressed by the format)';
 
     # the inner query runs as the tenant: PostgreSQL refuses the switch
     $id = run_sql($d, 'tenant_acme',
