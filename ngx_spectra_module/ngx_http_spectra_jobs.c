@@ -278,7 +278,8 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
 /*
  * The audit trail, one info line per change of a job's status, in
  * spectra_audit_log, else in whichever log the change was made under (a
- * request's: with its request id).  how: the status it had, or what changed it ("created", "cancel").
+ * request's: with its request id).  how: the status it had, or what
+ * changed it ("created", "cancel").
  */
 void
 ngx_http_spectra_job_audit(ngx_log_t *log, spectra_job_t *job,

@@ -177,8 +177,9 @@ next:
 /*
  * Retention (spectra_jobs_retention): the jobs that finished longer ago
  * are deleted, NGX_HTTP_SPECTRA_PURGE_BATCH per tick while there are
- * more, then once a minute (or once per retention, if shorter): each run is one indexed DELETE of a few
- * hundred rows, a millisecond or so of the supervisor's worker.  Their
+ * more, then once a minute (or once per retention, if shorter): each
+ * run is one indexed DELETE of a few hundred rows, a millisecond or so
+ * of the supervisor's worker.  Their
  * files go by their own retention (exports: an S3 lifecycle rule, or
  * spectra-dataapi's --export-retention-seconds for the local store).
  */
