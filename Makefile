@@ -7,7 +7,7 @@ BUILD      ?= build
 NGINX_SRC  ?= /usr/share/nginx/src
 CC         ?= cc
 
-CORE_PKGS    = openssl jansson libcurl sqlite3
+CORE_PKGS    = openssl jansson libcurl sqlite3 expat
 TOOL_PKGS    = libjwt
 DATAAPI_PKGS = openssl jansson libmicrohttpd libpq zlib libzstd
 
@@ -41,7 +41,8 @@ MODULE_SRCS = $(wildcard ngx_spectra_module/*.c ngx_spectra_module/*.h \
                          src/spectra_*.c src/spectra_*.h)
 MODULE      = $(BUILD)/ngx_spectra_module.so
 
-.PHONY: all module core dataapi tools unit test run stop reload deps lint clean
+.PHONY: all module core dataapi tools unit test run stop reload soak deps lint \
+        clean fuzz bench
 
 all: module core dataapi tools
 
@@ -56,7 +57,7 @@ deps:
 # Configure against Debian's nginx-dev with Debian's own flags, so that the
 # module is binary compatible with /usr/sbin/nginx (--with-compat).  The
 # addon script lists every source: editing it means configuring again.
-$(BUILD)/nginx/Makefile: config
+$(BUILD)/nginx/Makefile: config scripts/configure-nginx.sh
 	bash scripts/configure-nginx.sh "$(CURDIR)" "$(abspath $(BUILD))/nginx"
 
 # docs/openapi.json, embedded for GET /v1/openapi.json (configure writes
@@ -109,6 +110,16 @@ test:
 run:
 	bash scripts/run.sh
 
+# Every benchmark of bench/ on a fresh local stack; writes bench/RESULTS.md
+# and its charts (bench/README.md "make bench"). Not a test.
+bench:
+	BUILD="$(BUILD)" bash bench/run.sh
+
+# a bounded mixed load on the local stack for SOAK_SECONDS (default 600);
+# writes bench/SOAK.md (scripts/soak.sh). Not a test.
+soak:
+	BUILD="$(BUILD)" bash scripts/soak.sh
+
 stop:
 	bash scripts/stop.sh
 
@@ -117,6 +128,11 @@ reload:
 
 lint:
 	bash scripts/lint.sh
+
+# every fuzz target for FUZZ_SECONDS (default 600) each; make test runs
+# them briefly (scripts/fuzz.sh)
+fuzz:
+	bash scripts/fuzz.sh run
 
 clean:
 	rm -rf $(BUILD)

@@ -7,7 +7,8 @@
 # thread.
 # Usage: bench/auth.sh   (env: BUILD=build, DURATION=2s, CONNECTIONS=32,
 #                         SPECTRA_BENCH_PORT=22010, FRESH_TOKENS=4000,
-#                         ROUNDS=5)
+#                         ROUNDS=5, AUTH_CASES="gif rs256_fresh ..." for a
+#                         subset, AUTH_TSV=FILE for bench/run.sh)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,8 +43,10 @@ bash "$repo/scripts/demo-auth.sh" "$work" > /dev/null
 auth=$work/auth
 api_key=$(jq -r '.tenants[0].api_key' "$auth/demo-auth.json")
 
-# Tokens: one of each algorithm, plus $fresh distinct ones (jti) each.
-perl -MCrypt::JWT=encode_jwt -e '
+# Tokens: one of each algorithm, plus $fresh distinct ones (jti) each. An
+# issuer sends the same header with every token: Perl's hash order is
+# fixed here so that the header's members come in the same order.
+PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 perl -MCrypt::JWT=encode_jwt -e '
     my ($auth, $n) = @ARGV;
     sub slurp { local $/; open my $f, "<", $_[0] or die $!; <$f> }
     my %key = (HS256 => slurp("$auth/hs256.secret"),
@@ -178,6 +181,9 @@ tok() { head -n 1 "$auth/bench-$1.txt"; }
 declare -A r q cmd
 names=(gif health health_auth hs256 rs256 es256 apikey
        hs256_fresh rs256_fresh es256_fresh)
+if [ -n "${AUTH_CASES:-}" ]; then
+    read -r -a names <<< "$AUTH_CASES"
+fi
 cmd[baseline]="$url/baseline"
 cmd[health]="$url/v1/health"
 cmd[gif]="$url/gif/x"
@@ -240,6 +246,7 @@ printf '%s\n' "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n%-38s %8s %9s %8s %9s\n' endpoint 'req/s' 'vs return' \
     'us/req' 'cpu ratio'
 row() {
+    [ -n "${r[$2]:-}" ] || return 0
     printf '%-38s %8.0f %9.2f %8.2f %9.2f\n' "$1" "${r[$2]}" "${q[$2]}" \
         "${c[$2]}" "$(awk -v a="${c[baseline]}" -v b="${c[$2]}" \
                           'BEGIN { print a / b }')"
@@ -262,3 +269,35 @@ printf '  RSA-2048 verify              %10s\n' "$rsa_verify"
 printf '  ECDSA P-256 verify           %10s\n' "$ec_verify"
 printf '\ntargets (same token): HS256 and API key >= 0.85, RS256 >= 0.6,'
 printf ' ES256 >= 0.4 of return 200\n'
+
+# What a fresh token adds to a request: the worker's CPU per request with
+# verification minus the same endpoint without authentication (empty_gif),
+# next to one signature check as "openssl speed" times it (the issue's
+# target: at most 1.3 times that).
+added() {
+    [ -n "${c[$1]:-}" ] && [ -n "${c[gif]:-}" ] || return 0
+    awk -v f="${c[$1]}" -v g="${c[gif]}" -v s="$2" -v n="$3" 'BEGIN {
+        printf "  %-8s fresh adds %7.2f us, signature check %7.2f us, %.2fx\n",
+               n, f - g, 1e6 / s, (f - g) * s / 1e6 }'
+}
+printf '\nfresh token cost over empty_gif without auth (CPU per request):\n'
+added rs256_fresh "$rsa_verify" RS256
+added es256_fresh "$ec_verify" ES256
+added hs256_fresh "$hmac" HS256
+
+# Machine-readable figures: case, req/s, ratio to return 200, CPU us per
+# request, and every round's CPU us (for the spread).
+if [ -n "${AUTH_TSV:-}" ]; then
+    {
+        printf 'case\treq_s\tvs_return\tcpu_us\tcpu_us_rounds\n'
+        printf 'baseline\t%s\t1.00\t%s\t%s\n' "${r[baseline]}" \
+            "${c[baseline]}" "$(xargs <<< "$base_cpu")"
+        for name in "${names[@]}"; do
+            printf '%s\t%s\t%s\t%s\t%s\n' "$name" "${r[$name]}" \
+                "${q[$name]}" "${c[$name]}" "$(xargs <<< "${all_c[$name]}")"
+        done
+        printf 'openssl_rsa2048_verify_s\t%s\n' "$rsa_verify"
+        printf 'openssl_ecdsap256_verify_s\t%s\n' "$ec_verify"
+        printf 'openssl_hmac_sha256_512_s\t%s\n' "$hmac"
+    } > "$AUTH_TSV"
+fi

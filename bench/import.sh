@@ -353,18 +353,54 @@ else
     notes+=("tenant_$tenant's \\copy: $(head -n 1 "$state/tenant-copy.err")")
 fi
 
+# CPU seconds (user + system) of processes: a measure the other jobs of a
+# shared machine disturb less than time. The tenant's backends are the
+# daemon's pooled connections (those that exist before and after).
+tck=$(getconf CLK_TCK)
+cpu_ticks() {
+    local pid total=0 t
+    for pid in "$@"; do
+        t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2> /dev/null || true)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+tenant_backends() {
+    superuser_psql -Atc "select pid from pg_stat_activity
+                         where usename = 'tenant_$tenant'"
+}
+dataapi_pid=$(cat "$state/dataapi/pid")
+
 say "psql as the superuser: \\copy events from program 'gzip -dc' ($rows rows)"
 p0=$(now)
-superuser_psql -c "\\copy events from program 'gzip -dc $state/events.csv.gz' with (format csv)"
+superuser_psql <<SQL
+select pg_backend_pid() as pid \\gset
+\\setenv BENCH_PID :pid
+\\! awk '{ print \$14 + \$15 }' /proc/\$BENCH_PID/stat > $state/psql-cpu0
+\\copy events from program 'gzip -dc $state/events.csv.gz' with (format csv)
+\\! awk '{ print \$14 + \$15 }' /proc/\$BENCH_PID/stat > $state/psql-cpu1
+SQL
 p1=$(now)
+psql_cpu=$(awk -v a="$(cat "$state/psql-cpu1")" -v b="$(cat "$state/psql-cpu0")" \
+           -v t="$tck" 'BEGIN { printf "%.2f", (a - b) / t }')
 psql_s=$(awk -v a="$p0" -v b="$p1" 'BEGIN { printf "%.3f", b - a }')
 psql_rows=$(superuser_psql -Atc "select count(*) from events where kind = 'bench-import'")
 superuser_psql -c "delete from events where kind = 'bench-import'"
 superuser_psql -c "vacuum events"
 
 say "import: POST /v1/imports, PUT, PATCH, poll ($rows rows, csv, gzip)"
+mapfile -t backends_before < <(tenant_backends)
+b0=$(cpu_ticks "${backends_before[@]}")
+d0=$(cpu_ticks "$dataapi_pid")
 read -r job_id created_s uploaded_s patched_s import_s end_state loaded exec_ms \
     < <(import_run "$state/events.csv.gz")
+mapfile -t backends_after < <(tenant_backends)
+b1=$(cpu_ticks "${backends_after[@]}")
+d1=$(cpu_ticks "$dataapi_pid")
+backend_cpu=$(awk -v a="$b1" -v b="$b0" -v t="$tck" \
+              'BEGIN { printf "%.2f", (a - b) / t }')
+dataapi_cpu=$(awk -v a="$d1" -v b="$d0" -v t="$tck" \
+              'BEGIN { printf "%.2f", (a - b) / t }')
 if [ -z "${import_s:-}" ]; then
     echo "import.sh: the import failed (see above, $state/nginx/logs)" >&2
     exit 1
@@ -416,6 +452,13 @@ ratio=$(awk -v a="$import_s" -v b="$psql_s" 'BEGIN { printf "%.2f", a / b }')
                if (e == "-") print "-"; else printf "%.3f", e / 1000 }')"
     echo
     echo "ratio import / psql: ${ratio}x"
+    echo
+    echo "CPU seconds (user + system):"
+    echo "  psql's \\copy: its PostgreSQL backend            $psql_cpu"
+    echo "  import: the tenant's PostgreSQL backends        $backend_cpu"
+    echo "  import: spectra-dataapi                         $dataapi_cpu"
+    echo "ratio of backend CPU import / psql: $(awk -v a="$backend_cpu" \
+        -v b="$psql_cpu" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
     echo "import $job_id"
     if [ "${#notes[@]}" -gt 0 ]; then
         printf '%s\n' "${notes[@]}"

@@ -135,6 +135,13 @@ status_kb() {
     awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
+# cpu_s PID: the process's user + system CPU seconds so far (a measure
+# that the other jobs of a shared machine disturb less than time)
+tck=$(getconf CLK_TCK)
+cpu_s() {
+    awk -v t="$tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"
+}
+
 # acme's sales (600,000 rows) and again its first ones up to ROWS, the
 # same rows every time (tenant_id said, so that the superuser counts the
 # rows the tenant sees) (bench/bulk.sh's LIMIT over a cross join may take
@@ -173,21 +180,24 @@ const cols = "{id: BIGINT, tenant_id: VARCHAR, region: VARCHAR, "
   + "sold_at: TIMESTAMPTZ}";
 const threads = (await c.runAndReadAll(
   "select current_setting(\x27threads\x27) as t")).getRowObjectsJson()[0].t;
-const times = [];
+const times = [], cpus = [];
 for (const [n, t] of [["1", 1], ["default", threads]]) {
   await c.run(`set threads = ${t}`);
+  const u0 = process.cpuUsage();
   const t0 = performance.now();
   await c.run(`copy (select * from read_csv(\x27${csv}\x27, header = false,
     columns = ${cols})) to \x27${out}-${n}.parquet\x27
     (format parquet, compression snappy)`);
   times.push(((performance.now() - t0) / 1000).toFixed(3));
+  const u = process.cpuUsage(u0);
+  cpus.push(((u.user + u.system) / 1e6).toFixed(2));
 }
 const sums = async (f) => JSON.stringify((await c.runAndReadAll(
   `select count(*) as n, sum(id) as id, sum(amount) as amount,
      count(note) as notes, count(discount) as discounts,
      sum(epoch_us(sold_at)) as sold_at from read_parquet(\x27${f}\x27)`))
   .getRowObjectsJson()[0]);
-console.log(times.join(" "), threads);
+console.log(times.join(" "), threads, cpus.join(" "));
 console.log(await sums(ours));
 console.log(await sums(`${out}-1.parquet`));
 '
@@ -209,12 +219,18 @@ csv_file=$state/objects/$bucket/csv/0000_part_00
 csv_bytes=$(stat -c %s "$csv_file")
 
 say "UNLOAD FORMAT JSON ($rows rows): the rows fetched as Parquet's are"
+c0=$(cpu_s "$dataapi_pid")
 json_s=$(unload json "FORMAT JSON")
+json_cpu=$(awk -v a="$(cpu_s "$dataapi_pid")" -v b="$c0" \
+           'BEGIN { printf "%.2f", a - b }')
 json_bytes=$(stat -c %s "$state/objects/$bucket/json/0000_part_00")
 
 say "UNLOAD FORMAT PARQUET ($rows rows)"
 hwm_before=$(status_kb "$dataapi_pid" VmHWM)
+c0=$(cpu_s "$dataapi_pid")
 pq_s=$(unload parquet "FORMAT PARQUET MANIFEST VERBOSE")
+pq_cpu=$(awk -v a="$(cpu_s "$dataapi_pid")" -v b="$c0" \
+         'BEGIN { printf "%.2f", a - b }')
 hwm_after=$(status_kb "$dataapi_pid" VmHWM)
 pq_file=$state/objects/$bucket/parquet/0000_part_00.parquet
 pq_bytes=$(stat -c %s "$pq_file")
@@ -222,7 +238,7 @@ pq_bytes=$(stat -c %s "$pq_file")
 say "DuckDB: the CSV to Parquet (SNAPPY)"
 mapfile -t duck_out < <(cd "$repo" && node --input-type=module -e "$duck" \
     "$csv_file" "$pq_file" "$state/duckdb/out")
-read -r duck1_s duckn_s threads <<< "${duck_out[0]}"
+read -r duck1_s duckn_s threads duck1_cpu duckn_cpu <<< "${duck_out[0]}"
 duck_bytes=$(stat -c %s "$state/duckdb/out-1.parquet")
 notes=()
 if [ "${duck_out[1]}" != "${duck_out[2]}" ]; then
@@ -278,6 +294,12 @@ mbs() {
     echo "the data; the UNLOADs include the query on PostgreSQL; CSV goes"
     echo "through COPY, JSON and Parquet fetch the rows one PGresult each)"
     echo
+    echo "CPU seconds (user + system; PostgreSQL's backend not counted):"
+    echo "  spectra-dataapi during UNLOAD FORMAT JSON:    $json_cpu"
+    echo "  spectra-dataapi during UNLOAD FORMAT PARQUET: $pq_cpu"
+    echo "  DuckDB's process, 1 thread:                   $duck1_cpu"
+    echo "  DuckDB's process, $threads threads:                  $duckn_cpu"
+    echo
     echo "ratios:"
     echo "  UNLOAD PARQUET / UNLOAD CSV time:        $(awk -v a="$pq_s" \
         -v b="$csv_s" 'BEGIN { printf "%.2fx", a / b }')"
@@ -285,6 +307,8 @@ mbs() {
         -v b="$json_s" 'BEGIN { printf "%.2fx", a / b }')"
     echo "  UNLOAD PARQUET / DuckDB (1 thread) time: $(awk -v a="$pq_s" \
         -v b="$duck1_s" 'BEGIN { printf "%.2fx", a / b }')"
+    echo "  UNLOAD PARQUET / DuckDB (1 thread) CPU:  $(awk -v a="$pq_cpu" \
+        -v b="$duck1_cpu" 'BEGIN { printf "%.2fx", a / b }')"
     echo "  file size spectra / DuckDB (SNAPPY):     $(awk -v a="$pq_bytes" \
         -v b="$duck_bytes" 'BEGIN { printf "%.2fx", a / b }')"
     echo

@@ -48,6 +48,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../scripts/env.sh"
 # shellcheck source=bench/plain-nginx.sh
 . "$here/plain-nginx.sh"
+# shellcheck source=bench/wrk-query.sh
+. "$here/wrk-query.sh"
 
 if [ $# -gt 0 ]; then
     build=$(cd "$1" && pwd)
@@ -170,8 +172,9 @@ if [ "$own_stack" = 1 ]; then
         "$state/nginx/data"
 fi
 
-# renders conf/spectra-local.conf for one mode; the per-tenant rate limit
-# is raised so that it is evaluated but never refuses the benchmark
+# renders conf/spectra-local.conf for one mode; the per-tenant rate and
+# connection limits and the statement queue are raised so that they are
+# evaluated but never refuse the benchmark
 render_conf() {
     local mode=$1 long_poll=0 keepalive=0 interval=''
 
@@ -193,6 +196,8 @@ render_conf() {
         -e "s|@DATAAPI_ACCESS_KEY@|$access_key|g" \
         -e "s|@DATAAPI_SECRET_KEY@|$secret_key|g" \
         -e "s|rate=50r/s|rate=1000000r/s|" \
+        -e "s|limit_conn spectra_tenant_conns [0-9]*;|limit_conn spectra_tenant_conns 1000;|" \
+        -e "s|spectra_max_queued [0-9]*;|spectra_max_queued 100;|" \
         -e '/^ *spectra_\(long_poll\|session_keepalive\|poll_interval\) /d' \
         -e "s|^\( *\)\(spectra_database .*\)|&\\
 \\1spectra_long_poll $long_poll;\\
@@ -224,59 +229,6 @@ start_plain_nginx() {
 }
 
 # --- measuring -------------------------------------------------------------
-
-sql_for() {
-    echo "select * from sales order by id limit $1"
-}
-
-# wrk_script FILE ROWS: a POST /v1/queries of ROWS rows that counts every
-# answer that is not 200 with exactly ROWS rows; done() prints one line:
-# BENCH requests duration_us p50_us p99_us socket_errors bad_answers
-wrk_script() {
-    local file=$1 rows=$2 body
-
-    body=$(jq -cn --arg sql "$(sql_for "$rows")" \
-           '{sql: $sql, row_limit: 10000}')
-    (
-        umask 077
-        cat > "$file" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-API-Key"] = "$api_key"
-
-local threads = {}
-
-function setup(thread)
-    table.insert(threads, thread)
-end
-
-function init(args)
-    bad = 0
-end
-
-function response(status, headers, body)
-    if status ~= 200
-        or not string.find(body, '"row_count":$rows,', 1, true)
-    then
-        bad = bad + 1
-    end
-end
-
-function done(summary, latency, requests)
-    local e = summary.errors
-    local n = 0
-    for _, t in ipairs(threads) do
-        n = n + t:get("bad")
-    end
-    io.write(string.format("BENCH %d %d %d %d %d %d\\n",
-        summary.requests, summary.duration,
-        latency:percentile(50), latency:percentile(99),
-        e.connect + e.read + e.write + e.timeout, n))
-end
-LUA
-    )
-}
 
 # wrk_run THREADS CONNECTIONS SECONDS SCRIPT URL: the BENCH line's fields
 wrk_run() {
@@ -365,7 +317,7 @@ for mode in $modes; do
     p50_100=0 p50_10k=0 x_10k=0
     for rows in "${sizes[@]}"; do
         check_answer "$rows"
-        wrk_script "$state/lua/latency-$rows.lua" "$rows"
+        wrk_script "$state/lua/latency-$rows.lua" "$rows" "$api_key"
         say "mode $mode: latency, $rows rows"
         read -r pg50 pg99 < <(psql_latency "$rows")
         read -r n _ w50 w99 sock bad \
@@ -387,7 +339,7 @@ for mode in $modes; do
     done
 
     say "mode $mode: 32 clients, $seconds s"
-    wrk_script "$state/lua/throughput.lua" 100
+    wrk_script "$state/lua/throughput.lua" 100 "$api_key"
     read -r n dur _ _ sock bad \
         < <(wrk_run 2 32 "$seconds" "$state/lua/throughput.lua" \
             "$url/v1/queries")

@@ -8,6 +8,7 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_bulk.h"
 #include "ngx_http_spectra_import.h"
 #include "ngx_http_spectra_link.h"
@@ -226,6 +227,17 @@ ngx_http_spectra_api_call(ngx_http_request_t *r,
 
         if (ngx_http_spectra_get_ctx(r) == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* before the first refresh, or expired: say so, do not hang */
+        if (ngx_http_spectra_awscreds_usable(
+                ngx_http_get_module_loc_conf(r, ngx_http_spectra_module))
+            != NGX_OK)
+        {
+            return ngx_http_spectra_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "SERVICE_UNAVAILABLE",
+                                         "no valid AWS credentials yet: "
+                                         "try again shortly");
         }
     }
 

@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_spectra_auth.h"
+#include "ngx_http_spectra_jwks.h"
 #include "ngx_http_spectra_metrics.h"
 #include "spectra_apikey.h"
 #include "spectra_claims.h"
@@ -69,6 +70,7 @@ typedef struct {
     unsigned                    ok:1;
     unsigned                    presented:1;
     unsigned                    error:1;
+    unsigned                    wait:1;          /* for a key set fetch */
 } ngx_http_spectra_auth_ctx_t;
 
 
@@ -100,7 +102,8 @@ static ngx_int_t ngx_http_spectra_auth_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 static ngx_int_t ngx_http_spectra_auth_cache_key(ngx_http_request_t *r,
-    ngx_http_spectra_auth_loc_conf_t *alcf, ngx_str_t *token, u_char *key);
+    ngx_http_spectra_auth_loc_conf_t *alcf, uint64_t generation,
+    ngx_str_t *token, u_char *key);
 static void ngx_http_spectra_auth_cache_store(ngx_http_request_t *r,
     ngx_http_spectra_auth_ctx_t *ctx, ngx_http_spectra_auth_loc_conf_t *alcf,
     ngx_str_t *token, u_char *key);
@@ -305,9 +308,21 @@ ngx_http_spectra_auth_handler(ngx_http_request_t *r)
 
     tenant = ngx_http_spectra_auth_tenant(r);
 
-    if (tenant == NULL) {
-        ctx = ngx_http_spectra_auth_get_ctx(r);
+    ctx = ngx_http_spectra_auth_get_ctx(r);
 
+    if (tenant == NULL && ctx != NULL && ctx->wait) {
+        /* the token needs a key the key set may get from its URL */
+        if (ngx_http_spectra_jwks_wait(r, ngx_http_spectra_jwks_source(r))
+            == NGX_AGAIN)
+        {
+            return NGX_AGAIN;
+        }
+
+        ctx->done = 0;
+        tenant = ngx_http_spectra_auth_tenant(r);
+    }
+
+    if (tenant == NULL) {
         if (ctx == NULL || ctx->error) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -503,6 +518,13 @@ ngx_http_spectra_auth_tenant(ngx_http_request_t *r)
     ctx->done = 1;
 
     if (ngx_http_spectra_authenticate(r, ctx, alcf) != NGX_OK) {
+        if (ctx->wait) {
+            /* decided after the key set fetch (the access phase waits) */
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "spectra auth: the JWT waits for the key set");
+            return NULL;
+        }
+
         ngx_http_spectra_metrics_auth_failure(ctx->reason);
 
         if (ctx->error) {
@@ -615,7 +637,8 @@ ngx_http_spectra_authenticate(ngx_http_request_t *r,
     if (bearer.data != NULL) {
         ctx->presented = 1;
 
-        if (alcf->keys == NULL || alcf->mode == NGX_HTTP_SPECTRA_AUTH_APIKEY)
+        if ((alcf->keys == NULL && ngx_http_spectra_jwks_source(r) == NULL)
+            || alcf->mode == NGX_HTTP_SPECTRA_AUTH_APIKEY)
         {
             ctx->reason = "jwt rejected: JWT not accepted here";
             return NGX_DECLINED;
@@ -738,6 +761,7 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 {
     int                                 crc;
     u_char                              key[NGX_HTTP_SPECTRA_CACHE_KEY_LEN];
+    uint64_t                            gen;
     ngx_int_t                           cached;
     const char                         *reason;
     spectra_pool_t                      pool;
@@ -746,10 +770,36 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     spectra_jwt_token_t                 tok;
     spectra_claims_names_t              names;
     spectra_jwt_policy_t                policy;
+    ngx_http_spectra_jwks_t            *src;
+    const spectra_jwt_keyset_t         *keys;
     ngx_http_spectra_auth_cached_t      hit;
     ngx_http_spectra_auth_main_conf_t  *amcf;
 
-    cached = ngx_http_spectra_auth_cache_key(r, alcf, token, key);
+    /* keys from a URL: this worker's copy of the shared, current set */
+    keys = alcf->keys;
+    gen = 0;
+    src = ngx_http_spectra_jwks_source(r);
+
+    if (src != NULL) {
+        keys = ngx_http_spectra_jwks_keys(src, &gen, &reason);
+
+        if (keys == NULL) {
+            ctx->wait = (ngx_http_spectra_jwks_refresh(r, src) == NGX_AGAIN);
+            ctx->reason = ngx_pnalloc(r->pool, sizeof("jwt rejected: ")
+                                               + ngx_strlen(reason));
+            if (ctx->reason == NULL) {
+                ctx->reason = "jwt rejected: no key set";
+
+            } else {
+                ngx_sprintf((u_char *) ctx->reason, "jwt rejected: %s%Z",
+                            reason);
+            }
+
+            return NGX_DECLINED;
+        }
+    }
+
+    cached = ngx_http_spectra_auth_cache_key(r, alcf, gen, token, key);
 
     if (cached == NGX_OK) {
         amcf = ngx_http_get_module_main_conf(r, ngx_http_spectra_auth_module);
@@ -783,8 +833,13 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
     policy.leeway = alcf->leeway;
     policy.max_size = alcf->max_size;
 
-    rc = spectra_jwt_verify(alcf->keys, &policy, token->data, token->len,
+    rc = spectra_jwt_verify(keys, &policy, token->data, token->len,
                             &tok, &reason);
+
+    if (rc == SPECTRA_JWT_NO_KEY && src != NULL) {
+        /* a rotation at the URL: one refresh, the request waits for it */
+        ctx->wait = (ngx_http_spectra_jwks_refresh(r, src) == NGX_AGAIN);
+    }
 
     if (rc != SPECTRA_JWT_OK) {
         ctx->reason = ngx_pnalloc(r->pool, sizeof("jwt rejected: ")
@@ -861,7 +916,8 @@ ngx_http_spectra_auth_jwt(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_spectra_auth_cache_key(ngx_http_request_t *r,
-    ngx_http_spectra_auth_loc_conf_t *alcf, ngx_str_t *token, u_char *key)
+    ngx_http_spectra_auth_loc_conf_t *alcf, uint64_t generation,
+    ngx_str_t *token, u_char *key)
 {
     u_char                             *buf, *p;
     unsigned int                        len;
@@ -876,13 +932,16 @@ ngx_http_spectra_auth_cache_key(ngx_http_request_t *r,
     }
 
     buf = ngx_pnalloc(r->pool, NGX_HTTP_SPECTRA_CACHE_NONCE_LEN
-                               + sizeof(alcf) + token->len);
+                               + sizeof(alcf) + sizeof(generation)
+                               + token->len);
     if (buf == NULL) {
         return NGX_DECLINED;
     }
 
+    /* a key set from a URL that changed forgets what its keys verified */
     p = ngx_cpymem(buf, amcf->nonce, NGX_HTTP_SPECTRA_CACHE_NONCE_LEN);
     p = ngx_cpymem(p, &alcf, sizeof(alcf));
+    p = ngx_cpymem(p, &generation, sizeof(generation));
     p = ngx_cpymem(p, token->data, token->len);
 
     if (!EVP_Digest(buf, p - buf, key, &len, amcf->sha256, NULL)
@@ -1268,7 +1327,7 @@ ngx_http_spectra_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_spectra_auth_loc_conf_t *conf = child;
 
     ngx_str_t   *aud;
-    ngx_uint_t   i;
+    ngx_uint_t   i, jwks;
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_SPECTRA_AUTH_OFF);
@@ -1313,16 +1372,28 @@ ngx_http_spectra_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         }
     }
 
-    if ((conf->mode == NGX_HTTP_SPECTRA_AUTH_JWT && conf->keys == NULL)
+    /* ngx_http_spectra_jwks_module is merged before this module */
+    jwks = ngx_http_spectra_jwks_configured(cf);
+
+    if (jwks && conf->keys != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"spectra_jwt_key_file\" and "
+                           "\"spectra_jwt_jwks_url\" cannot both be in "
+                           "effect in one location");
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->mode == NGX_HTTP_SPECTRA_AUTH_JWT && conf->keys == NULL
+         && !jwks)
         || (conf->mode == NGX_HTTP_SPECTRA_AUTH_APIKEY
             && conf->api_keys == NULL)
         || (conf->mode == NGX_HTTP_SPECTRA_AUTH_ANY && conf->keys == NULL
-            && conf->api_keys == NULL))
+            && !jwks && conf->api_keys == NULL))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"spectra_auth\" needs \"spectra_jwt_key_file\" "
                            "(jwt) or \"spectra_api_keys\" (api_key) in "
-                           "effect");
+                           "effect (or \"spectra_jwt_jwks_url\" for jwt)");
         return NGX_CONF_ERROR;
     }
 

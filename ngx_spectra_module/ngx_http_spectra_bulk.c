@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_bulk.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_body.h"
@@ -19,6 +20,7 @@
 #include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_s3.h"
 #include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
 #define NGX_HTTP_SPECTRA_BULK_MAX_BODY  (16 * 1024 * 1024)
@@ -318,6 +320,7 @@ ngx_http_spectra_bulk_find_key(ngx_http_spectra_bulk_ctx_t *bc)
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_bulk_key_found;
     call->data = bc;
 
@@ -344,7 +347,7 @@ ngx_http_spectra_bulk_key_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -376,6 +379,7 @@ static void
 ngx_http_spectra_bulk_new(ngx_http_spectra_bulk_ctx_t *bc)
 {
     int64_t                        now;
+    ngx_int_t                      rc;
     u_char                        *p;
     spectra_pool_t                 pool;
     spectra_job_t                 *job;
@@ -469,8 +473,15 @@ ngx_http_spectra_bulk_new(ngx_http_spectra_bulk_ctx_t *bc)
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_bulk_created;
     call->data = bc;
+
+    rc = ngx_http_spectra_warehouse_place(r, job);
+    if (rc != NGX_OK) {
+        ngx_http_spectra_finish(r, ngx_http_spectra_warehouse_fail(r, rc));
+        return;
+    }
 
     ngx_http_spectra_job_create(call, job, slcf->max_running);
 }
@@ -486,6 +497,10 @@ ngx_http_spectra_bulk_created(void *data, ngx_int_t rc)
 
     r = bc->request;
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_spectra_warehouse_unplace(&bc->job);
+    }
 
     switch (rc) {
 
@@ -519,7 +534,7 @@ ngx_http_spectra_bulk_created(void *data, ngx_int_t rc)
         break;
     }
 
-    ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
 }
 
 
@@ -531,11 +546,9 @@ ngx_http_spectra_bulk_run(ngx_http_spectra_bulk_ctx_t *bc)
     ngx_http_request_t           *r;
     ngx_http_spectra_ctx_t       *ctx;
     ngx_http_spectra_stmt_t      *st;
-    ngx_http_spectra_loc_conf_t  *slcf;
 
     r = bc->request;
     ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
 
     st = ngx_http_spectra_stmt_create(r);
     if (st == NULL) {
@@ -556,9 +569,11 @@ ngx_http_spectra_bulk_run(ngx_http_spectra_bulk_ctx_t *bc)
     st->deadline = bc->job.deadline_at;
     st->data = bc;
 
-    if (slcf->secret_arn != NULL
-        && ngx_http_complex_value(r, slcf->secret_arn, &st->secret_arn)
-           != NGX_OK)
+    if (ngx_http_spectra_warehouse_bind(st) != NGX_OK
+        || (st->conf->secret_arn != NULL
+            && ngx_http_complex_value(r, st->conf->secret_arn,
+                                      &st->secret_arn)
+               != NGX_OK))
     {
         ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -778,6 +793,7 @@ ngx_http_spectra_bulk_manifest(ngx_http_request_t *r, void *data,
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_bulk_stored;
     call->data = sc;
 
@@ -835,6 +851,7 @@ ngx_http_spectra_bulk_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t                    out;
     ngx_table_elt_t               *h;
     spectra_bulk_links_t           links;
+    time_t                         cexp;
     spectra_sigv4_credentials_t    cred;
     ngx_http_spectra_loc_conf_t   *slcf;
 
@@ -844,9 +861,14 @@ ngx_http_spectra_bulk_send(ngx_http_request_t *r, ngx_uint_t status,
     len = 0;
 
     if (res != NULL) {
-        cred.access_key = *ngx_http_spectra_str(&slcf->access_key);
-        cred.secret_key = *ngx_http_spectra_str(&slcf->secret_key);
-        cred.session_token = *ngx_http_spectra_str(&slcf->session_token);
+        if (ngx_http_spectra_awscreds_get(slcf, r->pool, &cred, &cexp)
+            != NGX_OK)
+        {
+            return ngx_http_spectra_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "SERVICE_UNAVAILABLE",
+                                         "no valid AWS credentials yet");
+        }
+
         cred.region = *ngx_http_spectra_str(&slcf->region);
         cred.service.data = (u_char *) "s3";
         cred.service.len = 2;
@@ -856,6 +878,11 @@ ngx_http_spectra_bulk_send(ngx_http_request_t *r, ngx_uint_t status,
         links.cred = &cred;
         links.now = ngx_time();
         links.expires = (unsigned) slcf->presign_expires;
+
+        /* a link dies with the credentials that signed it */
+        if (cexp && cexp - links.now < (time_t) links.expires) {
+            links.expires = (unsigned) ngx_max(cexp - links.now, 1);
+        }
         links.job_id.data = job->id;
         links.job_id.len = SPECTRA_JOB_ID_LEN;
 

@@ -24,6 +24,10 @@
 
 #define NGX_HTTP_SPECTRA_SESSION_ID_LEN  64
 
+/* spectra_jobs_store */
+#define NGX_HTTP_SPECTRA_STORE_SQLITE    1
+#define NGX_HTTP_SPECTRA_STORE_DYNAMODB  2
+
 
 typedef struct ngx_http_spectra_stmt_s     ngx_http_spectra_stmt_t;
 typedef struct ngx_http_spectra_rows_s     ngx_http_spectra_rows_t;
@@ -36,13 +40,21 @@ typedef struct {
     ngx_log_t                  *audit_log;     /* spectra_audit_log */
 
     /* the job store */
+    ngx_uint_t                  jobs_store;    /* NGX_HTTP_SPECTRA_STORE_* */
     ngx_str_t                   jobs_path;
-    spectra_job_store_t        *store;         /* this worker's */
+    spectra_job_store_t        *store;         /* this worker's (SQLite) */
+    ngx_str_t                   ddb_table;
+    ngx_str_t                   ddb_endpoint;
+    ngx_msec_t                  ddb_timeout;
+    void                       *ddb;           /* DynamoDB: its settings */
 
     /* shared memory */
     ngx_shm_zone_t             *sessions;      /* Data API sessions */
     ngx_shm_zone_t             *queues;        /* per-tenant waiting */
     ngx_shm_zone_t             *downloads;     /* counted links */
+
+    /* named warehouses and pools (ngx_http_spectra_warehouse.c) */
+    void                       *warehouses;
 
     /*
      * the supervisor: background Data API calls (libcurl) with the
@@ -58,6 +70,7 @@ typedef struct {
     time_t                      jobs_retention; /* s; 0: jobs are kept */
     ngx_uint_t                  supervisor_batch;
     ngx_http_spectra_curl_t    *curl;          /* this worker's */
+    ngx_array_t                 awscreds;      /* refreshed providers */
 
     /* what results cursors are sealed with (ngx_http_spectra_pages.c) */
     u_char                      cursor_key[SPECTRA_CURSOR_KEY_LEN];
@@ -75,10 +88,26 @@ typedef struct {
     ngx_str_t                   access_key;
     ngx_str_t                   secret_key;
     ngx_str_t                   session_token;
+
+    /* spectra_aws_credentials (ngx_http_spectra_awscreds.c) */
+    ngx_uint_t                  aws_provider;
+    ngx_str_t                   aws_profile;
+    ngx_str_t                   aws_sts_endpoint;
+    ngx_str_t                   aws_imds_endpoint;
+    time_t                      aws_refresh_margin;
+    void                       *awscreds;      /* NULL: the keys above */
+
     ngx_str_t                   cluster;       /* ClusterIdentifier */
     ngx_str_t                   workgroup;     /* WorkgroupName */
     ngx_str_t                   database;
     ngx_http_complex_value_t   *secret_arn;    /* SecretArn, per tenant */
+
+    /* many warehouses (ngx_http_spectra_warehouse.c) */
+    ngx_http_complex_value_t   *warehouse_route;
+    void                       *warehouse;     /* a copy's; NULL: own */
+    ngx_array_t                *warehouse_confs; /* copies, one each */
+    ngx_str_t                   dataapi_url;   /* a warehouse's; empty:
+                                                  spectra_dataapi_url */
 
     /* waiting for statements */
     ngx_msec_t                  long_poll;     /* WaitTimeSeconds, 0: off */

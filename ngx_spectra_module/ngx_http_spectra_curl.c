@@ -35,6 +35,8 @@ typedef struct {
 
 
 static ngx_http_spectra_curl_t *ngx_http_spectra_curl_get(void);
+static void ngx_http_spectra_curl_header(CURL *easy,
+    ngx_http_spectra_curl_call_t *call, const char *name, ngx_str_t *value);
 static int ngx_http_spectra_curl_socket(CURL *easy, curl_socket_t s,
     int what, void *userp, void *socketp);
 static int ngx_http_spectra_curl_timer(CURLM *multi, long timeout_ms,
@@ -63,12 +65,34 @@ ngx_http_spectra_curl_get(void)
 ngx_int_t
 ngx_http_spectra_curl_init(ngx_cycle_t *cycle)
 {
+    ngx_http_spectra_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
+
+    /* the supervisor's calls, and a DynamoDB job store's */
+    if (smcf == NULL || !smcf->enabled
+        || (!smcf->supervisor && smcf->ddb == NULL))
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_spectra_curl_start(cycle);
+}
+
+
+ngx_int_t
+ngx_http_spectra_curl_start(ngx_cycle_t *cycle)
+{
     ngx_http_spectra_curl_t       *curl;
     ngx_http_spectra_main_conf_t  *smcf;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
 
-    if (smcf == NULL || !smcf->enabled || !smcf->supervisor) {
+    if (smcf == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (smcf->curl != NULL) {
         return NGX_OK;
     }
 
@@ -196,9 +220,24 @@ ngx_http_spectra_curl_post(ngx_http_spectra_curl_call_t *call)
     curl_easy_setopt(x->easy, CURLOPT_URL, (char *) p);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, (char *) call->body.data);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE, (long) call->body.len);
+    curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+
+    if (call->method == NULL || ngx_strcmp(call->method, "GET") != 0) {
+        curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS,
+                         call->body.len ? (char *) call->body.data : "");
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,
+                         (long) call->body.len);
+
+        if (call->method != NULL) {
+            curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, call->method);
+        }
+    }
+
+    if (call->cainfo.len) {
+        /* a NUL-terminated path from the configuration */
+        curl_easy_setopt(x->easy, CURLOPT_CAINFO, (char *) call->cainfo.data);
+    }
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION,
                      ngx_http_spectra_curl_write);
@@ -214,6 +253,14 @@ ngx_http_spectra_curl_post(ngx_http_spectra_curl_call_t *call)
     }
 
     curl->running++;
+
+    /*
+     * While transfers are in flight the timer is not cancelable: a worker
+     * shutting down gracefully (a reload) stays until they end, bounded
+     * by their own timeouts, so that a request waiting on the Data API
+     * gets its answer instead of a closed connection.
+     */
+    curl->timer.cancelable = 0;
 
     return NGX_OK;
 
@@ -438,9 +485,23 @@ ngx_http_spectra_curl_check(ngx_http_spectra_curl_t *curl)
         code = 0;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 
+        if (x != NULL && result == CURLE_OK) {
+            call = x->call;
+            ngx_http_spectra_curl_header(msg->easy_handle, call,
+                                         "Content-Type", &call->content_type);
+            ngx_http_spectra_curl_header(msg->easy_handle, call,
+                                         "Cache-Control",
+                                         &call->cache_control);
+            ngx_http_spectra_curl_header(msg->easy_handle, call, "Expires",
+                                         &call->expires);
+            ngx_http_spectra_curl_header(msg->easy_handle, call, "Date",
+                                         &call->date);
+        }
+
         curl_multi_remove_handle(curl->multi, msg->easy_handle);
         curl_easy_cleanup(msg->easy_handle);
         curl->running--;
+        curl->timer.cancelable = (curl->running == 0);
 
         if (x == NULL) {
             continue;
@@ -473,6 +534,35 @@ ngx_http_spectra_curl_check(ngx_http_spectra_curl_t *curl)
 }
 
 
+/* A header of the answer (the first of that name) into the pool. */
+
+static void
+ngx_http_spectra_curl_header(CURL *easy, ngx_http_spectra_curl_call_t *call,
+    const char *name, ngx_str_t *value)
+{
+    size_t                n;
+    struct curl_header   *h;
+
+    ngx_str_null(value);
+
+    if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h)
+        != CURLHE_OK)
+    {
+        return;
+    }
+
+    n = ngx_strlen(h->value);
+
+    value->data = ngx_pnalloc(call->pool, n);
+    if (value->data == NULL) {
+        return;
+    }
+
+    ngx_memcpy(value->data, h->value, n);
+    value->len = n;
+}
+
+
 /* The statement engine's background transport. */
 
 ngx_int_t
@@ -501,7 +591,8 @@ ngx_http_spectra_curl_call(ngx_http_spectra_stmt_t *st,
         return NGX_ERROR;
     }
 
-    call->url = smcf->dataapi_url;
+    call->url = conf->dataapi_url.len ? conf->dataapi_url
+                                      : smcf->dataapi_url;
     call->body = *body;
     call->timeout = 30000;
     call->max_answer = 1024 * 1024;
@@ -518,7 +609,7 @@ ngx_http_spectra_curl_call(ngx_http_spectra_stmt_t *st,
                               + sizeof("Authorization: ") - 1
                               + sig.authorization.len
                               + sizeof("X-Amz-Security-Token: ") - 1
-                              + conf->session_token.len);
+                              + sig.token.len);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -545,9 +636,9 @@ ngx_http_spectra_curl_call(ngx_http_spectra_stmt_t *st,
 
     call->nheaders = 5;
 
-    if (conf->session_token.len) {
+    if (sig.token.len) {
         call->headers[5].data = p;
-        p = ngx_sprintf(p, "X-Amz-Security-Token: %V", &conf->session_token);
+        p = ngx_sprintf(p, "X-Amz-Security-Token: %V", &sig.token);
         call->headers[5].len = p - call->headers[5].data;
         call->nheaders = 6;
     }

@@ -12,6 +12,7 @@
 #include "ngx_http_spectra_dataapi.h"
 #include "ngx_http_spectra_statement.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_awscreds.h"
 
 
 static ngx_int_t ngx_http_spectra_dataapi_subrequest(
@@ -46,6 +47,8 @@ ngx_http_spectra_dataapi_sign(ngx_pool_t *pool, ngx_log_t *log,
     ngx_str_t *body, ngx_http_spectra_signed_t *out)
 {
     size_t                        len;
+    time_t                        expires;
+    ngx_int_t                     rc;
     spectra_sigv4_json_t          in;
     spectra_sigv4_credentials_t   cred;
 
@@ -72,12 +75,20 @@ ngx_http_spectra_dataapi_sign(ngx_pool_t *pool, ngx_log_t *log,
     in.body.len = body->len;
     in.now = ngx_time();
 
-    cred.access_key.data = conf->access_key.data;
-    cred.access_key.len = conf->access_key.len;
-    cred.secret_key.data = conf->secret_key.data;
-    cred.secret_key.len = conf->secret_key.len;
-    cred.session_token.data = conf->session_token.data;
-    cred.session_token.len = conf->session_token.len;
+    rc = ngx_http_spectra_awscreds_get(conf, pool, &cred, &expires);
+
+    if (rc != NGX_OK) {
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "spectra: no valid AWS credentials to sign a "
+                          "Data API call with");
+        }
+
+        return NGX_ERROR;
+    }
+
+    out->token.data = cred.session_token.data;
+    out->token.len = cred.session_token.len;
     cred.region.data = conf->region.data;
     cred.region.len = conf->region.len;
     cred.service.data = (u_char *) "redshift-data";
@@ -196,9 +207,9 @@ ngx_http_spectra_dataapi_subrequest(ngx_http_spectra_stmt_t *st,
     values[2] = sig.target;
     values[3] = sig.date;
     values[4] = sig.authorization;
-    values[5] = conf->session_token;
+    values[5] = sig.token;
 
-    n = conf->session_token.len ? 6 : 5;
+    n = sig.token.len ? 6 : 5;
 
     for (i = 0; i < n; i++) {
         if (ngx_http_spectra_push_header(r, &sr->headers_in.headers,

@@ -19,6 +19,7 @@ typedef struct {
     ngx_str_t                   target;        /* RedshiftData.Operation */
     ngx_str_t                   date;          /* X-Amz-Date */
     ngx_str_t                   authorization;
+    ngx_str_t                   token;         /* X-Amz-Security-Token */
 } ngx_http_spectra_signed_t;
 
 

@@ -15,6 +15,7 @@
 
 
 #include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_import.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_body.h"
@@ -22,6 +23,7 @@
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_s3.h"
 #include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_warehouse.h"
 
 #include <spectra_import.h>
 
@@ -190,6 +192,7 @@ ngx_http_spectra_import_job_call(ngx_http_spectra_import_ctx_t *ic,
 
     (*call)->pool = r->pool;
     (*call)->log = r->connection->log;
+    (*call)->connection = r->connection;
     (*call)->handler = handler;
     (*call)->data = ic;
 
@@ -431,7 +434,7 @@ ngx_http_spectra_import_key_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -457,6 +460,7 @@ static void
 ngx_http_spectra_import_new(ngx_http_spectra_import_ctx_t *ic)
 {
     int64_t                              now;
+    ngx_int_t                            rc;
     spectra_pool_t                       pool;
     spectra_job_t                       *job;
     ngx_str_t                            bucket, role, jid;
@@ -546,6 +550,12 @@ ngx_http_spectra_import_new(ngx_http_spectra_import_ctx_t *ic)
     /* the supervisor fails it when its upload URL has expired unused */
     job->check_at = ic->res.upload_expires_at + 1000;
 
+    rc = ngx_http_spectra_warehouse_place(r, job);
+    if (rc != NGX_OK) {
+        ngx_http_spectra_finish(r, ngx_http_spectra_warehouse_fail(r, rc));
+        return;
+    }
+
     ngx_http_spectra_job_create(call, job, slcf->max_running);
 }
 
@@ -561,6 +571,10 @@ ngx_http_spectra_import_created(void *data, ngx_int_t rc)
 
     r = ic->request;
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_spectra_warehouse_unplace(&ic->job);
+    }
 
     switch (rc) {
 
@@ -600,7 +614,7 @@ ngx_http_spectra_import_created(void *data, ngx_int_t rc)
         break;
     }
 
-    ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
 }
 
 
@@ -755,7 +769,7 @@ ngx_http_spectra_import_patch_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -881,11 +895,9 @@ ngx_http_spectra_import_uploaded(void *data, ngx_int_t rc)
     ngx_http_request_t                  *r;
     ngx_http_spectra_ctx_t              *ctx;
     ngx_http_spectra_stmt_t             *st;
-    ngx_http_spectra_loc_conf_t         *slcf;
 
     r = ic->request;
     pool = ngx_http_spectra_pool(r->pool);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
 
     if (rc == NGX_DECLINED) {
         ngx_http_spectra_finish(r,
@@ -931,9 +943,11 @@ ngx_http_spectra_import_uploaded(void *data, ngx_int_t rc)
     st->deadline = ic->job.deadline_at;
     st->data = ic;
 
-    if (slcf->secret_arn != NULL
-        && ngx_http_complex_value(r, slcf->secret_arn, &st->secret_arn)
-           != NGX_OK)
+    if (ngx_http_spectra_warehouse_bind(st) != NGX_OK
+        || (st->conf->secret_arn != NULL
+            && ngx_http_complex_value(r, st->conf->secret_arn,
+                                      &st->secret_arn)
+               != NGX_OK))
     {
         ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -1058,11 +1072,9 @@ ngx_http_spectra_import_errors(ngx_http_spectra_import_ctx_t *ic,
     ngx_http_request_t           *r;
     ngx_http_spectra_ctx_t       *ctx;
     ngx_http_spectra_stmt_t      *st;
-    ngx_http_spectra_loc_conf_t  *slcf;
 
     r = ic->request;
     pool = ngx_http_spectra_pool(r->pool);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
 
     st = ngx_http_spectra_stmt_create(r);
@@ -1083,6 +1095,7 @@ ngx_http_spectra_import_errors(ngx_http_spectra_import_ctx_t *ic,
 
     ngx_memzero(&st->job, sizeof(spectra_job_t));
     st->job.tenant_id = ic->job.tenant_id;
+    st->job.warehouse = ic->job.warehouse;
     st->job.type = SPECTRA_JOB_QUERY;
     st->job.status = SPECTRA_JOB_PENDING;
     st->job.row_count = -1;
@@ -1097,9 +1110,11 @@ ngx_http_spectra_import_errors(ngx_http_spectra_import_ctx_t *ic,
     st->cancel_on_wait = 1;
     st->data = ic;
 
-    if (slcf->secret_arn != NULL
-        && ngx_http_complex_value(r, slcf->secret_arn, &st->secret_arn)
-           != NGX_OK)
+    if (ngx_http_spectra_warehouse_bind(st) != NGX_OK
+        || (st->conf->secret_arn != NULL
+            && ngx_http_complex_value(r, st->conf->secret_arn,
+                                      &st->secret_arn)
+               != NGX_OK))
     {
         return NGX_ERROR;
     }
@@ -1224,6 +1239,7 @@ ngx_http_spectra_import_send(ngx_http_spectra_import_ctx_t *ic)
     ngx_table_elt_t               *h;
     ngx_http_request_t            *r;
     spectra_s3_object_t            obj;
+    time_t                         cexp;
     spectra_sigv4_credentials_t    cred;
     ngx_http_spectra_loc_conf_t   *slcf;
 
@@ -1241,9 +1257,14 @@ ngx_http_spectra_import_send(ngx_http_spectra_import_ctx_t *ic)
     if (ngx_strcmp(spectra_job_import_state(&ic->job), "Open") == 0
         && left >= 1)
     {
-        cred.access_key = *ngx_http_spectra_str(&slcf->access_key);
-        cred.secret_key = *ngx_http_spectra_str(&slcf->secret_key);
-        cred.session_token = *ngx_http_spectra_str(&slcf->session_token);
+        if (ngx_http_spectra_awscreds_get(slcf, r->pool, &cred, &cexp)
+            != NGX_OK)
+        {
+            return ngx_http_spectra_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "SERVICE_UNAVAILABLE",
+                                         "no valid AWS credentials yet");
+        }
+
         cred.region = *ngx_http_spectra_str(&slcf->region);
         cred.service.data = (u_char *) "s3";
         cred.service.len = 2;
@@ -1255,6 +1276,11 @@ ngx_http_spectra_import_send(ngx_http_spectra_import_ctx_t *ic)
         obj.path_style = slcf->s3_path_style ? 1 : 0;
         obj.now = ngx_time();
         obj.expires = (unsigned) ngx_min(left, SPECTRA_SIGV4_MAX_EXPIRES);
+
+        /* a link dies with the credentials that signed it */
+        if (cexp && cexp - obj.now < (time_t) obj.expires) {
+            obj.expires = (unsigned) ngx_max(cexp - obj.now, 1);
+        }
 
         size = spectra_s3_presign_size(&slcf->s3_endpoint, &obj, &cred);
 

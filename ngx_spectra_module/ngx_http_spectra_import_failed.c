@@ -80,7 +80,7 @@ ngx_http_spectra_import_failed_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 

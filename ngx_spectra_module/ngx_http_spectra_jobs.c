@@ -7,22 +7,60 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_jobs_dynamodb.h"
+#include "ngx_http_spectra_checkpoint.h"
+#include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_statement.h"
 #include "ngx_http_spectra_metrics.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
-static spectra_job_store_t *ngx_http_spectra_jobs_store(void);
-static ngx_int_t ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
-    ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store);
 static ngx_int_t ngx_http_spectra_job_rc(ngx_log_t *log, int rc,
     spectra_err_t *err);
 static void ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd);
 static void ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
     spectra_job_update_t *upd);
+static ngx_http_spectra_ddb_conf_t *ngx_http_spectra_jobs_ddb(void);
+static void ngx_http_spectra_job_created(ngx_http_spectra_job_call_t *call,
+    void *arg, int rc, spectra_err_t *err);
+static void ngx_http_spectra_job_read(ngx_http_spectra_job_call_t *call,
+    void *arg, int rc, spectra_err_t *err);
+static void ngx_http_spectra_job_listed(ngx_http_spectra_job_call_t *call,
+    void *arg, int rc, spectra_err_t *err);
+static void ngx_http_spectra_job_cancelled(ngx_http_spectra_job_call_t *call,
+    void *arg, int rc, spectra_err_t *err);
+static void ngx_http_spectra_job_changed(ngx_http_spectra_job_call_t *call,
+    void *arg, int rc, spectra_err_t *err);
+static void ngx_http_spectra_job_ddb_fail(ngx_http_spectra_job_call_t *call,
+    ngx_http_spectra_ddb_t *d);
 
 
-static spectra_job_store_t *
+/* the DynamoDB store's settings when it is the store, else NULL */
+
+static ngx_http_spectra_ddb_conf_t *
+ngx_http_spectra_jobs_ddb(void)
+{
+    ngx_http_spectra_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_spectra_module);
+
+    return (smcf != NULL) ? smcf->ddb : NULL;
+}
+
+
+static void
+ngx_http_spectra_job_ddb_fail(ngx_http_spectra_job_call_t *call,
+    ngx_http_spectra_ddb_t *d)
+{
+    if (d == NULL) {
+        call->handler(call->data, NGX_ERROR);
+    }
+}
+
+
+spectra_job_store_t *
 ngx_http_spectra_jobs_store(void)
 {
     ngx_http_spectra_main_conf_t  *smcf;
@@ -31,6 +69,45 @@ ngx_http_spectra_jobs_store(void)
                                                ngx_http_spectra_module);
 
     return (smcf != NULL) ? smcf->store : NULL;
+}
+
+
+/*
+ * What a request answers when its store call failed: 503 UNAVAILABLE
+ * (JSON, with Retry-After: spectra_retry_after) when the store could not
+ * serve it (NGX_AGAIN), else 500.
+ */
+ngx_int_t
+ngx_http_spectra_job_fail(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_table_elt_t              *h;
+    ngx_http_spectra_loc_conf_t  *slcf;
+
+    if (rc == NGX_AGAIN) {
+        slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.len = ngx_sprintf(h->value.data, "%T", slcf->retry_after)
+                       - h->value.data;
+
+        return ngx_http_spectra_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "UNAVAILABLE",
+                                     "the job store is unavailable, retry "
+                                     "later");
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -66,7 +143,7 @@ ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle)
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
 
-    if (smcf == NULL || !smcf->enabled) {
+    if (smcf == NULL || !smcf->enabled || smcf->ddb != NULL) {
         return NGX_OK;
     }
 
@@ -96,7 +173,7 @@ ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle)
         }
     }
 
-    if (ngx_http_spectra_jobs_store_open(cycle, smcf, &store) != NGX_OK) {
+    if (ngx_http_spectra_jobs_connect(cycle, 0, &store) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -138,14 +215,23 @@ ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle)
 }
 
 
-static ngx_int_t
-ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
-    ngx_http_spectra_main_conf_t *smcf, spectra_job_store_t **store)
+/*
+ * A connection to the SQLite file: each worker's own (jobs_open), and the
+ * checkpoints' (ngx_http_spectra_checkpoint.c).  autocheckpoint: WAL pages
+ * between the checkpoints a commit of this connection runs, 0: SQLite's.
+ */
+
+ngx_int_t
+ngx_http_spectra_jobs_connect(ngx_cycle_t *cycle, int autocheckpoint,
+    spectra_job_store_t **store)
 {
-    u_char              *path;
-    mode_t               mask;
-    spectra_err_t        err;
-    spectra_job_conf_t   conf;
+    u_char                        *path;
+    mode_t                         mask;
+    spectra_err_t                  err;
+    spectra_job_conf_t             conf;
+    ngx_http_spectra_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
 
     path = ngx_pnalloc(cycle->pool, smcf->jobs_path.len + 1);
     if (path == NULL) {
@@ -164,6 +250,7 @@ ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
      */
 
     conf.busy_timeout_ms = 500;
+    conf.autocheckpoint = autocheckpoint;
 
     /* files SQLite creates (the database, -wal, -shm) are private */
     mask = umask(077);
@@ -187,17 +274,19 @@ ngx_http_spectra_jobs_store_open(ngx_cycle_t *cycle,
 ngx_int_t
 ngx_http_spectra_jobs_open(ngx_cycle_t *cycle)
 {
+    int                            pages;
     ngx_http_spectra_main_conf_t  *smcf;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
 
-    if (smcf == NULL || !smcf->enabled) {
+    /* a DynamoDB store has no connection: each call is a request */
+    if (smcf == NULL || !smcf->enabled || smcf->ddb != NULL) {
         return NGX_OK;
     }
 
-    if (ngx_http_spectra_jobs_store_open(cycle, smcf, &smcf->store)
-        != NGX_OK)
-    {
+    pages = ngx_http_spectra_checkpoint_autocheckpoint(cycle);
+
+    if (ngx_http_spectra_jobs_connect(cycle, pages, &smcf->store) != NGX_OK) {
         /* requests needing it answer 500; the rest of the API works */
         smcf->store = NULL;
     }
@@ -235,6 +324,12 @@ ngx_http_spectra_job_rc(ngx_log_t *log, int rc, spectra_err_t *err)
     case SPECTRA_JOB_LIMIT:
         return NGX_BUSY;
 
+    case SPECTRA_JOB_BUSY:
+        /* locked past its timeout, throttled, unreachable: 503 */
+        ngx_log_error(NGX_LOG_ERR, log, 0, "spectra: job store: %s (%d)",
+                      err->message, rc);
+        return NGX_AGAIN;
+
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "spectra: job store: %s (%d)",
                       err->message, rc);
@@ -252,6 +347,28 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
     spectra_err_t         err;
     spectra_job_store_t  *store;
 
+    ngx_http_spectra_ddb_t       *d;
+    ngx_http_spectra_ddb_conf_t  *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_created, job,
+                                     SPECTRA_METRICS_STORE_CREATE);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_create(ngx_http_spectra_ddb_op(d), &dc->conf, job,
+                               (unsigned) max_active,
+                               ngx_http_spectra_ddb_pool(d),
+                               ngx_http_spectra_ddb_req(d),
+                               ngx_http_spectra_ddb_err(d)));
+        return;
+    }
+
     store = ngx_http_spectra_jobs_store();
 
     if (store == NULL) {
@@ -267,11 +384,75 @@ ngx_http_spectra_job_create(ngx_http_spectra_job_call_t *call,
 
     ngx_http_spectra_metrics_store(SPECTRA_METRICS_STORE_CREATE, start);
 
+    ngx_http_spectra_job_created(call, job, rc, &err);
+}
+
+
+static void
+ngx_http_spectra_job_created(ngx_http_spectra_job_call_t *call, void *arg,
+    int rc, spectra_err_t *err)
+{
+    spectra_job_t  *job = arg;
+
     if (rc == SPECTRA_JOB_OK) {
         ngx_http_spectra_job_audit(call->log, job, "created");
     }
 
-    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, err));
+}
+
+
+static void
+ngx_http_spectra_job_read(ngx_http_spectra_job_call_t *call, void *arg,
+    int rc, spectra_err_t *err)
+{
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, err));
+}
+
+
+static void
+ngx_http_spectra_job_listed(ngx_http_spectra_job_call_t *call, void *arg,
+    int rc, spectra_err_t *err)
+{
+    if (rc == SPECTRA_JOB_INVALID) {
+        /* a cursor that is not one of ours */
+        call->handler(call->data, NGX_DECLINED);
+        return;
+    }
+
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, err));
+}
+
+
+static void
+ngx_http_spectra_job_cancelled(ngx_http_spectra_job_call_t *call, void *arg,
+    int rc, spectra_err_t *err)
+{
+    spectra_job_t  *job = arg;
+
+    if (rc == SPECTRA_JOB_CONFLICT) {
+        call->handler(call->data, NGX_DECLINED);
+        return;
+    }
+
+    if (rc == SPECTRA_JOB_OK) {
+        ngx_http_spectra_job_audit(call->log, job, "cancel");
+    }
+
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, err));
+}
+
+
+static void
+ngx_http_spectra_job_changed(ngx_http_spectra_job_call_t *call, void *arg,
+    int rc, spectra_err_t *err)
+{
+    if (rc == SPECTRA_JOB_CONFLICT) {
+        call->handler(call->data, NGX_DECLINED);
+        return;
+    }
+
+    call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, err));
 }
 
 
@@ -314,12 +495,38 @@ void
 ngx_http_spectra_job_get(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
-    int                   rc;
-    uint64_t              start;
-    spectra_err_t         err;
-    spectra_job_owner_t   owner;
-    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t  *store;
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_job_owner_t          owner;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        if (!spectra_job_id_valid(id->data, id->len)) {
+            call->handler(call->data, NGX_DECLINED);
+            return;
+        }
+
+        ngx_http_spectra_job_owner(&owner, tenant);
+
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_read, NULL,
+                                     SPECTRA_METRICS_STORE_GET);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_get(ngx_http_spectra_ddb_op(d), &dc->conf, &owner,
+                ngx_http_spectra_str(id), job, ngx_http_spectra_ddb_pool(d),
+                ngx_http_spectra_ddb_req(d), ngx_http_spectra_ddb_err(d)));
+        return;
+    }
 
     store = ngx_http_spectra_jobs_store();
 
@@ -350,12 +557,33 @@ void
 ngx_http_spectra_job_find_key(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *key, spectra_job_t *job)
 {
-    int                   rc;
-    uint64_t              start;
-    spectra_err_t         err;
-    spectra_job_owner_t   owner;
-    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t  *store;
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_job_owner_t          owner;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        ngx_http_spectra_job_owner(&owner, tenant);
+
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_read, NULL,
+                                     SPECTRA_METRICS_STORE_FIND_KEY);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_find_key(ngx_http_spectra_ddb_op(d), &dc->conf, &owner,
+                ngx_http_spectra_str(key), job, ngx_http_spectra_ddb_pool(d),
+                ngx_http_spectra_ddb_req(d), ngx_http_spectra_ddb_err(d)));
+        return;
+    }
 
     store = ngx_http_spectra_jobs_store();
 
@@ -391,11 +619,31 @@ void
 ngx_http_spectra_job_list(ngx_http_spectra_job_call_t *call,
     spectra_job_filter_t *filter, spectra_job_list_t *list)
 {
-    int                   rc;
-    uint64_t              start;
-    spectra_err_t         err;
-    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t  *store;
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_listed, NULL,
+                                     SPECTRA_METRICS_STORE_LIST);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_list(ngx_http_spectra_ddb_op(d), &dc->conf, filter,
+                list,
+                ngx_http_spectra_ddb_pool(d),
+                ngx_http_spectra_ddb_req(d), ngx_http_spectra_ddb_err(d)));
+        return;
+    }
 
     store = ngx_http_spectra_jobs_store();
 
@@ -424,11 +672,31 @@ void
 ngx_http_spectra_job_due(ngx_http_spectra_job_call_t *call, ngx_uint_t limit,
     spectra_job_list_t *list)
 {
-    int                   rc;
-    uint64_t              start;
-    spectra_err_t         err;
-    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t  *store;
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_read, NULL,
+                                     SPECTRA_METRICS_STORE_DUE);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_due(ngx_http_spectra_ddb_op(d), &dc->conf,
+                ngx_http_spectra_job_now(), limit, list,
+                ngx_http_spectra_ddb_pool(d),
+                ngx_http_spectra_ddb_req(d), ngx_http_spectra_ddb_err(d)));
+        return;
+    }
 
     store = ngx_http_spectra_jobs_store();
 
@@ -452,12 +720,34 @@ void
 ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
     ngx_http_spectra_tenant_t *tenant, ngx_str_t *id, spectra_job_t *job)
 {
-    int                   rc;
-    uint64_t              start;
-    spectra_err_t         err;
-    spectra_job_owner_t   owner;
-    spectra_pool_t        pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t  *store;
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_job_owner_t          owner;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        ngx_http_spectra_job_owner(&owner, tenant);
+
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_cancelled, job,
+                                     SPECTRA_METRICS_STORE_CANCEL);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_cancel(ngx_http_spectra_ddb_op(d), &dc->conf, &owner,
+                ngx_http_spectra_str(id), ngx_http_spectra_job_now(), job,
+                ngx_http_spectra_ddb_pool(d),
+                ngx_http_spectra_ddb_req(d), ngx_http_spectra_ddb_err(d)));
+        return;
+    }
 
     store = ngx_http_spectra_jobs_store();
 
@@ -483,6 +773,7 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
 
     if (rc == SPECTRA_JOB_OK) {
         ngx_http_spectra_job_audit(call->log, job, "cancel");
+        ngx_http_spectra_warehouse_done(job);
     }
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
@@ -493,20 +784,15 @@ void
 ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
     spectra_job_t *job, ngx_str_t *result)
 {
-    int                    rc;
-    uint64_t               start;
-    spectra_err_t          err;
-    spectra_pool_t         pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t   *store;
-    spectra_job_update_t   upd;
-    u_char                 id[SPECTRA_JOB_ID_LEN + 1];
-
-    store = ngx_http_spectra_jobs_store();
-
-    if (store == NULL) {
-        call->handler(call->data, NGX_ERROR);
-        return;
-    }
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    spectra_job_update_t         upd;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+    u_char                       id[SPECTRA_JOB_ID_LEN + 1];
 
     ngx_memzero(&upd, sizeof(spectra_job_update_t));
 
@@ -520,6 +806,32 @@ ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
     upd.result = *ngx_http_spectra_str(result);
     upd.row_count = -1;
     upd.execution_ms = -1;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        /* the update is copied: it may point into job */
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_changed, NULL,
+                                     SPECTRA_METRICS_STORE_UPDATE);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_update(ngx_http_spectra_ddb_op(d), &dc->conf, &upd,
+                               job, ngx_http_spectra_ddb_pool(d),
+                               ngx_http_spectra_ddb_req(d),
+                               ngx_http_spectra_ddb_err(d)));
+        return;
+    }
+
+    store = ngx_http_spectra_jobs_store();
+
+    if (store == NULL) {
+        call->handler(call->data, NGX_ERROR);
+        return;
+    }
 
     start = ngx_http_spectra_metrics_clock();
 
@@ -540,11 +852,30 @@ void
 ngx_http_spectra_job_change(ngx_http_spectra_job_call_t *call,
     spectra_job_update_t *upd, spectra_job_t *job)
 {
-    int                    rc;
-    uint64_t               start;
-    spectra_err_t          err;
-    spectra_pool_t         pool = ngx_http_spectra_pool(call->pool);
-    spectra_job_store_t   *store;
+    int                          rc;
+    uint64_t                     start;
+    spectra_err_t                err;
+    spectra_pool_t               pool = ngx_http_spectra_pool(call->pool);
+    spectra_job_store_t         *store;
+    ngx_http_spectra_ddb_t      *d;
+    ngx_http_spectra_ddb_conf_t *dc;
+
+    dc = ngx_http_spectra_jobs_ddb();
+
+    if (dc != NULL) {
+        d = ngx_http_spectra_ddb_new(call, ngx_http_spectra_job_changed, NULL,
+                                     SPECTRA_METRICS_STORE_UPDATE);
+        if (d == NULL) {
+            ngx_http_spectra_job_ddb_fail(call, d);
+            return;
+        }
+
+        ngx_http_spectra_ddb_run(d,
+            spectra_ddb_update(ngx_http_spectra_ddb_op(d), &dc->conf, upd, job,
+                ngx_http_spectra_ddb_pool(d),
+                ngx_http_spectra_ddb_req(d), ngx_http_spectra_ddb_err(d)));
+        return;
+    }
 
     store = ngx_http_spectra_jobs_store();
 
@@ -596,9 +927,42 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     spectra_job_status_e   from;
     u_char                 idbuf[SPECTRA_JOB_ID_LEN + 1];
 
+    if (st->job.id[0] == '\0') {
+        return;
+    }
+
+    if (ngx_http_spectra_jobs_ddb() != NULL) {
+        /*
+         * DynamoDB answers later, and the statement may be gone by then:
+         * the job is changed here as the store will change it, and the
+         * update is sent after the job's earlier ones; a conflict (another
+         * node finished it first) leaves what the store has
+         */
+        from = st->job.status;
+
+        if (spectra_ddb_apply(&st->job, upd, ngx_http_spectra_job_now(),
+                              &pool, &err)
+            != SPECTRA_JOB_OK)
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, st->log, 0,
+                           "spectra job %s not updated: %s", st->job.id,
+                           err.message);
+            return;
+        }
+
+        ngx_http_spectra_ddb_post_update(st->log, upd);
+
+        if (st->job.status != from) {
+            ngx_http_spectra_job_audit(st->log, &st->job,
+                                       spectra_job_status_name(from));
+        }
+
+        return;
+    }
+
     store = ngx_http_spectra_jobs_store();
 
-    if (store == NULL || st->job.id[0] == '\0') {
+    if (store == NULL) {
         return;
     }
 
@@ -647,6 +1011,12 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
     if (st->job.status != from) {
         ngx_http_spectra_job_audit(st->log, &st->job,
                                    spectra_job_status_name(from));
+
+        if (spectra_job_status_final(st->job.status)
+            && !spectra_job_status_final(from))
+        {
+            ngx_http_spectra_warehouse_done(&st->job);
+        }
     }
 }
 
@@ -809,6 +1179,11 @@ ngx_http_spectra_job_purge(ngx_log_t *log, int64_t before, ngx_uint_t limit,
     spectra_job_store_t  *store;
 
     *n = 0;
+
+    if (ngx_http_spectra_jobs_ddb() != NULL) {
+        /* DynamoDB's TTL deletes them ("expires"); reads skip them */
+        return NGX_OK;
+    }
 
     store = ngx_http_spectra_jobs_store();
 

@@ -17,9 +17,11 @@
 /*
  * rc: NGX_OK; NGX_DECLINED: no such job (or, for create, the idempotency
  * key is taken); NGX_BUSY: the tenant is at its cap of active jobs;
- * NGX_ERROR: the store failed (logged).
+ * NGX_AGAIN: the store is unavailable (locked, throttled, unreachable:
+ * 503); NGX_ERROR: the store failed (logged).
  */
 typedef void (*ngx_http_spectra_job_pt)(void *data, ngx_int_t rc);
+
 
 
 typedef struct {
@@ -27,10 +29,20 @@ typedef struct {
     ngx_log_t                  *log;
     ngx_http_spectra_job_pt     handler;
     void                       *data;
+    /*
+     * a request's connection: a store that answers from its own event
+     * runs the subrequests the handler posted; NULL for background work
+     */
+    ngx_connection_t           *connection;
 } ngx_http_spectra_job_call_t;
 
 
 ngx_int_t ngx_http_spectra_jobs_open(ngx_cycle_t *cycle);
+/* a connection of its own to the SQLite store's file */
+ngx_int_t ngx_http_spectra_jobs_connect(ngx_cycle_t *cycle, int autocheckpoint,
+    spectra_job_store_t **store);
+/* this worker's SQLite store, NULL with DynamoDB or when it failed */
+spectra_job_store_t *ngx_http_spectra_jobs_store(void);
 void ngx_http_spectra_jobs_close(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle);
 
@@ -98,6 +110,13 @@ void ngx_http_spectra_job_row_count(ngx_http_spectra_stmt_t *st,
  */
 void ngx_http_spectra_job_check_at(ngx_http_spectra_stmt_t *st,
     int64_t at);
+
+/*
+ * For ngx_http_spectra_finish() after a failed call (rc not NGX_OK,
+ * NGX_DECLINED or NGX_BUSY): a JSON 503 UNAVAILABLE when the store is
+ * unavailable (NGX_AGAIN), else 500.
+ */
+ngx_int_t ngx_http_spectra_job_fail(ngx_http_request_t *r, ngx_int_t rc);
 
 /* Milliseconds since the epoch, as job times are. */
 int64_t ngx_http_spectra_job_now(void);

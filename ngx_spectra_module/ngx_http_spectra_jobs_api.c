@@ -403,6 +403,7 @@ ngx_http_spectra_jobs_lookup(ngx_http_request_t *r,
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_jobs_found;
     call->data = jc;
 
@@ -443,7 +444,7 @@ ngx_http_spectra_jobs_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -823,6 +824,7 @@ ngx_http_spectra_jobs_cancel_of(ngx_http_spectra_jobs_ctx_t *jc)
 
         call->pool = r->pool;
         call->log = r->connection->log;
+        call->connection = r->connection;
         call->handler = ngx_http_spectra_jobs_store_cancelled;
         call->data = jc;
 
@@ -865,7 +867,7 @@ ngx_http_spectra_jobs_store_cancelled(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -993,6 +995,7 @@ ngx_http_spectra_jobs_list(ngx_http_request_t *r,
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_jobs_listed;
     call->data = jc;
 
@@ -1026,7 +1029,7 @@ ngx_http_spectra_jobs_listed(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 

@@ -14,6 +14,7 @@
 
 
 #include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_bulk.h"
@@ -97,6 +98,7 @@ ngx_http_spectra_link_get(ngx_http_request_t *r,
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_link_found;
     call->data = lc;
 
@@ -130,7 +132,7 @@ ngx_http_spectra_link_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -168,6 +170,7 @@ ngx_http_spectra_link_send(ngx_http_request_t *r, spectra_job_t *job,
     spectra_str_t                  bucket, prefix;
     ngx_table_elt_t               *h;
     spectra_s3_object_t            obj;
+    time_t                         cexp;
     spectra_sigv4_credentials_t    cred;
     ngx_http_spectra_loc_conf_t   *slcf;
     u_char                         time[SPECTRA_JOB_TIME_LEN];
@@ -201,9 +204,14 @@ ngx_http_spectra_link_send(ngx_http_request_t *r, spectra_job_t *job,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cred.access_key = *ngx_http_spectra_str(&slcf->access_key);
-    cred.secret_key = *ngx_http_spectra_str(&slcf->secret_key);
-    cred.session_token = *ngx_http_spectra_str(&slcf->session_token);
+    if (ngx_http_spectra_awscreds_get(slcf, r->pool, &cred, &cexp)
+        != NGX_OK)
+    {
+        return ngx_http_spectra_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "SERVICE_UNAVAILABLE",
+                                     "no valid AWS credentials yet");
+    }
+
     cred.region = *ngx_http_spectra_str(&slcf->region);
     cred.service.data = (u_char *) "s3";
     cred.service.len = 2;
@@ -215,6 +223,11 @@ ngx_http_spectra_link_send(ngx_http_request_t *r, spectra_job_t *job,
     obj.path_style = slcf->s3_path_style ? 1 : 0;
     obj.now = ngx_time();
     obj.expires = (unsigned) left;
+
+    /* a link dies with the credentials that signed it */
+    if (cexp && cexp - obj.now < (time_t) obj.expires) {
+        obj.expires = (unsigned) ngx_max(cexp - obj.now, 1);
+    }
 
     size = spectra_s3_presign_size(&slcf->s3_endpoint, &obj, &cred);
 

@@ -13,7 +13,9 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_metrics.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_jwks.h"
 
 #include <time.h>
 
@@ -113,6 +115,9 @@ static ngx_int_t ngx_http_spectra_metrics_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_spectra_metrics_handler(ngx_http_request_t *r);
 static void ngx_http_spectra_metrics_write(ngx_http_spectra_metrics_text_t *t,
     ngx_http_spectra_metrics_sh_t *sh);
+static void ngx_http_spectra_metrics_jwks(ngx_http_spectra_metrics_text_t *t);
+static void ngx_http_spectra_metrics_awscreds(
+    ngx_http_spectra_metrics_text_t *t);
 static void ngx_http_spectra_metrics_tenants(
     ngx_http_spectra_metrics_text_t *t, ngx_http_spectra_metrics_sh_t *sh,
     ngx_uint_t counter);
@@ -916,6 +921,9 @@ ngx_http_spectra_metrics_write(ngx_http_spectra_metrics_text_t *t,
         ngx_http_spectra_metrics_line(t, l, 1, sh->sessions[i]);
     }
 
+    ngx_http_spectra_metrics_jwks(t);
+    ngx_http_spectra_metrics_awscreds(t);
+
     ngx_http_spectra_metrics_head(t, "spectra_metrics_tenants", "gauge",
         "Tenants with series of their own.");
     ngx_http_spectra_metrics_line(t, NULL, 0, sh->tenants_used);
@@ -923,6 +931,175 @@ ngx_http_spectra_metrics_write(ngx_http_spectra_metrics_text_t *t,
     ngx_http_spectra_metrics_head(t, "spectra_metrics_tenants_limit", "gauge",
         "spectra_metrics_max_tenants: further tenants count as \"other\".");
     ngx_http_spectra_metrics_line(t, NULL, 0, sh->max);
+}
+
+
+/* The key sets from URLs (ngx_http_spectra_jwks.c), one series each. */
+
+static void
+ngx_http_spectra_metrics_jwks(ngx_http_spectra_metrics_text_t *t)
+{
+    time_t                          now;
+    ngx_uint_t                      n, k, nsets;
+    spectra_metrics_label_t         l[2];
+    ngx_http_spectra_jwks_state_t   st[16];
+
+    static const char  *heads[][3] = {
+        { "spectra_jwks_keys", "gauge",
+          "Keys in the last good set of a JWKS URL (0: none yet)." },
+        { "spectra_jwks_age_seconds", "gauge",
+          "Seconds since the last good fetch of a JWKS URL." },
+        { "spectra_jwks_stale", "gauge",
+          "1 when a JWKS URL's set is past its refresh time (fetches "
+          "fail), 0 when fresh." },
+        { "spectra_jwks_usable", "gauge",
+          "1 while the set verifies tokens, 0 once past "
+          "spectra_jwt_jwks_stale or before the first fetch." },
+        { "spectra_jwks_fetches_total", "counter",
+          "Fetches of a JWKS URL, by result." }
+    };
+
+    for (nsets = 0; nsets < 16; nsets++) {
+        if (ngx_http_spectra_jwks_state((ngx_cycle_t *) ngx_cycle, nsets,
+                                        &st[nsets])
+            != NGX_OK)
+        {
+            break;
+        }
+    }
+
+    if (nsets == 0) {
+        return;
+    }
+
+    now = ngx_time();
+
+    for (k = 0; k < 5; k++) {
+        ngx_http_spectra_metrics_head(t, heads[k][0], heads[k][1],
+                                      heads[k][2]);
+
+        for (n = 0; n < nsets; n++) {
+            l[0].name = "url";
+            l[0].value.data = st[n].url.data;
+            l[0].value.len = st[n].url.len;
+
+            switch (k) {
+
+            case 0:
+                ngx_http_spectra_metrics_line(t, l, 1, st[n].keys);
+                break;
+
+            case 1:
+                if (st[n].fetched) {
+                    ngx_http_spectra_metrics_line(t, l, 1,
+                                                  now - st[n].fetched);
+                }
+
+                break;
+
+            case 2:
+                ngx_http_spectra_metrics_line(t, l, 1,
+                                              st[n].fetched && !st[n].fresh);
+                break;
+
+            case 3:
+                ngx_http_spectra_metrics_line(t, l, 1, st[n].usable);
+                break;
+
+            default:
+                ngx_http_spectra_metrics_label(&l[1], "result", "ok");
+                ngx_http_spectra_metrics_line(t, l, 2, st[n].fetches);
+                ngx_http_spectra_metrics_label(&l[1], "result", "error");
+                ngx_http_spectra_metrics_line(t, l, 2, st[n].failures);
+            }
+        }
+    }
+}
+
+
+/*
+ * The refreshed AWS credentials (ngx_http_spectra_awscreds.c), one series
+ * per provider in the configuration.
+ */
+
+static void
+ngx_http_spectra_metrics_awscreds(ngx_http_spectra_metrics_text_t *t)
+{
+    u_char                              index[NGX_INT_T_LEN];
+    time_t                              now;
+    ngx_uint_t                          n, k, nsrc;
+    spectra_metrics_label_t             l[3];
+    ngx_http_spectra_awscreds_state_t   st[16];
+
+    static const char  *heads[][3] = {
+        { "spectra_aws_credentials_age_seconds", "gauge",
+          "Seconds since the AWS credentials were last fetched." },
+        { "spectra_aws_credentials_expiry_seconds", "gauge",
+          "Seconds until the current AWS credentials expire (0: "
+          "expired)." },
+        { "spectra_aws_credentials_usable", "gauge",
+          "1 while there are unexpired AWS credentials to sign with." },
+        { "spectra_aws_credentials_refreshes_total", "counter",
+          "Refreshes of the AWS credentials, by result." }
+    };
+
+    for (nsrc = 0; nsrc < 16; nsrc++) {
+        if (ngx_http_spectra_awscreds_state((ngx_cycle_t *) ngx_cycle, nsrc,
+                                            &st[nsrc])
+            != NGX_OK)
+        {
+            break;
+        }
+    }
+
+    if (nsrc == 0) {
+        return;
+    }
+
+    now = ngx_time();
+
+    for (k = 0; k < 4; k++) {
+        ngx_http_spectra_metrics_head(t, heads[k][0], heads[k][1],
+                                      heads[k][2]);
+
+        for (n = 0; n < nsrc; n++) {
+            ngx_http_spectra_metrics_label(&l[0], "provider",
+                                           st[n].provider);
+            l[1].name = "index";
+            l[1].value.data = index;
+            l[1].value.len = ngx_sprintf(index, "%ui", n) - index;
+
+            switch (k) {
+
+            case 0:
+                if (st[n].fetched) {
+                    ngx_http_spectra_metrics_line(t, l, 2,
+                                                  now - st[n].fetched);
+                }
+
+                break;
+
+            case 1:
+                if (st[n].fetched && st[n].expires) {
+                    ngx_http_spectra_metrics_line(t, l, 2,
+                                                  st[n].expires > now
+                                                  ? st[n].expires - now : 0);
+                }
+
+                break;
+
+            case 2:
+                ngx_http_spectra_metrics_line(t, l, 2, st[n].usable);
+                break;
+
+            default:
+                ngx_http_spectra_metrics_label(&l[2], "result", "ok");
+                ngx_http_spectra_metrics_line(t, l, 3, st[n].refreshes);
+                ngx_http_spectra_metrics_label(&l[2], "result", "error");
+                ngx_http_spectra_metrics_line(t, l, 3, st[n].failures);
+            }
+        }
+    }
 }
 
 

@@ -6,8 +6,11 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_api.h"
+#include "ngx_http_spectra_awscreds.h"
+#include "ngx_http_spectra_checkpoint.h"
 #include "ngx_http_spectra_curl.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_jobs_dynamodb.h"
 #include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_log.h"
 #include "ngx_http_spectra_pages.h"
@@ -15,6 +18,7 @@
 #include "ngx_http_spectra_reply.h"
 #include "ngx_http_spectra_session.h"
 #include "ngx_http_spectra_supervisor.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
 static void *ngx_http_spectra_create_main_conf(ngx_conf_t *cf);
@@ -76,6 +80,13 @@ static spectra_sql_list_e  ngx_http_spectra_sql_relations =
     SPECTRA_SQL_LIST_RELATIONS;
 static spectra_sql_list_e  ngx_http_spectra_sql_schemas =
     SPECTRA_SQL_LIST_SCHEMAS;
+
+
+static ngx_conf_enum_t  ngx_http_spectra_jobs_stores[] = {
+    { ngx_string("sqlite"), NGX_HTTP_SPECTRA_STORE_SQLITE },
+    { ngx_string("dynamodb"), NGX_HTTP_SPECTRA_STORE_DYNAMODB },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_spectra_commands[] = {
@@ -143,6 +154,34 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       offsetof(ngx_http_spectra_loc_conf_t, session_token),
       NULL },
 
+    { ngx_string("spectra_aws_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_spectra_awscreds_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_aws_sts_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, aws_sts_endpoint),
+      NULL },
+
+    { ngx_string("spectra_aws_imds_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, aws_imds_endpoint),
+      NULL },
+
+    { ngx_string("spectra_aws_credentials_refresh_margin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, aws_refresh_margin),
+      NULL },
+
     { ngx_string("spectra_cluster_identifier"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -169,6 +208,27 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_spectra_loc_conf_t, secret_arn),
+      NULL },
+
+    { ngx_string("spectra_warehouse"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_spectra_warehouse_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_warehouse_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_spectra_warehouse_pool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("spectra_warehouse_route"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_spectra_loc_conf_t, warehouse_route),
       NULL },
 
     { ngx_string("spectra_poll_interval"),
@@ -437,6 +497,34 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       0,
       NULL },
 
+    { ngx_string("spectra_jobs_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, jobs_store),
+      &ngx_http_spectra_jobs_stores },
+
+    { ngx_string("spectra_jobs_dynamodb_table"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, ddb_table),
+      NULL },
+
+    { ngx_string("spectra_jobs_dynamodb_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, ddb_endpoint),
+      NULL },
+
+    { ngx_string("spectra_jobs_dynamodb_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_spectra_main_conf_t, ddb_timeout),
+      NULL },
+
     { ngx_string("spectra_jobs_db"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -496,6 +584,9 @@ static ngx_http_variable_t  ngx_http_spectra_vars[] = {
 
     { ngx_string("spectra_host"), NULL, ngx_http_spectra_host_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("spectra_warehouse"), NULL,
+      ngx_http_spectra_warehouse_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("spectra_rows"), NULL, ngx_http_spectra_answer_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -678,8 +769,16 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
      *     smcf->downloads = NULL;
      */
 
+    if (ngx_array_init(&smcf->awscreds, cf->pool, 1, sizeof(void *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     smcf->request_id_index = NGX_CONF_UNSET;
     smcf->supervisor = NGX_CONF_UNSET;
+    smcf->jobs_store = NGX_CONF_UNSET_UINT;
+    smcf->ddb_timeout = NGX_CONF_UNSET_MSEC;
     smcf->supervisor_interval = NGX_CONF_UNSET_MSEC;
     smcf->jobs_retention = NGX_CONF_UNSET;
     smcf->supervisor_batch = NGX_CONF_UNSET_UINT;
@@ -774,6 +873,8 @@ ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(smcf->supervisor, 1);
+    ngx_conf_init_uint_value(smcf->jobs_store, NGX_HTTP_SPECTRA_STORE_SQLITE);
+    ngx_conf_init_msec_value(smcf->ddb_timeout, 3000);
     ngx_conf_init_msec_value(smcf->supervisor_interval, 250);
     ngx_conf_init_value(smcf->jobs_retention, 7 * 86400);
     ngx_conf_init_uint_value(smcf->supervisor_batch, 32);
@@ -827,6 +928,9 @@ ngx_http_spectra_create_loc_conf(ngx_conf_t *cf)
 
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->secret_arn = NGX_CONF_UNSET_PTR;
+    slcf->aws_provider = NGX_CONF_UNSET_UINT;
+    slcf->aws_refresh_margin = NGX_CONF_UNSET;
+    slcf->warehouse_route = NGX_CONF_UNSET_PTR;
     slcf->long_poll = NGX_CONF_UNSET_MSEC;
     slcf->session_keepalive = NGX_CONF_UNSET_MSEC;
     slcf->poll_min = NGX_CONF_UNSET_MSEC;
@@ -999,7 +1103,14 @@ ngx_http_spectra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_spectra_merge_export(cf, prev, conf);
+    if (ngx_http_spectra_merge_export(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_ptr_value(conf->warehouse_route, prev->warehouse_route,
+                             NULL);
+
+    return ngx_http_spectra_warehouse_merge(cf, conf);
 }
 
 
@@ -1178,6 +1289,10 @@ ngx_http_spectra_merge_dataapi(ngx_conf_t *cf,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "spectra: an AWS access key id needs its secret "
                            "access key, and the other way round");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_spectra_awscreds_merge(cf, prev, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -1635,6 +1750,10 @@ ngx_http_spectra_init(ngx_conf_t *cf)
                     &slcf->dataapi_host);
     }
 
+    if (ngx_http_spectra_ddb_conf(cf, smcf) != NGX_CONF_OK) {
+        return NGX_ERROR;
+    }
+
     smcf->request_id_index = ngx_http_get_variable_index(cf,
                                                  &ngx_http_spectra_request_id);
     if (smcf->request_id_index == NGX_ERROR) {
@@ -1664,7 +1783,15 @@ ngx_http_spectra_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_spectra_checkpoint_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_spectra_curl_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_spectra_awscreds_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1676,6 +1803,8 @@ static void
 ngx_http_spectra_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_spectra_supervisor_exit(cycle);
+    ngx_http_spectra_awscreds_exit_process(cycle);
     ngx_http_spectra_curl_exit(cycle);
+    ngx_http_spectra_checkpoint_exit(cycle);
     ngx_http_spectra_jobs_close(cycle);
 }

@@ -16,6 +16,7 @@
 #include "ngx_http_spectra_jobs_api.h"
 #include "ngx_http_spectra_queue.h"
 #include "ngx_http_spectra_statement.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
 #define NGX_HTTP_SPECTRA_MAX_BODY    (16 * 1024 * 1024)
@@ -162,6 +163,7 @@ ngx_http_spectra_query_body(ngx_http_request_t *r)
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_query_key_found;
     call->data = qc;
 
@@ -297,7 +299,7 @@ ngx_http_spectra_query_key_found(void *data, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -322,6 +324,7 @@ static void
 ngx_http_spectra_query_create(ngx_http_spectra_query_ctx_t *qc)
 {
     int64_t                        now;
+    ngx_int_t                      rc;
     u_char                        *options;
     spectra_pool_t                 pool;
     ngx_http_request_t            *r;
@@ -383,8 +386,15 @@ ngx_http_spectra_query_create(ngx_http_spectra_query_ctx_t *qc)
 
     call->pool = r->pool;
     call->log = r->connection->log;
+    call->connection = r->connection;
     call->handler = ngx_http_spectra_query_created;
     call->data = qc;
+
+    rc = ngx_http_spectra_warehouse_place(r, job);
+    if (rc != NGX_OK) {
+        ngx_http_spectra_finish(r, ngx_http_spectra_warehouse_fail(r, rc));
+        return;
+    }
 
     ngx_http_spectra_job_create(call, job, slcf->max_running);
 }
@@ -402,6 +412,10 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
 
     r = qc->request;
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_spectra_warehouse_unplace(&qc->job);
+    }
 
     switch (rc) {
 
@@ -424,6 +438,7 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
 
         call->pool = r->pool;
         call->log = r->connection->log;
+        call->connection = r->connection;
         call->handler = ngx_http_spectra_query_key_found;
         call->data = qc;
 
@@ -436,7 +451,7 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
         break;
 
     default:
-        ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_spectra_finish(r, ngx_http_spectra_job_fail(r, rc));
         return;
     }
 
@@ -519,11 +534,9 @@ ngx_http_spectra_query_run(ngx_http_spectra_query_ctx_t *qc)
     ngx_http_request_t            *r;
     ngx_http_spectra_ctx_t        *ctx;
     ngx_http_spectra_stmt_t       *st;
-    ngx_http_spectra_loc_conf_t   *slcf;
 
     r = qc->request;
     ctx = ngx_http_get_module_ctx(r, ngx_http_spectra_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
 
     st = ngx_http_spectra_stmt_create(r);
     if (st == NULL) {
@@ -563,9 +576,11 @@ ngx_http_spectra_query_run(ngx_http_spectra_query_ctx_t *qc)
     st->deadline = qc->job.deadline_at;
     st->data = &qc->q;
 
-    if (slcf->secret_arn != NULL
-        && ngx_http_complex_value(r, slcf->secret_arn, &st->secret_arn)
-           != NGX_OK)
+    if (ngx_http_spectra_warehouse_bind(st) != NGX_OK
+        || (st->conf->secret_arn != NULL
+            && ngx_http_complex_value(r, st->conf->secret_arn,
+                                      &st->secret_arn)
+               != NGX_OK))
     {
         ngx_http_spectra_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;

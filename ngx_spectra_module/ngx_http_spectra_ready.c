@@ -12,6 +12,8 @@
 
 #include "ngx_http_spectra_common.h"
 #include "ngx_http_spectra_ready.h"
+#include "ngx_http_spectra_jwks.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_api.h"
 #include "ngx_http_spectra_jobs.h"
 #include "ngx_http_spectra_metrics.h"
@@ -348,11 +350,13 @@ ngx_http_spectra_ready_send(ngx_http_request_t *r, ngx_uint_t state)
 {
     size_t                  len;
     u_char                 *p;
-    ngx_uint_t              d, s, type, failing;
+    ngx_uint_t              d, s, type, failing, n, nsets, ncreds;
     ngx_buf_t              *b;
     ngx_chain_t             out;
-    const char             *derr, *serr;
+    const char             *derr, *serr, *kerr, *cerr;
     ngx_table_elt_t        *h;
+    ngx_http_spectra_jwks_state_t      ks;
+    ngx_http_spectra_awscreds_state_t  cs;
 
     d = ngx_http_spectra_ready_dataapi(state);
     type = ngx_http_spectra_ready_type(state);
@@ -372,12 +376,53 @@ ngx_http_spectra_ready_send(ngx_http_request_t *r, ngx_uint_t state)
 
     derr = ngx_http_spectra_ready_dataapi_errors[d];
     serr = ngx_http_spectra_ready_store_errors[s];
-    failing = (derr != NULL) + (serr != NULL);
+
+    /*
+     * JWT keys from URLs, checked now: a set that no longer verifies
+     * tokens (past spectra_jwt_jwks_stale, or never fetched) fails; one
+     * that is stale but still serves shows in the metrics and the log
+     */
+    kerr = NULL;
+
+    for (nsets = 0;
+         ngx_http_spectra_jwks_state((ngx_cycle_t *) ngx_cycle, nsets, &ks)
+         == NGX_OK;
+         nsets++)
+    {
+        if (!ks.usable) {
+            kerr = ks.fetched ? "a JWT key set from a URL is stale beyond "
+                                "spectra_jwt_jwks_stale"
+                              : "a JWT key set from a URL was never fetched";
+        }
+    }
+
+    /* AWS credentials that are refreshed: none yet, or expired, fails */
+    cerr = NULL;
+
+    for (ncreds = 0;
+         ngx_http_spectra_awscreds_state((ngx_cycle_t *) ngx_cycle, ncreds,
+                                         &cs)
+         == NGX_OK;
+         ncreds++)
+    {
+        if (!cs.usable) {
+            cerr = cs.fetched ? "the AWS credentials expired and could not "
+                                "be refreshed"
+                              : "no AWS credentials were fetched yet";
+        }
+    }
+
+    failing = (derr != NULL) + (serr != NULL) + (kerr != NULL)
+              + (cerr != NULL);
 
     len = sizeof("{\"status\":\"unavailable\",\"checks\":{"
                  "\"dataapi\":{\"ok\":false,\"error\":\"\",\"type\":\"\"},"
                  "\"job_store\":{\"ok\":false,\"error\":\"\"}},"
                  "\"failing\":[\"dataapi\",\"job_store\"]}\n")
+          + sizeof(",\"jwt_keys\":{\"ok\":false,\"error\":\"\"},"
+                   "\"jwt_keys\"") + (kerr ? ngx_strlen(kerr) : 0)
+          + sizeof(",\"aws_credentials\":{\"ok\":false,\"error\":\"\"},"
+                   "\"aws_credentials\"") + (cerr ? ngx_strlen(cerr) : 0)
           + (derr ? ngx_strlen(derr) : 0) + (serr ? ngx_strlen(serr) : 0)
           + ngx_strlen(spectra_metrics_types[type]);
 
@@ -402,18 +447,53 @@ ngx_http_spectra_ready_send(ngx_http_request_t *r, ngx_uint_t state)
     }
 
     if (serr == NULL) {
-        p = ngx_sprintf(p, ",\"job_store\":{\"ok\":true}}");
+        p = ngx_sprintf(p, ",\"job_store\":{\"ok\":true}");
 
     } else {
-        p = ngx_sprintf(p, ",\"job_store\":{\"ok\":false,\"error\":\"%s\"}}",
+        p = ngx_sprintf(p, ",\"job_store\":{\"ok\":false,\"error\":\"%s\"}",
                         serr);
     }
 
+    if (kerr != NULL) {
+        p = ngx_sprintf(p, ",\"jwt_keys\":{\"ok\":false,\"error\":\"%s\"}",
+                        kerr);
+
+    } else if (nsets) {
+        p = ngx_sprintf(p, ",\"jwt_keys\":{\"ok\":true}");
+    }
+
+    if (cerr != NULL) {
+        p = ngx_sprintf(p, ",\"aws_credentials\":{\"ok\":false,"
+                        "\"error\":\"%s\"}", cerr);
+
+    } else if (ncreds) {
+        p = ngx_sprintf(p, ",\"aws_credentials\":{\"ok\":true}");
+    }
+
+    *p++ = '}';
+
     if (failing) {
-        p = ngx_sprintf(p, ",\"failing\":[%s%s%s]",
-                        derr ? "\"dataapi\"" : "",
-                        failing == 2 ? "," : "",
-                        serr ? "\"job_store\"" : "");
+        p = ngx_sprintf(p, ",\"failing\":[");
+        n = 0;
+
+        if (derr != NULL) {
+            p = ngx_sprintf(p, "\"dataapi\"");
+            n++;
+        }
+
+        if (serr != NULL) {
+            p = ngx_sprintf(p, "%s\"job_store\"", n++ ? "," : "");
+        }
+
+        if (kerr != NULL) {
+            p = ngx_sprintf(p, "%s\"jwt_keys\"", n++ ? "," : "");
+        }
+
+        if (cerr != NULL) {
+            p = ngx_sprintf(p, "%s\"aws_credentials\"", n ? "," : "");
+        }
+
+        *p++ = ']';
     }
 
     *p++ = '}';

@@ -25,6 +25,12 @@
  */
 #define NGX_HTTP_SPECTRA_ROWS_SLICE  (32 * 1024)
 
+/* pages smaller than this are checked in the worker, not in a thread */
+#define NGX_HTTP_SPECTRA_ROWS_INLINE (64 * 1024)
+
+/* the period of the timer that keeps a shutting-down worker (ms) */
+#define NGX_HTTP_SPECTRA_ROWS_HOLD   60000
+
 
 struct ngx_http_spectra_rows_s {
     ngx_http_request_t             *request;
@@ -46,6 +52,7 @@ struct ngx_http_spectra_rows_s {
     ngx_int_t                       nbufs;     /* of output_bufs.size */
 
     ngx_event_t                     resume;    /* the next slice */
+    ngx_event_t                     hold;      /* the worker stays */
 
     /* the page check, in a thread: its outcome */
 #if (NGX_THREADS)
@@ -86,6 +93,7 @@ static void ngx_http_spectra_rows_begin(ngx_http_request_t *r,
     ngx_http_spectra_stmt_t *st, spectra_query_t *q,
     ngx_http_spectra_page_t *page);
 static void ngx_http_spectra_rows_cleanup(void *data);
+static void ngx_http_spectra_rows_hold_handler(ngx_event_t *ev);
 static int ngx_http_spectra_rows_grow(spectra_result_out_t *out,
     size_t need);
 static ngx_int_t ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows,
@@ -168,6 +176,18 @@ ngx_http_spectra_rows_begin(ngx_http_request_t *r,
     rows->resume.data = rows;
     rows->resume.log = r->connection->log;
 
+    /*
+     * A worker shutting down after a reload exits once only cancelable
+     * timers are left, and the rows have moments with none: a page in
+     * the thread pool or waiting for it, the next slice posted.  This
+     * timer, not cancelable, keeps the worker until the request is done
+     * (worker_shutdown_timeout still bounds it).
+     */
+    rows->hold.handler = ngx_http_spectra_rows_hold_handler;
+    rows->hold.data = rows;
+    rows->hold.log = r->connection->log;
+    ngx_add_timer(&rows->hold, NGX_HTTP_SPECTRA_ROWS_HOLD);
+
     flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
 
     /*
@@ -236,10 +256,21 @@ ngx_http_spectra_rows_cleanup(void *data)
         ngx_delete_posted_event(&rows->resume);
     }
 
+    if (rows->hold.timer_set) {
+        ngx_del_timer(&rows->hold);
+    }
+
     if (rows->res_pool != NULL) {
         ngx_destroy_pool(rows->res_pool);
         rows->res_pool = NULL;
     }
+}
+
+
+static void
+ngx_http_spectra_rows_hold_handler(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_HTTP_SPECTRA_ROWS_HOLD);
 }
 
 
@@ -375,8 +406,12 @@ ngx_http_spectra_rows_copy(ngx_http_spectra_rows_t *rows, u_char *p,
 
 /*
  * A page has come (st->answer): check it, in the thread pool when there
- * is one (a whole page is checked before a byte of it goes out, which
- * takes milliseconds per megabyte), then write its rows.
+ * is one and the page is large (a whole page is checked before a byte of
+ * it goes out, which takes about a millisecond per megabyte), then write
+ * its rows. A page under NGX_HTTP_SPECTRA_ROWS_INLINE is checked here:
+ * tens of microseconds, less than the two hand-offs between the worker
+ * and a thread would cost it, and it need not wait for the thread behind
+ * another request's page.
  */
 
 static void
@@ -391,7 +426,9 @@ ngx_http_spectra_rows_page(ngx_http_spectra_rows_t *rows)
     r = rows->request;
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
 
-    if (slcf->thread_pool != NULL) {
+    if (slcf->thread_pool != NULL
+        && rows->stmt->answer.len >= NGX_HTTP_SPECTRA_ROWS_INLINE)
+    {
         if (rows->task == NULL) {
             rows->task = ngx_thread_task_alloc(r->pool, 0);
             if (rows->task == NULL) {

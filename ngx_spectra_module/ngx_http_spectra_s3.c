@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_awscreds.h"
 #include "ngx_http_spectra_s3.h"
 
 
@@ -66,6 +67,7 @@ ngx_http_spectra_s3_request(ngx_http_request_t *r, ngx_uint_t head,
     ngx_http_spectra_s3_call_t    *call;
     ngx_http_spectra_loc_conf_t   *slcf;
     spectra_sigv4_credentials_t    cred;
+    time_t                         cexp;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_spectra_module);
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_spectra_module);
@@ -74,9 +76,15 @@ ngx_http_spectra_s3_request(ngx_http_request_t *r, ngx_uint_t head,
         return NGX_ERROR;
     }
 
-    cred.access_key = *ngx_http_spectra_str(&slcf->access_key);
-    cred.secret_key = *ngx_http_spectra_str(&slcf->secret_key);
-    cred.session_token = *ngx_http_spectra_str(&slcf->session_token);
+    if (ngx_http_spectra_awscreds_get(slcf, r->pool, &cred, &cexp)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "spectra: no valid AWS credentials to sign an object "
+                      "store request with");
+        return NGX_ERROR;
+    }
+
     cred.region = *ngx_http_spectra_str(&slcf->region);
     cred.service.data = (u_char *) "s3";
     cred.service.len = 2;

@@ -15,6 +15,7 @@
 #include "ngx_http_spectra_session.h"
 #include "ngx_http_spectra_statement.h"
 #include "ngx_http_spectra_metrics.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
 typedef struct {
@@ -91,6 +92,7 @@ static ngx_int_t
 ngx_http_spectra_session_key(ngx_http_spectra_stmt_t *st)
 {
     u_char                       *p;
+    ngx_str_t                    *wh;
     ngx_http_spectra_loc_conf_t  *slcf;
 
     if (st->session_key.len) {
@@ -99,17 +101,25 @@ ngx_http_spectra_session_key(ngx_http_spectra_stmt_t *st)
 
     slcf = st->conf;
 
+    wh = ngx_http_spectra_warehouse_name(slcf);
+
     p = ngx_pnalloc(st->pool, st->db_user.len + slcf->cluster.len
-                              + slcf->workgroup.len + slcf->database.len + 3);
+                              + slcf->workgroup.len + slcf->database.len
+                              + (wh != NULL ? wh->len + 1 : 0) + 3);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
+    /* a named warehouse's too: two of them may have the same names */
     st->session_key.data = p;
-    st->session_key.len = ngx_sprintf(p, "%V/%V%V/%V", &st->db_user,
-                                      &slcf->cluster, &slcf->workgroup,
-                                      &slcf->database)
-                          - p;
+    p = ngx_sprintf(p, "%V/%V%V/%V", &st->db_user, &slcf->cluster,
+                    &slcf->workgroup, &slcf->database);
+
+    if (wh != NULL) {
+        p = ngx_sprintf(p, "@%V", wh);
+    }
+
+    st->session_key.len = p - st->session_key.data;
 
     return NGX_OK;
 }

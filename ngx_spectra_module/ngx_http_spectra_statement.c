@@ -15,6 +15,7 @@
 #include "ngx_http_spectra_session.h"
 #include "ngx_http_spectra_supervisor.h"
 #include "ngx_http_spectra_metrics.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
 static void ngx_http_spectra_stmt_cleanup(void *data);
@@ -207,6 +208,12 @@ static void
 ngx_http_spectra_stmt_send(ngx_http_spectra_stmt_t *st,
     const char *operation, ngx_str_t *body, ngx_http_spectra_stmt_pt step)
 {
+    /* every call of a job goes to the job's warehouse */
+    if (ngx_http_spectra_warehouse_bind(st) != NGX_OK) {
+        ngx_http_spectra_stmt_end(st, NGX_HTTP_SPECTRA_END_UPSTREAM);
+        return;
+    }
+
     st->step = step;
     st->waiting = 1;
     st->status = 0;
@@ -235,6 +242,9 @@ ngx_http_spectra_stmt_resume(ngx_http_spectra_stmt_t *st)
                                          ngx_http_spectra_metrics_clock()
                                          - st->call_start);
         st->call_action = NULL;
+
+        /* a call's answer (not a timer): the warehouse's health */
+        ngx_http_spectra_warehouse_answered(st);
     }
 
     if (step != NULL) {
@@ -432,6 +442,9 @@ ngx_http_spectra_stmt_execute(ngx_http_spectra_stmt_t *st,
     st->started = ngx_http_spectra_job_now();
     st->polls = 0;
     st->delay = st->conf->poll_min;
+
+    /* the session below is the warehouse's (send checks it again) */
+    (void) ngx_http_spectra_warehouse_bind(st);
 
     ngx_http_spectra_stmt_submit(st);
 }

@@ -9,6 +9,7 @@
 #include "ngx_http_spectra_supervisor.h"
 #include "ngx_http_spectra_statement.h"
 #include "ngx_http_spectra_jobs.h"
+#include "ngx_http_spectra_warehouse.h"
 
 
 /* a job held while its check is out; released when it comes back */
@@ -159,6 +160,7 @@ ngx_http_spectra_supervisor_tick(ngx_event_t *ev)
 
         call.pool = pool;
         call.log = sv->log;
+        call.connection = NULL;
         call.handler = ngx_http_spectra_supervisor_due;
         call.data = t;
 
@@ -322,7 +324,9 @@ ngx_http_spectra_supervisor_stmt(spectra_job_t *job)
 
     st->job.tenant_id.data = ngx_pstrdup(st->pool,
                                     ngx_http_spectra_ngx_str(&job->tenant_id));
-    if (st->job.tenant_id.data == NULL) {
+    if (st->job.tenant_id.data == NULL
+        || ngx_http_spectra_warehouse_keep(st->pool, &st->job) != NGX_OK)
+    {
         ngx_http_spectra_stmt_destroy(st);
         return NULL;
     }
@@ -426,7 +430,9 @@ ngx_http_spectra_supervisor_cancel(ngx_http_spectra_stmt_t *rst)
     st->statement_id.len = rst->statement_id.len;
     st->statement_id.data = ngx_pstrdup(st->pool, &rst->statement_id);
 
-    if (st->job.tenant_id.data == NULL || st->statement_id.data == NULL) {
+    if (st->job.tenant_id.data == NULL || st->statement_id.data == NULL
+        || ngx_http_spectra_warehouse_keep(st->pool, &st->job) != NGX_OK)
+    {
         ngx_http_spectra_stmt_destroy(st);
         return;
     }

@@ -12,7 +12,7 @@ build_debs=(
     nginx nginx-dev
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev zlib1g-dev libzstd-dev
-    libsnappy-dev libpg-query-dev libprotobuf-c-dev
+    libsnappy-dev libpg-query-dev libprotobuf-c-dev libexpat1-dev
 )
 
 debs=(
@@ -21,15 +21,17 @@ debs=(
     libssl-dev libjansson-dev libjwt-dev libcurl4-openssl-dev
     libmicrohttpd-dev libpq-dev libsqlite3-dev sqlite3 zlib1g-dev
     libzstd-dev zstd libsnappy-dev
-    libpg-query-dev libprotobuf-c-dev
+    libpg-query-dev libprotobuf-c-dev libexpat1-dev
     postgresql postgresql-client
     check valgrind shellcheck
+    clang libclang-rt-14-dev  # libFuzzer, ASan, UBSan (scripts/fuzz.sh)
     prometheus  # promtool checks the metrics text (t/085); not started
     awscli python3-botocore
     libtest-base-perl libtest-longstring-perl libtext-diff-perl
     liblist-moreutils-perl libwww-perl liburi-perl libipc-run-perl
     libtest-tcp-perl libdbd-pg-perl libcrypt-jwt-perl libjson-perl
     wrk hyperfine
+    gnuplot-nox  # make bench: the charts of bench/RESULTS.md
 )
 
 # The machine image ships Node.js with its own npm; Debian's npm conflicts
@@ -74,12 +76,14 @@ if [ "${1:-}" = --build ]; then
 fi
 
 # npm tools: the Dockerfile linters, DuckDB (reads exports back in tests),
-# the OpenAPI 3.1 validator and ajv (lint and t/080 check docs/openapi.json).
+# the OpenAPI 3.1 validator and ajv (lint and t/080 check docs/openapi.json),
+# dynalite (t/090's DynamoDB-compatible job store).
 if [ ! -d "$top/node_modules/@duckdb/node-api" ] \
     || [ ! -d "$top/node_modules/hyparquet" ] \
     || [ ! -d "$top/node_modules/@seriousme/openapi-schema-validator" ] \
     || [ ! -d "$top/node_modules/ajv" ] \
     || [ ! -d "$top/node_modules/ajv-formats" ] \
+    || [ ! -e "$top/node_modules/dynalite/cli.js" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfilelint" ] \
     || [ ! -e "$top/node_modules/.bin/dockerfile-utils" ]; then
     echo "deps: installing npm packages"

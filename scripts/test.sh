@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make test: builds everything, runs the C unit tests, starts the fixtures
 # the suites need (PostgreSQL with the demo warehouse, spectra-dataapi),
-# runs every t/*.t with prove, lints, and stops the fixtures.
+# runs every t/*.t with prove, lints, stops the fixtures, and runs a set of
+# suites again on a build with the sanitizers (scripts/suites-sanitize.sh).
 #
-# SPECTRA_PORT_BASE (default 21400) moves every port, so that two runs can
-# share a machine: PostgreSQL base, spectra-dataapi base+1, nginx base+2,
+# SPECTRA_PORT_BASE (default: the first free block of 50 from 21400) moves
+# every port, so that two runs can share a machine: PostgreSQL base, spectra-dataapi base+1, nginx base+2,
 # base+10..48 for extra daemons a suite starts itself (t/002's make run
 # stack: base+45..47, t/003: base+48), all below base+50.  The default stays
 # below Linux's ephemeral port range (32768-60999): a listening port there
@@ -14,9 +15,6 @@ set -euo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
 
-base=${SPECTRA_PORT_BASE:-21400}
-state=$state_root/test-$base
-
 bash "$repo/scripts/deps.sh"
 
 echo "test: building"
@@ -25,17 +23,65 @@ make -s -C "$repo" BUILD="$build" all
 if [ -z "${TESTS:-}" ]; then
     echo "test: C unit tests"
     make -s -C "$repo" BUILD="$build" unit
+    echo "test: C unit tests under AddressSanitizer and UBSan"
+    bash "$repo/scripts/unit-sanitize.sh"
+    echo "test: fuzz targets, briefly (make fuzz runs them for longer)"
+    bash "$repo/scripts/fuzz.sh" smoke
 fi
 
-for port in "$base" $((base + 1)) $((base + 2)); do
-    if ! port_free "$port"; then
-        echo "test: port $port is in use (set SPECTRA_PORT_BASE)" >&2
+# Every suite's port is in base..base+49.  A port there held by anything
+# else (a daemon of this machine, another run, an outgoing connection's
+# local port) would fail whichever suite wants it, so the whole block must
+# be free: with SPECTRA_PORT_BASE set, or else the first free block from
+# 21400 up, in steps of 50, outside the kernel's ephemeral port range.
+if [ -n "${SPECTRA_PORT_BASE:-}" ]; then
+    base=$SPECTRA_PORT_BASE
+    busy=$(ports_busy "$base" $((base + 49)) | tr '\n' ' ')
+    if [ -n "$busy" ]; then
+        echo "test: ports in use in $base..$((base + 49)): $busy(choose another SPECTRA_PORT_BASE)" >&2
         exit 1
     fi
-done
+else
+    # outside the ephemeral range first; where it covers every block, the
+    # first free one all the same
+    found=
+    for pass in outside any; do
+        for ((base = 21400; base <= 65485; base += 50)); do
+            if [ "$pass" = outside ] &&
+                ephemeral_overlaps "$base" $((base + 49)); then
+                continue
+            fi
+            busy=$(ports_busy "$base" $((base + 49)) | tr '\n' ' ')
+            if [ -z "$busy" ]; then
+                found=1
+                break 2
+            fi
+            echo "test: ports in use in $base..$((base + 49)): $busy; trying the next block"
+        done
+        echo "test: no free block of 50 ports outside the ephemeral range" \
+             "($(cat /proc/sys/net/ipv4/ip_local_port_range)); any block will do"
+    done
+    if [ -z "$found" ]; then
+        echo "test: no free block of 50 ports" >&2
+        exit 1
+    fi
+fi
+# and no outgoing connection may take one of them while the suites run
+if ports_reserve "$base" $((base + 49)); then
+    reserved=1
+    kept="reserved for the run"
+else
+    reserved=
+    kept="not reserved: ip_local_reserved_ports is not writable"
+fi
+echo "test: ports $base..$((base + 49)), $kept (outgoing connections: $(tr "\t" - < /proc/sys/net/ipv4/ip_local_port_range))"
+state=$state_root/test-$base
 
 cleanup() {
     set +e
+    if [ -n "$reserved" ]; then
+        ports_unreserve "$base" $((base + 49))
+    fi
     bash "$repo/scripts/dataapi.sh" stop "$state" 2>/dev/null
     bash "$repo/scripts/pg.sh" stop "$state/pg"
 }
@@ -117,9 +163,37 @@ if [ -n "${TEST_NGINX_LIB:-}" ]; then
         "$state/test-nginx-lib"
     flags+=(-I "$state/test-nginx-lib")
 fi
-prove "${flags[@]}" -I t/lib "${files[@]}"
+if ! prove "${flags[@]}" -I t/lib "${files[@]}" 2>&1 |
+        tee "$state/prove.log"; then
+    # CI shows the end of the output: what holds the block's ports, the
+    # failures' first messages and prove's list of the failed files come
+    # last.  The fixture's PostgreSQL and spectra-dataapi hold base and
+    # base+1; a port a suite could not bind shows here as held.
+    echo "test: ports $base..$((base + 49)), $kept;" \
+         "held now: $(ports_busy "$base" $((base + 49)) | tr '\n' ' ')"
+    ss -Htlnp | awk -v lo=$((base + 2)) -v hi=$((base + 49)) '{
+        n = split($4, a, ":"); p = a[n] + 0
+        if (p >= lo && p <= hi) print "  " $1, $4, $NF
+    }'
+    echo "test: the failed suites' first messages:"
+    awk '/^Test Summary Report/ { exit }
+         /^ *#   Failed test/ { take = 4 }
+         take > 0 && /^ *#/ { print; take--; next }
+         { take = 0 }
+         /Dubious|Bail out|No plan found|already in use|\[emerg\]|[Cc]annot |failed at |[Dd]ied/ &&
+             !seen[$0]++ { print }' "$state/prove.log" | head -n 16 | cut -c1-240
+    sed -n '/^Test Summary Report/,$p' "$state/prove.log" |
+        grep -E 'Wstat: |^(Files=|Result:)'
+    exit 1
+fi
 
 if [ -z "${TESTS:-}" ]; then
     echo "test: lint"
     bash "$repo/scripts/lint.sh"
+
+    # this run's fixtures go first: the sanitized run starts its own
+    cleanup
+    trap - EXIT
+    echo "test: suites on the module and spectra-dataapi built with ASan+UBSan"
+    bash "$repo/scripts/suites-sanitize.sh"
 fi

@@ -415,6 +415,19 @@ spectra_job_check(const spectra_job_t *job, spectra_err_t *err)
                                SPECTRA_JOB_PHASE_MAX);
     }
 
+    if (job->warehouse.data != NULL
+        && (job->warehouse.len == 0
+            || job->warehouse.len > SPECTRA_JOB_WAREHOUSE_MAX
+            || !spectra_job_charset_ok(&job->warehouse,
+                                       "abcdefghijklmnopqrstuvwxyz"
+                                       SPECTRA_JOB_UPPER SPECTRA_JOB_DIGITS
+                                       "_-")))
+    {
+        return spectra_err_set(err, SPECTRA_JOB_INVALID, SPECTRA_POS_NONE,
+                               "a job's warehouse is 1 to %d of "
+                               "[A-Za-z0-9_-]", SPECTRA_JOB_WAREHOUSE_MAX);
+    }
+
     if (job->row_count < -1 || job->execution_ms < -1
         || job->created_at < 0 || job->started_at < 0
         || job->finished_at < 0 || job->deadline_at < 0

@@ -93,7 +93,7 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
     "idempotency_key, request_hash, db_user, session_id, result, "           \
     "error_code, error_message, sqlstate, created_at, updated_at, "          \
     "started_at, finished_at, row_count, execution_ms, deadline_at, "        \
-    "check_at, phase"
+    "check_at, phase, warehouse"
 
 /* the same, with sql and parameters only when ?9 is true (lists) */
 #define SPECTRA_JOB_LIST_COLUMNS                                              \
@@ -102,7 +102,7 @@ static int spectra_job_sqlite_one(spectra_job_sqlite_t *sq,
     "idempotency_key, request_hash, db_user, session_id, result, "           \
     "error_code, error_message, sqlstate, created_at, updated_at, "          \
     "started_at, finished_at, row_count, execution_ms, deadline_at, "        \
-    "check_at, phase"
+    "check_at, phase, warehouse"
 
 /* the partial index jobs_active covers exactly this */
 #define SPECTRA_JOB_ACTIVE_WHERE  "status IN ('PENDING', 'RUNNING')"
@@ -119,11 +119,11 @@ static const char  *spectra_job_sql[SPECTRA_SQ_LAST] = {
     /*
      * SPECTRA_SQ_INSERT: one statement, so the count and the insert are
      * atomic under SQLite's single writer; ?24 caps the tenant's active
-     * jobs (NULL: no cap); ?25 is the phase
+     * jobs (NULL: no cap); ?25 is the phase, ?26 the warehouse
      */
     "INSERT INTO jobs (" SPECTRA_JOB_COLUMNS ") SELECT ?1, ?2, ?3, ?4, ?5,"
     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-    " ?20, ?21, ?22, ?23, ?25"
+    " ?20, ?21, ?22, ?23, ?25, ?26"
     " WHERE ?24 IS NULL OR (SELECT count(*) FROM jobs WHERE tenant_id = ?2"
     " AND " SPECTRA_JOB_ACTIVE_WHERE ") < ?24",
 
@@ -285,7 +285,13 @@ static const char  *spectra_job_schema[SPECTRA_JOB_SCHEMA_VERSION] = {
 
     /* 4 -> 5: retention deletes finished jobs by their age */
     "CREATE INDEX jobs_finished ON jobs (finished_at)"
-    " WHERE " SPECTRA_JOB_FINAL_WHERE ";"
+    " WHERE " SPECTRA_JOB_FINAL_WHERE ";",
+
+    /*
+     * 5 -> 6: the named warehouse a job runs on (NULL: the location's
+     * own), which every later call for it goes to
+     */
+    "ALTER TABLE jobs ADD COLUMN warehouse TEXT;"
 };
 
 
@@ -463,6 +469,7 @@ spectra_job_sqlite_open(spectra_job_store_t **store,
 {
     int                    rc, i;
     char                   pragma[64];
+    int64_t                busy;
     sqlite3               *db;
     sqlite3_stmt          *st;
     spectra_job_sqlite_t  *sq;
@@ -551,7 +558,21 @@ spectra_job_sqlite_open(spectra_job_store_t **store,
         goto failed;
     }
 
+    /*
+     * Creating or migrating the schema takes the write lock for longer
+     * than a job's write: processes opening a new file together (workers
+     * after a first start, or the unit test of that) may wait up to a
+     * second for it, as for the WAL switch above.
+     */
+    busy = sq->busy_timeout;
+    if (sq->busy_timeout < 1000000) {
+        sq->busy_timeout = 1000000;
+    }
+
     rc = spectra_job_sqlite_schema(db, err);
+
+    sq->busy_timeout = busy;
+
     if (rc != SPECTRA_JOB_OK) {
         goto failed;
     }
@@ -677,7 +698,7 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         sqlite3_bind_int64(st, 16, job->created_at);
         sqlite3_bind_int64(st, 17, job->updated_at);
 
-        for (i = 18; i <= 25; i++) {
+        for (i = 18; i <= 26; i++) {
             sqlite3_bind_null(st, i);
         }
 
@@ -710,6 +731,7 @@ spectra_job_sqlite_create(spectra_job_store_t *store, spectra_job_t *job,
         }
 
         spectra_job_bind_str(st, 25, &job->phase);
+        spectra_job_bind_str(st, 26, &job->warehouse);
 
         rc = sqlite3_step(st);
         sqlite3_reset(st);
@@ -817,22 +839,28 @@ spectra_job_sqlite_row(sqlite3_stmt *st, spectra_job_t *job,
     job->deadline_at = sqlite3_column_int64(st, 21);
     job->check_at = sqlite3_column_int64(st, 22);
 
-    if (sqlite3_column_type(st, 23) != SQLITE_NULL) {
-        text = sqlite3_column_text(st, 23);
-        n = sqlite3_column_bytes(st, 23);
+    for (i = 23; i <= 24; i++) {
+        s = (i == 23) ? phase : &job->warehouse;
+
+        if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+            continue;
+        }
+
+        text = sqlite3_column_text(st, i);
+        n = sqlite3_column_bytes(st, i);
 
         if (text == NULL) {
             return SPECTRA_JOB_NOMEM;
         }
 
-        phase->data = pool->alloc(pool->pool, (size_t) n + 1);
-        if (phase->data == NULL) {
+        s->data = pool->alloc(pool->pool, (size_t) n + 1);
+        if (s->data == NULL) {
             return SPECTRA_JOB_NOMEM;
         }
 
-        memcpy(phase->data, text, (size_t) n);
-        phase->data[n] = '\0';
-        phase->len = (size_t) n;
+        memcpy(s->data, text, (size_t) n);
+        s->data[n] = '\0';
+        s->len = (size_t) n;
     }
 
     return SPECTRA_JOB_OK;

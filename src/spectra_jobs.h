@@ -54,10 +54,13 @@
 #define SPECTRA_JOB_LIST_MAX            1000
 
 /* the SQLite schema this code writes (PRAGMA user_version) */
-#define SPECTRA_JOB_SCHEMA_VERSION      5
+#define SPECTRA_JOB_SCHEMA_VERSION      6
 
 /* a job's phase before its statement: [a-z_], e.g. an import's "open" */
 #define SPECTRA_JOB_PHASE_MAX           32
+
+/* a job's named warehouse: [A-Za-z0-9_-] (spectra_warehouse.h) */
+#define SPECTRA_JOB_WAREHOUSE_MAX       64
 
 
 typedef enum {
@@ -113,6 +116,8 @@ typedef struct {
     int64_t                   check_at;         /* ms: when the supervisor
                                                    looks at it next */
     spectra_str_t             phase;            /* SPECTRA_JOB_PHASE_* */
+    spectra_str_t             warehouse;        /* absent: the location's
+                                                   own Data API settings */
 } spectra_job_t;
 
 

@@ -68,6 +68,8 @@ static int spectra_jwt_add_pem(spectra_jwt_keyset_t *ks, const u_char *p,
     spectra_err_t *err);
 static int spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p,
     size_t len, unsigned algs, spectra_err_t *err);
+static spectra_jwt_rc_t spectra_jwt_header(const u_char *hdr, size_t hlen,
+    int *alg, json_t **header, const char **reason);
 static int spectra_jwt_check_sig(const spectra_jwt_keyset_t *ks,
     const spectra_jwt_key_t *key, spectra_jwt_alg_t alg, const u_char *in,
     size_t in_len, const u_char *sig, size_t sig_len);
@@ -776,6 +778,69 @@ spectra_jwt_add_jwks(spectra_jwt_keyset_t *ks, const u_char *p, size_t len,
 }
 
 
+/*
+ * The header of the last token that passed the header checks, per thread:
+ * the checks and their result (alg, kid) depend on the header segment's
+ * bytes alone, and an issuer sends the same header with every token, so
+ * a byte-identical segment skips its base64url decode and JSON parse.
+ * Key sets stay immutable (they may be shared by threads).
+ */
+
+#define SPECTRA_JWT_MEMO_MAX      256
+
+typedef struct {
+    size_t                      len;           /* 0: empty */
+    u_char                      seg[SPECTRA_JWT_MEMO_MAX];
+    int                         alg;
+    int                         has_kid;
+    size_t                      kid_len;
+    u_char                      kid[SPECTRA_JWT_MEMO_MAX];
+} spectra_jwt_memo_t;
+
+static __thread spectra_jwt_memo_t  spectra_jwt_memo;
+
+
+static spectra_jwt_memo_t *
+spectra_jwt_memo_get(const u_char *seg, size_t len)
+{
+    spectra_jwt_memo_t  *m;
+
+    m = &spectra_jwt_memo;
+
+    if (m->len == 0 || m->len != len || memcmp(m->seg, seg, len) != 0) {
+        return NULL;
+    }
+
+    return m;
+}
+
+
+static void
+spectra_jwt_memo_put(const u_char *seg, size_t len, int alg, const char *kid,
+    size_t kid_len)
+{
+    spectra_jwt_memo_t  *m;
+
+    m = &spectra_jwt_memo;
+    m->len = 0;
+
+    if (len > SPECTRA_JWT_MEMO_MAX || kid_len > SPECTRA_JWT_MEMO_MAX) {
+        return;
+    }
+
+    memcpy(m->seg, seg, len);
+    m->alg = alg;
+    m->has_kid = (kid != NULL);
+    m->kid_len = kid_len;
+
+    if (kid_len) {
+        memcpy(m->kid, kid, kid_len);
+    }
+
+    m->len = len;
+}
+
+
 spectra_jwt_rc_t
 spectra_jwt_verify(const spectra_jwt_keyset_t *ks,
     const spectra_jwt_policy_t *policy, const u_char *p, size_t len,
@@ -785,8 +850,9 @@ spectra_jwt_verify(const spectra_jwt_keyset_t *ks,
     size_t                    i, d1, d2, dots, hlen, plen, slen, kid_len;
     u_char                   *buf, *hdr, *pl, *sig;
     json_t                   *header, *payload, *v;
-    const char               *alg, *kid;
+    const char               *kid;
     spectra_jwt_rc_t          rc;
+    spectra_jwt_memo_t       *memo;
     const spectra_jwt_key_t  *key;
 
     token->payload = NULL;
@@ -838,8 +904,10 @@ spectra_jwt_verify(const spectra_jwt_keyset_t *ks,
     }
 
     hdr = buf;
+    hlen = 0;
+    memo = spectra_jwt_memo_get(p, d1);
 
-    if (spectra_base64url_decode(p, d1, hdr, &hlen) != 0) {
+    if (memo == NULL && spectra_base64url_decode(p, d1, hdr, &hlen) != 0) {
         *reason = "header not base64url";
         rc = SPECTRA_JWT_MALFORMED;
         goto done;
@@ -861,57 +929,14 @@ spectra_jwt_verify(const spectra_jwt_keyset_t *ks,
         goto done;
     }
 
-    header = json_loadb((const char *) hdr, hlen, JSON_REJECT_DUPLICATES,
-                        NULL);
-    if (!json_is_object(header)) {
-        *reason = "header not a JSON object";
-        rc = SPECTRA_JWT_MALFORMED;
-        goto done;
-    }
+    if (memo != NULL) {
+        a = memo->alg;
 
-    if (json_object_get(header, "crit") != NULL) {
-        *reason = "crit header not supported";
-        rc = SPECTRA_JWT_BAD_HEADER;
-        goto done;
-    }
-
-    for (i = 0; spectra_jwt_key_refs[i] != NULL; i++) {
-        if (json_object_get(header, spectra_jwt_key_refs[i]) != NULL) {
-            *reason = "key reference header (jku, x5u, jwk, x5c) "
-                      "not accepted";
-            rc = SPECTRA_JWT_BAD_HEADER;
+    } else {
+        rc = spectra_jwt_header(hdr, hlen, &a, &header, reason);
+        if (rc != SPECTRA_JWT_OK) {
             goto done;
         }
-    }
-
-    v = json_object_get(header, "alg");
-
-    if (v == NULL) {
-        *reason = "missing alg";
-        rc = SPECTRA_JWT_BAD_HEADER;
-        goto done;
-    }
-
-    alg = json_string_value(v);
-
-    if (alg == NULL) {
-        *reason = "alg not a string";
-        rc = SPECTRA_JWT_BAD_HEADER;
-        goto done;
-    }
-
-    if (strcasecmp(alg, "none") == 0) {
-        *reason = "alg none";
-        rc = SPECTRA_JWT_BAD_HEADER;
-        goto done;
-    }
-
-    a = spectra_jwt_alg_parse((const u_char *) alg, json_string_length(v));
-
-    if (a < 0) {
-        *reason = "unsupported alg";
-        rc = SPECTRA_JWT_BAD_HEADER;
-        goto done;
     }
 
     /* after the header checks, so that the log names "alg none" */
@@ -921,20 +946,31 @@ spectra_jwt_verify(const spectra_jwt_keyset_t *ks,
         goto done;
     }
 
-    v = json_object_get(header, "kid");
     kid = NULL;
     kid_len = 0;
 
-    if (v != NULL) {
-        kid = json_string_value(v);
-
-        if (kid == NULL) {
-            *reason = "kid not a string";
-            rc = SPECTRA_JWT_BAD_HEADER;
-            goto done;
+    if (memo != NULL) {
+        if (memo->has_kid) {
+            kid = (const char *) memo->kid;
+            kid_len = memo->kid_len;
         }
 
-        kid_len = json_string_length(v);
+    } else {
+        v = json_object_get(header, "kid");
+
+        if (v != NULL) {
+            kid = json_string_value(v);
+
+            if (kid == NULL) {
+                *reason = "kid not a string";
+                rc = SPECTRA_JWT_BAD_HEADER;
+                goto done;
+            }
+
+            kid_len = json_string_length(v);
+        }
+
+        spectra_jwt_memo_put(p, d1, a, kid, kid_len);
     }
 
     tried = 0;
@@ -1002,6 +1038,71 @@ done:
     free(buf);
 
     return rc;
+}
+
+
+/*
+ * The header's checks up to its "alg" (verify names "missing signature"
+ * after them); *header is the parsed object when it is one (the caller
+ * releases it).
+ */
+
+static spectra_jwt_rc_t
+spectra_jwt_header(const u_char *hdr, size_t hlen, int *alg, json_t **header,
+    const char **reason)
+{
+    size_t       i;
+    json_t      *v;
+    const char  *name;
+
+    *header = json_loadb((const char *) hdr, hlen, JSON_REJECT_DUPLICATES,
+                         NULL);
+    if (!json_is_object(*header)) {
+        *reason = "header not a JSON object";
+        return SPECTRA_JWT_MALFORMED;
+    }
+
+    if (json_object_get(*header, "crit") != NULL) {
+        *reason = "crit header not supported";
+        return SPECTRA_JWT_BAD_HEADER;
+    }
+
+    for (i = 0; spectra_jwt_key_refs[i] != NULL; i++) {
+        if (json_object_get(*header, spectra_jwt_key_refs[i]) != NULL) {
+            *reason = "key reference header (jku, x5u, jwk, x5c) "
+                      "not accepted";
+            return SPECTRA_JWT_BAD_HEADER;
+        }
+    }
+
+    v = json_object_get(*header, "alg");
+
+    if (v == NULL) {
+        *reason = "missing alg";
+        return SPECTRA_JWT_BAD_HEADER;
+    }
+
+    name = json_string_value(v);
+
+    if (name == NULL) {
+        *reason = "alg not a string";
+        return SPECTRA_JWT_BAD_HEADER;
+    }
+
+    if (strcasecmp(name, "none") == 0) {
+        *reason = "alg none";
+        return SPECTRA_JWT_BAD_HEADER;
+    }
+
+    *alg = spectra_jwt_alg_parse((const u_char *) name,
+                                 json_string_length(v));
+
+    if (*alg < 0) {
+        *reason = "unsupported alg";
+        return SPECTRA_JWT_BAD_HEADER;
+    }
+
+    return SPECTRA_JWT_OK;
 }
 
 

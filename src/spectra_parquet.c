@@ -960,7 +960,8 @@ spectra_pq_data_page(spectra_pq_writer_t *w, spectra_pq_col_t *c,
     } else if (c->c.physical == SPECTRA_PQ_BOOLEAN) {
         spectra_pq_plain_bools(b, c->plain.p + v0, v1 - v0);
 
-    } else {
+    } else if (p1 > p0) {
+        /* an all-NULL page has no values (and plain.p may be NULL) */
         spectra_pq_buf_add(b, c->plain.p + p0, p1 - p0);
     }
 

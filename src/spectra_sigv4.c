@@ -291,7 +291,7 @@ spectra_sigv4_hash_query(EVP_MD_CTX *md, const spectra_str_t *query,
     nparams = 0;
     used = 0;
     p = query->data;
-    end = p + query->len;
+    end = (p != NULL) ? p + query->len : p;
 
     while (p < end) {
         amp = memchr(p, '&', (size_t) (end - p));
@@ -1270,9 +1270,9 @@ int
 spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
     spectra_sigv4_auth_t *auth, spectra_sigv4_refusal_t *refusal)
 {
-    const spectra_sigv4_header_t  *h;
+    const spectra_sigv4_header_t  *h, *th;
     spectra_sigv4_request_t        req;
-    spectra_str_t                  secret;
+    spectra_str_t                  secret, expect;
     u_char                         payload[SPECTRA_SIGV4_HEX_LEN];
     u_char                         sig[SPECTRA_SIGV4_HEX_LEN];
     u_char                         a[SPECTRA_SIGV4_DATE_LEN + 1];
@@ -1340,11 +1340,41 @@ spectra_sigv4_verify(const spectra_sigv4_verify_t *v,
         return SPECTRA_SIGV4_ERROR;
     }
 
+    th = spectra_sigv4_find_header(v, "x-amz-security-token");
+
+    expect.len = 0;
+    expect.data = NULL;
+
+    if (th != NULL && v->token != NULL
+        && v->token(v->lookup_data, auth->access_key.data,
+                    auth->access_key.len, &expect) != SPECTRA_SIGV4_OK)
+    {
+        expect.len = 0;
+    }
+
+    /*
+     * Without v->token no temporary credentials are issued: any token is
+     * invalid.  With it, a token must be the key's.
+     */
     if (v->lookup(v->lookup_data, auth->access_key.data,
                   auth->access_key.len, &secret) != SPECTRA_SIGV4_OK
-        || spectra_sigv4_find_header(v, "x-amz-security-token") != NULL)
+        || (th != NULL
+            && (expect.len == 0 || th->value.len != expect.len
+                || CRYPTO_memcmp(th->value.data, expect.data, expect.len)
+                   != 0)))
     {
-        /* no temporary credentials are issued: any token is invalid */
+        spectra_sigv4_fail(refusal, 403, "UnrecognizedClientException",
+                           "The security token included in the request is "
+                           "invalid.");
+        return SPECTRA_SIGV4_ERROR;
+    }
+
+    if (th == NULL && v->token != NULL
+        && v->token(v->lookup_data, auth->access_key.data,
+                    auth->access_key.len, &expect) == SPECTRA_SIGV4_OK
+        && expect.len != 0)
+    {
+        /* temporary credentials without their token */
         spectra_sigv4_fail(refusal, 403, "UnrecognizedClientException",
                            "The security token included in the request is "
                            "invalid.");

@@ -131,7 +131,7 @@ sub render {
 }
 
 for my $name (qw(aws-provisioned.conf aws-serverless.conf
-                 spectra-docker.conf))
+                 aws-warehouses.conf spectra-docker.conf))
 {
     my $conf = render($name);
     my $out = `/usr/sbin/nginx -t -p $dir -c $conf 2>&1`;

@@ -118,6 +118,43 @@ sub run_sql {
                     . '(SQLSTATE 57014)', 'PostgreSQL says why';
 }
 
+# COPY to or from the client (COPY ... TO STDOUT, FROM STDIN): the Data
+# API has no channel for either; the statement FAILS and the one worker
+# and its connection go on (libpq's COPY state used to hold them for good).
+# copy_probe: a table without row-level security the tenant may insert
+# into, since PostgreSQL refuses COPY FROM on one with it before the copy
+{
+    my @psql = ('psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1',
+                '-h', '127.0.0.1', '-p', $ENV{SPECTRA_PORT_BASE},
+                '-U', 'postgres', '-d', 'warehouse');
+    system(@psql, '-c', 'create table copy_probe (x int); '
+                        . 'grant select, insert on copy_probe to tenant_acme')
+        == 0 or die 'psql: create copy_probe';
+    my $exports = "$d->{dir}/exports";
+    # a leading comment: past the daemon's reader of Redshift's COPY
+    # (which answers a plain "copy ... from stdin" with a 400 itself)
+    for my $sql ('/* c */ copy copy_probe to stdout',
+                 '/**/copy (select id from sales) to stdout (format csv)',
+                 "-- c\ncopy copy_probe from stdin",
+                 "UNLOAD ('copy (select 1) to stdout') "
+                 . "TO 's3://bucket/copy/' IAM_ROLE 'arn:aws:iam::1:role/x'")
+    {
+        my $r = wait_done($d, run_sql($d, 'tenant_acme', $sql));
+        is $r->{Status}, 'FAILED', "$sql: FAILED";
+        is $r->{Error}, 'ERROR: COPY to or from the client is not supported '
+                        . "by the Data API; use UNLOAD, or COPY from "
+                        . "'s3://...' (SQLSTATE 0A000)", 'it says why';
+        $r = wait_done($d, run_sql($d, 'tenant_acme', 'select 1'));
+        is $r->{Status}, 'FINISHED', 'the worker goes on';
+    }
+    my $id = run_sql($d, 'tenant_acme', 'select count(*) from copy_probe');
+    is wait_done($d, $id)->{Status}, 'FINISHED', 'copy_probe is readable';
+    my ($st, $b) = call($d, 'GetStatementResult', { Id => $id });
+    is $b->{Records}[0][0]{longValue}, 0, 'and nothing was copied into it';
+    system(@psql, '-c', 'drop table copy_probe') == 0
+        or die 'psql: drop copy_probe';
+}
+
 # retention: a finished statement disappears after --retention-seconds
 {
     my $id = run_sql($d, 'tenant_acme', 'select 1');
@@ -241,7 +278,7 @@ is stop_daemon($d), 0, 'SIGTERM: clean exit 0';
     my $log = do { local $/; <$fh> };
     like $log, qr/shutting down on signal 15/, 'logs the shutdown';
     unlike $log, qr/\Q$d->{secret}\E/, 'the log never holds the secret';
-    like $log, qr/statement id=\S+ key=\S+ db_user=tenant_acme status=FAILED duration_ms=[\d.]+ rows=-1 size=-1 sqlstate=54000/,
+    like $log, qr/statement id=\S+ key=\S+ key_id=AKID\S+ db_user=tenant_acme status=FAILED duration_ms=[\d.]+ rows=-1 size=-1 sqlstate=54000/,
          'one line per statement with status, duration and SQLSTATE';
 }
 

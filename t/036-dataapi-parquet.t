@@ -336,6 +336,25 @@ for my $c (
     is_deeply [ls($dir)], [], "$msg: no file left";
 }
 
+# PostgreSQL's error after many rows (several parts written) fails the
+# UNLOAD with no file left; a VALUES list is a query like any other.
+{
+    my ($url, $dir) = target();
+    my $r;
+    $r = unload('tenant_acme', 'select i, 1 / (250000 - i) as q from '
+                . 'generate_series(1, 300000) as i', $url,
+                'MAXFILESIZE 5 MB');
+    is $r->{Status}, 'FAILED', "PostgreSQL's error after many rows: "
+       . 'FAILED';
+    like $r->{Error}, qr/division by zero.*22012/, '... its error';
+    is_deeply [ls($dir)], [], '... no file left';
+
+    ($url, $dir) = target();
+    $r = unload('tenant_acme', "values (1, 'a'), (2, null)", $url);
+    is $r->{Status}, 'FINISHED', 'VALUES: FINISHED' or diag $r->{Error};
+    is $r->{ResultRows}, 2, '... 2 rows';
+}
+
 # Options Redshift refuses with PARQUET: ValidationExceptions.
 for my $c (['GZIP', 'UNLOAD: PARQUET UNLOAD takes no GZIP or ZSTD'],
            ['ZSTD', 'UNLOAD: PARQUET UNLOAD takes no GZIP or ZSTD'],

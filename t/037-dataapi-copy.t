@@ -240,7 +240,7 @@ for my $comp (qw(none gzip zstd)) {
 }
 
 # A table with an array and a json column (loaded with one parameter per
-# value, not through json_populate_recordset): values exactly, a bad
+# value, not as arrays of the column types): values exactly, a bad
 # array rejected with its column.
 {
     $su->do('drop table if exists t037_values');
@@ -268,6 +268,50 @@ for my $comp (qw(none gzip zstd)) {
               '... a bad array (its column named: refused while binding) '
               . 'and an overflowing numeric (refused while inserting)';
     $su->do('drop table t037_values');
+}
+
+# Values that mean something inside an array literal (a batch of plain
+# columns goes in as one text array a column): quotes, backslashes,
+# braces, commas, the word NULL, blanks kept, an empty string apart from
+# NULL, non-ASCII; the column's typmod applied as COPY applies it (a
+# numeric rounded, a varchar too long refused).
+{
+    $su->do('drop table if exists t037_quote');
+    $su->do('create table t037_quote (id bigint, note text, v varchar(5), '
+            . 'n numeric(5, 2))');
+    $su->do('grant select, insert on t037_quote to tenant_acme');
+    my ($url, $path, $key) = object('acme', 'quote.csv');
+    put_object($root, $key,
+        qq|1,"a""b",x,1\n|
+        . qq|2,back\\slash,"\\",2\n|
+        . qq|3,"{x,y}","}",3\n|
+        . qq|4,NULL,"NULL",4\n|
+        . qq|5,"  spaced  "," ",5\n|
+        . qq|6,"",,6\n|
+        . qq|7,\x{c3}\x{bc}n\x{c3}\x{af},"{}",7\n|
+        . qq|8,long,abcdef,8\n|
+        . qq|9,"a,b",",",123.456\n|
+        . qq| 10 ,"""{""",'',-0.005\n|, 'none');
+    my $r = execute($env, 'tenant_acme',
+        qq{COPY t037_quote FROM '$url' IAM_ROLE default CSV MAXERROR 1});
+    is $r->{Status}, 'FINISHED', 'array-literal characters: FINISHED'
+        or diag $r->{Error};
+    is $r->{ResultRows}, 9, '... 9 rows loaded, 1 rejected';
+    my $rows = $su->selectall_arrayref(
+        'select id, note, v, n::text from t037_quote where id <> 7 '
+        . 'order by id');
+    is_deeply $rows,
+        [[1, 'a"b', 'x', '1.00'], [2, 'back\slash', '\\', '2.00'],
+         [3, '{x,y}', '}', '3.00'], [4, 'NULL', 'NULL', '4.00'],
+         [5, '  spaced  ', ' ', '5.00'], [6, '', undef, '6.00'],
+         [9, 'a,b', ',', '123.46'], [10, '"{"', "''", '-0.01']],
+        '... every value as COPY reads it' or diag explain $rows;
+    is_deeply $su->selectall_arrayref(
+        q{select encode(convert_to(note, 'UTF8'), 'hex'), v from t037_quote }
+        . q{where id = 7}), [['c3bc6ec3af', '{}']], '... UTF-8 kept';
+    is_deeply [map { [@$_[0, 1, 2]] } @{ load_errors('tenant_acme', $url) }],
+              [[8, '', '22001']], '... the varchar too long rejected by line';
+    $su->do('drop table t037_quote');
 }
 
 # 100,000 rows per tenant, CSV+gzip; row-level security shows each tenant

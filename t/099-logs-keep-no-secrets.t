@@ -115,7 +115,8 @@ for my $log (@logs) {
 
     my $shapes = qr/spk_[a-z0-9]{1,32}_[A-Za-z0-9_-]{16,}
                     |eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.
-                    |Signature=[0-9a-f]{64}/x;
+                    |Signature=[0-9a-f]{64}
+                    |IQoJb3JpZ2luX2VjEspectra/x;
 
     ok @kept > 200, 'the blocks\' nginx logs: ' . scalar(@kept)
                      . ' lines at info and above';
@@ -124,7 +125,8 @@ for my $log (@logs) {
 
     my @found = grep { /$shapes/ } @kept;
     is_deeply [map { substr($_, 0, 160) } @found[0 .. ($#found > 4 ? 4 : $#found)]],
-              [], 'no API key, JWT or SigV4 signature in any nginx log';
+              [], 'no API key, JWT, SigV4 signature or t/095 session token '
+                  . 'in any nginx log';
 
     my $hs = slurp("$ENV{SPECTRA_REPO}/t/data/auth/keys/hs.secret");
     $hs =~ s/\n\z//;
@@ -132,6 +134,8 @@ for my $log (@logs) {
     ok index($kept, $hs) < 0, 'nor the HMAC signing secret';
     ok index($kept, $ENV{TEST_NGINX_DATAAPI_SECRET_KEY}) < 0,
        'nor the Data API secret access key';
+    ok index($kept, 'temporary/secret+') < 0,
+       'nor a secret of t/095\'s temporary keys';
 }
 
 done_testing();

@@ -5,10 +5,10 @@
  * inserted as the statement's db user inside the statement's transaction,
  * so row-level security decides what the tenant may write. PostgreSQL's
  * own COPY FROM refuses tables with row-level security, so the rows go in
- * as INSERTs of batches, each inside a savepoint: one JSON parameter per
- * batch through json_populate_recordset() (the table's row type converts
- * the values, as COPY's input functions do) when every column is of a
- * plain base or enum type, multi-row VALUES with one parameter per value
+ * as INSERTs of batches, each inside a savepoint: one text array
+ * parameter a column, unnest()ed (each element read by the column type's
+ * input function, as COPY reads a field), when every column is of a plain
+ * base or enum type, multi-row VALUES with one parameter per value
  * otherwise:
  *
  *   - a record the file itself makes unloadable (the wrong number of
@@ -42,7 +42,9 @@
 
 
 #define DA_COPY_SQLSTATE     "58030"        /* io_error */
-#define DA_COPY_BATCH_ROWS   1000
+#define DA_COPY_BATCH_ROWS   10000          /* as arrays */
+#define DA_COPY_BATCH_VALUES 262144         /* as arrays: rows x columns */
+#define DA_COPY_VALUES_ROWS  1000           /* as VALUES ($1, ...), ... */
 #define DA_COPY_BATCH_BYTES  (8 * 1024 * 1024)
 #define DA_COPY_MAX_PARAMS   65535          /* the protocol's limit */
 #define DA_COPY_ERRORS_FLUSH 500
@@ -87,13 +89,12 @@ typedef struct {
     da_stmt_t             *s;
     da_copy_t             *cp;
     char                 **cols;
-    char                 **keys;        /* JSON: "col": */
     int                    ncols;
-    int                    json_ok;     /* populate_recordset can */
+    int                    arrays_ok;   /* unnest() of typed arrays can */
     da_copy_batch_t        b;
     da_copy_buf_t          sql;         /* the INSERT being built */
-    da_copy_buf_t          jsql;        /* the JSON INSERT */
-    da_copy_buf_t          json;        /* its parameter */
+    da_copy_buf_t          asql;        /* the INSERT of arrays */
+    da_copy_buf_t         *arr;         /* its parameters, one a column */
     const char           **params;
     int64_t                loaded;
     unsigned               rejected;
@@ -119,12 +120,10 @@ static int da_copy_reject(da_copy_run_t *r, int64_t line,
     const u_char *raw, size_t raw_len, PGresult *res);
 static int da_copy_add_to(da_copy_run_t *r, da_copy_buf_t *b,
     const char *p, size_t len);
-static int da_copy_json_str(da_copy_run_t *r, da_copy_buf_t *b,
-    const char *p, size_t len);
 static int da_copy_head(da_copy_run_t *r, da_copy_buf_t *b);
 static int da_copy_cols(da_copy_run_t *r, da_copy_buf_t *b);
 static int da_copy_sql(da_copy_run_t *r, int rows);
-static int da_copy_json(da_copy_run_t *r, int first, int count);
+static int da_copy_arrays(da_copy_run_t *r, int first, int count);
 static int da_copy_add(da_copy_run_t *r, da_crec_t *rec);
 static PGresult *da_copy_insert(da_copy_run_t *r, int first, int count);
 static int da_copy_exec(da_copy_run_t *r, const char *sql);
@@ -300,23 +299,33 @@ da_copy_stopped(da_copy_run_t *r)
 }
 
 
-/* The table's columns, in order (as the tenant: its search path). */
+/*
+ * The table's columns, in order (as the tenant: its search path), and
+ * the INSERT of a batch as one array a column:
+ *
+ *   insert into "s"."t" ("c1", ...)
+ *   select pg_catalog.unnest($1::type1[]), pg_catalog.unnest($2::...
+ *
+ * when every column is of a plain base or enum type (the array's input
+ * reads each element with the element type's input function, as COPY
+ * reads a field; the INSERT applies the column's typmod). The set-returning
+ * functions of a select list run in step, one row each a call, streamed
+ * (ROWS FROM would keep each function's rows in a tuplestore first).
+ */
 static int
 da_copy_columns(da_copy_run_t *r)
 {
     PGresult       *res;
-    const char     *values[1];
-    da_copy_buf_t   buf;
+    const char     *values[1], *type;
+    char            num[64];
     int             i;
 
     values[0] = r->cp->relation;
 
-    /* json_populate_recordset() reads a JSON string as text input for
-     * base and enum types; not for arrays, json, domains, composites */
     res = PQexecParams(r->conn,
         "select a.attname, t.typtype in ('b', 'e') and t.typcategory <> 'A'"
-        " and t.oid not in ('pg_catalog.json'::pg_catalog.regtype,"
-        " 'pg_catalog.jsonb'::pg_catalog.regtype)"
+        " and t.typarray <> 0,"
+        " pg_catalog.format_type(t.typarray, null)"
         " from pg_catalog.pg_attribute a"
         " join pg_catalog.pg_type t on t.oid = a.atttypid"
         " where a.attrelid = $1::pg_catalog.regclass and a.attnum > 0"
@@ -340,49 +349,50 @@ da_copy_columns(da_copy_run_t *r)
     }
 
     r->cols = calloc((size_t) r->ncols, sizeof(char *));
-    r->keys = calloc((size_t) r->ncols, sizeof(char *));
-    r->json_ok = 1;
+    r->arr = calloc((size_t) r->ncols, sizeof(da_copy_buf_t));
+    r->arrays_ok = 1;
 
-    for (i = 0; r->cols != NULL && r->keys != NULL && i < r->ncols; i++) {
+    for (i = 0; r->cols != NULL && r->arr != NULL && i < r->ncols; i++) {
         r->cols[i] = strdup(PQgetvalue(res, i, 0));
-        r->json_ok &= PQgetvalue(res, i, 1)[0] == 't';
+        r->arrays_ok &= PQgetvalue(res, i, 1)[0] == 't';
 
         if (r->cols[i] == NULL) {
             break;
         }
-
-        /* "name": for the JSON batches */
-        buf.p = NULL;
-        buf.len = 0;
-        buf.cap = 0;
-
-        if (da_copy_json_str(r, &buf, r->cols[i], strlen(r->cols[i])) != 0
-            || da_copy_add_to(r, &buf, ":", 1) != 0)
-        {
-            free(buf.p);
-            break;
-        }
-
-        r->keys[i] = buf.p;
     }
 
-    PQclear(res);
-
-    if (r->cols == NULL || r->keys == NULL || i < r->ncols) {
+    if (r->cols == NULL || r->arr == NULL || i < r->ncols) {
+        PQclear(res);
         da_copy_fail(r, "53200", "out of memory");
         return -1;
     }
 
-#define DA_COPY_JSON_FROM  " from pg_catalog.json_populate_recordset(null::"
+    if (r->arrays_ok
+        && (da_copy_head(r, &r->asql) != 0
+            || da_copy_add_to(r, &r->asql, " select ", 8) != 0))
+    {
+        PQclear(res);
+        return -1;
+    }
 
-    return da_copy_head(r, &r->jsql) != 0
-           || da_copy_add_to(r, &r->jsql, " select ", 8) != 0
-           || da_copy_cols(r, &r->jsql) != 0
-           || da_copy_add_to(r, &r->jsql, DA_COPY_JSON_FROM,
-                             sizeof(DA_COPY_JSON_FROM) - 1) != 0
-           || da_copy_add_to(r, &r->jsql, r->cp->relation,
-                             strlen(r->cp->relation)) != 0
-           || da_copy_add_to(r, &r->jsql, ", $1)", 5) != 0 ? -1 : 0;
+    for (i = 0; r->arrays_ok && i < r->ncols; i++) {
+        /* format_type() quotes what needs it: "my type"[] */
+        type = PQgetvalue(res, i, 2);
+        snprintf(num, sizeof(num), "%spg_catalog.unnest($%d::",
+                 i ? ", " : "", i + 1);
+
+        if (da_copy_add_to(r, &r->asql, num, strlen(num)) != 0
+            || da_copy_add_to(r, &r->asql, type, strlen(type)) != 0
+            || da_copy_add_to(r, &r->asql, ")", 1) != 0)
+        {
+            PQclear(res);
+            return -1;
+        }
+    }
+
+    PQclear(res);
+
+    return 0;
 }
 
 
@@ -617,54 +627,6 @@ da_copy_add_to(da_copy_run_t *r, da_copy_buf_t *b, const char *p,
 }
 
 
-/* A JSON string: " and \ escaped, control characters as \u00XX. */
-static int
-da_copy_json_str(da_copy_run_t *r, da_copy_buf_t *b, const char *p,
-    size_t len)
-{
-    char    esc[8];
-    size_t  i, run;
-    u_char  c;
-
-    if (da_copy_add_to(r, b, "\"", 1) != 0) {
-        return -1;
-    }
-
-    run = 0;
-
-    for (i = 0; i < len; i++) {
-        c = (u_char) p[i];
-
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char) c;
-            esc[2] = '\0';
-
-        } else {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-        }
-
-        if (da_copy_add_to(r, b, p + run, i - run) != 0
-            || da_copy_add_to(r, b, esc, strlen(esc)) != 0)
-        {
-            return -1;
-        }
-
-        run = i + 1;
-    }
-
-    if (da_copy_add_to(r, b, p + run, len - run) != 0) {
-        return -1;
-    }
-
-    return da_copy_add_to(r, b, "\"", 1);
-}
-
-
 /* insert into "s"."t" ("c1", ...) */
 static int
 da_copy_head(da_copy_run_t *r, da_copy_buf_t *b)
@@ -750,55 +712,88 @@ da_copy_sql(da_copy_run_t *r, int rows)
 }
 
 
-/* [{"c1": "v", ...}, ...]: NULLs left out (NULL in the record) */
+/*
+ * The batch's rows [first, first + count) as one array literal a column:
+ * {"v1","v2",NULL,...}, each value quoted (" and \ escaped), so that the
+ * element type's input function reads it as it was in the file.
+ */
 static int
-da_copy_json(da_copy_run_t *r, int first, int count)
+da_copy_arrays(da_copy_run_t *r, int first, int count)
 {
     da_copy_batch_t  *b;
-    const char       *v;
-    size_t           *val;
-    int               row, i, n;
+    da_copy_buf_t    *a;
+    const u_char     *v;
+    size_t           *val, len, need, cap, k;
+    char             *np, *d;
+    int               row, i;
 
     b = &r->b;
-    r->json.len = 0;
 
-    if (da_copy_add_to(r, &r->json, "[", 1) != 0) {
-        return -1;
+    for (i = 0; i < r->ncols; i++) {
+        r->arr[i].len = 0;
     }
 
     for (row = first; row < first + count; row++) {
         val = b->val + (size_t) row * (size_t) r->ncols;
 
-        if (da_copy_add_to(r, &r->json, row > first ? ",{" : "{",
-                           row > first ? 2 : 1) != 0)
-        {
-            return -1;
-        }
-
-        n = 0;
-
         for (i = 0; i < r->ncols; i++) {
-            if (val[i] == DA_COPY_NULL) {
-                continue;
+            a = &r->arr[i];
+            v = val[i] == DA_COPY_NULL ? NULL : b->arena + val[i];
+            len = v != NULL ? strlen((const char *) v) : 0;
+
+            /* a separator, the quoted value (each byte escaped at most),
+             * the closing brace and the NUL */
+            need = a->len + 2 * len + 8;
+
+            if (need > a->cap) {
+                cap = a->cap ? a->cap : 4096;
+                while (cap < need) {
+                    cap *= 2;
+                }
+
+                np = realloc(a->p, cap);
+                if (np == NULL) {
+                    da_copy_fail(r, "53200", "out of memory");
+                    return -1;
+                }
+
+                a->p = np;
+                a->cap = cap;
             }
 
-            v = (const char *) b->arena + val[i];
+            d = a->p + a->len;
+            *d++ = row == first ? '{' : ',';
 
-            if ((n++ && da_copy_add_to(r, &r->json, ",", 1) != 0)
-                || da_copy_add_to(r, &r->json, r->keys[i],
-                                  strlen(r->keys[i])) != 0
-                || da_copy_json_str(r, &r->json, v, strlen(v)) != 0)
-            {
-                return -1;
+            if (v == NULL) {
+                memcpy(d, "NULL", 4);
+                d += 4;
+
+            } else {
+                *d++ = '"';
+
+                for (k = 0; k < len; k++) {
+                    if (v[k] == '"' || v[k] == '\\') {
+                        *d++ = '\\';
+                    }
+
+                    *d++ = (char) v[k];
+                }
+
+                *d++ = '"';
             }
-        }
 
-        if (da_copy_add_to(r, &r->json, "}", 1) != 0) {
-            return -1;
+            a->len = (size_t) (d - a->p);
         }
     }
 
-    return da_copy_add_to(r, &r->json, "]", 1);
+    for (i = 0; i < r->ncols; i++) {
+        a = &r->arr[i];
+        a->p[a->len++] = '}';
+        a->p[a->len] = '\0';
+        r->params[i] = a->p;
+    }
+
+    return 0;
 }
 
 
@@ -858,29 +853,26 @@ da_copy_add(da_copy_run_t *r, da_crec_t *rec)
 
 
 /*
- * Inserts count rows from first: a batch as one JSON parameter when the
- * columns allow it, one row (or any rows otherwise) with a parameter per
- * value.
+ * Inserts count rows from first: a batch as one array parameter a column
+ * when the columns allow it, one row (or any rows otherwise) with a
+ * parameter per value.
  */
 static PGresult *
 da_copy_insert(da_copy_run_t *r, int first, int count)
 {
     da_copy_batch_t  *b;
-    const char       *param[1];
     size_t           *v;
     int               row, i, n;
 
     b = &r->b;
 
-    if (count > 1 && r->json_ok) {
-        if (da_copy_json(r, first, count) != 0) {
+    if (count > 1 && r->arrays_ok) {
+        if (da_copy_arrays(r, first, count) != 0) {
             return NULL;
         }
 
-        param[0] = r->json.p;
-
-        return PQexecParams(r->conn, r->jsql.p, 1, NULL, param, NULL, NULL,
-                            0);
+        return PQexecParams(r->conn, r->asql.p, r->ncols, NULL, r->params,
+                            NULL, NULL, 0);
     }
 
     n = 0;
@@ -1109,9 +1101,21 @@ da_copy_run(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s)
         goto done;
     }
 
-    r.b.max_rows = DA_COPY_BATCH_ROWS;
-    if (r.b.max_rows * r.ncols > DA_COPY_MAX_PARAMS) {
-        r.b.max_rows = DA_COPY_MAX_PARAMS / r.ncols;
+    if (r.arrays_ok) {
+        r.b.max_rows = DA_COPY_BATCH_ROWS;
+        if (r.b.max_rows * r.ncols > DA_COPY_BATCH_VALUES) {
+            r.b.max_rows = DA_COPY_BATCH_VALUES / r.ncols;
+        }
+
+    } else {
+        r.b.max_rows = DA_COPY_VALUES_ROWS;
+        if (r.b.max_rows * r.ncols > DA_COPY_MAX_PARAMS) {
+            r.b.max_rows = DA_COPY_MAX_PARAMS / r.ncols;
+        }
+    }
+
+    if (r.b.max_rows < 1) {
+        r.b.max_rows = 1;
     }
 
     r.b.val = malloc((size_t) r.b.max_rows * (size_t) r.ncols
@@ -1218,11 +1222,11 @@ done:
 
     free(r.cols);
 
-    for (i = 0; r.keys != NULL && i < r.ncols; i++) {
-        free(r.keys[i]);
+    for (i = 0; r.arr != NULL && i < r.ncols; i++) {
+        free(r.arr[i].p);
     }
 
-    free(r.keys);
+    free(r.arr);
     free(r.b.arena);
     free(r.b.val);
     free(r.b.line);
@@ -1230,8 +1234,7 @@ done:
     free(r.b.raw_len);
     free(r.params);
     free(r.sql.p);
-    free(r.jsql.p);
-    free(r.json.p);
+    free(r.asql.p);
     json_decref(r.errors);
 
     if (r.failed) {

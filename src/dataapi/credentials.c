@@ -462,10 +462,13 @@ da_admin_ready(da_ctx_t *ctx)
     };
     const char         *values[5];
 
-    if (ctx->admin != NULL && PQstatus(ctx->admin) == CONNECTION_OK
-        && PQtransactionStatus(ctx->admin) == PQTRANS_IDLE)
-    {
+    if (da_pg_alive(ctx->admin)) {
         return 0;
+    }
+
+    if (ctx->admin != NULL) {
+        da_log(ctx, "the administrative connection was closed by the "
+               "server or left busy: connecting again");
     }
 
     PQfinish(ctx->admin);

@@ -46,6 +46,8 @@ typedef enum {
 typedef struct {
     char             *access_key;
     char             *secret_key;
+    char             *session_token;   /* NULL: a long-term key */
+    char             *principal;       /* whose statements; NULL: the key */
 } da_key_t;
 
 
@@ -187,6 +189,7 @@ struct da_stmt_s {
     char             *workgroup;
     char             *secret_arn;
     char             *access_key;    /* owner: only this key sees it */
+    char             *key_id;        /* the access key id that ran it */
     char             *client_token;
     char              fingerprint[65];
     json_t           *parameters;    /* as given (array) or NULL */
@@ -196,6 +199,7 @@ struct da_stmt_s {
     char              sqlstate[6];
 
     da_status_e       status;
+    pthread_cond_t    state_cond;    /* its status changed (long polls) */
     double            created_at;
     double            updated_at;
     struct timespec   started;
@@ -316,7 +320,6 @@ struct da_ctx_s {
     /* state, under lock */
     pthread_mutex_t   lock;
     pthread_cond_t    queue_cond;
-    pthread_cond_t    state_cond;
     pthread_cond_t    reaper_cond;
     pthread_cond_t    mem_cond;      /* memory of the bound was given back */
     da_user_t        *users;
@@ -384,7 +387,8 @@ typedef struct {
 /* A parsed request, as the operation handlers see it. */
 typedef struct {
     da_ctx_t         *ctx;
-    const char       *access_key;
+    const char       *access_key;    /* the principal: whose statements */
+    const char       *key_id;        /* the access key id it signed with */
     json_t           *body;          /* object */
     int               status;        /* HTTP status of the reply */
     json_t           *reply;         /* object, or NULL on error */
@@ -484,6 +488,15 @@ void da_workers_stop(da_ctx_t *ctx);
 int da_cancel_locked(da_ctx_t *ctx, da_stmt_t *s);
 void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
 
+/* pgcopy.c */
+#define DA_COPY_CLIENT_ERROR                                                 \
+    "ERROR: COPY to or from the client is not supported by the Data API; " \
+    "use UNLOAD, or COPY from 's3://...' (SQLSTATE 0A000)"
+int da_pg_copy_end(PGconn *conn, PGresult *res);
+
+/* pgalive.c */
+int da_pg_alive(PGconn *conn);
+
 /* result.c */
 void da_result_free(da_result_t *res);
 size_t da_result_bytes(const da_result_t *res);
@@ -497,6 +510,9 @@ int da_result_page(const da_result_t *res, size_t offset, size_t end,
 json_t *da_column_metadata(const da_column_t *col);
 const u_char *da_result_value(const da_result_t *res, size_t row, int col,
     uint32_t *len);
+int da_result_types(da_ctx_t *ctx, PGconn *conn, da_result_t *res);
+char *da_result_describe_sql(const da_result_t *res);
+void da_result_describe_apply(da_result_t *res, PGresult *pg);
 int da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res);
 int da_types_load(da_ctx_t *ctx, PGconn *conn);
 const char *da_type_name(da_ctx_t *ctx, Oid oid);

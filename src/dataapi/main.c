@@ -135,7 +135,8 @@ static int
 da_load_keys(da_ctx_t *ctx)
 {
     FILE      *f;
-    char       line[1024], *p, *akid, *secret, *extra, *save;
+    char       line[1024], *p, *akid, *secret, *token, *principal,
+               *extra, *save;
     da_key_t  *k;
     int        lineno;
 
@@ -167,14 +168,18 @@ da_load_keys(da_ctx_t *ctx)
         }
 
         secret = strtok_r(NULL, " \t\r\n", &save);
+        token = strtok_r(NULL, " \t\r\n", &save);
+        principal = (token != NULL) ? strtok_r(NULL, " \t\r\n", &save)
+                                    : NULL;
         extra = strtok_r(NULL, " \t\r\n", &save);
 
         if (secret == NULL || extra != NULL || strlen(akid) > 128
             || strlen(secret) > 128)
         {
             fprintf(stderr, "spectra-dataapi: %s:%d: expected "
-                    "\"ACCESS_KEY_ID SECRET_ACCESS_KEY\"\n", ctx->keys_file,
-                    lineno);
+                    "\"ACCESS_KEY_ID SECRET_ACCESS_KEY [SESSION_TOKEN "
+                    "[PRINCIPAL]]\"\n",
+                    ctx->keys_file, lineno);
             OPENSSL_cleanse(line, sizeof(line));
             fclose(f);
             return -1;
@@ -189,12 +194,17 @@ da_load_keys(da_ctx_t *ctx)
         ctx->keys = k;
         k[ctx->nkeys].access_key = strdup(akid);
         k[ctx->nkeys].secret_key = strdup(secret);
+        k[ctx->nkeys].session_token = (token != NULL) ? strdup(token) : NULL;
+        k[ctx->nkeys].principal = (principal != NULL) ? strdup(principal)
+                                                      : NULL;
         ctx->nkeys++;
 
         OPENSSL_cleanse(line, sizeof(line));
 
         if (k[ctx->nkeys - 1].access_key == NULL
-            || k[ctx->nkeys - 1].secret_key == NULL)
+            || k[ctx->nkeys - 1].secret_key == NULL
+            || (token != NULL && k[ctx->nkeys - 1].session_token == NULL)
+            || (principal != NULL && k[ctx->nkeys - 1].principal == NULL))
         {
             fclose(f);
             return -1;
@@ -225,6 +235,9 @@ da_free_keys(da_ctx_t *ctx)
                             strlen(ctx->keys[i].secret_key));
             free(ctx->keys[i].secret_key);
         }
+
+        free(ctx->keys[i].session_token);
+        free(ctx->keys[i].principal);
     }
 
     free(ctx->keys);
@@ -596,6 +609,7 @@ int
 main(int argc, char **argv)
 {
     da_ctx_t   *ctx;
+    da_stmt_t  *s;
     sigset_t    set;
     int         sig, rc;
 
@@ -640,7 +654,6 @@ main(int argc, char **argv)
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->cred_lock, NULL);
     pthread_cond_init(&ctx->queue_cond, NULL);
-    pthread_cond_init(&ctx->state_cond, NULL);
     pthread_cond_init(&ctx->reaper_cond, NULL);
     pthread_cond_init(&ctx->mem_cond, NULL);
 
@@ -716,7 +729,11 @@ stop:
 
     pthread_mutex_lock(&ctx->lock);
     ctx->stopping = 1;
-    pthread_cond_broadcast(&ctx->state_cond);
+
+    for (s = ctx->all_head; s != NULL; s = s->all_next) {
+        pthread_cond_broadcast(&s->state_cond);
+    }
+
     pthread_cond_broadcast(&ctx->reaper_cond);
     pthread_cond_broadcast(&ctx->mem_cond);
     pthread_mutex_unlock(&ctx->lock);
@@ -741,7 +758,6 @@ done:
 
     pthread_cond_destroy(&ctx->mem_cond);
     pthread_cond_destroy(&ctx->reaper_cond);
-    pthread_cond_destroy(&ctx->state_cond);
     pthread_cond_destroy(&ctx->queue_cond);
     pthread_mutex_destroy(&ctx->cred_lock);
     pthread_mutex_destroy(&ctx->lock);

@@ -460,6 +460,7 @@ da_stmt_from(da_request_t *r, da_identity_t *id)
     da_dup(statement_name, id->statement_name);
     da_dup(client_token, id->client_token);
     da_dup(access_key, r->access_key);
+    da_dup(key_id, r->key_id);
 
 #undef da_dup
 
@@ -522,7 +523,7 @@ da_wait_locked(da_ctx_t *ctx, da_stmt_t *s, json_int_t seconds)
     deadline.tv_sec += (time_t) seconds;
 
     while (!da_is_terminal(s->status) && !ctx->stopping) {
-        if (pthread_cond_timedwait(&ctx->state_cond, &ctx->lock, &deadline)
+        if (pthread_cond_timedwait(&s->state_cond, &ctx->lock, &deadline)
             != 0)
         {
             break;

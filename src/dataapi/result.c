@@ -955,22 +955,20 @@ da_type_name(da_ctx_t *ctx, Oid oid)
 
 
 /*
- * Fills type names, and schema/table/default/not-null for columns that
- * come straight from a table, with one catalog query on conn (inside the
- * statement's transaction, as the statement's role).
+ * Fills the columns' type names (a type created after start is asked for
+ * on conn). Returns 1 when some column comes straight from a table (its
+ * schema, table, default and not-null are then da_result_describe_sql()'s
+ * to find), 0 when none does.
  */
 int
-da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
+da_result_types(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
 {
-    PGresult     *pg;
-    const char   *name;
-    const char   *values[2];
-    char         *rels, *cols, *p, *q;
-    char          buf[32];
-    int           i, j, any, rc;
-    Oid           oid;
+    PGresult    *pg;
+    const char  *name;
+    const char  *values[1];
+    char         buf[32];
+    int          i, any;
 
-    rc = 0;
     any = 0;
 
     for (i = 0; i < res->ncolumns; i++) {
@@ -997,43 +995,21 @@ da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
         }
     }
 
-    if (!any) {
-        return 0;
-    }
+    return any;
+}
 
-    rels = malloc((size_t) res->ncolumns * 12 + 3);
-    cols = malloc((size_t) res->ncolumns * 12 + 3);
-    if (rels == NULL || cols == NULL) {
-        free(rels);
-        free(cols);
-        return -1;
-    }
 
-    p = rels;
-    q = cols;
-    *p++ = '{';
-    *q++ = '{';
-
-    for (i = 0; i < res->ncolumns; i++) {
-        if (res->columns[i].table == 0 || res->columns[i].column <= 0) {
-            continue;
-        }
-
-        p += sprintf(p, "%s%u", p[-1] == '{' ? "" : ",",
-                     res->columns[i].table);
-        q += sprintf(q, "%s%d", q[-1] == '{' ? "" : ",",
-                     res->columns[i].column);
-    }
-
-    *p++ = '}';
-    *q++ = '}';
-    *p = '\0';
-    *q = '\0';
-
-    values[0] = rels;
-    values[1] = cols;
-
-    pg = PQexecParams(conn,
+/*
+ * The catalog query for the columns that come straight from a table, as
+ * one SQL text (malloc()ed): the relation and column numbers are numbers
+ * the daemon prints, so that it can go in the same simple query as the
+ * commit (worker.c) instead of a round trip of its own. NULL when out of
+ * memory.
+ */
+char *
+da_result_describe_sql(const da_result_t *res)
+{
+    static const char  head[] =
         "select a.attrelid, a.attnum, n.nspname, c.relname, a.attnotnull,"
         " pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
         " from pg_catalog.pg_attribute a"
@@ -1041,23 +1017,46 @@ da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
         " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
         " left join pg_catalog.pg_attrdef d"
         "  on d.adrelid = a.attrelid and d.adnum = a.attnum"
-        " where (a.attrelid, a.attnum) in"
-        "  (select * from unnest($1::oid[], $2::int2[]))",
-        2, NULL, values, NULL, NULL, 0);
+        " where (a.attrelid, a.attnum) in (";
+    char   *sql, *p;
+    int     i, first;
 
-    free(rels);
-    free(cols);
-
-    if (PQresultStatus(pg) != PGRES_TUPLES_OK) {
-        PQclear(pg);
-        return -1;
+    /* "(oid::pg_catalog.oid,n)," of at most 10 and 5 digits per column */
+    sql = malloc(sizeof(head) + (size_t) res->ncolumns * 40 + 8);
+    if (sql == NULL) {
+        return NULL;
     }
+
+    p = memcpy(sql, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+
+    for (i = 0, first = 1; i < res->ncolumns; i++) {
+        if (res->columns[i].table != 0 && res->columns[i].column > 0) {
+            p += sprintf(p, "%s(%u::pg_catalog.oid,%d)", first ? "" : ",",
+                         res->columns[i].table, res->columns[i].column);
+            first = 0;
+        }
+    }
+
+    sprintf(p, ")");
+
+    return sql;
+}
+
+
+/* The rows of da_result_describe_sql()'s query, onto the columns. */
+void
+da_result_describe_apply(da_result_t *res, PGresult *pg)
+{
+    int           i, j;
+    Oid           oid;
+    da_column_t  *c;
 
     for (j = 0; j < PQntuples(pg); j++) {
         oid = (Oid) strtoul(PQgetvalue(pg, j, 0), NULL, 10);
 
         for (i = 0; i < res->ncolumns; i++) {
-            da_column_t  *c = &res->columns[i];
+            c = &res->columns[i];
 
             if (c->table != oid || c->column != atoi(PQgetvalue(pg, j, 1))
                 || c->schema != NULL)
@@ -1073,8 +1072,39 @@ da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
                                 : da_strdup_or_null(PQgetvalue(pg, j, 5));
         }
     }
+}
 
+
+/*
+ * Type names, and schema/table/default/not-null for columns that come
+ * straight from a table, with one catalog query on conn (inside the
+ * statement's transaction, as the statement's role).
+ */
+int
+da_result_describe(da_ctx_t *ctx, PGconn *conn, da_result_t *res)
+{
+    PGresult  *pg;
+    char      *sql;
+
+    if (da_result_types(ctx, conn, res) == 0) {
+        return 0;
+    }
+
+    sql = da_result_describe_sql(res);
+    if (sql == NULL) {
+        return -1;
+    }
+
+    pg = PQexec(conn, sql);
+    free(sql);
+
+    if (PQresultStatus(pg) != PGRES_TUPLES_OK) {
+        PQclear(pg);
+        return -1;
+    }
+
+    da_result_describe_apply(res, pg);
     PQclear(pg);
 
-    return rc;
+    return 0;
 }

@@ -289,8 +289,14 @@ da_sched_done_locked(da_ctx_t *ctx, da_stmt_t *s)
         s->user = NULL;
     }
 
-    /* a user at its cap, or waiting for a connection, may go on */
-    pthread_cond_broadcast(&ctx->queue_cond);
+    /*
+     * a user at its cap, or waiting for a connection, may go on; with
+     * nothing queued no worker has anything to wake for (a statement that
+     * comes signals one itself)
+     */
+    if (ctx->queue_len > 0) {
+        pthread_cond_broadcast(&ctx->queue_cond);
+    }
 }
 
 

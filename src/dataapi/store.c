@@ -98,6 +98,11 @@ da_stmt_new(void)
         return NULL;
     }
 
+    if (pthread_cond_init(&s->state_cond, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+
     s->refs = 1;
     s->duration_ns = -1;
     s->result_rows = -1;
@@ -127,6 +132,7 @@ da_stmt_free(da_stmt_t *s)
     free(s->workgroup);
     free(s->secret_arn);
     free(s->access_key);
+    free(s->key_id);
     free(s->client_token);
     free(s->error);
     free(s->bound_sql);
@@ -145,6 +151,7 @@ da_stmt_free(da_stmt_t *s)
         PQfreeCancel(s->cancel);
     }
 
+    pthread_cond_destroy(&s->state_cond);
     free(s);
 }
 
@@ -503,7 +510,16 @@ da_store_set_status_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e status)
         ctx->retained_bytes += da_stmt_bytes(s);
     }
 
-    pthread_cond_broadcast(&ctx->state_cond);
+    /*
+     * Only the long polls on this statement (a batch's are on its parent)
+     * wake: one condition for all would wake every waiting request at
+     * every change of any statement.
+     */
+    pthread_cond_broadcast(&s->state_cond);
+
+    if (s->parent != NULL) {
+        pthread_cond_broadcast(&s->parent->state_cond);
+    }
 }
 
 
@@ -540,7 +556,19 @@ da_store_reap(da_ctx_t *ctx, int all)
             || ctx->retained_bytes > ctx->max_retained_bytes)
         {
             da_store_remove_locked(ctx, s);
+            continue;
         }
+
+        /*
+         * The list is in the order statements came: the first finished
+         * one still within its retention, with the store within its
+         * bounds, ends the walk, which would otherwise go over every
+         * retained statement (up to --max-statements) under the lock once
+         * a second. One that came later but finished earlier waits for
+         * the next walk past this one: kept longer than its retention by
+         * at most the length of this statement, never past the bounds.
+         */
+        break;
     }
 
     for (pp = &ctx->sessions; *pp != NULL; ) {

@@ -653,6 +653,11 @@ da_unload_result(PGconn *conn)
     first = NULL;
 
     while ((res = PQgetResult(conn)) != NULL) {
+        if (da_pg_copy_end(conn, res)) {
+            PQclear(res);
+            continue;
+        }
+
         if (first == NULL) {
             first = res;
 
@@ -695,7 +700,15 @@ da_unload_rows(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
     while ((res = PQgetResult(conn)) != NULL) {
         st = PQresultStatus(res);
 
-        if (r->err[0] != '\0' || pg_failed) {
+        if (da_pg_copy_end(conn, res)) {
+            if (r->err[0] == '\0' && !pg_failed) {
+                free(s->error);
+                s->error = strdup(DA_COPY_CLIENT_ERROR);
+                snprintf(s->sqlstate, sizeof(s->sqlstate), "0A000");
+                pg_failed = 1;
+            }
+
+        } else if (r->err[0] != '\0' || pg_failed) {
             /* drained after a failure */
 
         } else if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {

@@ -23,9 +23,9 @@ static PGconn *da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc);
 static PGconn *da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s,
     da_pconn_t *pc, int reuse);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
-    da_budget_t *budget, PGcancel *cancel);
+    da_budget_t *budget, PGcancel *cancel, char **describe);
 static int da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms);
-static int da_commit(PGconn *conn, da_stmt_t *s);
+static int da_commit(PGconn *conn, da_stmt_t *s, const char *describe);
 static void da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st);
 static void da_log_statement(da_ctx_t *ctx, da_stmt_t *s);
 static int64_t da_elapsed_ns(const struct timespec *start);
@@ -234,12 +234,14 @@ da_exec_ok(PGresult *res)
 /*
  * Runs one SQL statement (s is a plain statement or a sub-statement) on
  * conn inside the open transaction; its rows count against the memory
- * bound through budget. Returns 0 on success, -1 on failure (s->error
- * set).
+ * bound through budget. With describe set, the catalog query for its
+ * columns is left to the commit (*describe: its SQL, or NULL when none
+ * is needed), else it runs here. Returns 0 on success, -1 on failure
+ * (s->error set).
  */
 static int
 da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
-    PGcancel *cancel)
+    PGcancel *cancel, char **describe)
 {
     PGresult        *res;
     ExecStatusType   st;
@@ -275,6 +277,18 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
 
     while ((res = PQgetResult(conn)) != NULL) {
         st = PQresultStatus(res);
+
+        if (da_pg_copy_end(conn, res)) {
+            if (!failed && !too_big && !over_budget) {
+                free(s->error);
+                s->error = strdup(DA_COPY_CLIENT_ERROR);
+                snprintf(s->sqlstate, sizeof(s->sqlstate), "0A000");
+                failed = 1;
+            }
+
+            PQclear(res);
+            continue;
+        }
 
         switch (st) {
 
@@ -375,7 +389,18 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
     }
 
     if (!failed && s->has_result_set) {
-        if (da_result_describe(ctx, conn, out) != 0) {
+        if (describe == NULL) {
+            rc = da_result_describe(ctx, conn, out);
+
+        } else if (da_result_types(ctx, conn, out) == 0) {
+            rc = 0;
+
+        } else {
+            *describe = da_result_describe_sql(out);
+            rc = *describe != NULL ? 0 : -1;
+        }
+
+        if (rc != 0) {
             s->error = strdup("ERROR: could not describe the result "
                               "columns (SQLSTATE XX000)");
             failed = 1;
@@ -447,9 +472,10 @@ da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st)
 static void
 da_log_statement(da_ctx_t *ctx, da_stmt_t *s)
 {
-    da_log(ctx, "statement id=%s key=%s db_user=%s status=%s "
+    da_log(ctx, "statement id=%s key=%s key_id=%s db_user=%s status=%s "
            "duration_ms=%.3f rows=%lld size=%lld%s%s%s%s",
-           s->id, s->access_key, s->db_user, da_status_name(s->status),
+           s->id, s->access_key, s->key_id != NULL ? s->key_id : "-",
+           s->db_user, da_status_name(s->status),
            s->duration_ns >= 0 ? (double) s->duration_ns / 1e6 : 0.0,
            (long long) s->result_rows, (long long) s->result_size,
            s->sqlstate[0] ? " sqlstate=" : "", s->sqlstate,
@@ -459,14 +485,15 @@ da_log_statement(da_ctx_t *ctx, da_stmt_t *s)
 
 
 /*
- * Ends a successful statement in one round trip: checks that it is still
- * its db user (a division by zero if not: nothing should let it change,
- * this only proves it), then, outside sessions, resets what DISCARD ALL
- * would (which cannot run in a transaction) so the pooled connection
- * carries nothing to the user's next statement, and commits.
+ * Ends a successful statement in one round trip: describes its result's
+ * columns (describe: the catalog query da_run_sql() left, or NULL), checks
+ * that it is still its db user (a division by zero if not: nothing should
+ * let it change, this only proves it), then, outside sessions, resets what
+ * DISCARD ALL would (which cannot run in a transaction) so the pooled
+ * connection carries nothing to the user's next statement, and commits.
  */
 static int
-da_commit(PGconn *conn, da_stmt_t *s)
+da_commit(PGconn *conn, da_stmt_t *s, const char *describe)
 {
     static const char  reset[] =
         "; close all; reset all; deallocate all; unlisten *;"
@@ -474,6 +501,7 @@ da_commit(PGconn *conn, da_stmt_t *s)
         " discard temp; discard sequences";
     PGresult     *res;
     char         *role, *sql;
+    const char   *state;
     size_t        len;
     int           failed, stage;
 
@@ -483,7 +511,8 @@ da_commit(PGconn *conn, da_stmt_t *s)
         return -1;
     }
 
-    len = 2 * strlen(role) + sizeof(reset) + 128;
+    len = 2 * strlen(role) + sizeof(reset) + 128
+          + (describe != NULL ? strlen(describe) : 0);
     sql = malloc(len);
     if (sql == NULL) {
         PQfreemem(role);
@@ -491,13 +520,15 @@ da_commit(PGconn *conn, da_stmt_t *s)
         return -1;
     }
 
-    snprintf(sql, len, "select 1 / (current_user = %s"
+    snprintf(sql, len, "%s%sselect 1 / (current_user = %s"
              " and session_user = %s)::int%s; commit",
+             describe != NULL ? describe : "", describe != NULL ? "; " : "",
              role, role, s->session == NULL ? reset : "");
     PQfreemem(role);
 
     failed = 0;
-    stage = 0;
+    /* the results: the description's first, if any, then the check's */
+    stage = describe != NULL ? -1 : 0;
 
     if (!PQsendQuery(conn, sql)) {
         da_set_error(s, NULL, PQerrorMessage(conn));
@@ -508,11 +539,23 @@ da_commit(PGconn *conn, da_stmt_t *s)
     free(sql);
 
     while ((res = PQgetResult(conn)) != NULL) {
+        if (stage == -1 && PQresultStatus(res) == PGRES_TUPLES_OK
+            && s->result != NULL)
+        {
+            da_result_describe_apply(s->result, res);
+        }
+
         if (!failed && !da_exec_ok(res)) {
             failed = 1;
             da_set_error(s, res, PQerrorMessage(conn));
 
-            if (stage == 0) {
+            /*
+             * The check divides by zero when the role changed; any other
+             * failure (the connection lost at a restart) is told as is.
+             */
+            state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+            if (stage == 0 && state != NULL && strcmp(state, "22012") == 0) {
                 free(s->error);
                 s->error = strdup("ERROR: the statement changed its role; "
                                   "its results are discarded "
@@ -607,13 +650,14 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
     PGresult      *res;
     PGcancel      *cancel;
     da_budget_t    budget;
-    char          *reason, err[512];
+    char          *reason, *describe, err[512];
     da_stmt_t     *cur, *failed_sub;
     da_status_e    final;
     long           timeout_ms;
     int            i, n, rc, in_tx, started, reuse;
 
     clock_gettime(CLOCK_MONOTONIC, &s->started);
+    describe = NULL;
     started = 0;
     in_tx = 0;
     cancel = NULL;
@@ -637,6 +681,18 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
         s->error = reason;
         snprintf(s->sqlstate, sizeof(s->sqlstate), "28000");
         goto done;
+    }
+
+    if (pc != NULL && !pc->session && !da_pg_alive(pc->conn)) {
+        /*
+         * The server closed this idle connection of the pool: another
+         * one in its slot (still reserved for the user), logged in anew.
+         */
+        da_log(ctx, "an idle connection of db user %s was closed by the "
+               "server: connecting again", s->db_user);
+        PQfinish(pc->conn);
+        free(pc);
+        pc = NULL;
     }
 
     if (pc == NULL) {
@@ -714,9 +770,11 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
             pthread_mutex_unlock(&ctx->lock);
         }
 
+        /* a single statement's column description goes with its commit */
         rc = cur->unload != NULL ? da_unload_run(ctx, conn, cur)
              : cur->copy != NULL ? da_copy_run(ctx, conn, cur)
-             : da_run_sql(ctx, conn, cur, &budget, cancel);
+             : da_run_sql(ctx, conn, cur, &budget, cancel,
+                          s->is_batch ? NULL : &describe);
 
         if (rc != 0) {
             failed_sub = cur;
@@ -731,7 +789,11 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
     }
 
     if (failed_sub == NULL) {
-        if (da_commit(conn, s) != 0) {
+        rc = da_commit(conn, s, describe);
+        free(describe);
+        describe = NULL;
+
+        if (rc != 0) {
             failed_sub = s->is_batch ? s->subs[n - 1] : s;
 
             if (failed_sub != s) {
@@ -765,6 +827,8 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
     }
 
 done:
+
+    free(describe);
 
     if (in_tx && conn != NULL) {
         res = PQexec(conn, "rollback");

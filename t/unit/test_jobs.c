@@ -1676,6 +1676,68 @@ START_TEST(test_busy)
 END_TEST
 
 
+/*
+ * A job's warehouse: kept and read back, absent when not given, refused
+ * when it is not a warehouse name; a store of schema 5 gets the column,
+ * its jobs kept without a warehouse.
+ */
+START_TEST(test_warehouse_member)
+{
+    u_char          first[SPECTRA_JOB_ID_LEN + 1];
+    sqlite3        *db;
+    spectra_job_t   job, got;
+
+    t_job(&job, "acme", 1000);
+    job.warehouse = t_str("wh-b_2");
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_OK);
+    memcpy(first, job.id, sizeof(first));
+    ck_assert_int_eq(t_get(store, "acme", job.id, &got), SPECTRA_JOB_OK);
+    ck_assert_str_eq((char *) got.warehouse.data, "wh-b_2");
+    ck_assert_uint_eq(got.warehouse.len, 6);
+
+    t_job(&job, "acme", 1001);
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(t_get(store, "acme", job.id, &got), SPECTRA_JOB_OK);
+    ck_assert_ptr_null(got.warehouse.data);
+
+    t_job(&job, "acme", 1002);
+    job.warehouse = t_str("wh b");
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_INVALID);
+    job.warehouse = t_str("");
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_INVALID);
+    job.warehouse = t_str("a2345678901234567890123456789012345678901234"
+                          "567890123456789012345");
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_INVALID);
+
+    /* a store of schema 5 (no column): migrated, its jobs kept */
+    store->ops->close(store);
+    store = NULL;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "ALTER TABLE jobs DROP COLUMN warehouse;"
+        "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    ck_assert_int_eq(t_open(&store), SPECTRA_JOB_OK);
+    ck_assert_int_eq(t_get(store, "acme", first, &got), SPECTRA_JOB_OK);
+    ck_assert_ptr_null(got.warehouse.data);
+
+    t_job(&job, "acme", 1003);
+    job.warehouse = t_str("wh-a");
+    ck_assert_int_eq(store->ops->create(store, &job, 0, &err),
+                     SPECTRA_JOB_OK);
+    ck_assert_int_eq(t_get(store, "acme", job.id, &got), SPECTRA_JOB_OK);
+    ck_assert_str_eq((char *) got.warehouse.data, "wh-a");
+}
+END_TEST
+
+
 START_TEST(test_schema_version)
 {
     sqlite3       *db;
@@ -1708,7 +1770,7 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 5)");
+                     "this module knows (up to 6)");
 }
 END_TEST
 
@@ -2334,6 +2396,7 @@ jobs_suite(void)
     tcase_add_test(tc, test_open_together);
     tcase_add_test(tc, test_busy);
     tcase_add_test(tc, test_schema_version);
+    tcase_add_test(tc, test_warehouse_member);
     tcase_add_test(tc, test_create_cap);
     tcase_add_test(tc, test_due);
     tcase_add_test(tc, test_migrate_v1);

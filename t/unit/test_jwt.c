@@ -34,6 +34,8 @@ static void policy_init(spectra_jwt_policy_t *policy, json_t *vectors);
 static json_t *load_vectors(void);
 static const char *vector_token(json_t *vectors, const char *name);
 static spectra_jwt_rc_t rc_parse(const char *name);
+static spectra_jwt_rc_t verify_str(spectra_jwt_keyset_t *ks,
+    spectra_jwt_policy_t *policy, const char *tok, const char **reason);
 static Suite *jwt_suite(void);
 
 
@@ -647,6 +649,133 @@ START_TEST(test_verify_policy)
 END_TEST
 
 
+/*
+ * A header seen before (the per-thread memo of the last header that passed
+ * its checks) changes no answer: every hostile vector gives its rc and
+ * reason after a valid token primed the memo, and again right after itself;
+ * a known header still needs the right signature, a signature at all, and
+ * a payload that is base64url and an object; one byte more in a known
+ * header is a header of its own.
+ */
+
+static spectra_jwt_rc_t
+verify_str(spectra_jwt_keyset_t *ks, spectra_jwt_policy_t *policy,
+    const char *tok, const char **reason)
+{
+    spectra_jwt_rc_t     rc;
+    spectra_jwt_token_t  token;
+
+    rc = spectra_jwt_verify(ks, policy, (const u_char *) tok, strlen(tok),
+                            &token, reason);
+    if (rc == SPECTRA_JWT_OK) {
+        json_decref(token.payload);
+
+    } else {
+        ck_assert_ptr_null(token.payload);
+    }
+
+    return rc;
+}
+
+
+START_TEST(test_verify_header_memo)
+{
+    int                    round;
+    size_t                 i, n;
+    char                   buf[8192], *dot;
+    json_t                *vectors, *v;
+    const char            *name, *tok, *valid, *reason, *want;
+    spectra_jwt_rc_t       rc, expect;
+    spectra_jwt_policy_t   policy;
+    spectra_jwt_keyset_t  *ks;
+
+    vectors = load_vectors();
+    ks = fixture_keyset();
+    policy_init(&policy, vectors);
+
+    valid = json_string_value(json_object_get(
+                json_array_get(json_object_get(vectors, "valid"), 0),
+                "token"));
+    ck_assert_ptr_nonnull(valid);
+
+    json_array_foreach(json_object_get(vectors, "hostile"), i, v) {
+        name = json_string_value(json_object_get(v, "name"));
+        tok = json_string_value(json_object_get(v, "token"));
+        want = json_string_value(json_object_get(v, "reason"));
+        expect = rc_parse(json_string_value(json_object_get(v, "rc")));
+
+        ck_assert_int_eq(verify_str(ks, &policy, valid, &reason),
+                         SPECTRA_JWT_OK);
+
+        for (round = 0; round < 2; round++) {
+            rc = verify_str(ks, &policy, tok, &reason);
+            ck_assert_msg(rc == expect && strcmp(reason, want) == 0,
+                          "%s (round %d): rc %d (%s), expected \"%s\"",
+                          name, round, rc, reason, want);
+        }
+    }
+
+    ck_assert_uint_ge(i, 60);
+
+    /* the valid token's header with a tampered payload or signature */
+    n = strlen(valid);
+    ck_assert_uint_lt(n + 2, sizeof(buf));
+
+    for (round = 0; round < 2; round++) {
+        ck_assert_int_eq(verify_str(ks, &policy, valid, &reason),
+                         SPECTRA_JWT_OK);
+        ck_assert_int_eq(verify_str(ks, &policy, valid, &reason),
+                         SPECTRA_JWT_OK);
+
+        memcpy(buf, valid, n + 1);
+        dot = strchr(buf, '.');
+        dot[1] = (dot[1] == 'A') ? 'B' : 'A';
+        rc = verify_str(ks, &policy, buf, &reason);
+        ck_assert_msg(rc == SPECTRA_JWT_BAD_SIGNATURE
+                      || rc == SPECTRA_JWT_MALFORMED,
+                      "tampered payload: rc %d (%s)", rc, reason);
+
+        memcpy(buf, valid, n + 1);
+        buf[n - 2] = (buf[n - 2] == 'A') ? 'B' : 'A';
+        ck_assert_int_eq(verify_str(ks, &policy, buf, &reason),
+                         SPECTRA_JWT_BAD_SIGNATURE);
+        ck_assert_str_eq(reason, "bad signature");
+
+        memcpy(buf, valid, n + 1);
+        *(strrchr(buf, '.') + 1) = '\0';
+        ck_assert_int_eq(verify_str(ks, &policy, buf, &reason),
+                         SPECTRA_JWT_MALFORMED);
+        ck_assert_str_eq(reason, "missing signature");
+
+        memcpy(buf, valid, n + 1);
+        dot = strchr(buf, '.');
+        memcpy(dot + 1, "!!!!", 4);
+        ck_assert_int_eq(verify_str(ks, &policy, buf, &reason),
+                         SPECTRA_JWT_MALFORMED);
+        ck_assert_str_eq(reason, "payload not base64url");
+
+        /* "e30" is {}: an object without exp, signature checked first */
+        memcpy(buf, valid, n + 1);
+        dot = strchr(buf, '.');
+        memmove(dot + 4, strchr(dot + 1, '.'), strlen(strchr(dot + 1, '.'))
+                                               + 1);
+        memcpy(dot + 1, "e30", 3);
+        ck_assert_int_eq(verify_str(ks, &policy, buf, &reason),
+                         SPECTRA_JWT_BAD_SIGNATURE);
+
+        /* one more byte in the header: not the remembered header */
+        memcpy(buf + 1, valid, n + 1);
+        buf[0] = 'e';
+        rc = verify_str(ks, &policy, buf, &reason);
+        ck_assert_int_eq(rc, SPECTRA_JWT_MALFORMED);
+    }
+
+    spectra_jwt_keyset_free(ks);
+    json_decref(vectors);
+}
+END_TEST
+
+
 START_TEST(test_verify_empty_keyset)
 {
     json_t                *vectors, *v;
@@ -693,6 +822,7 @@ jwt_suite(void)
     tcase_add_test(tc, test_verify_hostile);
     tcase_add_test(tc, test_verify_policy);
     tcase_add_test(tc, test_verify_empty_keyset);
+    tcase_add_test(tc, test_verify_header_memo);
 
     suite_add_tcase(s, tc);
 

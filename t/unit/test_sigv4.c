@@ -47,6 +47,8 @@
 static time_t t_date(const char *s);
 static int t_lookup(void *data, const u_char *key, size_t len,
     spectra_str_t *secret);
+static int t_other_token(void *data, const u_char *key, size_t len,
+    spectra_str_t *token);
 static void t_cli_request(spectra_sigv4_header_t *h, const char *date,
     const char *auth, spectra_sigv4_verify_t *v, const char *body);
 static Suite *sigv4_suite(void);
@@ -61,6 +63,22 @@ t_date(const char *s)
                                                   strlen(s), &t),
                      SPECTRA_SIGV4_OK);
     return t;
+}
+
+
+/* a token that is no key's */
+
+static int
+t_other_token(void *data, const u_char *key, size_t len, spectra_str_t *token)
+{
+    (void) data;
+    (void) key;
+    (void) len;
+
+    token->data = (u_char *) "AQoDYXdzEOTHERtoken";
+    token->len = sizeof("AQoDYXdzEOTHERtoken") - 1;
+
+    return SPECTRA_SIGV4_OK;
 }
 
 
@@ -396,6 +414,19 @@ START_TEST(test_verify_rejects)
     ck_assert_int_eq(spectra_sigv4_verify(&v, &a, &refusal),
                      SPECTRA_SIGV4_ERROR);
     ck_assert_str_eq(refusal.type, "UnrecognizedClientException");
+
+    /* a verifier with temporary keys: a token that is not the key's */
+    v.token = t_other_token;
+    ck_assert_int_eq(spectra_sigv4_verify(&v, &a, &refusal),
+                     SPECTRA_SIGV4_ERROR);
+    ck_assert_str_eq(refusal.type, "UnrecognizedClientException");
+
+    /* nor the key's token missing */
+    v.nheaders = 7;
+    ck_assert_int_eq(spectra_sigv4_verify(&v, &a, &refusal),
+                     SPECTRA_SIGV4_ERROR);
+    ck_assert_str_eq(refusal.type, "UnrecognizedClientException");
+    v.token = NULL;
 
     /* date skew: 16 minutes late, then 16 minutes early */
     t_cli_request(h, "20261122T001511Z", CLI_EXEC_AUTH, &v, CLI_EXEC_BODY);

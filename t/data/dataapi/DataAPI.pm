@@ -179,6 +179,9 @@ sub statement {
 # scripts/test.sh exports), unless @flags name their own.
 sub start_daemon {
     my ($port, @flags) = @_;
+    # start_daemon(PORT, {keys => [[AKID, SECRET, TOKEN], ...]}, FLAGS...):
+    # more keys, temporary ones with their session token
+    my $o = ref $flags[0] eq 'HASH' ? shift @flags : {};
     my $build = $ENV{SPECTRA_BUILD} or die "SPECTRA_BUILD is not set";
     die "port $port is already in use\n"
         if HTTP::Tiny->new(timeout => 1)
@@ -193,6 +196,7 @@ sub start_daemon {
     unlink $keys, "$dir/log";          # a file of an older run keeps its mode
     open my $fh, '>', $keys or die "$keys: $!";
     print $fh "# test keys\n$akid $secret\n";
+    print $fh join(' ', @$_), "\n" for @{ $o->{keys} // [] };
     close $fh;
     umask $old;
     my $pg = "host=127.0.0.1 port=$ENV{TEST_NGINX_PG_PORT} "

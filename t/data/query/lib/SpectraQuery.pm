@@ -118,7 +118,8 @@ _EOC_
 
 
 # http(method, uri, body, [header => value ...]): one request to the
-# block's nginx; returns (status, body text, decoded JSON or undef).
+# block's nginx; returns (status, body text, decoded JSON or undef, the
+# status line and headers).
 sub http {
     my ($method, $uri, $body, @headers) = @_;
     my ($sock, $req, $res, $buf, $n, $status, $data);
@@ -151,11 +152,13 @@ sub http {
     close $sock;
 
     ($status) = $res =~ m{^HTTP/1\.\d (\d{3})};
+    my ($head) = $res =~ m{\A(.*?\r\n)\r\n}s;
     $res =~ s/\A.*?\r\n\r\n//s;
 
     $data = eval { $json->decode($res) };
 
-    return ($status // 0, $res, $data);
+    # the status line and headers last, for the suites that read them
+    return ($status // 0, $res, $data, $head // '');
 }
 
 

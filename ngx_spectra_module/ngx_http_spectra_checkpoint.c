@@ -1,0 +1,229 @@
+
+/*
+ * Copyright (C) Spectra
+ */
+
+
+/*
+ * WAL checkpoints of the SQLite job store, off the event loop.
+ *
+ * With SQLite's default, the commit that takes the WAL past 1,000 pages
+ * copies them back into the database file and syncs it, in whichever
+ * worker made that commit: milliseconds of pwrite() and fdatasync() in its
+ * event loop, about once every thousand job writes.  Instead, the first
+ * worker (the one process without a master) has a second connection to
+ * the file that only a thread of nginx's "default" thread pool uses, and
+ * hands it a PASSIVE checkpoint every second; the workers' own
+ * connections checkpoint only as a backstop, past
+ * NGX_HTTP_SPECTRA_CHECKPOINT_BACKSTOP pages, if the thread falls behind.
+ * Without that pool (nginx without threads, or every location with
+ * spectra_thread_pool set to another pool or off and no "default" pool
+ * declared) SQLite's default stays.
+ */
+
+
+#include "ngx_http_spectra_common.h"
+#include "ngx_http_spectra_checkpoint.h"
+#include "ngx_http_spectra_jobs.h"
+
+
+#define NGX_HTTP_SPECTRA_CHECKPOINT_EVERY  1000    /* ms */
+
+
+#if (NGX_THREADS)
+
+typedef struct {
+    spectra_job_store_t        *store;     /* the thread's connection */
+    ngx_thread_pool_t          *pool;
+    ngx_thread_task_t          *task;
+    ngx_event_t                 timer;
+    ngx_log_t                  *log;
+    unsigned                    busy:1;    /* a thread has the task */
+    int                         rc;        /* the thread's answer */
+    spectra_err_t               err;
+} ngx_http_spectra_checkpoint_t;
+
+
+static void ngx_http_spectra_checkpoint_tick(ngx_event_t *ev);
+static void ngx_http_spectra_checkpoint_thread(void *data, ngx_log_t *log);
+static void ngx_http_spectra_checkpoint_done(ngx_event_t *ev);
+
+
+static ngx_str_t  ngx_http_spectra_checkpoint_pool_name =
+    ngx_string("default");
+
+static ngx_http_spectra_checkpoint_t  *ngx_http_spectra_checkpointer;
+
+#endif
+
+
+/*
+ * The workers' connections: the backstop when a thread checkpoints,
+ * else 0 (SQLite's 1,000 pages).  Called before the store is opened.
+ */
+
+int
+ngx_http_spectra_checkpoint_autocheckpoint(ngx_cycle_t *cycle)
+{
+#if (NGX_THREADS)
+    if (ngx_thread_pool_get(cycle, &ngx_http_spectra_checkpoint_pool_name)
+        != NULL)
+    {
+        return NGX_HTTP_SPECTRA_CHECKPOINT_BACKSTOP;
+    }
+#endif
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_http_spectra_checkpoint_init(ngx_cycle_t *cycle)
+{
+#if (NGX_THREADS)
+    ngx_thread_pool_t              *pool;
+    ngx_http_spectra_checkpoint_t  *cp;
+
+    if (ngx_http_spectra_jobs_store() == NULL) {
+        /* no SQLite store (DynamoDB, or the file failed to open) */
+        return NGX_OK;
+    }
+
+    /* one process checkpoints for all: the first worker, or the only one */
+    if (!(ngx_process == NGX_PROCESS_SINGLE
+          || (ngx_process == NGX_PROCESS_WORKER && ngx_worker == 0)))
+    {
+        return NGX_OK;
+    }
+
+    pool = ngx_thread_pool_get(cycle, &ngx_http_spectra_checkpoint_pool_name);
+    if (pool == NULL) {
+        return NGX_OK;
+    }
+
+    cp = ngx_pcalloc(cycle->pool, sizeof(ngx_http_spectra_checkpoint_t));
+    if (cp == NULL) {
+        return NGX_ERROR;
+    }
+
+    cp->task = ngx_thread_task_alloc(cycle->pool, 0);
+    if (cp->task == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_spectra_jobs_connect(cycle, 0, &cp->store) != NGX_OK) {
+        /* the workers' backstop checkpoints still bound the WAL */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "spectra: job store: no connection for checkpoints; "
+                      "they run in the event loop");
+        return NGX_OK;
+    }
+
+    cp->pool = pool;
+    cp->log = cycle->log;
+
+    cp->task->ctx = cp;
+    cp->task->handler = ngx_http_spectra_checkpoint_thread;
+    cp->task->event.data = cp;
+    cp->task->event.handler = ngx_http_spectra_checkpoint_done;
+
+    cp->timer.handler = ngx_http_spectra_checkpoint_tick;
+    cp->timer.data = cp;
+    cp->timer.log = cycle->log;
+    cp->timer.cancelable = 1;
+
+    ngx_http_spectra_checkpointer = cp;
+
+    ngx_add_timer(&cp->timer, NGX_HTTP_SPECTRA_CHECKPOINT_EVERY);
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * At the worker's exit nginx's thread pools have already finished their
+ * tasks and stopped (ngx_thread_pool_module exits first): nothing uses the
+ * thread's connection any more.
+ */
+
+void
+ngx_http_spectra_checkpoint_exit(ngx_cycle_t *cycle)
+{
+#if (NGX_THREADS)
+    ngx_http_spectra_checkpoint_t  *cp;
+
+    cp = ngx_http_spectra_checkpointer;
+
+    if (cp == NULL) {
+        return;
+    }
+
+    ngx_http_spectra_checkpointer = NULL;
+
+    if (cp->timer.timer_set) {
+        ngx_del_timer(&cp->timer);
+    }
+
+    cp->store->ops->close(cp->store);
+    cp->store = NULL;
+#endif
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_spectra_checkpoint_tick(ngx_event_t *ev)
+{
+    ngx_http_spectra_checkpoint_t  *cp;
+
+    cp = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (!cp->busy) {
+        if (ngx_thread_task_post(cp->pool, cp->task) == NGX_OK) {
+            cp->busy = 1;
+
+        } else {
+            /* the pool's queue is full: the next tick tries again */
+            ngx_log_error(NGX_LOG_WARN, cp->log, 0,
+                          "spectra: job store: checkpoint not queued");
+        }
+    }
+
+    ngx_add_timer(&cp->timer, NGX_HTTP_SPECTRA_CHECKPOINT_EVERY);
+}
+
+
+/* In a thread of the pool: the only user of cp->store. */
+
+static void
+ngx_http_spectra_checkpoint_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_spectra_checkpoint_t  *cp = data;
+
+    cp->rc = cp->store->ops->checkpoint(cp->store, &cp->err);
+}
+
+
+static void
+ngx_http_spectra_checkpoint_done(ngx_event_t *ev)
+{
+    ngx_http_spectra_checkpoint_t  *cp;
+
+    cp = ev->data;
+    cp->busy = 0;
+
+    /* BUSY: another process (an old worker after a reload) checkpoints */
+    if (cp->rc != SPECTRA_JOB_OK && cp->rc != SPECTRA_JOB_BUSY) {
+        ngx_log_error(NGX_LOG_ERR, cp->log, 0,
+                      "spectra: %s (%d)",
+                      cp->err.message, cp->rc);
+    }
+}
+
+#endif
