@@ -144,6 +144,23 @@ fixture_fails('fail-must-die.t.in', 1, [
     like($out, qr/^# cleanup handler ran$/m, 'cleanup handler ran');
 }
 
+# a script that dies still runs its cleanup handlers and stops nginx
+{
+    my ($code, $out) = run_fixture('die-cleanup.t.in');
+
+    isnt($code, 0, 'fixture die-cleanup.t.in fails') or diag($out);
+    like($out, qr/died in TEST 2/, 'die-cleanup.t.in died in TEST 2');
+    like($out, qr/^# cleanup handler ran$/m,
+         'cleanup handler ran although the script died');
+    my $pid = 0;
+    if (open my $fh, '<', "$FixtureRoot/logs/nginx.pid") {
+        $pid = <$fh> // 0;
+        chomp $pid;
+    }
+    ok(!($pid =~ /^\d+$/ && $pid > 0 && kill(0, $pid)),
+       'nginx of the script that died is stopped');
+}
+
 __DATA__
 
 === TEST 1: body, response headers, absent header, no_error_log

@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use File::Basename qw(basename);
 use Crypt::PK::ECC ();
 use Crypt::PK::RSA ();
 use JSON::PP ();
@@ -143,8 +144,10 @@ _EOC_
 # A public JWK of a PEM private key file, with kid (and alg if given).
 sub jwk {
     my ($file, $kid, %o) = @_;
-    my $pk = $file =~ /ec/ ? Crypt::PK::ECC->new($file)
-                           : Crypt::PK::RSA->new($file);
+    # by the file's name (ec*.key), not its path: a checkout's path may
+    # hold "ec" too (/src/spectra/...)
+    my $pk = basename($file) =~ /^ec/ ? Crypt::PK::ECC->new($file)
+                                      : Crypt::PK::RSA->new($file);
     my $k = $pk->export_key_jwk($o{private} ? 'private' : 'public', 1);
     $k->{kid} = $kid;
     $k->{alg} = $o{alg} if $o{alg};

@@ -177,8 +177,10 @@ sub add_block_preprocessor {
 }
 
 
+# Run at the end in the reverse order of their adding, as the real
+# harness does; also when the test script dies (END below).
 sub add_cleanup_handler {
-    push @CleanupHandlers, @_;
+    unshift @CleanupHandlers, @_;
 }
 
 
@@ -765,11 +767,17 @@ sub describe_status {
 }
 
 
+# the process that loaded the runner: a child a suite forks must not
+# stop nginx or run the cleanup handlers when it exits
+my $MainPid = $$;
+
 END {
     # keep the test script's exit status
     local $?;
 
-    stop_nginx();
+    # a script that died still stops what its handlers would (a second
+    # nginx, a mock server), as the real harness's END does
+    cleanup() if $$ == $MainPid;
 }
 
 
