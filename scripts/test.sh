@@ -180,7 +180,7 @@ if ! prove "${flags[@]}" -I t/lib "${files[@]}" 2>&1 |
          /^ *#   Failed test/ { take = 4 }
          take > 0 && /^ *#/ { print; take--; next }
          { take = 0 }
-         /Dubious|Bail out|No plan found|already in use|\[emerg\]|[Cc]annot |failed at |[Dd]ied/ &&
+         /Dubious|Bail out|No plan found|already in use|\[emerg\]|[Cc]annot |failed at |[Dd]ied|FATAL| at [^ ]+ line [0-9]+\.$/ &&
              !seen[$0]++ { print }' "$state/prove.log" | head -n 16 | cut -c1-240
     sed -n '/^Test Summary Report/,$p' "$state/prove.log" |
         grep -E 'Wstat: |^(Files=|Result:)'
