@@ -118,6 +118,38 @@ sub run_sql {
                     . '(SQLSTATE 57014)', 'PostgreSQL says why';
 }
 
+# A single statement goes with its begin and time bound in one round trip
+# (pipeline.c): a failure there leaves the one worker's connection fit for
+# the next statement, and text with the word COPY in it, which goes the
+# ordinary way, answers all the same.
+{
+    my $r = wait_done($d, run_sql($d, 'tenant_acme', 'select 1 / 0'));
+    is $r->{Status}, 'FAILED', 'a statement that fails: FAILED';
+    is $r->{Error}, 'ERROR: division by zero (SQLSTATE 22012)',
+       '... with PostgreSQL\'s error';
+    my $id = run_sql($d, 'tenant_acme', 'select 7 as n');
+    is wait_done($d, $id)->{Status}, 'FINISHED',
+       'the next statement, on the same connection: FINISHED';
+    my ($st, $b) = call($d, 'GetStatementResult', { Id => $id });
+    is $b->{Records}[0][0]{longValue}, 7, '... with its row';
+
+    $id = run_sql($d, 'tenant_acme',
+                  "select 'copy' as w, current_setting('statement_timeout')"
+                  . ' as t');
+    is wait_done($d, $id)->{Status}, 'FINISHED',
+       'the word copy in a literal: FINISHED';
+    ($st, $b) = call($d, 'GetStatementResult', { Id => $id });
+    is_deeply [map { $_->{stringValue} } @{ $b->{Records}[0] }],
+              ['copy', '2s'], '... with its row, under the time bound';
+
+    $id = run_sql($d, 'tenant_acme',
+                  "select current_setting('statement_timeout') as t");
+    wait_done($d, $id);
+    ($st, $b) = call($d, 'GetStatementResult', { Id => $id });
+    is $b->{Records}[0][0]{stringValue}, '2s',
+       'the time bound, set in the same round trip as the statement';
+}
+
 # COPY to or from the client (COPY ... TO STDOUT, FROM STDIN): the Data
 # API has no channel for either; the statement FAILS and the one worker
 # and its connection go on (libpq's COPY state used to hold them for good).

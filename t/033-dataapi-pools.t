@@ -196,6 +196,9 @@ my $blocker = 'select count(*) from regions';
     is $d->{Error}, 'ERROR: canceling statement due to statement timeout '
                     . '(SQLSTATE 57014)',
        'without the SET, statement_timeout itself ends it';
+    unlike do { open my $fh, '<', $p->{log}; local $/; <$fh> },
+           qr/statement id=\Q$d->{Id}\E .*past its deadline/,
+           '... PostgreSQL\'s, set with the statement, not the watchdog';
     release_regions();
 }
 

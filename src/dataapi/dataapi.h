@@ -494,6 +494,12 @@ void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
     "use UNLOAD, or COPY from 's3://...' (SQLSTATE 0A000)"
 int da_pg_copy_end(PGconn *conn, PGresult *res);
 
+/* pipeline.c */
+int da_pipe_may_copy(const char *sql);
+int da_pipe_send(PGconn *conn, da_stmt_t *s, long timeout_ms);
+int da_pipe_prelude(PGconn *conn, da_stmt_t *s);
+int da_pipe_end(PGconn *conn, da_stmt_t *s);
+
 /* pgalive.c */
 int da_pg_alive(PGconn *conn);
 

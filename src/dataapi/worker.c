@@ -23,7 +23,7 @@ static PGconn *da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc);
 static PGconn *da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s,
     da_pconn_t *pc, int reuse);
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
-    da_budget_t *budget, PGcancel *cancel, char **describe);
+    da_budget_t *budget, PGcancel *cancel, char **describe, long pipe_ms);
 static int da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms);
 static int da_commit(PGconn *conn, da_stmt_t *s, const char *describe);
 static void da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st);
@@ -236,12 +236,14 @@ da_exec_ok(PGresult *res)
  * conn inside the open transaction; its rows count against the memory
  * bound through budget. With describe set, the catalog query for its
  * columns is left to the commit (*describe: its SQL, or NULL when none
- * is needed), else it runs here. Returns 0 on success, -1 on failure
+ * is needed), else it runs here. With pipe_ms >= 0 the transaction is
+ * not open yet: begin and the time bound of pipe_ms go in one pipeline
+ * with the statement (pipeline.c). Returns 0 on success, -1 on failure
  * (s->error set).
  */
 static int
 da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
-    PGcancel *cancel, char **describe)
+    PGcancel *cancel, char **describe, long pipe_ms)
 {
     PGresult        *res;
     ExecStatusType   st;
@@ -260,20 +262,34 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
     out->budget = da_store_budget;
     out->budget_data = budget;
 
-    if (!PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
-                           (const char * const *) s->values, NULL, NULL, 0))
+    failed = 0;
+    too_big = 0;
+    over_budget = 0;
+    s->has_result_set = 0;
+
+    if (pipe_ms >= 0) {
+        if (da_pipe_send(conn, s, pipe_ms) != 0) {
+            (void) da_pipe_end(conn, s);
+            da_result_free(out);
+            return -1;
+        }
+
+        /* begin or the time bound failed: the statement reads aborted */
+        failed = da_pipe_prelude(conn, s) != 0;
+
+    } else if (!PQsendQueryParams(conn, s->bound_sql, s->nvalues, NULL,
+                                  (const char * const *) s->values, NULL,
+                                  NULL, 0))
     {
         da_set_error(s, NULL, PQerrorMessage(conn));
         da_result_free(out);
         return -1;
     }
 
-    PQsetSingleRowMode(conn);
-
-    failed = 0;
-    too_big = 0;
-    over_budget = 0;
-    s->has_result_set = 0;
+    /* without it the rows come in one result: they are read there too */
+    if (!failed) {
+        (void) PQsetSingleRowMode(conn);
+    }
 
     while ((res = PQgetResult(conn)) != NULL) {
         st = PQresultStatus(res);
@@ -293,6 +309,7 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
         switch (st) {
 
         case PGRES_SINGLE_TUPLE:
+        case PGRES_TUPLES_OK:
             if (failed || too_big || over_budget) {
                 break;
             }
@@ -301,6 +318,11 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
                 failed = 1;
                 s->error = strdup("ERROR: out of memory (SQLSTATE 53200)");
                 break;
+            }
+
+            if (st == PGRES_TUPLES_OK) {
+                /* the end of the rows (or all of them, in one result) */
+                s->has_result_set = 1;
             }
 
             for (i = 0; i < PQntuples(res); i++) {
@@ -340,17 +362,6 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
 
             break;
 
-        case PGRES_TUPLES_OK:
-            if (!failed && !too_big && !over_budget) {
-                if (da_result_set_columns(out, res) != 0) {
-                    failed = 1;
-                }
-
-                s->has_result_set = 1;
-            }
-
-            break;
-
         case PGRES_COMMAND_OK:
             s->result_rows = atoll(PQcmdTuples(res));
             break;
@@ -365,6 +376,10 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
         }
 
         PQclear(res);
+    }
+
+    if (pipe_ms >= 0 && da_pipe_end(conn, s) != 0 && !failed) {
+        failed = 1;
     }
 
     if (too_big) {
@@ -653,7 +668,7 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
     char          *reason, *describe, err[512];
     da_stmt_t     *cur, *failed_sub;
     da_status_e    final;
-    long           timeout_ms;
+    long           timeout_ms, pipe_ms;
     int            i, n, rc, in_tx, started, reuse;
 
     clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -726,7 +741,19 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
 
     in_tx = 1;
 
-    if (da_begin(conn, s, timeout_ms) != 0) {
+    /*
+     * A single statement goes with its begin and time bound in one
+     * round trip (pipeline.c); a batch, UNLOAD, COPY, and any text that
+     * may run a COPY, after begin in a round trip of its own.
+     */
+    pipe_ms = -1;
+
+    if (!s->is_batch && s->unload == NULL && s->copy == NULL
+        && !da_pipe_may_copy(s->bound_sql))
+    {
+        pipe_ms = timeout_ms;
+
+    } else if (da_begin(conn, s, timeout_ms) != 0) {
         goto done;
     }
 
@@ -774,7 +801,7 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
         rc = cur->unload != NULL ? da_unload_run(ctx, conn, cur)
              : cur->copy != NULL ? da_copy_run(ctx, conn, cur)
              : da_run_sql(ctx, conn, cur, &budget, cancel,
-                          s->is_batch ? NULL : &describe);
+                          s->is_batch ? NULL : &describe, pipe_ms);
 
         if (rc != 0) {
             failed_sub = cur;
@@ -843,6 +870,7 @@ done:
 
     /* conn is NULL when the db user was refused: its connection goes */
     reuse = conn != NULL && PQstatus(conn) == CONNECTION_OK
+            && PQpipelineStatus(conn) == PQ_PIPELINE_OFF
             && PQtransactionStatus(conn) == PQTRANS_IDLE;
 
     pthread_mutex_lock(&ctx->lock);
