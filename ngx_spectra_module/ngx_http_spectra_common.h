@@ -72,6 +72,9 @@ typedef struct {
     ngx_http_spectra_curl_t    *curl;          /* this worker's */
     ngx_array_t                 awscreds;      /* refreshed providers */
 
+    /* freed memory a worker keeps (ngx_http_spectra_malloc.c); 0: off */
+    size_t                      malloc_retain;
+
     /* what results cursors are sealed with (ngx_http_spectra_pages.c) */
     u_char                      cursor_key[SPECTRA_CURSOR_KEY_LEN];
     ngx_flag_t                  cursor_key_set;

@@ -13,6 +13,7 @@
 #include "ngx_http_spectra_jobs_dynamodb.h"
 #include "ngx_http_spectra_link.h"
 #include "ngx_http_spectra_log.h"
+#include "ngx_http_spectra_malloc.h"
 #include "ngx_http_spectra_pages.h"
 #include "ngx_http_spectra_queue.h"
 #include "ngx_http_spectra_reply.h"
@@ -208,6 +209,13 @@ static ngx_command_t  ngx_http_spectra_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_spectra_loc_conf_t, secret_arn),
+      NULL },
+
+    { ngx_string("spectra_malloc_retain"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_spectra_malloc_retain,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("spectra_warehouse"),
@@ -782,6 +790,7 @@ ngx_http_spectra_create_main_conf(ngx_conf_t *cf)
     smcf->supervisor_interval = NGX_CONF_UNSET_MSEC;
     smcf->jobs_retention = NGX_CONF_UNSET;
     smcf->supervisor_batch = NGX_CONF_UNSET_UINT;
+    smcf->malloc_retain = NGX_CONF_UNSET_SIZE;
 
     return smcf;
 }
@@ -878,6 +887,8 @@ ngx_http_spectra_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(smcf->supervisor_interval, 250);
     ngx_conf_init_value(smcf->jobs_retention, 7 * 86400);
     ngx_conf_init_uint_value(smcf->supervisor_batch, 32);
+    ngx_conf_init_size_value(smcf->malloc_retain,
+                             NGX_HTTP_SPECTRA_MALLOC_RETAIN);
 
     if (ngx_http_spectra_cursor_key_init(cf, smcf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -1779,6 +1790,9 @@ ngx_http_spectra_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_spectra_init_process(ngx_cycle_t *cycle)
 {
+    /* before the job store's first allocations */
+    ngx_http_spectra_malloc_init_process(cycle);
+
     if (ngx_http_spectra_jobs_open(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
