@@ -258,6 +258,7 @@ typedef struct {
 
 
 typedef struct da_ctx_s  da_ctx_t;
+typedef struct da_colcache_entry_s  da_colcache_entry_t;
 
 /* The budget_data of a statement's results (store.c). */
 typedef struct {
@@ -274,6 +275,7 @@ typedef struct {
 
 
 #define DA_HASH_SIZE  4096
+#define DA_COLCACHE_SIZE  4096
 
 struct da_ctx_s {
     /* configuration */
@@ -303,6 +305,7 @@ struct da_ctx_s {
     int               max_sessions;
     int               max_sessions_per_user;
     long              role_cache_seconds;
+    long              describe_cache_seconds;  /* 0: no column cache */
     long              max_wait;
     int               max_statements;
     size_t            max_retained_bytes;
@@ -357,6 +360,10 @@ struct da_ctx_s {
 
     da_type_t        *types;
     size_t            ntypes;
+
+    /* column descriptions (colcache.c), under colcache_lock */
+    pthread_mutex_t   colcache_lock;
+    da_colcache_entry_t *colcache;
     uint64_t          seq;
     long              query_ids;
     int               stopping;
@@ -493,6 +500,14 @@ void da_set_error(da_stmt_t *s, PGresult *res, const char *fallback);
     "ERROR: COPY to or from the client is not supported by the Data API; " \
     "use UNLOAD, or COPY from 's3://...' (SQLSTATE 0A000)"
 int da_pg_copy_end(PGconn *conn, PGresult *res);
+
+/* colcache.c */
+int da_colcache_init(da_ctx_t *ctx);
+void da_colcache_free(da_ctx_t *ctx);
+int da_colcache_fill(da_ctx_t *ctx, const char *user, da_result_t *res);
+void da_colcache_put(da_ctx_t *ctx, const char *user,
+    const da_result_t *res);
+void da_colcache_saw(da_ctx_t *ctx, const char *tag);
 
 /* pipeline.c */
 int da_pipe_may_copy(const char *sql);

@@ -97,6 +97,8 @@ da_usage(FILE *out)
         "  --max-sessions-per-user N    ...of one db user (8)\n"
         "  --max-wait-seconds N         WaitTimeSeconds limit (60)\n"
         "  --role-cache-seconds N       db user check cache (5)\n"
+        "  --describe-cache-seconds N   column descriptions cache (10;\n"
+        "                               0: none)\n"
         "  --max-statements N           statements retained at most (100000)\n"
         "  --max-retained-bytes N       result bytes retained (1 GiB)\n"
         "  --connections N              HTTP connections at most (256)\n"
@@ -255,7 +257,7 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         O_HELP, O_VERSION, O_PG_PASSWORD, O_SECRETS, O_CRED_DURATION,
         O_RUNNING_PER_USER, O_QUEUE_PER_USER, O_POOL_PER_USER, O_POOL_MAX,
         O_POOL_IDLE, O_MAX_SESSIONS_PER_USER, O_EXPORT_RETENTION,
-        O_PARQUET_ROW_GROUP
+        O_PARQUET_ROW_GROUP, O_DESCRIBE_CACHE
     };
     static const struct option  opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
@@ -285,6 +287,8 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         { "max-sessions", required_argument, NULL, O_MAX_SESSIONS },
         { "max-wait-seconds", required_argument, NULL, O_MAX_WAIT },
         { "role-cache-seconds", required_argument, NULL, O_ROLE_CACHE },
+        { "describe-cache-seconds", required_argument, NULL,
+          O_DESCRIBE_CACHE },
         { "max-statements", required_argument, NULL, O_MAX_STMTS },
         { "max-retained-bytes", required_argument, NULL, O_MAX_RETAINED },
         { "connections", required_argument, NULL, O_CONNECTIONS },
@@ -433,6 +437,11 @@ da_options(da_ctx_t *ctx, int argc, char **argv)
         case O_ROLE_CACHE:
             rc = da_parse_long("role-cache-seconds", optarg, 0, 3600,
                                &ctx->role_cache_seconds);
+            break;
+
+        case O_DESCRIBE_CACHE:
+            rc = da_parse_long("describe-cache-seconds", optarg, 0, 3600,
+                               &ctx->describe_cache_seconds);
             break;
 
         case O_MAX_STMTS:
@@ -635,6 +644,7 @@ main(int argc, char **argv)
     ctx->max_sessions_per_user = 8;
     ctx->max_wait = 60;
     ctx->role_cache_seconds = 5;
+    ctx->describe_cache_seconds = 10;
     ctx->max_statements = 100000;
     ctx->max_retained_bytes = (size_t) 1 << 30;
     ctx->connections = 256;
@@ -658,7 +668,7 @@ main(int argc, char **argv)
     pthread_cond_init(&ctx->mem_cond, NULL);
 
     if (da_options(ctx, argc, argv) != 0 || da_load_keys(ctx) != 0
-        || da_pool_init(ctx) != 0)
+        || da_pool_init(ctx) != 0 || da_colcache_init(ctx) != 0)
     {
         goto done;
     }
@@ -755,6 +765,7 @@ done:
 
     da_pool_free(ctx);
     da_credentials_free(ctx);
+    da_colcache_free(ctx);
 
     pthread_cond_destroy(&ctx->mem_cond);
     pthread_cond_destroy(&ctx->reaper_cond);

@@ -1030,8 +1030,11 @@ da_result_describe_sql(const da_result_t *res)
     p = memcpy(sql, head, sizeof(head) - 1);
     p += sizeof(head) - 1;
 
+    /* the columns still undescribed: the others came from the cache */
     for (i = 0, first = 1; i < res->ncolumns; i++) {
-        if (res->columns[i].table != 0 && res->columns[i].column > 0) {
+        if (res->columns[i].table != 0 && res->columns[i].column > 0
+            && res->columns[i].schema == NULL)
+        {
             p += sprintf(p, "%s(%u::pg_catalog.oid,%d)", first ? "" : ",",
                          res->columns[i].table, res->columns[i].column);
             first = 0;

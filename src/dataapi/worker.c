@@ -25,7 +25,8 @@ static PGconn *da_done_conn_locked(da_ctx_t *ctx, da_stmt_t *s,
 static int da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
     da_budget_t *budget, PGcancel *cancel, char **describe, long pipe_ms);
 static int da_begin(PGconn *conn, da_stmt_t *s, long timeout_ms);
-static int da_commit(PGconn *conn, da_stmt_t *s, const char *describe);
+static int da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s,
+    const char *describe);
 static void da_finish_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e st);
 static void da_log_statement(da_ctx_t *ctx, da_stmt_t *s);
 static int64_t da_elapsed_ns(const struct timespec *start);
@@ -364,6 +365,7 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
 
         case PGRES_COMMAND_OK:
             s->result_rows = atoll(PQcmdTuples(res));
+            da_colcache_saw(ctx, PQcmdStatus(res));
             break;
 
         default:
@@ -407,7 +409,9 @@ da_run_sql(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, da_budget_t *budget,
         if (describe == NULL) {
             rc = da_result_describe(ctx, conn, out);
 
-        } else if (da_result_types(ctx, conn, out) == 0) {
+        } else if (da_result_types(ctx, conn, out) == 0
+                   || da_colcache_fill(ctx, s->db_user, out) == 0)
+        {
             rc = 0;
 
         } else {
@@ -508,7 +512,7 @@ da_log_statement(da_ctx_t *ctx, da_stmt_t *s)
  * connection carries nothing to the user's next statement, and commits.
  */
 static int
-da_commit(PGconn *conn, da_stmt_t *s, const char *describe)
+da_commit(da_ctx_t *ctx, PGconn *conn, da_stmt_t *s, const char *describe)
 {
     static const char  reset[] =
         "; close all; reset all; deallocate all; unlisten *;"
@@ -586,6 +590,10 @@ da_commit(PGconn *conn, da_stmt_t *s, const char *describe)
     if (failed) {
         res = PQexec(conn, "rollback");
         PQclear(res);
+
+    } else if (describe != NULL && s->result != NULL) {
+        /* described as its db user, in its transaction: kept for theirs */
+        da_colcache_put(ctx, s->db_user, s->result);
     }
 
     return failed ? -1 : 0;
@@ -816,7 +824,7 @@ da_run(da_worker_t *w, da_stmt_t *s, da_pconn_t *pc)
     }
 
     if (failed_sub == NULL) {
-        rc = da_commit(conn, s, describe);
+        rc = da_commit(ctx, conn, s, describe);
         free(describe);
         describe = NULL;
 
