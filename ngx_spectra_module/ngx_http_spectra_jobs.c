@@ -13,6 +13,7 @@
 #include "ngx_http_spectra_statement.h"
 #include "ngx_http_spectra_metrics.h"
 #include "ngx_http_spectra_warehouse.h"
+#include "ngx_http_spectra_queue.h"
 
 
 static ngx_int_t ngx_http_spectra_job_rc(ngx_log_t *log, int rc,
@@ -774,6 +775,7 @@ ngx_http_spectra_job_cancel(ngx_http_spectra_job_call_t *call,
     if (rc == SPECTRA_JOB_OK) {
         ngx_http_spectra_job_audit(call->log, job, "cancel");
         ngx_http_spectra_warehouse_done(job);
+        ngx_http_spectra_queue_freed(job->tenant_id.data, job->tenant_id.len);
     }
 
     call->handler(call->data, ngx_http_spectra_job_rc(call->log, rc, &err));
@@ -955,6 +957,13 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
         if (st->job.status != from) {
             ngx_http_spectra_job_audit(st->log, &st->job,
                                        spectra_job_status_name(from));
+
+            if (spectra_job_status_final(st->job.status)
+                && !spectra_job_status_final(from))
+            {
+                ngx_http_spectra_queue_freed(st->job.tenant_id.data,
+                                             st->job.tenant_id.len);
+            }
         }
 
         return;
@@ -1016,6 +1025,8 @@ ngx_http_spectra_job_update(ngx_http_spectra_stmt_t *st,
             && !spectra_job_status_final(from))
         {
             ngx_http_spectra_warehouse_done(&st->job);
+            ngx_http_spectra_queue_freed(st->job.tenant_id.data,
+                                         st->job.tenant_id.len);
         }
     }
 }

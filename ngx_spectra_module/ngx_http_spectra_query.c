@@ -36,6 +36,7 @@ typedef struct {
     spectra_err_t               err;           /* of a 4xx answer */
     const char                 *code;
     ngx_event_t                 queue;
+    ngx_http_spectra_queue_waiter_t  waiter;
     int64_t                     queued_until;
     unsigned                    queued:1;
 } ngx_http_spectra_query_ctx_t;
@@ -118,6 +119,8 @@ ngx_http_spectra_query_cleanup(void *data)
     if (qc->queue.timer_set) {
         ngx_del_timer(&qc->queue);
     }
+
+    ngx_http_spectra_queue_unwait(&qc->waiter);
 }
 
 
@@ -422,6 +425,7 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
     case NGX_OK:
         if (qc->queued) {
             ngx_http_spectra_queue_leave(r);
+            ngx_http_spectra_queue_unwait(&qc->waiter);
             qc->queued = 0;
         }
 
@@ -486,6 +490,7 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
 
     if (now >= qc->queued_until) {
         ngx_http_spectra_queue_leave(r);
+        ngx_http_spectra_queue_unwait(&qc->waiter);
         qc->queued = 0;
 
         ngx_http_spectra_finish(r,
@@ -497,6 +502,9 @@ ngx_http_spectra_query_created(void *data, ngx_int_t rc)
         return;
     }
 
+    /* it looks again when a slot frees here, or at the latest then */
+    ngx_http_spectra_queue_wait(&qc->waiter, &qc->tenant->tenant_id,
+                                &qc->queue);
     ngx_add_timer(&qc->queue, NGX_HTTP_SPECTRA_QUEUE_POLL);
 }
 
@@ -517,6 +525,16 @@ ngx_http_spectra_query_queue_handler(ngx_event_t *ev)
         ngx_http_run_posted_requests(c);
         return;
     }
+
+    if (!qc->waiter.woken
+        && ngx_http_spectra_queue_turn(&qc->waiter) == NGX_BUSY)
+    {
+        /* an earlier waiter was woken for the slot: it goes first */
+        ngx_add_timer(&qc->queue, NGX_HTTP_SPECTRA_QUEUE_POLL);
+        return;
+    }
+
+    qc->waiter.woken = 0;
 
     ngx_http_spectra_query_create(qc);
 

@@ -37,6 +37,8 @@ typedef struct {
 
 
 static void ngx_http_spectra_queue_cleanup(void *data);
+static ngx_http_spectra_queue_waiter_t *ngx_http_spectra_queue_first(
+    u_char *tenant, size_t len, ngx_queue_t *from);
 static void ngx_http_spectra_queue_remove(ngx_http_spectra_queue_entry_t *e);
 static ngx_int_t ngx_http_spectra_queue_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -164,6 +166,158 @@ ngx_http_spectra_queue_remove(ngx_http_spectra_queue_entry_t *e)
     }
 
     ngx_shmtx_unlock(&qz->shpool->mutex);
+}
+
+
+/* this worker's waiters, oldest first */
+static ngx_queue_t  ngx_http_spectra_queue_waiters;
+static ngx_uint_t   ngx_http_spectra_queue_waiters_init;
+
+
+void
+ngx_http_spectra_queue_wait(ngx_http_spectra_queue_waiter_t *w,
+    ngx_str_t *tenant, ngx_event_t *ev)
+{
+    if (w->in) {
+        return;
+    }
+
+    if (!ngx_http_spectra_queue_waiters_init) {
+        ngx_queue_init(&ngx_http_spectra_queue_waiters);
+        ngx_http_spectra_queue_waiters_init = 1;
+    }
+
+    w->tenant = *tenant;
+    w->event = ev;
+    w->woken = 0;
+    w->in = 1;
+
+    ngx_queue_insert_tail(&ngx_http_spectra_queue_waiters, &w->queue);
+}
+
+
+void
+ngx_http_spectra_queue_unwait(ngx_http_spectra_queue_waiter_t *w)
+{
+    ngx_queue_t                      *next;
+    ngx_http_spectra_queue_waiter_t  *n;
+
+    if (!w->in) {
+        return;
+    }
+
+    next = ngx_queue_next(&w->queue);
+    ngx_queue_remove(&w->queue);
+    w->in = 0;
+
+    if (w->event->posted) {
+        ngx_delete_posted_event(w->event);
+    }
+
+    if (!w->woken) {
+        return;
+    }
+
+    /* woken for a slot it did not take (it went): the next one's now */
+
+    w->woken = 0;
+
+    n = ngx_http_spectra_queue_first(w->tenant.data, w->tenant.len, next);
+
+    if (n != NULL) {
+        n->woken = 1;
+
+        if (n->event->timer_set) {
+            ngx_del_timer(n->event);
+        }
+
+        ngx_post_event(n->event, &ngx_posted_events);
+    }
+}
+
+
+ngx_int_t
+ngx_http_spectra_queue_turn(ngx_http_spectra_queue_waiter_t *w)
+{
+    ngx_queue_t                      *q;
+    ngx_http_spectra_queue_waiter_t  *o;
+
+    if (!w->in) {
+        return NGX_OK;
+    }
+
+    for (q = ngx_queue_head(&ngx_http_spectra_queue_waiters);
+         q != &w->queue;
+         q = ngx_queue_next(q))
+    {
+        o = ngx_queue_data(q, ngx_http_spectra_queue_waiter_t, queue);
+
+        if (o->woken && o->tenant.len == w->tenant.len
+            && ngx_memcmp(o->tenant.data, w->tenant.data, w->tenant.len)
+               == 0)
+        {
+            return NGX_BUSY;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* A job of tenant ended in this worker: its first waiter here looks now. */
+
+void
+ngx_http_spectra_queue_freed(u_char *tenant, size_t len)
+{
+    ngx_http_spectra_queue_waiter_t  *w;
+
+    if (!ngx_http_spectra_queue_waiters_init) {
+        return;
+    }
+
+    w = ngx_http_spectra_queue_first(tenant, len,
+                                ngx_queue_head(&ngx_http_spectra_queue_waiters));
+
+    if (w == NULL) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, w->event->log, 0,
+                   "spectra queue \"%V\": a slot freed, the first waiter "
+                   "looks", &w->tenant);
+
+    w->woken = 1;
+
+    if (w->event->timer_set) {
+        ngx_del_timer(w->event);
+    }
+
+    ngx_post_event(w->event, &ngx_posted_events);
+}
+
+
+/* The first waiter of tenant from q on that is not woken yet, or NULL. */
+
+static ngx_http_spectra_queue_waiter_t *
+ngx_http_spectra_queue_first(u_char *tenant, size_t len, ngx_queue_t *from)
+{
+    ngx_queue_t                      *q;
+    ngx_http_spectra_queue_waiter_t  *w;
+
+    for (q = from;
+         q != ngx_queue_sentinel(&ngx_http_spectra_queue_waiters);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_http_spectra_queue_waiter_t, queue);
+
+        if (!w->woken && !w->event->posted && w->tenant.len == len
+            && ngx_memcmp(w->tenant.data, tenant, len) == 0)
+        {
+            return w;
+        }
+    }
+
+    return NULL;
 }
 
 

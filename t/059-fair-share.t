@@ -293,3 +293,48 @@ $::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
 --- must_die
 --- error_log
 spectra_max_queued needs spectra_queue_zone
+
+
+
+=== TEST 8: a freed slot goes to the first waiter, not to whichever looks first
+--- http_config eval
+$::HttpConfig . "    spectra_queue_zone spectra_queues:1m;\n"
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_max_running 1;
+        spectra_max_queued 4;
+        spectra_queue_timeout 20s;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- log_level: debug
+--- init
+my $id = main::gated("eight-$::RUN");
+# the first waiter runs a gated statement too, so that while it holds
+# the slot the second cannot have run
+my $first = main::send_raw($::K{a},
+    '{"sql": "select count(*) as first from spectra_gate", '
+    . '"timeout_seconds": 60}');
+main::queued(1);
+my $second = main::send_raw($::K{a}, '{"sql": "select 8 as second"}');
+main::queued(2);
+SpectraQuery::http('DELETE', "/v1/jobs/$id", undef, 'X-API-Key' => $::K{a});
+SpectraQuery::poll(sub {
+    SpectraQuery::psql("select count(*) from pg_stat_activity where "
+                       . "state = 'active' and query like "
+                       . "'%as first from spectra_gate%' and "
+                       . "pid <> pg_backend_pid()") == 1 }, 100, 0.05);
+Test::More::ok(!main::answered($second, 1),
+               "TEST 8 - the first waiter has the slot, the second waits");
+SpectraQuery::gate_open();
+Test::More::like(main::read_raw($first), qr/^HTTP\/1\.1 200 .*"first":/s,
+                 "TEST 8 - the first waiter's answer");
+Test::More::like(main::read_raw($second),
+                 qr/^HTTP\/1\.1 200 .*"data":\[\{"second":8\}\]/s,
+                 "TEST 8 - then the second's");
+--- request
+GET /v1/jobs?limit=1
+--- response_body_like: "status":"COMPLETED"
+--- error_log
+a slot freed, the first waiter looks
