@@ -400,8 +400,8 @@ if ev:
         target("no event-loop stall over 5 ms (probe max, 32 clients)",
                "max %s ms, p99 %s ms" % (loaded[4], loaded[3]), "≤ 5 ms",
                mx is not None and mx <= 5,
-               "" if mx is not None and mx <= 5 else "max %.0f× over" %
-               (mx / 5) if mx else "")
+               "" if mx is not None and mx <= 5 else "max %.0f %% over" %
+               ((mx / 5 - 1) * 100) if mx else "")
     turns = [r for r in tsv("loopturns.tsv") if r and r[0] == "turns"]
     if turns and len(turns[0]) >= 7:
         t = turns[0]
