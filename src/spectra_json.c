@@ -8,9 +8,40 @@
 
 
 static size_t spectra_utf8_seq(const u_char *p, size_t len);
+static uint64_t spectra_json_word_plain(const u_char *p);
 
 
 static const u_char  spectra_hex[] = "0123456789abcdef";
+
+
+#define SPECTRA_JSON_ONES   0x0101010101010101ULL
+#define SPECTRA_JSON_HIGHS  0x8080808080808080ULL
+
+/* nonzero when a byte of w is zero (exact as a truth value) */
+#define spectra_json_zero_byte(w)                                            \
+    (((w) - SPECTRA_JSON_ONES) & ~(w) & SPECTRA_JSON_HIGHS)
+
+
+/*
+ * Whether the 8 bytes at p are all copied as they are: printable ASCII
+ * other than '"', '\\' and DEL.  Most text is, so both escapers take it
+ * a word at a time and look at single bytes only around the others.
+ */
+
+static uint64_t
+spectra_json_word_plain(const u_char *p)
+{
+    uint64_t  w;
+
+    memcpy(&w, p, 8);
+
+    return !((w & SPECTRA_JSON_HIGHS)
+             /* a byte below 0x20 (none is 0x80 or above here) */
+             | ((w - 0x20 * SPECTRA_JSON_ONES) & ~w & SPECTRA_JSON_HIGHS)
+             | spectra_json_zero_byte(w ^ ('"' * SPECTRA_JSON_ONES))
+             | spectra_json_zero_byte(w ^ ('\\' * SPECTRA_JSON_ONES))
+             | spectra_json_zero_byte(w ^ (0x7f * SPECTRA_JSON_ONES)));
+}
 
 
 /*
@@ -76,6 +107,13 @@ spectra_json_escape_len(const u_char *src, size_t len)
     out = 0;
 
     while (len) {
+        if (len >= 8 && spectra_json_word_plain(src)) {
+            out += 8;
+            src += 8;
+            len -= 8;
+            continue;
+        }
+
         if (*src < 0x80) {
             switch (*src) {
             case '"': case '\\': case '\b': case '\f':
@@ -116,6 +154,14 @@ spectra_json_escape(u_char *dst, const u_char *src, size_t len)
     u_char  c;
 
     while (len) {
+        if (len >= 8 && spectra_json_word_plain(src)) {
+            memcpy(dst, src, 8);
+            dst += 8;
+            src += 8;
+            len -= 8;
+            continue;
+        }
+
         c = *src;
 
         if (c < 0x80) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spectra_json.h"
 #include "spectra_result.h"
 
 
@@ -694,6 +695,121 @@ static const char  *t_bad_text[][2] = {
     { "\\/\\b\\f", "[\"/\\b\\f\"]" },
     { "\\u00E9\\u20ac", "[\"\xc3\xa9\xe2\x82\xac\"]" }
 };
+
+
+/*
+ * spectra_json_escape() and spectra_json_escape_len() against a plain
+ * byte-by-byte statement of their rule, on random texts of every length
+ * up to 40 and every alignment, made mostly of bytes the word-at-a-time
+ * path copies, with the ones it must not (quote, backslash, controls,
+ * DEL, UTF-8 good and bad) sprinkled at random places.
+ */
+
+static size_t
+t_escape_ref(u_char *dst, const u_char *src, size_t len)
+{
+    static const char  hex[] = "0123456789abcdef";
+    u_char            *d = dst;
+    size_t             i, n, k;
+    uint32_t           cp, min;
+
+    for (i = 0; i < len; i += n) {
+        u_char  c = src[i];
+
+        n = 1;
+
+        if (c == '"' || c == '\\') {
+            *d++ = '\\'; *d++ = c;
+        } else if (c == '\b') {
+            *d++ = '\\'; *d++ = 'b';
+        } else if (c == '\f') {
+            *d++ = '\\'; *d++ = 'f';
+        } else if (c == '\n') {
+            *d++ = '\\'; *d++ = 'n';
+        } else if (c == '\r') {
+            *d++ = '\\'; *d++ = 'r';
+        } else if (c == '\t') {
+            *d++ = '\\'; *d++ = 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            *d++ = '\\'; *d++ = 'u'; *d++ = '0'; *d++ = '0';
+            *d++ = hex[c >> 4]; *d++ = hex[c & 0xf];
+        } else if (c < 0x80) {
+            *d++ = c;
+        } else {
+            /* a well-formed UTF-8 sequence is copied, else U+FFFD */
+            k = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                : (c & 0xf8) == 0xf0 ? 4 : 0;
+            min = k == 2 ? 0x80 : k == 3 ? 0x800 : 0x10000;
+            cp = k == 2 ? (c & 0x1f) : k == 3 ? (c & 0x0f) : (c & 0x07);
+
+            if (k != 0 && i + k <= len) {
+                for (n = 1; n < k && (src[i + n] & 0xc0) == 0x80; n++) {
+                    cp = (cp << 6) | (src[i + n] & 0x3f);
+                }
+            }
+
+            if (k != 0 && i + k <= len && n == k && cp >= min
+                && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff))
+            {
+                memcpy(d, src + i, k);
+                d += k;
+
+            } else {
+                *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+                n = 1;
+            }
+        }
+    }
+
+    return d - dst;
+}
+
+
+START_TEST(test_escape_words)
+{
+    static const char  *odd[] = { "\"", "\\", "\n", "\x01", "\x1f", "\x7f",
+                                  "\xc3\xa9", "\xe2\x82\xac", "\xff",
+                                  "\xf0\x9f\x98\x80", "\xe2\x82", " ", "~" };
+    u_char        buf[64], src[48], ref[64 * 6], esc[64 * 6 + 8];
+    size_t        len, n, i, k, want;
+    unsigned int  seed, round;
+
+    seed = 16;
+
+    for (round = 0; round < 20000; round++) {
+        len = rand_r(&seed) % 41;
+
+        for (i = 0; i < len; i++) {
+            buf[i] = (u_char) (0x20 + rand_r(&seed) % 95);
+        }
+
+        for (k = rand_r(&seed) % 3; k > 0 && len > 0; k--) {
+            const char  *o = odd[rand_r(&seed) % (sizeof(odd) / sizeof(odd[0]))];
+
+            i = rand_r(&seed) % len;
+            n = strlen(o);
+
+            if (i + n <= len) {
+                memcpy(buf + i, o, n);
+            }
+        }
+
+        /* at every alignment */
+        i = round % 8;
+        memcpy(src + i, buf, len);
+
+        want = t_escape_ref(ref, src + i, len);
+
+        ck_assert_uint_eq(spectra_json_escape_len(src + i, len), want);
+        memset(esc, 0xaa, sizeof(esc));
+        ck_assert_uint_eq((size_t) (spectra_json_escape(esc, src + i, len)
+                                    - esc), want);
+        ck_assert_int_eq(memcmp(esc, ref, want), 0);
+        /* not a byte written past it */
+        ck_assert_uint_eq(esc[want], 0xaa);
+    }
+}
+END_TEST
 
 
 START_TEST(test_bad_text)
@@ -2312,6 +2428,7 @@ result_suite(void)
                         sizeof(t_strings) / sizeof(t_strings[0]));
     tcase_add_loop_test(tc, test_bad_text, 0,
                         sizeof(t_bad_text) / sizeof(t_bad_text[0]));
+    tcase_add_test(tc, test_escape_words);
     tcase_add_loop_test(tc, test_malformed, 0,
                         sizeof(t_malformed) / sizeof(t_malformed[0]));
     tcase_add_test(tc, test_nesting_limit);
