@@ -39,6 +39,7 @@ typedef struct {
 static void ngx_http_spectra_queue_cleanup(void *data);
 static ngx_http_spectra_queue_waiter_t *ngx_http_spectra_queue_first(
     u_char *tenant, size_t len, ngx_queue_t *from);
+static void ngx_http_spectra_queue_wake(ngx_http_spectra_queue_waiter_t *w);
 static void ngx_http_spectra_queue_remove(ngx_http_spectra_queue_entry_t *e);
 static ngx_int_t ngx_http_spectra_queue_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -225,13 +226,7 @@ ngx_http_spectra_queue_unwait(ngx_http_spectra_queue_waiter_t *w)
     n = ngx_http_spectra_queue_first(w->tenant.data, w->tenant.len, next);
 
     if (n != NULL) {
-        n->woken = 1;
-
-        if (n->event->timer_set) {
-            ngx_del_timer(n->event);
-        }
-
-        ngx_post_event(n->event, &ngx_posted_events);
+        ngx_http_spectra_queue_wake(n);
     }
 }
 
@@ -269,19 +264,27 @@ ngx_http_spectra_queue_turn(ngx_http_spectra_queue_waiter_t *w)
 void
 ngx_http_spectra_queue_freed(u_char *tenant, size_t len)
 {
+    ngx_queue_t                      *q;
     ngx_http_spectra_queue_waiter_t  *w;
 
     if (!ngx_http_spectra_queue_waiters_init) {
         return;
     }
 
-    w = ngx_http_spectra_queue_first(tenant, len,
-                                ngx_queue_head(&ngx_http_spectra_queue_waiters));
+    q = ngx_queue_head(&ngx_http_spectra_queue_waiters);
+    w = ngx_http_spectra_queue_first(tenant, len, q);
 
-    if (w == NULL) {
-        return;
+    if (w != NULL) {
+        ngx_http_spectra_queue_wake(w);
     }
+}
 
+
+/* w looks for a slot as soon as the worker is done with this event */
+
+static void
+ngx_http_spectra_queue_wake(ngx_http_spectra_queue_waiter_t *w)
+{
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, w->event->log, 0,
                    "spectra queue \"%V\": a slot freed, the first waiter "
                    "looks", &w->tenant);

@@ -8,7 +8,7 @@
 
 
 static size_t spectra_utf8_seq(const u_char *p, size_t len);
-static uint64_t spectra_json_word_plain(const u_char *p);
+static int spectra_json_word_plain(const u_char *p);
 
 
 static const u_char  spectra_hex[] = "0123456789abcdef";
@@ -28,7 +28,7 @@ static const u_char  spectra_hex[] = "0123456789abcdef";
  * a word at a time and look at single bytes only around the others.
  */
 
-static uint64_t
+static int
 spectra_json_word_plain(const u_char *p)
 {
     uint64_t  w;

@@ -17,6 +17,8 @@ my $cached = start_daemon($base + 25, '--describe-cache-seconds', '3600');
 END { stop_daemon($cached) if defined $cached }
 my $uncached = start_daemon($base + 26, '--describe-cache-seconds', '0');
 END { stop_daemon($uncached) if defined $uncached }
+my $short = start_daemon($base + 27, '--describe-cache-seconds', '4');
+END { stop_daemon($short) if defined $short }
 
 my @psql = ('psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1',
             '-h', '127.0.0.1', '-p', $ENV{SPECTRA_PORT_BASE},
@@ -28,16 +30,13 @@ sub superuser {
 }
 
 END { system(@psql, '-c', 'drop table if exists describe_probe, '
-                           . 'describe_probe2, describe_probe3') }
+                           . 'describe_probe2, describe_probe3, '
+                           . 'describe_probe4') }
 
 # the column metadata of SQL run as USER on daemon D
 sub run {
     my ($d, $user, $sql) = @_;
-    my ($st, $b) = call($d, 'ExecuteStatement',
-                        { Sql => $sql, Database => 'warehouse',
-                          ClusterIdentifier => 'demo', DbUser => $user });
-    die "ExecuteStatement: $st $b->{message}" unless $st == 200;
-    my $r = wait_done($d, $b->{Id});
+    my $r = statement($d, $user, $sql);
     die "$sql: $r->{Status} $r->{Error}" unless $r->{Status} eq 'FINISHED';
     return $r;
 }
@@ -57,7 +56,7 @@ sub brief {
 }
 
 superuser('drop table if exists describe_probe, describe_probe2, '
-          . 'describe_probe3; '
+          . 'describe_probe3, describe_probe4; '
           . 'create table describe_probe (id int not null default 7, '
           . "note text default 'n/a'); "
           . 'grant select on describe_probe to tenant_globex, tenant_acme');
@@ -105,6 +104,28 @@ my $two = columns($cached, 'tenant_globex',
 is_deeply [ map { "$_->{name} $_->{tableName}" } @$two ],
           [ 'id describe_probe3', 'sid sales' ],
           'a cached column and a catalog one in one statement';
+
+# an entry lasts --describe-cache-seconds (4 here) from when the catalog
+# said it, however often it is used: a statement that takes it from the
+# cache while describing another column does not make it young again.
+# The ages are whole seconds: 1.5 s is at most 2 of them, 4.5 s at least
+# 4, 3 s at most 3 (a slow machine can only make the last check pass
+# where it should fail, never fail it)
+{
+    my $one = 'select id from describe_probe4';
+    my $both = 'select p.id, s.note from describe_probe4 p '
+               . 'join sales s on s.id = p.id';
+    columns($short, 'tenant_globex', $one =~ s/probe4/probe3/r);   # t = 0
+    superuser('alter table describe_probe3 rename to describe_probe4');
+    select undef, undef, undef, 1.5;
+    # id from the cache (so still named describe_probe3), s.note from
+    # the catalog; the entry of id must not be made young here
+    my $hit = columns($short, 'tenant_globex', $both)->[0]{tableName};
+    note "the column at 1.5 s: from $hit";
+    select undef, undef, undef, 3;
+    is columns($short, 'tenant_globex', $one)->[0]{tableName},
+       'describe_probe4', 'an entry ends when it is due, however used';
+}
 
 # bad values are refused before the daemon starts
 for my $bad ('-1', '3601', 'ten', '') {

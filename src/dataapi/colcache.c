@@ -70,6 +70,40 @@ da_colcache_slot(const char *user, Oid rel, int column)
 }
 
 
+/* The fresh entry of (user, rel, column), or NULL; under the lock. */
+static da_colcache_entry_t *
+da_colcache_find(da_ctx_t *ctx, const char *user, Oid rel, int column,
+    time_t now)
+{
+    da_colcache_entry_t  *e;
+
+    e = &ctx->colcache[da_colcache_slot(user, rel, column)];
+
+    if (e->user == NULL || e->rel != rel || e->column != column
+        || strcmp(e->user, user) != 0
+        || now - e->born >= ctx->describe_cache_seconds)
+    {
+        return NULL;
+    }
+
+    return e;
+}
+
+
+static int
+da_colcache_fresh(da_ctx_t *ctx, const char *user, Oid rel, int column,
+    time_t now)
+{
+    int  found;
+
+    pthread_mutex_lock(&ctx->colcache_lock);
+    found = da_colcache_find(ctx, user, rel, column, now) != NULL;
+    pthread_mutex_unlock(&ctx->colcache_lock);
+
+    return found;
+}
+
+
 static void
 da_colcache_clear_entry(da_colcache_entry_t *e)
 {
@@ -148,12 +182,9 @@ da_colcache_fill(da_ctx_t *ctx, const char *user, da_result_t *res)
             continue;
         }
 
-        e = &ctx->colcache[da_colcache_slot(user, c->table, c->column)];
+        e = da_colcache_find(ctx, user, c->table, c->column, now);
 
-        if (e->user == NULL || e->rel != c->table || e->column != c->column
-            || strcmp(e->user, user) != 0
-            || now - e->born >= ctx->describe_cache_seconds)
-        {
+        if (e == NULL) {
             missing = 1;
             continue;
         }
@@ -206,6 +237,16 @@ da_colcache_put(da_ctx_t *ctx, const char *user, const da_result_t *res)
             || (c->column_default != NULL
                 && strlen(c->column_default) > DA_COLCACHE_MAX_DEFAULT))
         {
+            continue;
+        }
+
+        /*
+         * A fresh entry of this column is where the column came from
+         * (da_colcache_fill() took it): kept as it is, so that a column
+         * described by the catalog once is not taken for more than
+         * --describe-cache-seconds however often it is used.
+         */
+        if (da_colcache_fresh(ctx, user, c->table, c->column, now)) {
             continue;
         }
 

@@ -784,7 +784,9 @@ START_TEST(test_escape_words)
         }
 
         for (k = rand_r(&seed) % 3; k > 0 && len > 0; k--) {
-            const char  *o = odd[rand_r(&seed) % (sizeof(odd) / sizeof(odd[0]))];
+            const char  *o;
+
+            o = odd[rand_r(&seed) % (sizeof(odd) / sizeof(odd[0]))];
 
             i = rand_r(&seed) % len;
             n = strlen(o);
