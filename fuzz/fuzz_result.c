@@ -121,7 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     spectra_result_init(&res, (data[0] & 1) ? SPECTRA_RESULT_ARRAYS
                                             : SPECTRA_RESULT_OBJECTS,
                         max_rows,
-                        (data[0] & 2) ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0,
+                        ((data[0] & 2) ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0)
+                        | ((data[0] & 8) ? SPECTRA_RESULT_ENCODE_AHEAD : 0),
                         &fp.pool);
     res.max_bytes = (data[0] & 4) ? (uint64_t) data[3] * 16 : 0;
 
@@ -165,11 +166,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == SPECTRA_RESULT_OK) {
         json = fuzz_collect(&sink, &out, &len);
         if (json == NULL) {
+            spectra_result_free(&res);
             fuzz_pool_free(&fp);
             return 0;
         }
 
-        doc = json_loadb((const char *) json, len, JSON_ALLOW_NUL, &jerr);
+        /* a numeric past int64 as a number is JSON all the same */
+        doc = json_loadb((const char *) json, len,
+                         JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
         if (doc == NULL || !json_is_array(doc)
             || json_array_size(doc) != res.rows)
         {
@@ -180,6 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(doc);
     }
 
+    spectra_result_free(&res);
     fuzz_pool_free(&fp);
 
     return 0;

@@ -188,7 +188,16 @@ ngx_http_spectra_rows_begin(ngx_http_request_t *r,
     rows->hold.log = r->connection->log;
     ngx_add_timer(&rows->hold, NGX_HTTP_SPECTRA_ROWS_HOLD);
 
-    flags = slcf->numeric_as_number ? SPECTRA_RESULT_NUMERIC_AS_NUMBER : 0;
+    /*
+     * The rows are written as they are checked, in the thread that checks
+     * them, and the slices below only copy them out: one pass over a page,
+     * and little of it in the event loop.
+     */
+    flags = SPECTRA_RESULT_ENCODE_AHEAD;
+
+    if (slcf->numeric_as_number) {
+        flags |= SPECTRA_RESULT_NUMERIC_AS_NUMBER;
+    }
 
     /*
      * The encoder's memory is a pool of its own: a page may be checked in
@@ -259,6 +268,8 @@ ngx_http_spectra_rows_cleanup(void *data)
     if (rows->hold.timer_set) {
         ngx_del_timer(&rows->hold);
     }
+
+    spectra_result_free(&rows->res);
 
     if (rows->res_pool != NULL) {
         ngx_destroy_pool(rows->res_pool);
@@ -703,6 +714,11 @@ ngx_http_spectra_rows_opened(ngx_http_spectra_rows_t *rows)
     /* NextToken lives in the pool, not in the page that goes soon */
     st->next_token.data = pg->next_token.data;
     st->next_token.len = pg->next_token.len;
+
+    if (!spectra_result_page_held(&rows->res)) {
+        /* its rows are all written ahead: the page goes now */
+        ngx_http_spectra_dataapi_free_answer(st);
+    }
 
     ngx_http_spectra_rows_write(rows);
 }

@@ -7,6 +7,7 @@
 
 #include "spectra_result_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -25,6 +26,55 @@ spectra_result_init(spectra_result_t *res, spectra_result_format_e format,
 
 
 int
+spectra_result_meta_columns(spectra_result_t *res, spectra_scan_t *s,
+    const spectra_doc_t *doc)
+{
+    int                    rc;
+    spectra_scan_t         ms;
+    spectra_raw_column_t  *raw;
+
+    if (doc->meta == NULL) {
+        return spectra_err_set(s->err, SPECTRA_RESULT_ERROR, 0,
+                               "first result page has no ColumnMetadata");
+    }
+
+    if (!doc->meta_array) {
+        return spectra_err_set(s->err, SPECTRA_RESULT_ERROR,
+                               (size_t) (doc->meta - s->start),
+                               "ColumnMetadata is not an array");
+    }
+
+    if (doc->nmeta > SPECTRA_RESULT_MAX_COLUMNS) {
+        return spectra_err_set(s->err, SPECTRA_RESULT_ERROR,
+                               (size_t) (doc->meta - s->start),
+                               "the result has %zu columns, more than the "
+                               "%d supported", doc->nmeta,
+                               SPECTRA_RESULT_MAX_COLUMNS);
+    }
+
+    /* scratch for the raw spans, from the pool: small and once */
+    raw = spectra_palloc(&res->pool, (doc->nmeta ? doc->nmeta : 1)
+                                     * sizeof(spectra_raw_column_t));
+    if (raw == NULL) {
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    ms = *s;
+    ms.p = doc->meta;
+
+    if (spectra_result_read_columns(&ms, doc->nmeta, raw)
+        != SPECTRA_RESULT_OK)
+    {
+        return SPECTRA_RESULT_ERROR;
+    }
+
+    rc = spectra_result_set_columns(res, raw, doc->nmeta);
+
+    return rc;
+}
+
+
+int
 spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     spectra_result_page_t *page, spectra_err_t *err)
 {
@@ -34,12 +84,17 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     const u_char          *start;
     spectra_doc_t          doc;
     spectra_scan_t         s, rows;
-    spectra_raw_column_t  *raw;
     spectra_result_page_t  pg;
 
     res->emit = 0;
     res->emitted = 0;
     res->pending = 0;
+    res->enc_len = 0;
+    res->enc_pos = 0;
+    res->enc_rows = 0;
+
+    /* what is written ahead takes about what the page does, at most */
+    res->enc_max = len + 65536;
 
     s.start = p;
     s.p = p;
@@ -50,6 +105,7 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     skip = (size_t) res->skip;
 
     doc.res = res;
+    doc.ahead = (res->flags & SPECTRA_RESULT_ENCODE_AHEAD) != 0;
     doc.skip = skip;
     doc.cap = skip + ((res->rows < res->max_rows)
                       ? res->max_rows - res->rows : 0);
@@ -59,41 +115,7 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
     }
 
     if (!res->has_columns) {
-        if (doc.meta == NULL) {
-            return spectra_err_set(err, SPECTRA_RESULT_ERROR, 0,
-                                   "first result page has no ColumnMetadata");
-        }
-
-        if (!doc.meta_array) {
-            return spectra_err_set(err, SPECTRA_RESULT_ERROR,
-                                   (size_t) (doc.meta - p),
-                                   "ColumnMetadata is not an array");
-        }
-
-        if (doc.nmeta > SPECTRA_RESULT_MAX_COLUMNS) {
-            return spectra_err_set(err, SPECTRA_RESULT_ERROR,
-                                   (size_t) (doc.meta - p),
-                                   "the result has %zu columns, more than the "
-                                   "%d supported", doc.nmeta,
-                                   SPECTRA_RESULT_MAX_COLUMNS);
-        }
-
-        /* scratch for the raw spans, from the pool: small and once */
-        raw = spectra_palloc(&res->pool, (doc.nmeta ? doc.nmeta : 1)
-                                         * sizeof(spectra_raw_column_t));
-        if (raw == NULL) {
-            return SPECTRA_RESULT_NOMEM;
-        }
-
-        s.p = doc.meta;
-
-        if (spectra_result_read_columns(&s, doc.nmeta, raw)
-            != SPECTRA_RESULT_OK)
-        {
-            return SPECTRA_RESULT_ERROR;
-        }
-
-        rc = spectra_result_set_columns(res, raw, doc.nmeta);
+        rc = spectra_result_meta_columns(res, &s, &doc);
         if (rc != SPECTRA_RESULT_OK) {
             return rc;
         }
@@ -150,7 +172,8 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
         if (!doc.checked) {
             size = 0;
 
-            if (spectra_result_row(res, res->ncolumns, &rows, i, &size, NULL)
+            if (spectra_result_row(res, res->ncolumns, &rows, i, &size, NULL,
+                                   0)
                 != SPECTRA_RESULT_OK)
             {
                 return SPECTRA_RESULT_ERROR;
@@ -163,7 +186,8 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
             }
         }
 
-        res->sizes[i] += keys;
+        /* written ahead: exact, the comma before it not counted */
+        res->sizes[i] += (i < res->enc_rows) ? 1 : keys;
         res->pending += res->sizes[i];
     }
 
@@ -176,7 +200,7 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
 
     res->page = p;
     res->page_end = p + len;
-    res->cur = start;
+    res->cur = (res->enc_rows > skip) ? res->enc_cur : start;
     res->emit = skip + emit;
     res->emitted = skip;
     res->more_records = (doc.nrecords > skip + emit);
@@ -254,9 +278,20 @@ spectra_result_page_write(spectra_result_t *res, spectra_result_out_t *out,
         row = out->pos;
         dst = row;
 
-        (void) spectra_result_row(res, res->ncolumns, &rows, res->emitted,
-                                  &size, &dst);
-        (void) spectra_scan_next(&rows, ']', &more);
+        if (res->emitted < res->enc_rows) {
+            /* written ahead: size is its length and a comma */
+            if (res->rows > 0) {
+                *dst++ = ',';
+            }
+
+            memcpy(dst, res->enc + res->enc_pos, size - 1);
+            dst += size - 1;
+
+        } else {
+            (void) spectra_result_row(res, res->ncolumns, &rows,
+                                      res->emitted, &size, &dst, 0);
+            (void) spectra_scan_next(&rows, ']', &more);
+        }
 
         if (res->max_bytes
             && res->bytes + (uint64_t) (dst - row) > res->max_bytes)
@@ -267,6 +302,10 @@ spectra_result_page_write(spectra_result_t *res, spectra_result_out_t *out,
             res->emit = res->emitted;
             res->page_more = 0;
             break;
+        }
+
+        if (res->emitted < res->enc_rows) {
+            res->enc_pos += size - 1;
         }
 
         res->pending -= res->sizes[res->emitted];
@@ -288,6 +327,26 @@ spectra_result_page_write(spectra_result_t *res, spectra_result_out_t *out,
     }
 
     return SPECTRA_RESULT_OK;
+}
+
+
+int
+spectra_result_page_held(const spectra_result_t *res)
+{
+    return res->enc_rows < res->emit;
+}
+
+
+void
+spectra_result_free(spectra_result_t *res)
+{
+    free(res->enc);
+
+    res->enc = NULL;
+    res->enc_size = 0;
+    res->enc_len = 0;
+    res->enc_pos = 0;
+    res->enc_rows = 0;
 }
 
 

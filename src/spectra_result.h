@@ -42,6 +42,15 @@
 /* flags of spectra_result_init() */
 #define SPECTRA_RESULT_NUMERIC_AS_NUMBER  0x01
 
+/*
+ * page_open() writes the rows as it checks them, into memory of the
+ * encoder's own (malloc(), at most about the page's size; rows past that
+ * are written from the page as without it), and page_write() copies them
+ * out: one pass over the page instead of two.  spectra_result_free()
+ * then frees that memory.
+ */
+#define SPECTRA_RESULT_ENCODE_AHEAD       0x02
+
 
 typedef enum {
     SPECTRA_RESULT_OBJECTS = 0,           /* [{"col": v, ...}, ...] */
@@ -119,6 +128,16 @@ typedef struct {
     size_t                   *sizes;      /* a bound for each of them */
     size_t                    nsizes;
     size_t                    pending;    /* the bounds of the unwritten */
+
+    /* rows written ahead by page_open(): Records[emitted .. enc_rows) */
+    u_char                   *enc;        /* malloc(), kept for the next
+                                             page; their sizes are exact */
+    size_t                    enc_size;
+    size_t                    enc_len;    /* bytes of them, no commas */
+    size_t                    enc_pos;    /* the next one's offset */
+    size_t                    enc_max;    /* this page's bound on enc_size */
+    size_t                    enc_rows;
+    const u_char             *enc_cur;    /* Records[enc_rows] in the page */
     unsigned                  more_records:1;
     unsigned                  page_truncates:1;
     unsigned                  page_more:1;    /* fetch the next page */
@@ -161,6 +180,16 @@ int spectra_result_page_open(spectra_result_t *res, const u_char *p,
  */
 int spectra_result_page_write(spectra_result_t *res,
     spectra_result_out_t *out, size_t slice);
+
+/*
+ * Whether page_write() still reads the page opened (with
+ * SPECTRA_RESULT_ENCODE_AHEAD, not once every row to be written is
+ * written ahead: the caller may free the page then).
+ */
+int spectra_result_page_held(const spectra_result_t *res);
+
+/* Frees the memory of rows written ahead; res may be used again. */
+void spectra_result_free(spectra_result_t *res);
 
 /* page_open() and page_write() without a slice, in one call. */
 int spectra_result_page(spectra_result_t *res, const u_char *p, size_t len,

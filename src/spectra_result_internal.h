@@ -64,6 +64,8 @@ typedef struct {
     uint64_t                  cap;        /* the rows before this index
                                              will be written */
     size_t                    size;       /* their size, keys not counted */
+    unsigned                  ahead:1;    /* written as well: columns set
+                                             in this pass if need be */
     unsigned                  checked:1;
 } spectra_doc_t;
 
@@ -161,6 +163,13 @@ int spectra_result_read_columns(spectra_scan_t *s, size_t n,
 
 /* The columns (spectra_result_columns.c) */
 
+/*
+ * res->columns from the page's ColumnMetadata (doc->meta), checked: its
+ * count is bounded.  Errors name the place with s->err.
+ */
+int spectra_result_meta_columns(spectra_result_t *res, spectra_scan_t *s,
+    const spectra_doc_t *doc);
+
 /* res->columns from the raw spans of the first page's ColumnMetadata. */
 int spectra_result_set_columns(spectra_result_t *res,
     spectra_raw_column_t *raw, size_t n);
@@ -169,23 +178,29 @@ int spectra_result_set_columns(spectra_result_t *res,
 /* The rows (spectra_result_rows.c) */
 
 /*
- * One row of ncols fields: checked and sized when *dst is NULL (an upper
+ * One row of ncols fields: checked and sized when dst is NULL (an upper
  * bound, comma included, the objects' keys not, added to *size), written
- * at *dst otherwise.
+ * at *dst otherwise; with ahead, *dst is in res->enc, which grows as the
+ * row needs (SPECTRA_RESULT_AGAIN past res->enc_max, NOMEM), and the row
+ * has no comma before it.
  */
 int spectra_result_row(spectra_result_t *res, size_t ncols,
-    spectra_scan_t *s, size_t rowno, size_t *size, u_char **dst);
+    spectra_scan_t *s, size_t rowno, size_t *size, u_char **dst, int ahead);
 
 /* Keeps the size bound of row i of the page in res->sizes. */
 int spectra_result_size_put(spectra_result_t *res, size_t i, size_t size);
 
 /*
  * The Records array in the first pass: its rows from skip to cap checked
- * and sized as rows of ncols fields, the others only scanned.  Says
- * nothing on failure; the caller scans again.
+ * and sized as rows of ncols fields, the others only scanned; with ahead,
+ * the rows are written into res->enc as they are checked, as far as
+ * res->enc_max allows (res->enc_rows, res->enc_cur say how far), and
+ * their sizes are exact.  Says nothing on failure; the caller scans
+ * again.
  */
 int spectra_result_rows(spectra_scan_t *s, spectra_result_t *res,
-    size_t ncols, uint64_t skip, uint64_t cap, size_t *n, size_t *size);
+    size_t ncols, uint64_t skip, uint64_t cap, int ahead, size_t *n,
+    size_t *size);
 
 
 /* Numbers (spectra_result_number.c) */

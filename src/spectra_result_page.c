@@ -16,12 +16,15 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
     char               key[32];
     size_t             len, pos, ncols;
     uint64_t           cap, skip;
+    unsigned           ahead;
     const u_char      *tok;
+    spectra_scan_t     ms;
     spectra_result_t  *res;
 
     res = doc->res;
     skip = doc->skip;
     cap = doc->cap;
+    ahead = doc->ahead;
 
     memset(doc, 0, sizeof(spectra_doc_t));
     doc->total = -1;
@@ -102,6 +105,20 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
 
                 ncols = (size_t) -1;
 
+                if (ahead && res != NULL && !res->has_columns
+                    && doc->meta != NULL && doc->meta_array)
+                {
+                    /*
+                     * The rows are written as they are checked: their
+                     * columns first.  When that fails, page_open() does
+                     * it again after this pass and says why.
+                     */
+                    ms = *s;
+                    ms.err = NULL;
+
+                    (void) spectra_result_meta_columns(res, &ms, doc);
+                }
+
                 if (res != NULL && res->has_columns) {
                     ncols = res->ncolumns;
 
@@ -113,12 +130,18 @@ spectra_result_doc(spectra_scan_t *s, spectra_doc_t *doc)
 
                 if (ncols != (size_t) -1
                     && spectra_result_rows(s, res, ncols, skip, cap,
+                                           ahead && res->has_columns
+                                           && ncols == res->ncolumns,
                                            &doc->nrecords, &doc->size)
                        == SPECTRA_RESULT_OK)
                 {
                     doc->checked = 1;
 
                 } else {
+                    if (res != NULL) {
+                        res->enc_rows = 0;
+                    }
+
                     s->p = doc->records;
 
                     if (spectra_scan_array(s, &doc->nrecords)

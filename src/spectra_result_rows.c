@@ -417,12 +417,57 @@ spectra_result_base64(const u_char *p, size_t len)
 }
 
 
+/*
+ * Room for need more bytes at *d in the memory of rows written ahead,
+ * within this page's bound: the block grows by doubling and *d follows
+ * it.  SPECTRA_RESULT_AGAIN past the bound, NOMEM when malloc() fails.
+ */
+
+static int
+spectra_result_ahead_room(spectra_result_t *res, u_char **d, size_t need)
+{
+    size_t   off, size;
+    u_char  *p;
+
+    off = (*d != NULL) ? (size_t) (*d - res->enc) : 0;
+
+    if (res->enc_size - off >= need) {
+        return SPECTRA_RESULT_OK;
+    }
+
+    if (res->enc_max < off || res->enc_max - off < need) {
+        return SPECTRA_RESULT_AGAIN;
+    }
+
+    size = res->enc_size ? res->enc_size : 65536;
+
+    while (size - off < need) {
+        size *= 2;
+    }
+
+    if (size > res->enc_max) {
+        size = res->enc_max;
+    }
+
+    p = realloc(res->enc, size);
+    if (p == NULL) {
+        return SPECTRA_RESULT_NOMEM;
+    }
+
+    res->enc = p;
+    res->enc_size = size;
+    *d = p + off;
+
+    return SPECTRA_RESULT_OK;
+}
+
+
 int
 spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
-    size_t rowno, size_t *size, u_char **dst)
+    size_t rowno, size_t *size, u_char **dst, int ahead)
 {
-    int               more;
-    size_t            i, n, pos;
+    int               more, rc;
+    size_t            i, n, b, pos;
     u_char           *d;
     spectra_field_t   f;
 
@@ -439,11 +484,18 @@ spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
     d = (dst != NULL) ? *dst : NULL;
     n = 3;      /* the brackets and a comma */
 
-    if (d != NULL) {
-        if (res->rows > 0) {
-            *d++ = ',';
+    if (ahead) {
+        /* the brackets; no comma: page_write() puts it before the row */
+        rc = spectra_result_ahead_room(res, &d, 2);
+        if (rc != SPECTRA_RESULT_OK) {
+            return rc;
         }
 
+    } else if (d != NULL && res->rows > 0) {
+        *d++ = ',';
+    }
+
+    if (d != NULL) {
         *d++ = (res->format == SPECTRA_RESULT_OBJECTS) ? '{' : '[';
     }
 
@@ -475,31 +527,41 @@ spectra_result_row(spectra_result_t *res, size_t ncols, spectra_scan_t *s,
             goto shape;
         }
 
-        if (d == NULL) {
-            n += 1;     /* comma */
+        if (d == NULL || ahead) {
+            b = 1;      /* comma */
 
             switch (f.kind) {
             case SPECTRA_FIELD_NULL:
             case SPECTRA_FIELD_BOOL:
-                n += 5;
+                b += 5;
                 break;
 
             case SPECTRA_FIELD_LONG:
-                n += SPECTRA_RESULT_INT64_MAX_LEN;
+                b += SPECTRA_RESULT_INT64_MAX_LEN;
                 break;
 
             case SPECTRA_FIELD_DOUBLE:
-                n += SPECTRA_RESULT_DOUBLE_MAX_LEN;
+                b += SPECTRA_RESULT_DOUBLE_MAX_LEN;
                 break;
 
             default:
                 /* strings and base64 blobs */
-                n += 2 + (f.plain ? f.len
+                b += 2 + (f.plain ? f.len
                                   : spectra_result_str_len(f.raw, f.len,
                                                            f.esc));
             }
 
-            continue;
+            if (d == NULL) {
+                n += b;
+                continue;
+            }
+
+            /* the field, its key and the closing bracket */
+            rc = spectra_result_ahead_room(res, &d,
+                                           b + res->columns[i].key.len + 1);
+            if (rc != SPECTRA_RESULT_OK) {
+                return rc;
+            }
         }
 
         if (i > 0) {
@@ -643,16 +705,21 @@ spectra_result_size_put(spectra_result_t *res, size_t i, size_t size)
 
 int
 spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
-    uint64_t skip, uint64_t cap, size_t *n, size_t *size)
+    uint64_t skip, uint64_t cap, int ahead, size_t *n, size_t *size)
 {
-    int             more;
+    int             more, rc;
     size_t          before;
+    u_char         *d;
+    const u_char   *row;
     spectra_scan_t  rs;
 
     rs = *s;
     rs.err = NULL;
     *n = 0;
     *size = 0;
+
+    res->enc_len = 0;
+    res->enc_rows = 0;
 
     if (spectra_scan_char(&rs, '[') != SPECTRA_RESULT_OK) {
         return SPECTRA_RESULT_ERROR;
@@ -669,7 +736,39 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
         if ((uint64_t) *n >= skip && (uint64_t) *n < cap) {
             before = *size;
 
-            if (spectra_result_row(res, ncols, &rs, *n, size, NULL)
+            if (ahead) {
+                row = rs.p;
+
+                /* NULL: the first row ahead makes the block */
+                d = (res->enc != NULL) ? res->enc + res->enc_len : NULL;
+
+                rc = spectra_result_row(res, ncols, &rs, *n, NULL, &d, 1);
+
+                if (rc == SPECTRA_RESULT_OK) {
+                    if (spectra_result_size_put(res, *n,
+                                                (size_t) (d - res->enc)
+                                                - res->enc_len)
+                        != SPECTRA_RESULT_OK)
+                    {
+                        return SPECTRA_RESULT_ERROR;
+                    }
+
+                    res->enc_len = (size_t) (d - res->enc);
+                    res->enc_rows = *n + 1;
+                    goto next;
+                }
+
+                if (rc == SPECTRA_RESULT_ERROR) {
+                    return SPECTRA_RESULT_ERROR;
+                }
+
+                /* past the bound: this row and the rest from the page */
+                ahead = 0;
+                rs.p = row;
+                res->enc_cur = row;
+            }
+
+            if (spectra_result_row(res, ncols, &rs, *n, size, NULL, 0)
                 != SPECTRA_RESULT_OK)
             {
                 return SPECTRA_RESULT_ERROR;
@@ -684,6 +783,8 @@ spectra_result_rows(spectra_scan_t *s, spectra_result_t *res, size_t ncols,
         } else if (spectra_scan_value(&rs, 1) != SPECTRA_RESULT_OK) {
             return SPECTRA_RESULT_ERROR;
         }
+
+    next:
 
         if (spectra_scan_next(&rs, ']', &more) != SPECTRA_RESULT_OK) {
             return SPECTRA_RESULT_ERROR;

@@ -305,4 +305,20 @@ for my $u (['nobody_here', qr/^ERROR: db user "nobody_here" does not exist/],
                     . '(SQLSTATE 42P01)', 'Error with SQLSTATE';
 }
 
+# the page's members in the Data API reference's order, ColumnMetadata
+# before Records: the module checks and writes each row in one pass then
+{
+    my $d = statement($env, 'tenant_acme',
+                      'select id, region from sales order by id limit 3');
+    my ($st, $b, $res) = call($env, 'GetStatementResult',
+                              { Id => $d->{Id} });
+    is $st, 200, 'GetStatementResult, signed here';
+    like $res->{content},
+         qr/\A\{"ColumnMetadata":\[\{.*\}\],"Records":\[\[\{"longValue":1\},/s,
+         'ColumnMetadata comes first, then Records';
+    like $res->{content}, qr/\]\],"TotalNumRows":3\}\z/,
+         'TotalNumRows after the rows';
+    is scalar @{ $b->{Records} }, 3, 'and the page is JSON with its rows';
+}
+
 done_testing();

@@ -376,7 +376,7 @@ struct da_ctx_s {
 
 /*
  * A GetStatementResult page, sent without copying the rows: the head
- * ('{"Records":[') and the tail (column metadata, totals, NextToken) in
+ * (the column metadata and '"Records":[') and the tail (totals, NextToken) in
  * one buffer, the rows straight from the result, kept by a reference to
  * the statement until the reply is sent (http.c).
  */

@@ -772,9 +772,11 @@ da_result_page_end(da_ctx_t *ctx, const da_result_t *res, size_t offset)
 /*
  * The GetStatementResult reply for rows [offset, end): the stored rows
  * stay where they are (page->rows), only the column metadata goes through
- * jansson. Members in the order json_dumps() gave them before: Records,
- * ColumnMetadata, TotalNumRows, NextToken (when next_token is not NULL;
- * base64, nothing to escape). Returns 0, or -1 out of memory.
+ * jansson. Members: ColumnMetadata, Records, TotalNumRows, NextToken (when
+ * next_token is not NULL; base64, nothing to escape).  The columns come
+ * first, as in the Data API's reference, so that a reader knows them when
+ * the rows come and can check and write each row in one pass (the module
+ * does).  Returns 0, or -1 out of memory.
  */
 int
 da_result_page(const da_result_t *res, size_t offset, size_t end,
@@ -820,12 +822,12 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
     tlen = (size_t) snprintf(total, sizeof(total), "%zu", res->nrows);
     klen = next_token != NULL ? strlen(next_token) : 0;
 
-#define DA_P_RECORDS  "{\"Records\":["
-#define DA_P_META     "],\"ColumnMetadata\":"
-#define DA_P_TOTAL    ",\"TotalNumRows\":"
+#define DA_P_META     "{\"ColumnMetadata\":"
+#define DA_P_RECORDS  ",\"Records\":["
+#define DA_P_TOTAL    "],\"TotalNumRows\":"
 #define DA_P_TOKEN    ",\"NextToken\":\""
 
-    n = da_lit(DA_P_RECORDS) + da_lit(DA_P_META) + mlen + da_lit(DA_P_TOTAL)
+    n = da_lit(DA_P_META) + mlen + da_lit(DA_P_RECORDS) + da_lit(DA_P_TOTAL)
         + tlen + 1;
 
     if (next_token != NULL) {
@@ -839,14 +841,14 @@ da_result_page(const da_result_t *res, size_t offset, size_t end,
     }
 
     p = page->text;
-    memcpy(p, DA_P_RECORDS, da_lit(DA_P_RECORDS));
-    p += da_lit(DA_P_RECORDS);
-    page->head_len = da_lit(DA_P_RECORDS);
-
     memcpy(p, DA_P_META, da_lit(DA_P_META));
     p += da_lit(DA_P_META);
     memcpy(p, mtext, mlen);
     p += mlen;
+    memcpy(p, DA_P_RECORDS, da_lit(DA_P_RECORDS));
+    p += da_lit(DA_P_RECORDS);
+    page->head_len = (size_t) (p - page->text);
+
     memcpy(p, DA_P_TOTAL, da_lit(DA_P_TOTAL));
     p += da_lit(DA_P_TOTAL);
     memcpy(p, total, tlen);

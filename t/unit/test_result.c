@@ -1,6 +1,9 @@
 /*
  * Unit tests of src/spectra_result*.c, through spectra_result.h:
- * GetStatementResult pages to rows.
+ * GetStatementResult pages to rows.  The suite runs twice (main): as it
+ * is, and with every encoder's rows written ahead
+ * (SPECTRA_RESULT_ENCODE_AHEAD), which must not change a byte of any
+ * answer or error.
  */
 
 #include <check.h>
@@ -54,11 +57,32 @@ static void t_ref_double(char *buf, size_t size, double v);
 static void t_double_text(const char *text);
 static int t_grow_some(spectra_result_out_t *o, size_t need);
 static TCase *t_tcase(Suite *s, const char *name);
+static void t_result_init(spectra_result_t *r,
+    spectra_result_format_e format, uint64_t max_rows, unsigned flags,
+    const spectra_pool_t *p);
 Suite *result_suite(void);
+
+
+/* SPECTRA_RESULT_ENCODE_AHEAD in the suite's second run, else 0 */
+static unsigned              t_ahead;
 
 
 static t_pool_t              pool;
 static spectra_pool_t        tpool = { t_alloc, &pool };
+
+
+/* Every encoder of the suite, with the run's flag; freed at teardown. */
+
+static void
+t_result_init(spectra_result_t *r, spectra_result_format_e format,
+    uint64_t max_rows, unsigned flags, const spectra_pool_t *p)
+{
+    spectra_result_free(r);
+    spectra_result_init(r, format, max_rows, flags | t_ahead, p);
+}
+
+#define spectra_result_init  t_result_init
+
 static t_sink_t             *sink;
 static spectra_result_out_t  out;
 static spectra_result_t      res;
@@ -138,6 +162,8 @@ static void
 t_teardown(void)
 {
     size_t  i;
+
+    spectra_result_free(&res);
 
     for (i = 0; i < pool.n; i++) {
         free(pool.ptr[i]);
@@ -1035,8 +1061,11 @@ START_TEST(test_trunc_objects_pages)
     ck_assert_str_eq(t_text(), "{\"n\":1},{\"n\":2},{\"n\":3}");
     ck_assert_int_eq(res.truncated, 1);
 
-    /* page 2 fits in what page 1's upper bound left over */
-    ck_assert_uint_eq(sink->n, 1);
+    /*
+     * page 2 fits in what page 1's upper bound left over; written ahead,
+     * page 1's sizes are exact, and nothing is left over
+     */
+    ck_assert_uint_eq(sink->n, t_ahead ? 2 : 1);
     t_valid_json();
 }
 END_TEST
@@ -2400,6 +2429,106 @@ START_TEST(test_skip_byte_limit)
 }
 END_TEST
 
+/*
+ * Rows written ahead stop at about the page's size: rows of DEL bytes
+ * (escaped, six bytes each) past it are written from the page, and the
+ * answer is the same as without writing ahead; a page written ahead
+ * whole is not held.
+ */
+
+START_TEST(test_ahead_bound)
+{
+    char        *page, *p, *plain;
+    size_t       i, before, n;
+    const char  *small;
+
+    page = malloc(128 * 1024);
+    ck_assert_ptr_nonnull(page);
+
+    p = page + sprintf(page, "{\"ColumnMetadata\":[{\"name\":\"v\","
+                             "\"typeName\":\"text\"}],\"Records\":[");
+
+    for (i = 0; i < 60; i++) {
+        p += sprintf(p, "%s[{\"stringValue\":\"%zu ", i ? "," : "", i);
+        memset(p, 0x7f, 1000);
+        p += 1000;
+        p += sprintf(p, "\"}]");
+    }
+
+    sprintf(p, "]}");
+
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 1000, 0, &tpool);
+    res.flags &= ~SPECTRA_RESULT_ENCODE_AHEAD;
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.rows, 60);
+
+    plain = strdup(t_text());
+    ck_assert_ptr_nonnull(plain);
+    before = strlen(plain);
+    ck_assert_uint_gt(before, 6 * 60 * 1000);
+
+    spectra_result_init(&res, SPECTRA_RESULT_OBJECTS, 1000,
+                        SPECTRA_RESULT_ENCODE_AHEAD, &tpool);
+    ck_assert_int_eq(spectra_result_page_open(&res, (u_char *) page,
+                                              strlen(page), &pg, &err),
+                     SPECTRA_RESULT_OK);
+
+    /* some rows ahead, not all: the page is still read */
+    n = res.enc_rows;
+    ck_assert_uint_gt(n, 10);
+    ck_assert_uint_lt(n, 60);
+    ck_assert_uint_le(res.enc_size, strlen(page) + 65536);
+    ck_assert_int_eq(spectra_result_page_held(&res), 1);
+
+    ck_assert_int_eq(spectra_result_page_write(&res, &out, 0),
+                     SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.rows, 60);
+    ck_assert_str_eq(t_text() + before, plain);
+
+    /* a small page: every row ahead, the page no longer needed */
+    small = t_int_page(7, 3, NULL, 3);
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000,
+                        SPECTRA_RESULT_ENCODE_AHEAD, &tpool);
+    ck_assert_int_eq(spectra_result_page_open(&res, (u_char *) small,
+                                              strlen(small), &pg, &err),
+                     SPECTRA_RESULT_OK);
+    ck_assert_uint_eq(res.enc_rows, 3);
+    ck_assert_int_eq(spectra_result_page_held(&res), 0);
+
+    before = strlen(t_text());
+    ck_assert_int_eq(spectra_result_page_write(&res, &out, 0),
+                     SPECTRA_RESULT_OK);
+    ck_assert_str_eq(t_text() + before, "[7],[8],[9]");
+
+    free(plain);
+    free(page);
+}
+END_TEST
+
+
+/*
+ * A bad row after rows written ahead: the page is refused with the same
+ * error as without, and writes nothing.
+ */
+
+START_TEST(test_ahead_bad_row)
+{
+    const char  *page;
+
+    page = "{\"ColumnMetadata\":[{\"name\":\"n\",\"typeName\":\"int8\"}],"
+           "\"Records\":[[{\"longValue\":1}],[{\"longValue\":2}],"
+           "[{\"longValue\":1.5}]]}";
+
+    spectra_result_init(&res, SPECTRA_RESULT_ARRAYS, 1000,
+                        SPECTRA_RESULT_ENCODE_AHEAD, &tpool);
+    ck_assert_int_eq(t_page(page), SPECTRA_RESULT_ERROR);
+    ck_assert_str_eq(err.message, "Records[2][0] is not a valid Field");
+    ck_assert_str_eq(t_text(), "");
+    ck_assert_uint_eq(res.rows, 0);
+}
+END_TEST
+
 
 Suite *
 result_suite(void)
@@ -2503,6 +2632,8 @@ result_suite(void)
     tcase_add_test(tc, test_byte_limit);
     tcase_add_test(tc, test_byte_limit_pages);
     tcase_add_test(tc, test_page_write_slices);
+    tcase_add_test(tc, test_ahead_bound);
+    tcase_add_test(tc, test_ahead_bad_row);
 
     /* answers that start inside a page */
     tc = t_tcase(s, "skip");
@@ -2529,6 +2660,14 @@ main(void)
     sr = srunner_create(result_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+
+    /* again, every encoder writing its rows ahead */
+    t_ahead = SPECTRA_RESULT_ENCODE_AHEAD;
+
+    sr = srunner_create(result_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed += srunner_ntests_failed(sr);
     srunner_free(sr);
 
     return failed == 0 ? 0 : 1;
