@@ -4,7 +4,7 @@
 #   report.py RUN_DIR BENCH_DIR
 #
 # RUN_DIR holds what run.sh collected (machine.tsv, status.tsv, auth.tsv,
-# jwt.tsv, query-N.txt, concurrency.tsv, eventloop.tsv, memory.tsv,
+# jwt.tsv, encode.txt, query-N.txt, concurrency.tsv, eventloop.tsv, memory.tsv,
 # dataapi.txt, bulk-N.txt, parquet-N.txt, import-N.txt); the figures are
 # parsed from the benchmarks' own text tables, and a benchmark whose output
 # is missing or has another shape is reported as such, with its raw output
@@ -324,6 +324,43 @@ else:
         "changed shape; see the appendix).")
 out()
 
+# --- the result encoder alone ------------------------------------------------
+
+enc = {}
+for line in (read("encode.txt") or "").splitlines():
+    m = re.match(r"^(records-first|meta-first|ahead)\s+([\d.]+)\s+([\d.]+)"
+                 r"\s+([\d.]+)\s*$", line)
+    if m:
+        enc.setdefault(m.group(1), []).append(
+            (float(m.group(2)), float(m.group(3)), float(m.group(4))))
+out("## Result encoder, one 10,000-row page")
+out()
+if len(enc) == 3:
+    head = re.search(r"^page: .*$", read("encode.txt"), re.M)
+    out("`bench/result-encode.c` (the nginx-free core alone, %d runs of "
+        "30 alternated rounds; %s): a page of the sales table's rows opened "
+        "(checked, and written ahead when asked) and written, in objects "
+        "format. `records-first` is the order spectra-dataapi sent before "
+        "2026-12-03 (the rows are scanned, then checked, then written), "
+        "`meta-first` the order it sends now without writing ahead (checked, "
+        "then written), `ahead` what the module does (one pass, then a "
+        "copy). The three answers are checked to be the same bytes."
+        % (len(enc["ahead"]), head.group(0) if head else "page"))
+    out()
+    out("| way | open ms | write ms | sum ms | vs records-first |")
+    out("|---|---:|---:|---:|---:|")
+    base = spread([x[2] for x in enc["records-first"]])
+    for way in ("records-first", "meta-first", "ahead"):
+        v = enc[way]
+        s = spread([x[2] for x in v])
+        out("| %s | %s | %s | %s | %s |" % (
+            way, fmt(spread([x[0] for x in v])),
+            fmt(spread([x[1] for x in v])), fmt(s), ratio_s(s, base, 2)))
+else:
+    out("No encoder figures (result-encode did not run or failed; see the "
+        "appendix).")
+out()
+
 # --- throughput by concurrency -----------------------------------------------
 
 conc = {}
@@ -618,7 +655,7 @@ md[at:at] = summary
 
 out("## Appendix: raw outputs")
 out()
-for name in ["auth.txt", "dataapi.txt"] + \
+for name in ["auth.txt", "encode.txt", "dataapi.txt"] + \
         sorted(os.path.basename(p) for p in
                glob.glob(os.path.join(run_dir, "query-*.txt")) +
                glob.glob(os.path.join(run_dir, "bulk-*.txt")) +

@@ -6,10 +6,11 @@
 #
 #   bench/run.sh            (make bench)
 #
-# Order: authentication (bench/auth.sh; bench/jwt-verify.c, the core alone;
-# bench/auth-profile.sh, instructions per request under callgrind),
-# query latency by result size (bench/query.sh, BENCH_RUNS times),
-# throughput by concurrency, event-loop health and memory (bench/load.sh),
+# Order: authentication (bench/auth.sh), the result encoder alone on one
+# 10,000-row page (bench/result-encode.c), the JWT core alone
+# (bench/jwt-verify.c) and instructions per request under callgrind
+# (bench/auth-profile.sh), query latency by result size (bench/query.sh,
+# BENCH_RUNS times), throughput by concurrency, event-loop health and memory (bench/load.sh),
 # Data API round trips (bench/dataapi.sh), the 1,000,000-row CSV+gzip
 # export (bench/bulk.sh), the Parquet write (bench/parquet.sh), the import
 # (bench/import.sh). dataapi.sh runs 5 s per case: its pgbench with 32
@@ -24,7 +25,8 @@
 #   BENCH_SECONDS     each throughput run (2)
 #   BENCH_HEAVY_RUNS  runs of bulk, parquet and import (1)
 #   BENCH_ONLY        a subset, e.g. "auth query load" (names above:
-#                     auth jwt query load dataapi bulk parquet import)
+#                     auth jwt encode query load dataapi bulk parquet
+#                     import)
 #   BENCH_IMPORT_ROWS, BENCH_PARQUET_ROWS  rows of those (500,000: the
 #                     1,000,000-row export is the one with a target)
 #   BENCH_QUICK=1     shorter runs: 2 runs, 1 s each, 200,000-row import
@@ -42,7 +44,7 @@ base=${BENCH_PORT_BASE:-22600}
 runs=${BENCH_RUNS:-3}
 seconds=${BENCH_SECONDS:-2}
 heavy_runs=${BENCH_HEAVY_RUNS:-1}
-only=${BENCH_ONLY:-auth jwt query load dataapi bulk parquet import}
+only=${BENCH_ONLY:-auth jwt encode query load dataapi bulk parquet import}
 heavy_rows=1000000
 import_rows=${BENCH_IMPORT_ROWS:-500000}
 parquet_rows=${BENCH_PARQUET_ROWS:-500000}
@@ -159,6 +161,19 @@ if wants auth; then
         DURATION=1s FRESH_TOKENS=2000 \
         SPECTRA_BENCH_PORT=$((base + 5)) AUTH_TSV="$out/auth.tsv" \
         bash "$repo/bench/auth.sh"
+fi
+
+if wants encode; then
+    cc -O2 -std=c99 -D_DEFAULT_SOURCE -D_GNU_SOURCE -I"$repo/src" \
+        -o "$state/result-encode" "$repo/bench/result-encode.c" \
+        "$build/libspectra.a" -lm
+    : > "$out/encode.txt"
+    rc=0
+    for ((i = 1; i <= runs; i++)); do
+        "$state/result-encode" 10000 30 >> "$out/encode.txt" 2>&1 || rc=$?
+    done
+    printf 'encode\t%s\t0\tbench/result-encode.c\n' "$rc" \
+        >> "$out/status.tsv"
 fi
 
 if wants jwt; then

@@ -164,7 +164,8 @@ void spectra_result_init(spectra_result_t *res,
  * page with fewer rows than that is malformed).  The first page must
  * carry ColumnMetadata (at most SPECTRA_RESULT_MAX_COLUMNS columns); later
  * pages may repeat it, with the same column count.  p must stay valid
- * until the page is written.  page may be NULL.
+ * until the page is written, or until spectra_result_page_held() says
+ * that it is no longer read.  page may be NULL.
  */
 int spectra_result_page_open(spectra_result_t *res, const u_char *p,
     size_t len, spectra_result_page_t *page, spectra_err_t *err);
