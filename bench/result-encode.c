@@ -171,7 +171,8 @@ bench_page(size_t rows, int meta_first, size_t *len)
         }
 
         p += sprintf(p, "{\"stringValue\":\"2025-%02ld-%02ld\"},"
-                     "{\"stringValue\":\"2025-01-%02ld %02ld:%02ld:%02ld+00\"}]",
+                     "{\"stringValue\":"
+                     "\"2025-01-%02ld %02ld:%02ld:%02ld+00\"}]",
                      1 + (n % 365) / 31, 1 + (n % 365) % 28,
                      1 + (n / 86400) % 28, (n / 3600) % 24, (n / 60) % 60,
                      n % 60);

@@ -200,7 +200,9 @@ spectra_result_page_open(spectra_result_t *res, const u_char *p, size_t len,
 
     res->page = p;
     res->page_end = p + len;
-    res->cur = (res->enc_rows > skip) ? res->enc_cur : start;
+    /* the first row page_write() reads from the page, if any */
+    res->cur = (res->enc_rows > skip && res->enc_rows < skip + emit)
+               ? res->enc_cur : start;
     res->emit = skip + emit;
     res->emitted = skip;
     res->more_records = (doc.nrecords > skip + emit);

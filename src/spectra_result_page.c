@@ -252,6 +252,7 @@ spectra_result_page_info(const u_char *p, size_t len,
     s.err = err;
 
     doc.res = NULL;
+    doc.ahead = 0;
     doc.skip = 0;
     doc.cap = 0;
 
