@@ -194,18 +194,49 @@ worker_pids() {
     pgrep -P "$(cat "$state/nginx/logs/nginx.pid")"
 }
 
-# wrk_run CLIENTS SECONDS SCRIPT: "requests/s p50_ms p99_ms errors"
+# wrk_run CLIENTS SECONDS SCRIPT: "requests/s p50_ms p99_ms errors
+# requests wrk_cpu_ms" (wrk_cpu_ms: wrk's own user + system CPU time)
 wrk_run() {
-    local threads=2
+    local threads=2 TIMEFORMAT='%U %S'
 
     if [ "$1" -lt 2 ]; then
         threads=1
     fi
-    wrk -t"$threads" -c"$1" -d"$2"s --timeout 30s -s "$3" \
-        "http://127.0.0.1:$http_port/v1/queries" \
-      | awk '$1 == "BENCH" {
-                 printf "%.1f %.2f %.2f %d\n", $2 / ($3 / 1e6), $4 / 1000,
-                        $5 / 1000, $6 + $7 }'
+    { time wrk -t"$threads" -c"$1" -d"$2"s --timeout 30s -s "$3" \
+          "http://127.0.0.1:$http_port/v1/queries" > "$state/wrk.out"; } \
+        2> "$state/wrk.time"
+    awk -v cpu="$(awk '{ print ($1 + $2) * 1000 }' "$state/wrk.time")" \
+        '$1 == "BENCH" {
+             printf "%.1f %.2f %.2f %d %d %.1f\n", $2 / ($3 / 1e6),
+                    $4 / 1000, $5 / 1000, $6 + $7, $2, cpu }' "$state/wrk.out"
+}
+
+# ticks_of PID...: their user + system CPU time so far, in clock ticks
+# (a process's threads are in its own figures)
+ticks_of() {
+    local p sum=0
+
+    for p in "$@"; do
+        if [ -r "/proc/$p/stat" ]; then
+            sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+        fi
+    done
+    echo "$sum"
+}
+
+# pg_ticks: PostgreSQL's CPU time so far, in clock ticks: the postmaster's
+# own and that of its children that have ended (its cutime and cstime),
+# and that of the children alive now
+pg_ticks() {
+    local pm
+
+    pm=$(head -n 1 "$pg_state/pg/postmaster.pid" 2> /dev/null || true)
+    if [ -z "$pm" ] || [ ! -r "/proc/$pm/stat" ]; then
+        echo 0
+        return
+    fi
+    echo $(($(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat") \
+            + $(ticks_of $(pgrep -P "$pm"))))
 }
 
 # pgbench_tps CLIENTS: tps of the 100-row SQL as the tenant; pgbench's
@@ -258,16 +289,38 @@ wrk_script "$state/lua/q10k.lua" 10000 "$api_key"
 say "throughput by concurrency, $runs runs x ($clients_list) clients"
 start_nginx 2
 check_answer 100
+# with each run, the CPU time per query of every process of the stack (ms):
+# the nginx workers, spectra-dataapi, PostgreSQL and wrk itself; what two
+# CPUs can serve at that cost is their sum's ceiling
+hz=$(getconf CLK_TCK)
 {
-    printf 'run\tclients\tqueries_s\tp50_ms\tp99_ms\terrors\tpgbench_tps\n'
+    printf 'run\tclients\tqueries_s\tp50_ms\tp99_ms\terrors\tpgbench_tps'
+    printf '\tnginx_cpu_ms\tdataapi_cpu_ms\tpostgres_cpu_ms\twrk_cpu_ms\n'
     for ((run = 1; run <= runs; run++)); do
         for c in $clients_list; do
-            read -r qps p50 p99 errs \
+            workers=$(worker_pids | tr '\n' ' ')
+            # shellcheck disable=SC2086
+            w0=$(ticks_of $workers)
+            d0=$(ticks_of "$daemon_pid")
+            p0=$(pg_ticks)
+            read -r qps p50 p99 errs n wrk_ms \
                 < <(wrk_run "$c" "$seconds" "$state/lua/q100.lua")
+            # shellcheck disable=SC2086
+            w1=$(ticks_of $workers)
+            d1=$(ticks_of "$daemon_pid")
+            p1=$(pg_ticks)
             tps=$(pgbench_tps "$c")
-            printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\n' "$run" "$c" "$qps" "$p50" \
-                "$p99" "$errs" "$tps"
-            say "run $run, $c clients: $qps q/s ($errs errors), pgbench $tps"
+            cpu=$(awk -v n="$n" -v hz="$hz" -v w=$((w1 - w0)) \
+                      -v d=$((d1 - d0)) -v p=$((p1 - p0)) -v k="$wrk_ms" \
+                      'BEGIN {
+                           if (n < 1) n = 1
+                           printf "%.3f\t%.3f\t%.3f\t%.3f",
+                                  w * 1000 / hz / n, d * 1000 / hz / n,
+                                  p * 1000 / hz / n, k / n }')
+            printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$c" "$qps" \
+                "$p50" "$p99" "$errs" "$tps" "$cpu"
+            say "run $run, $c clients: $qps q/s ($errs errors), pgbench $tps," \
+                "CPU ms/query nginx, dataapi, postgres, wrk: $cpu"
         done
     done
 } > "$out/concurrency.tsv"
@@ -294,7 +347,7 @@ plain_probe_pid=$!
 sleep 0.5
 worker=$(worker_pids | head -n 1)
 t0=$(awk '{ print $14 + $15 }' "/proc/$worker/stat")
-read -r qps p50 p99 errs \
+read -r qps p50 p99 errs _ \
     < <(wrk_run 32 "$seconds" "$state/lua/q100.lua")
 t1=$(awk '{ print $14 + $15 }' "/proc/$worker/stat")
 touch "$state/probe-stop"
@@ -344,7 +397,7 @@ if command -v perf > /dev/null; then
     perf_pid=$!
 fi
 sleep 0.5
-read -r qps_s _ _ errs_s < <(wrk_run 32 "$seconds" "$state/lua/q100.lua")
+read -r qps_s _ _ errs_s _ < <(wrk_run 32 "$seconds" "$state/lua/q100.lua")
 kill -INT "$strace_pid" 2> /dev/null
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2> /dev/null
@@ -388,7 +441,7 @@ echo 5 > "/proc/$worker/clear_refs"
 echo 5 > "/proc/$daemon_pid/clear_refs"
 w_base=$(kib "$worker" VmHWM)
 d_base=$(kib "$daemon_pid" VmHWM)
-read -r qps10k p50_10k _ errs10k \
+read -r qps10k p50_10k _ errs10k _ \
     < <(wrk_run 4 "$seconds" "$state/lua/q10k.lua")
 w_hwm=$(kib "$worker" VmHWM)
 d_hwm=$(kib "$daemon_pid" VmHWM)

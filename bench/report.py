@@ -364,11 +364,32 @@ out()
 # --- throughput by concurrency -----------------------------------------------
 
 conc = {}
+# CPU time per query of each process of the stack (ms), when load.sh took it
+conc_cpu = {}
 for r in tsv("concurrency.tsv"):
     if r[0] == "run" or len(r) < 7:
         continue
     conc.setdefault(int(r[1]), []).append(
         (num(r[2]), num(r[3]), num(r[4]), int(r[5]), num(r[6])))
+    if len(r) >= 11:
+        conc_cpu.setdefault(int(r[1]), []).append(
+            tuple(num(x) for x in r[7:11]))
+try:
+    ncpu = int(machine.get("cpus", ""))
+except ValueError:
+    ncpu = os.cpu_count() or 1
+
+
+def cpu_ceiling(c):
+    """(median CPU ms per query by process, their sum, the q/s ncpu give)"""
+    v = conc_cpu.get(c)
+    if not v:
+        return None
+    parts = [spread([x[i] for x in v]) for i in range(4)]
+    if any(p is None for p in parts):
+        return None
+    total = sum(p[0] for p in parts)
+    return parts, total, (ncpu * 1000 / total if total > 0 else None)
 out("## Throughput by concurrency")
 out()
 if conc:
@@ -393,13 +414,42 @@ if conc:
             ratio_s(q, t, 3)))
         if c == 32 and q:
             errs = sum(x[3] for x in v)
+            ceil = cpu_ceiling(32)
             target("≥ 1,500 queries/s of 100 rows at 32 clients, 0 errors",
                    "%.0f q/s, %d errors" % (q[0], errs), "≥ 1,500, 0",
                    q[0] >= 1500 and errs == 0,
                    "" if q[0] >= 1500 and errs == 0
-                   else "%.0f %% short" % ((1 - q[0] / 1500) * 100))
+                   else "%.0f %% short%s" % (
+                       (1 - q[0] / 1500) * 100,
+                       "; the stack's CPU per query (%.2f ms on %d CPUs) "
+                       "allows %.0f" % (ceil[1], ncpu, ceil[2])
+                       if ceil and ceil[2] else ""))
     out()
     out("![throughput by concurrency](results/concurrency.png)")
+    if conc_cpu:
+        out()
+        out("CPU time per query of each process of the stack during the "
+            "same wrk runs (ms; user + system from /proc: the nginx "
+            "workers, spectra-dataapi with its threads, PostgreSQL's "
+            "postmaster and backends, wrk itself), and the rate %d CPUs "
+            "allow at that cost (%d × 1000 / the sum). Where the measured "
+            "rate is near its ceiling, the CPU the stack spends per query "
+            "is what bounds it, not waiting." % (ncpu, ncpu))
+        out()
+        out("| clients | nginx | spectra-dataapi | PostgreSQL | wrk | sum "
+            "| ceiling q/s | measured q/s |")
+        out("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in sorted(conc_cpu):
+            ceil = cpu_ceiling(c)
+            if ceil is None:
+                continue
+            parts, total, top = ceil
+            q = spread([x[0] for x in conc.get(c, [])])
+            out("| %d | %s | %s | %s | %s | %.3f | %s | %s |" % (
+                c, fmt(parts[0], 3), fmt(parts[1], 3), fmt(parts[2], 3),
+                fmt(parts[3], 3), total,
+                "%.0f" % top if top else "n/a",
+                "%.0f" % q[0] if q else "n/a"))
 else:
     out("No figures (load.sh did not run or failed).")
 out()

@@ -912,6 +912,12 @@ ngx_http_spectra_job_update_init(ngx_http_spectra_stmt_t *st,
     upd->id.len = ngx_strlen(st->job.id);
     upd->row_count = -1;
     upd->execution_ms = -1;
+
+    if (st->id_unsaved) {
+        /* the statement's id goes with the job's first write after it */
+        upd->statement_id = *ngx_http_spectra_str(&st->statement_id);
+        st->id_unsaved = 0;
+    }
 }
 
 
@@ -1037,10 +1043,11 @@ ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st)
 {
     spectra_job_update_t  upd;
 
+    if (!st->id_unsaved) {
+        return;
+    }
+
     ngx_http_spectra_job_update_init(st, &upd);
-
-    upd.statement_id = *ngx_http_spectra_str(&st->statement_id);
-
     ngx_http_spectra_job_update(st, &upd);
 }
 

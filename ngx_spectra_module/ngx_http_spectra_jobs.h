@@ -91,7 +91,11 @@ void ngx_http_spectra_job_set_result(ngx_http_spectra_job_call_t *call,
 void ngx_http_spectra_job_change(ngx_http_spectra_job_call_t *call,
     spectra_job_update_t *upd, spectra_job_t *job);
 
-/* Transitions of st->job, which each updates to what the store has. */
+/*
+ * Transitions of st->job, which each updates to what the store has; the
+ * first of them after the statement has an id records it too.  submitted()
+ * records the id alone, unless a transition has already.
+ */
 void ngx_http_spectra_job_submitted(ngx_http_spectra_stmt_t *st);
 void ngx_http_spectra_job_running(ngx_http_spectra_stmt_t *st);
 void ngx_http_spectra_job_completed(ngx_http_spectra_stmt_t *st,

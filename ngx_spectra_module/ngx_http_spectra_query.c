@@ -589,6 +589,7 @@ ngx_http_spectra_query_run(ngx_http_spectra_query_ctx_t *qc)
     st->db_user = qc->tenant->db_user;
     st->row_limit = qc->q.row_limit;
     st->want_rows = 1;
+    st->defer_complete = 1;
     st->cancel_on_wait = qc->q.cancel_on_wait_timeout;
     st->wait_until = qc->job.created_at + (int64_t) qc->q.wait_ms;
     st->deadline = qc->job.deadline_at;

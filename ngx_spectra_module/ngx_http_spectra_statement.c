@@ -38,6 +38,14 @@ static void ngx_http_spectra_stmt_describe(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_described(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_fetch_page(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st);
+
+
+/*
+ * A first page this small is written out in a turn or two of the event
+ * loop: its job's COMPLETED can wait for the answer's row count, and the
+ * two go to the store as one write (defer_complete).
+ */
+#define NGX_HTTP_SPECTRA_STMT_DEFER_MAX  (64 * 1024)
 static void ngx_http_spectra_stmt_send_cancel(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_cancelled(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_stopped(ngx_http_spectra_stmt_t *st,
@@ -148,6 +156,12 @@ ngx_http_spectra_stmt_cleanup(void *data)
     }
 
     ngx_http_spectra_session_cleanup(st);
+
+    if (st->complete_pending) {
+        /* the answer did not reach its end: the job is complete all the same */
+        st->complete_pending = 0;
+        ngx_http_spectra_job_completed(st, -1, st->execution_ms);
+    }
 
     if (st->job.id[0] == '\0' || !st->waiting
         || !(SPECTRA_JOB_MASK(st->job.status) & SPECTRA_JOB_ACTIVE))
@@ -595,11 +609,16 @@ ngx_http_spectra_stmt_executed(ngx_http_spectra_stmt_t *st)
                                     ngx_http_spectra_ngx_str(&sub.session_id));
     }
 
-    ngx_http_spectra_job_submitted(st);
+    st->id_unsaved = 1;
+
+    if (!st->wait_seconds || !st->want_rows) {
+        ngx_http_spectra_job_submitted(st);
+    }
 
     /*
      * the job as the store has it now: a DELETE that came before the
-     * statement had an id could only mark it cancelled
+     * statement had an id could only mark it cancelled (on the way to the
+     * rows, the write that records the id tells it: stmt_fetched())
      */
     if (st->client_gone || st->job.status == SPECTRA_JOB_CANCELLED) {
         ngx_http_spectra_stmt_cancel(st, st->client_gone
@@ -614,7 +633,9 @@ ngx_http_spectra_stmt_executed(ngx_http_spectra_stmt_t *st)
          * The Data API waited for the statement already: most likely it
          * has finished, so ask for its rows straight away; a statement
          * without rows yet (still running, or failed) goes back to
-         * DescribeStatement (ngx_http_spectra_stmt_fetched()).
+         * DescribeStatement (ngx_http_spectra_stmt_fetched()).  The
+         * statement's id goes to the store with the job's next write: a
+         * quick query's COMPLETED, or the submitted() of a slow one.
          */
         st->speculative = 1;
         ngx_str_null(&st->next_token);
@@ -906,6 +927,15 @@ ngx_http_spectra_stmt_fetch_page(ngx_http_spectra_stmt_t *st)
 static void
 ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st)
 {
+    int64_t     now;
+    ngx_uint_t  unsaved;
+
+    if (st->complete_pending) {
+        /* the answer has more pages: no more waiting for its end */
+        st->complete_pending = 0;
+        ngx_http_spectra_job_completed(st, -1, st->execution_ms);
+    }
+
     if (st->status != NGX_HTTP_OK) {
         /*
          * not found: no rows yet (speculative), or the rows of a finished
@@ -919,6 +949,19 @@ ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st)
 
         if (st->speculative) {
             st->speculative = 0;
+
+            /* the statement goes on: the store learns its id now */
+            ngx_http_spectra_job_submitted(st);
+
+            if (st->job.status == SPECTRA_JOB_CANCELLED) {
+                /* a DELETE came before the statement had an id */
+                ngx_http_spectra_stmt_cancel(st,
+                                             st->client_gone
+                                             ? NGX_HTTP_SPECTRA_END_GONE
+                                             : NGX_HTTP_SPECTRA_END_CANCELLED,
+                                             st->handler);
+                return;
+            }
 
             if (st->derr.kind == SPECTRA_DATAAPI_E_NOT_FOUND) {
                 /* no rows yet: ask how the statement is, as usual */
@@ -939,9 +982,37 @@ ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st)
     }
 
     if (!st->completed) {
-        ngx_http_spectra_job_completed(st, -1, ngx_http_spectra_job_now()
-                                               - st->started);
+        now = ngx_http_spectra_job_now();
         st->completed = 1;
+
+        if (st->defer_complete && !st->client_gone
+            && st->answer.len <= NGX_HTTP_SPECTRA_STMT_DEFER_MAX)
+        {
+            /*
+             * with the answer's row count, as one write (rows_done());
+             * a DELETE that comes before it finds the job running, and
+             * the answer written stands (the store keeps the DELETE's)
+             */
+            st->execution_ms = now - st->started;
+            st->complete_pending = 1;
+
+        } else {
+            unsaved = st->id_unsaved;
+
+            ngx_http_spectra_job_completed(st, -1, now - st->started);
+
+            if (unsaved && st->job.status == SPECTRA_JOB_CANCELLED) {
+                /*
+                 * a DELETE came before the statement had an id (this
+                 * write records it): the rows are nobody's
+                 */
+                ngx_http_spectra_dataapi_free_answer(st);
+                ngx_http_spectra_stmt_end(st, st->client_gone
+                                              ? NGX_HTTP_SPECTRA_END_GONE
+                                              : NGX_HTTP_SPECTRA_END_CANCELLED);
+                return;
+            }
+        }
     }
 
     if (st->client_gone) {
@@ -957,6 +1028,12 @@ ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st)
 void
 ngx_http_spectra_stmt_rows_done(ngx_http_spectra_stmt_t *st, uint64_t rows)
 {
+    if (st->complete_pending) {
+        st->complete_pending = 0;
+        ngx_http_spectra_job_completed(st, (int64_t) rows, st->execution_ms);
+        return;
+    }
+
     ngx_http_spectra_job_row_count(st, (int64_t) rows);
 }
 

@@ -63,6 +63,7 @@ struct ngx_http_spectra_stmt_s {
     int64_t                         started;
     int64_t                         wait_until;
     int64_t                         deadline;
+    int64_t                         execution_ms; /* complete_pending's */
 
     /* the last call and its answer */
     ngx_uint_t                      status;       /* HTTP, 0: none yet */
@@ -103,6 +104,18 @@ struct ngx_http_spectra_stmt_s {
     unsigned                        client_gone:1;
     unsigned                        side_cancel:1; /* sent while waiting */
     unsigned                        completed:1;   /* recorded COMPLETED */
+
+    /*
+     * Job writes saved on the way (one store write for a quick query
+     * besides its creation): the statement id not yet in the job goes
+     * with its next write; with defer_complete (the caller's: the rows
+     * go out as one answer), a small first page's COMPLETED waits for
+     * the answer's row count (ngx_http_spectra_stmt_rows_done()), or for
+     * the request's end
+     */
+    unsigned                        id_unsaved:1;
+    unsigned                        defer_complete:1;
+    unsigned                        complete_pending:1;
 };
 
 

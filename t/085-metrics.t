@@ -10,13 +10,16 @@
 # nginx starts afresh for each block, so its counters start at zero.
 use FindBin ();
 use lib "$FindBin::Bin/data/query/lib", "$FindBin::Bin/data/auth/lib",
-        "$FindBin::Bin/data/bulk/lib", "$FindBin::Bin/data/metrics/lib";
+        "$FindBin::Bin/data/bulk/lib", "$FindBin::Bin/data/metrics/lib",
+        "$FindBin::Bin/data/results/lib";
 use Test::Nginx::Socket 'no_plan';
 use SpectraLogArchive;
 use SpectraAuth qw(ensure_keys mint);
 use SpectraQuery qw(api_key key_file http_config http json);
 use SpectraBulk qw(export_config export wait_export);
 use SpectraMetrics qw(scrape samples value promtool);
+use SpectraPages ();
+use POSIX ();
 
 our (%K, @LINES);
 
@@ -424,3 +427,107 @@ qr/"spectra_metrics_max_tenants" directive .*between 0 and 10000|value must be b
 --- must_die
 --- error_log eval
 qr/"spectra_metrics" directive is not allowed here/
+
+
+
+=== TEST 11: with long poll a quick query writes its job once after creating it (COMPLETED, its statement id and row count together); a large answer and a slow statement keep every fact of the job
+--- http_config eval: $::HttpConfig
+--- config
+    location /v1/ {
+        spectra_api;
+        spectra_long_poll 1s;
+    }
+
+    location = /metrics {
+        spectra_auth off;
+        spectra_metrics;
+    }
+
+    include $TEST_NGINX_REPO/t/data/query/internal.conf;
+--- init
+my $j = SpectraQuery::json();
+my $updates = 'spectra_job_store_duration_seconds_count{op="update"}';
+my $creates = 'spectra_job_store_duration_seconds_count{op="create"}';
+# an answer of more than one chunk, joined
+my $dechunk = sub {
+    my ($head, $body) = @_;
+    return $body unless $head =~ /^Transfer-Encoding:\s*chunked\r?$/mi;
+    my $whole = '';
+    while ($body =~ s/\A([0-9a-fA-F]+)\r\n//) {
+        my $len = hex $1;
+        last if $len == 0;
+        $whole .= substr($body, 0, $len, '');
+        $body =~ s/\A\r\n// or die "a chunk without its CRLF\n";
+    }
+    return $whole;
+};
+my $query = sub {
+    my ($sql) = @_;
+    my ($s, $b, undef, $head) = SpectraQuery::http('POST', '/v1/queries',
+        $j->encode({sql => $sql}), 'X-API-Key' => $::K{acme},
+        'Content-Type' => 'application/json');
+    die "POST /v1/queries answered $s: $b\n" if $s != 200;
+    return $j->decode($dechunk->($head, $b));
+};
+my $job_of = sub {
+    my ($id) = @_;
+    my ($s, $b) = SpectraQuery::http('GET', "/v1/jobs/$id", undef,
+                                     'X-API-Key' => $::K{acme});
+    die "GET /v1/jobs/$id answered $s: $b\n" if $s != 200;
+    return $j->decode($b);
+};
+my $results_of = sub {
+    my ($id) = @_;
+    my ($s, $b, $data) = SpectraPages::get($::K{acme}, "/v1/jobs/$id/results");
+    die "GET /v1/jobs/$id/results answered $s: $b\n" if $s != 200 || !$data;
+    return $data;
+};
+my @cases = (
+    ['a quick 7-row answer', 'select n from generate_series(1, 7) as n', 7, 1],
+    # over 64 KiB: COMPLETED is written when the page comes, the row count
+    # at the answer's end
+    ['a 1,000-row answer of 110 KB',
+     "select n, repeat('x', 100) as pad from generate_series(1, 1000) as n",
+     1000, 2],
+    # past the 1 s wait of ExecuteStatement (at the gate for 2 s): its id is
+    # written then, COMPLETED when DescribeStatement tells it
+    ['a statement slower than the wait', 'select count(*) from spectra_gate',
+     1, undef, 1],
+);
+for my $c (@cases) {
+    my ($what, $sql, $rows, $writes, $gated) = @$c;
+    my $before = main::checked_scrape();
+    my $opener;
+    if ($gated) {
+        SpectraQuery::gate_close();
+        $opener = fork // die "fork: $!\n";
+        if ($opener == 0) {
+            sleep 2;
+            SpectraQuery::gate_open();
+            POSIX::_exit(0);
+        }
+    }
+    my $answer = $query->($sql);
+    if ($gated) {
+        waitpid $opener, 0;
+        SpectraQuery::gate_release();
+    }
+    my $after = main::checked_scrape();
+    Test::More::is(scalar @{$answer->{data}}, $rows, "$what: its rows");
+    Test::More::is(SpectraMetrics::value($after, $creates) - SpectraMetrics::value($before, $creates), 1, "$what: one job created");
+    if (defined $writes) {
+        Test::More::is(SpectraMetrics::value($after, $updates) - SpectraMetrics::value($before, $updates), $writes, "$what: $writes job write(s) after its creation");
+    }
+    my $job = $job_of->($answer->{job_id});
+    Test::More::is("$job->{status} $job->{row_count}", "COMPLETED $rows", "$what: the job is COMPLETED with its row count");
+    Test::More::ok(defined $job->{finished_at} && defined $job->{execution_time_ms}, "$what: the job has its end and its execution time")
+        or Test::More::diag(SpectraQuery::json()->encode($job));
+    # the pages come from the Data API by the job's statement id
+    my $page = $results_of->($answer->{job_id});
+    Test::More::is_deeply($page->{data}, $answer->{data}, "$what: its results page, by the statement id the job has, is the answer");
+}
+--- request
+GET /metrics
+--- error_code: 200
+--- no_error_log
+[error]

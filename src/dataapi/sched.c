@@ -290,12 +290,17 @@ da_sched_done_locked(da_ctx_t *ctx, da_stmt_t *s)
     }
 
     /*
-     * a user at its cap, or waiting for a connection, may go on; with
+     * A user at its cap, or waiting for a connection, may go on.  The
+     * worker calling this looks for its next statement itself
+     * (worker.c), so one more worker is woken only when a second
+     * statement may have become runnable too (this one's user slot and
+     * its connection, given back, can each let one go): waking every idle
+     * worker for one statement made them all contend for the lock.  With
      * nothing queued no worker has anything to wake for (a statement that
-     * comes signals one itself)
+     * comes signals one itself).
      */
-    if (ctx->queue_len > 0) {
-        pthread_cond_broadcast(&ctx->queue_cond);
+    if (ctx->queue_len > 1) {
+        pthread_cond_signal(&ctx->queue_cond);
     }
 }
 

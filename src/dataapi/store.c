@@ -513,8 +513,15 @@ da_store_set_status_locked(da_ctx_t *ctx, da_stmt_t *s, da_status_e status)
     /*
      * Only the long polls on this statement (a batch's are on its parent)
      * wake: one condition for all would wake every waiting request at
-     * every change of any statement.
+     * every change of any statement.  They wait for its end (ops.c
+     * da_wait_locked()), so the steps before it (picked, started) wake
+     * nobody: two fewer hand-offs to a waiting connection's thread per
+     * statement.
      */
+    if (!da_is_terminal(status)) {
+        return;
+    }
+
     pthread_cond_broadcast(&s->state_cond);
 
     if (s->parent != NULL) {

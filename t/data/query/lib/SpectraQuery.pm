@@ -285,6 +285,15 @@ sub gate_open {
     undef $gate;
 }
 
+# After a forked child opened the gate (its gate_open() ends the
+# transaction): the parent's end of the pipe, closed without a statement.
+sub gate_release {
+    return unless $gate;
+
+    close $gate;
+    undef $gate;
+}
+
 # Backends waiting at the gate, and the roles they run as.
 sub gate_waiters {
     my $rows = psql("select usename from pg_stat_activity where"
