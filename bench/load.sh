@@ -7,7 +7,9 @@
 #      order by id limit 100 as tenant acme) with 1, 4, 8, 16, 32, 64
 #      keep-alive clients (wrk, every answer checked: 200 and 100 rows),
 #      each next to pgbench with as many clients on the same SQL as
-#      tenant_acme, BENCH_LOAD_RUNS times;
+#      tenant_acme, BENCH_LOAD_RUNS times, with the CPU time per query of
+#      each process of the stack (nginx workers, spectra-dataapi,
+#      PostgreSQL, wrk) during the wrk run;
 #   2. event-loop health: nginx with ONE worker, the 32-client load of
 #      part 1, and a probe (bench/answers-client.py health: one GET every
 #      10 ms on a keep-alive connection) on "return 204" of the same
@@ -214,12 +216,12 @@ wrk_run() {
 # ticks_of PID...: their user + system CPU time so far, in clock ticks
 # (a process's threads are in its own figures)
 ticks_of() {
-    local p sum=0
+    local p t sum=0
 
+    # (a process may end between listing and reading it: it counts 0 here)
     for p in "$@"; do
-        if [ -r "/proc/$p/stat" ]; then
-            sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-        fi
+        t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null) || t=0
+        sum=$((sum + ${t:-0}))
     done
     echo "$sum"
 }
