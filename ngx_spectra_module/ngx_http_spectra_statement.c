@@ -18,6 +18,14 @@
 #include "ngx_http_spectra_warehouse.h"
 
 
+/*
+ * A first page this small is written out in a turn or two of the event
+ * loop: its job's COMPLETED can wait for the answer's row count, and the
+ * two go to the store as one write (defer_complete).
+ */
+#define NGX_HTTP_SPECTRA_STMT_DEFER_MAX  (64 * 1024)
+
+
 static void ngx_http_spectra_stmt_cleanup(void *data);
 static void ngx_http_spectra_stmt_end(ngx_http_spectra_stmt_t *st,
     ngx_http_spectra_end_e end);
@@ -38,14 +46,6 @@ static void ngx_http_spectra_stmt_describe(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_described(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_fetch_page(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_fetched(ngx_http_spectra_stmt_t *st);
-
-
-/*
- * A first page this small is written out in a turn or two of the event
- * loop: its job's COMPLETED can wait for the answer's row count, and the
- * two go to the store as one write (defer_complete).
- */
-#define NGX_HTTP_SPECTRA_STMT_DEFER_MAX  (64 * 1024)
 static void ngx_http_spectra_stmt_send_cancel(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_cancelled(ngx_http_spectra_stmt_t *st);
 static void ngx_http_spectra_stmt_stopped(ngx_http_spectra_stmt_t *st,
