@@ -10,15 +10,19 @@
  * With SQLite's default, the commit that takes the WAL past 1,000 pages
  * copies them back into the database file and syncs it, in whichever
  * worker made that commit: milliseconds of pwrite() and fdatasync() in its
- * event loop, about once every thousand job writes.  Instead, the first
- * worker (the one process without a master) has a second connection to
- * the file that only a thread of nginx's "default" thread pool uses, and
- * hands it a PASSIVE checkpoint every second; the workers' own
- * connections checkpoint only as a backstop, past
- * NGX_HTTP_SPECTRA_CHECKPOINT_BACKSTOP pages, if the thread falls behind.
- * Without that pool (nginx without threads, or every location with
- * spectra_thread_pool set to another pool or off and no "default" pool
- * declared) SQLite's default stays.
+ * event loop, about once every thousand job writes.  Instead, each worker
+ * has a second connection to the file that only a thread of nginx's
+ * "default" thread pool uses, and hands it a PASSIVE checkpoint as soon as
+ * one of its commits finds the WAL past NGX_HTTP_SPECTRA_CHECKPOINT_PAGES
+ * (SQLite's own threshold, heard through the store's WAL hook), and every
+ * second for what is left below it.  The WAL is shared: a worker's commit
+ * sees the pages of every worker's, so whichever commits first after the
+ * threshold starts a checkpoint, and one that finds another process's
+ * checkpoint running skips its turn.  The workers' own connections
+ * checkpoint only as a backstop, past NGX_HTTP_SPECTRA_CHECKPOINT_BACKSTOP
+ * pages, if the threads fall behind.  Without that pool (nginx without
+ * threads, or every location with spectra_thread_pool set to another pool
+ * or off and no "default" pool declared) SQLite's default stays.
  */
 
 
@@ -28,6 +32,9 @@
 
 
 #define NGX_HTTP_SPECTRA_CHECKPOINT_EVERY  1000    /* ms */
+#define NGX_HTTP_SPECTRA_CHECKPOINT_GAP    100     /* ms, at least, between
+                                                      the checkpoints a full
+                                                      WAL asks for */
 
 
 #if (NGX_THREADS)
@@ -38,12 +45,15 @@ typedef struct {
     ngx_thread_task_t          *task;
     ngx_event_t                 timer;
     ngx_log_t                  *log;
+    ngx_msec_t                  posted;    /* when the last one went */
     unsigned                    busy:1;    /* a thread has the task */
     int                         rc;        /* the thread's answer */
     spectra_err_t               err;
 } ngx_http_spectra_checkpoint_t;
 
 
+static void ngx_http_spectra_checkpoint_post(
+    ngx_http_spectra_checkpoint_t *cp);
 static void ngx_http_spectra_checkpoint_tick(ngx_event_t *ev);
 static void ngx_http_spectra_checkpoint_thread(void *data, ngx_log_t *log);
 static void ngx_http_spectra_checkpoint_done(ngx_event_t *ev);
@@ -89,9 +99,9 @@ ngx_http_spectra_checkpoint_init(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    /* one process checkpoints for all: the first worker, or the only one */
-    if (!(ngx_process == NGX_PROCESS_SINGLE
-          || (ngx_process == NGX_PROCESS_WORKER && ngx_worker == 0)))
+    /* each worker: a commit of any of them may find the WAL full */
+    if (ngx_process != NGX_PROCESS_SINGLE
+        && ngx_process != NGX_PROCESS_WORKER)
     {
         return NGX_OK;
     }
@@ -111,7 +121,9 @@ ngx_http_spectra_checkpoint_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_spectra_jobs_connect(cycle, 0, &cp->store) != NGX_OK) {
+    if (ngx_http_spectra_jobs_connect(cycle, 0, NULL, &cp->store)
+        != NGX_OK)
+    {
         /* the workers' backstop checkpoints still bound the WAL */
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "spectra: job store: no connection for checkpoints; "
@@ -171,7 +183,54 @@ ngx_http_spectra_checkpoint_exit(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * The WAL hook of the worker's own connection (spectra_job_conf_t.wal):
+ * after each of its commits, in the event loop, with the WAL's size.
+ */
+
+void
+ngx_http_spectra_checkpoint_wal(void *data, int pages)
+{
 #if (NGX_THREADS)
+    ngx_http_spectra_checkpoint_t  *cp;
+
+    cp = ngx_http_spectra_checkpointer;
+
+    /*
+     * Under a steady load the WAL fills again while a checkpoint copies
+     * it, and only restarts once one finds nothing new: the gap keeps the
+     * checkpoints (two fdatasync() each) to a few a second, not one after
+     * each commit.
+     */
+
+    if (cp == NULL || cp->busy || pages < NGX_HTTP_SPECTRA_CHECKPOINT_PAGES
+        || ngx_current_msec - cp->posted < NGX_HTTP_SPECTRA_CHECKPOINT_GAP
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
+        return;
+    }
+
+    ngx_http_spectra_checkpoint_post(cp);
+#endif
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_spectra_checkpoint_post(ngx_http_spectra_checkpoint_t *cp)
+{
+    if (ngx_thread_task_post(cp->pool, cp->task) == NGX_OK) {
+        cp->busy = 1;
+        cp->posted = ngx_current_msec;
+        return;
+    }
+
+    /* the pool's queue is full: the next commit or tick tries again */
+    ngx_log_error(NGX_LOG_WARN, cp->log, 0,
+                  "spectra: job store: checkpoint not queued");
+}
+
 
 static void
 ngx_http_spectra_checkpoint_tick(ngx_event_t *ev)
@@ -185,14 +244,7 @@ ngx_http_spectra_checkpoint_tick(ngx_event_t *ev)
     }
 
     if (!cp->busy) {
-        if (ngx_thread_task_post(cp->pool, cp->task) == NGX_OK) {
-            cp->busy = 1;
-
-        } else {
-            /* the pool's queue is full: the next tick tries again */
-            ngx_log_error(NGX_LOG_WARN, cp->log, 0,
-                          "spectra: job store: checkpoint not queued");
-        }
+        ngx_http_spectra_checkpoint_post(cp);
     }
 
     ngx_add_timer(&cp->timer, NGX_HTTP_SPECTRA_CHECKPOINT_EVERY);

@@ -174,7 +174,7 @@ ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle)
         }
     }
 
-    if (ngx_http_spectra_jobs_connect(cycle, 0, &store) != NGX_OK) {
+    if (ngx_http_spectra_jobs_connect(cycle, 0, NULL, &store) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -219,12 +219,13 @@ ngx_http_spectra_jobs_init_path(ngx_cycle_t *cycle)
 /*
  * A connection to the SQLite file: each worker's own (jobs_open), and the
  * checkpoints' (ngx_http_spectra_checkpoint.c).  autocheckpoint: WAL pages
- * between the checkpoints a commit of this connection runs, 0: SQLite's.
+ * between the checkpoints a commit of this connection runs, 0: SQLite's;
+ * wal: NULL, or told the WAL's size after each commit.
  */
 
 ngx_int_t
 ngx_http_spectra_jobs_connect(ngx_cycle_t *cycle, int autocheckpoint,
-    spectra_job_store_t **store)
+    void (*wal)(void *data, int pages), spectra_job_store_t **store)
 {
     u_char                        *path;
     mode_t                         mask;
@@ -252,6 +253,7 @@ ngx_http_spectra_jobs_connect(ngx_cycle_t *cycle, int autocheckpoint,
 
     conf.busy_timeout_ms = 500;
     conf.autocheckpoint = autocheckpoint;
+    conf.wal = wal;
 
     /* files SQLite creates (the database, -wal, -shm) are private */
     mask = umask(077);
@@ -276,6 +278,7 @@ ngx_int_t
 ngx_http_spectra_jobs_open(ngx_cycle_t *cycle)
 {
     int                            pages;
+    void                         (*wal)(void *data, int pages);
     ngx_http_spectra_main_conf_t  *smcf;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spectra_module);
@@ -287,7 +290,13 @@ ngx_http_spectra_jobs_open(ngx_cycle_t *cycle)
 
     pages = ngx_http_spectra_checkpoint_autocheckpoint(cycle);
 
-    if (ngx_http_spectra_jobs_connect(cycle, pages, &smcf->store) != NGX_OK) {
+    /* with a checkpoint thread, the worker's commits tell it when */
+    wal = (pages == NGX_HTTP_SPECTRA_CHECKPOINT_BACKSTOP)
+          ? ngx_http_spectra_checkpoint_wal : NULL;
+
+    if (ngx_http_spectra_jobs_connect(cycle, pages, wal, &smcf->store)
+        != NGX_OK)
+    {
         /* requests needing it answer 500; the rest of the API works */
         smcf->store = NULL;
     }

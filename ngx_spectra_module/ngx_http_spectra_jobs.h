@@ -40,7 +40,7 @@ typedef struct {
 ngx_int_t ngx_http_spectra_jobs_open(ngx_cycle_t *cycle);
 /* a connection of its own to the SQLite store's file */
 ngx_int_t ngx_http_spectra_jobs_connect(ngx_cycle_t *cycle, int autocheckpoint,
-    spectra_job_store_t **store);
+    void (*wal)(void *data, int pages), spectra_job_store_t **store);
 /* this worker's SQLite store, NULL with DynamoDB or when it failed */
 spectra_job_store_t *ngx_http_spectra_jobs_store(void);
 void ngx_http_spectra_jobs_close(ngx_cycle_t *cycle);

@@ -35,6 +35,9 @@ typedef struct {
     sqlite3_stmt             *stmt[SPECTRA_SQ_LAST];
     int64_t                   busy_timeout; /* microseconds */
     int64_t                   busy_waited;
+    int                       autocheckpoint;   /* pages; 0: none */
+    void                    (*wal)(void *data, int pages);
+    void                     *wal_data;
 } spectra_job_sqlite_t;
 
 
@@ -74,6 +77,8 @@ static int spectra_job_sqlite_purge(spectra_job_store_t *store,
 static int spectra_job_sqlite_fail(sqlite3 *db, int rc, const char *what,
     spectra_err_t *err);
 static int spectra_job_sqlite_busy(void *data, int count);
+static int spectra_job_sqlite_wal(void *data, sqlite3 *db, const char *name,
+    int pages);
 static void spectra_job_sleep(int64_t us);
 static int spectra_job_sqlite_exec(sqlite3 *db, const char *sql,
     spectra_err_t *err);
@@ -556,6 +561,22 @@ spectra_job_sqlite_open(spectra_job_store_t **store,
     rc = spectra_job_sqlite_exec(db, "PRAGMA synchronous = NORMAL", err);
     if (rc != SPECTRA_JOB_OK) {
         goto failed;
+    }
+
+    /*
+     * A hook of the caller's: SQLite has one WAL hook per connection, so
+     * this one replaces the autocheckpoint's and runs it itself after
+     * telling the caller (spectra_job_sqlite_wal()).
+     */
+
+    if (conf->wal != NULL) {
+        sq->wal = conf->wal;
+        sq->wal_data = conf->wal_data;
+        sq->autocheckpoint = conf->autocheckpoint > 0
+                             ? conf->autocheckpoint
+                             : (conf->autocheckpoint == 0 ? 1000 : 0);
+
+        sqlite3_wal_hook(db, spectra_job_sqlite_wal, sq);
     }
 
     /*
@@ -1148,6 +1169,28 @@ spectra_job_sqlite_cancel(spectra_job_store_t *store,
     }
 
     return rc;
+}
+
+
+/*
+ * After each commit of a connection with conf->wal: the caller hears the
+ * WAL's size first, then the autocheckpoint runs as SQLite's own hook
+ * would run it (sqlite3WalDefaultHook(): PASSIVE, its result ignored).
+ */
+
+static int
+spectra_job_sqlite_wal(void *data, sqlite3 *db, const char *name, int pages)
+{
+    spectra_job_sqlite_t  *sq = data;
+
+    sq->wal(sq->wal_data, pages);
+
+    if (sq->autocheckpoint > 0 && pages >= sq->autocheckpoint) {
+        (void) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+                                         NULL, NULL);
+    }
+
+    return SQLITE_OK;
 }
 
 

@@ -189,6 +189,13 @@ typedef struct {
                                                    checkpoints a commit runs;
                                                    0: SQLite's 1000, -1: none,
                                                    call checkpoint() */
+    void                    (*wal)(void *data, int pages);
+                                            /* NULL, or called after each
+                                               commit of this connection
+                                               with the WAL's size in pages
+                                               (before any autocheckpoint):
+                                               when to checkpoint elsewhere */
+    void                     *wal_data;
 } spectra_job_conf_t;
 
 

@@ -148,6 +148,7 @@ t_open_conf(spectra_job_store_t **st, int autocheckpoint)
 {
     spectra_job_conf_t  conf;
 
+    memset(&conf, 0, sizeof(conf));
     conf.path = path;
     conf.busy_timeout_ms = 50;
     conf.autocheckpoint = autocheckpoint;
@@ -1580,6 +1581,137 @@ START_TEST(test_two_connections)
 END_TEST
 
 
+/* what the WAL hook heard: its calls, its last size, and its sizes' fall */
+typedef struct {
+    int   calls;
+    int   last;
+    int   max;
+    int   restarts;        /* a size below the one before: the WAL restarted */
+} t_wal_t;
+
+
+static void
+t_wal(void *data, int pages)
+{
+    t_wal_t  *w = data;
+
+    if (w->calls > 0 && pages < w->last) {
+        w->restarts++;
+    }
+
+    w->calls++;
+    w->last = pages;
+
+    if (pages > w->max) {
+        w->max = pages;
+    }
+}
+
+
+static void
+t_open_wal(spectra_job_store_t **st, int autocheckpoint, t_wal_t *w)
+{
+    spectra_job_conf_t  conf;
+
+    memset(w, 0, sizeof(t_wal_t));
+    memset(&conf, 0, sizeof(conf));
+    conf.path = path;
+    conf.busy_timeout_ms = 50;
+    conf.autocheckpoint = autocheckpoint;
+    conf.wal = t_wal;
+    conf.wal_data = w;
+
+    ck_assert_int_eq(spectra_job_sqlite_ops.open(st, &conf, &err),
+                     SPECTRA_JOB_OK);
+}
+
+
+/*
+ * The WAL hook: called once per commit with the WAL's size, whoever's
+ * commits grew it; the autocheckpoint still runs behind it (the WAL
+ * restarts), or does not with -1 until checkpoint() is called.
+ */
+
+START_TEST(test_wal_hook)
+{
+    int                    i;
+    u_char                 id[SPECTRA_JOB_ID_LEN + 1];
+    t_wal_t                w, w2;
+    spectra_job_update_t   upd;
+    spectra_job_store_t   *mine, *other;
+
+    /* no checkpoint on commit: the size only grows, one call per write */
+    t_open_wal(&mine, -1, &w);
+
+    for (i = 0; i < 40; i++) {
+        ck_assert_int_eq(t_create("acme", 1000 + i, SPECTRA_JOB_QUERY,
+                                  SPECTRA_JOB_PENDING, NULL),
+                         SPECTRA_JOB_OK);
+    }
+
+    /* the writes above were the store's, not mine: I heard nothing */
+    ck_assert_int_eq(w.calls, 0);
+
+    for (i = 0; i < 40; i++) {
+        spectra_job_t  job;
+
+        t_job(&job, "acme", 2000 + i);
+        job.sql = t_str("select 1");
+        ck_assert_int_eq(mine->ops->create(mine, &job, 0, &err),
+                         SPECTRA_JOB_OK);
+        memcpy(id, job.id, sizeof(id));
+    }
+
+    ck_assert_int_eq(w.calls, 40);
+    ck_assert_int_eq(w.restarts, 0);
+    ck_assert_int_gt(w.max, 40);     /* the other connection's pages too */
+
+    /* a read commits nothing: no call */
+    {
+        spectra_job_t  got;
+
+        ck_assert_int_eq(t_get(mine, "acme", id, &got), SPECTRA_JOB_OK);
+        ck_assert_int_eq(w.calls, 40);
+    }
+
+    /* checkpointed (by anyone), the next writer starts the WAL again */
+    ck_assert_int_eq(store->ops->checkpoint(store, &err), SPECTRA_JOB_OK);
+
+    memset(&upd, 0, sizeof(upd));
+    upd.tenant_id = t_str("acme");
+    upd.id = t_str((char *) id);
+    upd.status = SPECTRA_JOB_RUNNING;
+    upd.row_count = -1;
+    ck_assert_int_eq(mine->ops->update(mine, &upd, NULL, &jpool, &err),
+                     SPECTRA_JOB_OK);
+
+    ck_assert_int_eq(w.calls, 41);
+    ck_assert_int_eq(w.restarts, 1);
+    ck_assert_int_lt(w.last, 10);
+
+    mine->ops->close(mine);
+
+    /* autocheckpoint 20 behind the hook: the WAL never grows far past it */
+    t_open_wal(&other, 20, &w2);
+
+    for (i = 0; i < 100; i++) {
+        spectra_job_t  job;
+
+        t_job(&job, "globex", 3000 + i);
+        job.sql = t_str("select 1");
+        ck_assert_int_eq(other->ops->create(other, &job, 0, &err),
+                         SPECTRA_JOB_OK);
+    }
+
+    ck_assert_int_eq(w2.calls, 100);
+    ck_assert_int_gt(w2.restarts, 3);
+    ck_assert_int_lt(w2.max, 40);
+
+    other->ops->close(other);
+}
+END_TEST
+
+
 /* workers starting together on a new file all get a store */
 
 START_TEST(test_open_together)
@@ -1782,6 +1914,7 @@ START_TEST(test_open_failures)
     spectra_job_store_t  *s;
     char                  junk[160];
 
+    memset(&conf, 0, sizeof(conf));
     conf.busy_timeout_ms = 0;
 
     conf.path = "/nonexistent-dir/jobs.db";
@@ -2393,6 +2526,7 @@ jobs_suite(void)
     tcase_add_test(tc, test_owner);
     tcase_add_test(tc, test_durable_reopen);
     tcase_add_test(tc, test_two_connections);
+    tcase_add_test(tc, test_wal_hook);
     tcase_add_test(tc, test_open_together);
     tcase_add_test(tc, test_busy);
     tcase_add_test(tc, test_schema_version);
