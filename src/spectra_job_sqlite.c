@@ -296,7 +296,16 @@ static const char  *spectra_job_schema[SPECTRA_JOB_SCHEMA_VERSION] = {
      * 5 -> 6: the named warehouse a job runs on (NULL: the location's
      * own), which every later call for it goes to
      */
-    "ALTER TABLE jobs ADD COLUMN warehouse TEXT;"
+    "ALTER TABLE jobs ADD COLUMN warehouse TEXT;",
+
+    /*
+     * 6 -> 7: jobs_active_check served no query: SPECTRA_SQ_DUE orders by
+     * COALESCE(check_at, 0), which no index on check_at gives, so SQLite
+     * scanned the partial index whole, as it now scans jobs_active (both
+     * hold the active jobs only); it cost every job two index writes,
+     * at its creation and at its end
+     */
+    "DROP INDEX IF EXISTS jobs_active_check;"
 };
 
 

@@ -54,7 +54,7 @@
 #define SPECTRA_JOB_LIST_MAX            1000
 
 /* the SQLite schema this code writes (PRAGMA user_version) */
-#define SPECTRA_JOB_SCHEMA_VERSION      6
+#define SPECTRA_JOB_SCHEMA_VERSION      7
 
 /* a job's phase before its statement: [a-z_], e.g. an import's "open" */
 #define SPECTRA_JOB_PHASE_MAX           32

@@ -1902,7 +1902,76 @@ START_TEST(test_schema_version)
     ck_assert_int_eq(t_open(&store), SPECTRA_JOB_ERROR);
     ck_assert_ptr_null(store);
     ck_assert_str_eq(err.message, "job store: schema version 99 is not one "
-                     "this module knows (up to 6)");
+                     "this module knows (up to 7)");
+}
+END_TEST
+
+
+/*
+ * Every index the store keeps is one some query reads: the supervisor's
+ * and the cap's through jobs_active (the active jobs only), never a scan
+ * of the whole table; and no index only writes cost (jobs_active_check).
+ */
+
+START_TEST(test_index_plans)
+{
+    sqlite3       *db;
+    sqlite3_stmt  *st;
+    char           plan[512];
+    size_t         len;
+    int            n;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+                                        " sqlite_master WHERE type = 'index'"
+                                        " AND name = 'jobs_active_check'",
+                                        -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+
+    /* the supervisor's query, as SPECTRA_SQ_DUE words it */
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id"
+                                        " FROM jobs WHERE status IN"
+                                        " ('PENDING', 'RUNNING') AND"
+                                        " COALESCE(check_at, 0) <= 5"
+                                        " ORDER BY COALESCE(check_at, 0)"
+                                        " LIMIT 10", -1, &st, NULL),
+                     SQLITE_OK);
+
+    len = 0;
+    n = 0;
+    plan[0] = '\0';
+
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        len += snprintf(plan + len, sizeof(plan) - len, "%s|",
+                        (const char *) sqlite3_column_text(st, 3));
+        n++;
+        ck_assert_uint_lt(len, sizeof(plan));
+    }
+
+    sqlite3_finalize(st);
+
+    ck_assert_int_gt(n, 0);
+    ck_assert_msg(strstr(plan, "USING INDEX jobs_active|") != NULL
+                  || strstr(plan, "USING INDEX jobs_active ") != NULL,
+                  "the supervisor's query: %s", plan);
+
+    /* the active cap of a create, as SPECTRA_SQ_INSERT counts */
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT"
+                                        " count(*) FROM jobs WHERE"
+                                        " tenant_id = 'acme' AND status IN"
+                                        " ('PENDING', 'RUNNING')", -1, &st,
+                                        NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    snprintf(plan, sizeof(plan), "%s", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+
+    ck_assert_msg(strstr(plan, "jobs_active") != NULL,
+                  "the active cap's count: %s", plan);
+
+    sqlite3_close(db);
 }
 END_TEST
 
@@ -2530,6 +2599,7 @@ jobs_suite(void)
     tcase_add_test(tc, test_open_together);
     tcase_add_test(tc, test_busy);
     tcase_add_test(tc, test_schema_version);
+    tcase_add_test(tc, test_index_plans);
     tcase_add_test(tc, test_warehouse_member);
     tcase_add_test(tc, test_create_cap);
     tcase_add_test(tc, test_due);
