@@ -641,17 +641,64 @@ spectra_sigv4_parse_amz_date(const u_char *p, size_t len, time_t *t)
 }
 
 
+/*
+ * The last signing keys this thread derived, with what each was derived
+ * from: a key lasts a day for one secret, region and service, and every
+ * request to the Data API (nginx signing, spectra-dataapi checking) would
+ * otherwise pay its four HMACs again, as AWS's SDKs avoid with the same
+ * cache.  A few, for a worker that signs for S3 and the Data API, or a
+ * daemon that several nginx instances call with keys of their own.  Per
+ * thread, so neither the daemon's connection threads nor nginx's thread
+ * pool need a lock.
+ */
+
+#define SPECTRA_SIGV4_MEMO_N  4
+
+typedef struct {
+    size_t   secret_len;                 /* 0: empty */
+    size_t   region_len;
+    size_t   service_len;
+    u_char   secret[SPECTRA_SIGV4_SECRET_MAX];
+    u_char   date[8];
+    u_char   region[SPECTRA_SIGV4_SCOPE_MAX];
+    u_char   service[SPECTRA_SIGV4_SCOPE_MAX];
+    u_char   key[SPECTRA_SIGV4_KEY_LEN];
+} spectra_sigv4_memo_t;
+
+static __thread spectra_sigv4_memo_t
+    spectra_sigv4_memo[SPECTRA_SIGV4_MEMO_N];
+static __thread unsigned  spectra_sigv4_memo_next;
+
+
 int
 spectra_sigv4_signing_key(const spectra_str_t *secret,
     const spectra_str_t *date, const spectra_str_t *region,
     const spectra_str_t *service, u_char *key)
 {
-    u_char        k[SPECTRA_SIGV4_SECRET_MAX + 4];
-    unsigned int  klen;
-    int           rc;
+    u_char                 k[SPECTRA_SIGV4_SECRET_MAX + 4];
+    unsigned int           klen, i;
+    int                    rc;
+    spectra_sigv4_memo_t  *m;
 
     if (secret->len > SPECTRA_SIGV4_SECRET_MAX) {
         return SPECTRA_SIGV4_ERROR;
+    }
+
+    for (i = 0; i < SPECTRA_SIGV4_MEMO_N; i++) {
+        m = &spectra_sigv4_memo[i];
+
+        /* (a kept entry has every length non-zero: no memcmp of NULL) */
+        if (m->secret_len != 0 && m->secret_len == secret->len
+            && date->len == sizeof(m->date) && m->region_len == region->len
+            && m->service_len == service->len
+            && memcmp(m->date, date->data, sizeof(m->date)) == 0
+            && memcmp(m->region, region->data, region->len) == 0
+            && memcmp(m->service, service->data, service->len) == 0
+            && memcmp(m->secret, secret->data, secret->len) == 0)
+        {
+            memcpy(key, m->key, SPECTRA_SIGV4_KEY_LEN);
+            return SPECTRA_SIGV4_OK;
+        }
     }
 
     memcpy(k, "AWS4", 4);
@@ -673,6 +720,25 @@ spectra_sigv4_signing_key(const spectra_str_t *secret,
     }
 
     rc = SPECTRA_SIGV4_OK;
+
+    m = &spectra_sigv4_memo[spectra_sigv4_memo_next];
+
+    if (secret->len != 0 && date->len == sizeof(m->date)
+        && region->len != 0 && region->len <= SPECTRA_SIGV4_SCOPE_MAX
+        && service->len != 0 && service->len <= SPECTRA_SIGV4_SCOPE_MAX)
+    {
+        m->secret_len = secret->len;
+        m->region_len = region->len;
+        m->service_len = service->len;
+        memcpy(m->secret, secret->data, secret->len);
+        memcpy(m->date, date->data, sizeof(m->date));
+        memcpy(m->region, region->data, region->len);
+        memcpy(m->service, service->data, service->len);
+        memcpy(m->key, key, SPECTRA_SIGV4_KEY_LEN);
+
+        spectra_sigv4_memo_next = (spectra_sigv4_memo_next + 1)
+                                  % SPECTRA_SIGV4_MEMO_N;
+    }
 
 done:
 

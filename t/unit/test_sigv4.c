@@ -260,6 +260,84 @@ START_TEST(test_signing_key)
 END_TEST
 
 
+/*
+ * The thread's memo of signing keys gives back what it derived, for the
+ * same four inputs only: a change of any one of them (a byte of the
+ * secret, the next day, another region or service) derives anew, and an
+ * entry pushed out by newer ones is derived again, the same.
+ */
+
+START_TEST(test_signing_key_memo)
+{
+    spectra_str_t        secret = S("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    spectra_str_t        secret2 = S("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ");
+    spectra_str_t        date = S("20150830"), date2 = S("20150831");
+    spectra_str_t        region = S("us-east-1"), region2 = S("us-east-2");
+    spectra_str_t        service = S("iam"), service2 = S("s3");
+    spectra_str_t        empty = { 0, NULL };
+    u_char               key[32], first[5][32], again[32];
+    int                  i, j, round;
+    static const u_char  expect[32] = {
+        196, 175, 177, 204, 87, 113, 216, 113, 118, 58, 57, 62, 68, 183, 3,
+        87, 27, 85, 204, 40, 66, 77, 26, 94, 134, 218, 110, 211, 193, 84,
+        164, 185
+    };
+    const spectra_str_t *in[5][4] = {
+        { &secret, &date, &region, &service },
+        { &secret2, &date, &region, &service },
+        { &secret, &date2, &region, &service },
+        { &secret, &date, &region2, &service },
+        { &secret, &date, &region, &service2 },
+    };
+
+    /* twice in a row: the second from the memo, the same bytes */
+    for (round = 0; round < 2; round++) {
+        memset(key, 0, sizeof(key));
+        ck_assert_int_eq(spectra_sigv4_signing_key(&secret, &date, &region,
+                                                   &service, key),
+                         SPECTRA_SIGV4_OK);
+        ck_assert_int_eq(memcmp(key, expect, 32), 0);
+    }
+
+    /* one input changed at a time: five different keys */
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_eq(spectra_sigv4_signing_key(in[i][0], in[i][1],
+                                                   in[i][2], in[i][3],
+                                                   first[i]),
+                         SPECTRA_SIGV4_OK);
+
+        for (j = 0; j < i; j++) {
+            ck_assert_int_ne(memcmp(first[i], first[j], 32), 0);
+        }
+    }
+
+    ck_assert_int_eq(memcmp(first[0], expect, 32), 0);
+
+    /* more than the memo holds, in turn, three times: always the same */
+    for (round = 0; round < 3; round++) {
+        for (i = 4; i >= 0; i--) {
+            memset(again, 0, sizeof(again));
+            ck_assert_int_eq(spectra_sigv4_signing_key(in[i][0], in[i][1],
+                                                       in[i][2], in[i][3],
+                                                       again),
+                             SPECTRA_SIGV4_OK);
+            ck_assert_int_eq(memcmp(again, first[i], 32), 0);
+        }
+    }
+
+    /* empty scope parts are derived (and not kept), never matched */
+    ck_assert_int_eq(spectra_sigv4_signing_key(&secret, &date, &empty,
+                                               &service, key),
+                     SPECTRA_SIGV4_OK);
+    ck_assert_int_ne(memcmp(key, expect, 32), 0);
+    ck_assert_int_eq(spectra_sigv4_signing_key(&secret, &date, &empty,
+                                               &empty, again),
+                     SPECTRA_SIGV4_OK);
+    ck_assert_int_ne(memcmp(key, again, 32), 0);
+}
+END_TEST
+
+
 START_TEST(test_cli_execute_statement)
 {
     spectra_sigv4_credentials_t  cred = {
@@ -765,6 +843,7 @@ sigv4_suite(void)
     tcase_add_test(tc, test_get_vanilla);
     tcase_add_test(tc, test_s3_get_object_example);
     tcase_add_test(tc, test_signing_key);
+    tcase_add_test(tc, test_signing_key_memo);
     tcase_add_test(tc, test_cli_execute_statement);
     tcase_add_test(tc, test_cli_session_token);
     tcase_add_test(tc, test_verify_cli_request);
