@@ -1626,6 +1626,20 @@ t_open_wal(spectra_job_store_t **st, int autocheckpoint, t_wal_t *w)
 }
 
 
+/* a query job created through st, its id copied to id */
+static void
+t_create_on(spectra_job_store_t *st, const char *tenant, int64_t created,
+    u_char *id)
+{
+    spectra_job_t  job;
+
+    t_job(&job, tenant, created);
+    job.sql = t_str("select 1");
+    ck_assert_int_eq(st->ops->create(st, &job, 0, &err), SPECTRA_JOB_OK);
+    memcpy(id, job.id, SPECTRA_JOB_ID_LEN + 1);
+}
+
+
 /*
  * The WAL hook: called once per commit with the WAL's size, whoever's
  * commits grew it; the autocheckpoint still runs behind it (the WAL
@@ -1653,13 +1667,7 @@ START_TEST(test_wal_hook)
     ck_assert_int_eq(w.calls, 0);
 
     for (i = 0; i < 40; i++) {
-        spectra_job_t  job;
-
-        t_job(&job, "acme", 2000 + i);
-        job.sql = t_str("select 1");
-        ck_assert_int_eq(mine->ops->create(mine, &job, 0, &err),
-                         SPECTRA_JOB_OK);
-        memcpy(id, job.id, sizeof(id));
+        t_create_on(mine, "acme", 2000 + i, id);
     }
 
     ck_assert_int_eq(w.calls, 40);
@@ -1695,12 +1703,7 @@ START_TEST(test_wal_hook)
     t_open_wal(&other, 20, &w2);
 
     for (i = 0; i < 100; i++) {
-        spectra_job_t  job;
-
-        t_job(&job, "globex", 3000 + i);
-        job.sql = t_str("select 1");
-        ck_assert_int_eq(other->ops->create(other, &job, 0, &err),
-                         SPECTRA_JOB_OK);
+        t_create_on(other, "globex", 3000 + i, id);
     }
 
     ck_assert_int_eq(w2.calls, 100);

@@ -270,7 +270,8 @@ END_TEST
 START_TEST(test_signing_key_memo)
 {
     spectra_str_t        secret = S("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-    spectra_str_t        secret2 = S("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ");
+    spectra_str_t        secret2 =
+                             S("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ");
     spectra_str_t        date = S("20150830"), date2 = S("20150831");
     spectra_str_t        region = S("us-east-1"), region2 = S("us-east-2");
     spectra_str_t        service = S("iam"), service2 = S("s3");
